@@ -1,0 +1,26 @@
+// The workstation CLI: one word picks a command module; each module parses its own flags and returns an exit code.
+type Command = { run(argv: string[]): Promise<number> };
+
+const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
+};
+
+function usage(): string {
+  const rows = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return ['usage: portproof <command> [options]', '', 'commands:', ...rows].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h') {
+    console.log(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  if (command === undefined) {
+    console.error(`portproof: unknown command "${name}" (try portproof --help)`);
+    return 2;
+  }
+  return (await command.load()).run(rest);
+}
+
+process.exitCode = await main(process.argv.slice(2));
