@@ -2,6 +2,9 @@
 type Command = { run(argv: string[]): Promise<number> };
 
 const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  stop: { summary: 'ApplicationStop from source: free the target port', load: async () => (await import('./commands/hook.ts')).hookCommand('ApplicationStop') },
+  start: { summary: 'ApplicationStart from source: start the app and wait until it listens', load: async () => (await import('./commands/hook.ts')).hookCommand('ApplicationStart') },
+  validate: { summary: 'ValidateService from source: prove ownership, check health, switch nginx', load: async () => (await import('./commands/hook.ts')).hookCommand('ValidateService') },
 };
 
 function usage(): string {

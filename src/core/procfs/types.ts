@@ -14,6 +14,8 @@ export interface ProcessInfo extends ProcessIdentity {
   ppid: number;
   pgid: number;
   sid: number;
+  /** Stat field 3: R, S, D, Z (zombie: exited, not yet reaped), … */
+  state: string;
   /** Real uid from /proc/PID/status; null when it could not be read. */
   uid: number | null;
   /** User name from /etc/passwd, or the uid as text. */

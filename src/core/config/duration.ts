@@ -1,0 +1,20 @@
+// Durations in config: "500ms", "30s", "2m" (a bare number is milliseconds).
+
+const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Milliseconds for a duration string, or null when the text is not one. */
+export function parseDuration(text: string | number): number | null {
+  if (typeof text === 'number') return Number.isFinite(text) && text >= 0 ? text : null;
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
+  if (!match) return null;
+  return Math.round(Number(match[1]) * units[match[2]!]!);
+}
+
+/** A duration as people read it: 850 ms, 8.0 s, 2 m 5 s. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const minutes = Math.floor(ms / 60_000);
+  const seconds = Math.round((ms % 60_000) / 1000);
+  return seconds === 0 ? `${minutes} m` : `${minutes} m ${seconds} s`;
+}

@@ -1,0 +1,62 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { formatDuration } from '../config/duration.ts';
+import { HookError } from '../errors.ts';
+import type { HookOutput } from '../hook/output.ts';
+import { describeProcess } from '../process/describe.ts';
+import { findConnectionOwners, listProcessTree } from '../procfs/index.ts';
+import type { ProcessIdentity } from '../procfs/types.ts';
+import { judgeAnswer, type HealthExpectation } from './check.ts';
+import { probeOnce, type ClientEnd } from './probe.ts';
+
+/** How to poll: the URL, what counts as healthy, per-request timeout, pause between tries, and the last moment. */
+export interface HealthPolicy extends HealthExpectation {
+  url: string;
+  requestTimeoutMs: number;
+  intervalMs: number;
+  untilMs: number;
+}
+
+/** A passing health check: which try, how long the answer took, its status. */
+export interface Healthy {
+  attempts: number;
+  status: number;
+  latencyMs: number;
+  waitedMs: number;
+}
+
+/**
+ * Poll the health URL until an answer passes, each one proven to have come over a connection whose server side is
+ * owned by the new process tree. Fails with the last answer's reason when the time is up.
+ */
+export async function waitForHealthy(root: ProcessIdentity, policy: HealthPolicy, out: HookOutput): Promise<Healthy> {
+  const startedAt = Date.now();
+  out.begin(`Checking health at ${policy.url}`, { url: policy.url });
+  let attempts = 0;
+  let lastReason = 'no answer yet';
+  while (attempts === 0 || Date.now() < policy.untilMs) {
+    attempts += 1;
+    const timeoutMs = Math.max(100, Math.min(policy.requestTimeoutMs, policy.untilMs - Date.now()));
+    const answer = await probeOnce(policy.url, timeoutMs, (end) => attributeConnection(root, end));
+    const reason = judgeAnswer(answer, policy);
+    if (reason === null) return { attempts, status: answer.status ?? 0, latencyMs: answer.durationMs, waitedMs: Date.now() - startedAt };
+    if (reason !== lastReason) out.say(`  try ${attempts}: ${reason}`, { attempt: attempts, status: answer.status });
+    lastReason = reason;
+    out.progress(startedAt, policy.untilMs);
+    const pause = Math.min(policy.intervalMs, policy.untilMs - Date.now());
+    if (pause > 0) await sleep(pause);
+  }
+  throw new HookError('UNHEALTHY', `${policy.url} not healthy after ${formatDuration(Date.now() - startedAt)} (${attempts} tries); last: ${lastReason}`, {
+    url: policy.url,
+    attempts,
+    durationMs: Date.now() - startedAt,
+  });
+}
+
+/** Null when the server side of this connection belongs to the new tree; otherwise who it belongs to. */
+function attributeConnection(root: ProcessIdentity, end: ClientEnd): string | null {
+  const found = findConnectionOwners({ localPort: end.serverPort, remoteAddress: end.localAddress, remotePort: end.localPort }, undefined, root);
+  if (found.owners.length === 0) return `the answer's connection (port ${end.serverPort} ← ${end.localPort}) could not be attributed to any process`;
+  const tree = new Set(listProcessTree(root).map((p) => p.pid));
+  const foreign = found.owners.filter((o) => !tree.has(o.pid));
+  return foreign.length === 0 ? null : `the answer came from ${describeProcess(foreign[0]!)}, not from the new process`;
+}

@@ -1,0 +1,40 @@
+import { parseArgs } from 'node:util';
+import { HookError } from '../errors.ts';
+
+/** The operator flags every hook executable takes. */
+export interface HookOptions {
+  check: boolean;
+  json: boolean;
+  port: number | undefined;
+  config: string | undefined;
+  help: boolean;
+  version: boolean;
+}
+
+/** Parse a hook's flags; anything unknown or malformed is a usage error (exit 2). */
+export function parseHookArgs(argv: string[], allowPort: boolean): HookOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        check: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        port: { type: 'string' },
+        config: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', short: 'v', default: false },
+      },
+    }));
+  } catch (error) {
+    throw new HookError('BAD_USAGE', `${(error as Error).message.split('\n')[0]} (see --help)`);
+  }
+  if (values.port !== undefined && !allowPort) throw new HookError('BAD_USAGE', '--port is a ValidateService flag (hooks/validate --port N)');
+  const port = values.port === undefined ? undefined : Number(values.port);
+  if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) {
+    throw new HookError('BAD_USAGE', `--port ${values.port}: not a port (1-65535)`);
+  }
+  return { check: values.check, json: values.json, port, config: values.config, help: values.help, version: values.version };
+}

@@ -1,0 +1,23 @@
+import type { LoadedConfig } from '../config/load.ts';
+import type { CodeDeployEnv } from '../codedeploy/env.ts';
+import type { HookOptions } from './args.ts';
+import type { Deadline } from './deadline.ts';
+import type { LifecycleEvent } from './help.ts';
+import type { Logger } from './logger.ts';
+import type { HookOutput } from './output.ts';
+
+/** Everything a hook's flow works with, set up by runHook. */
+export interface HookContext {
+  event: LifecycleEvent;
+  options: HookOptions;
+  config: LoadedConfig;
+  /** <stateDir>/<app>: state.json, lock, hooks.log, default app logs. */
+  appDir: string;
+  out: HookOutput;
+  log: Logger;
+  deadline: Deadline;
+  deployment: CodeDeployEnv | null;
+}
+
+/** A hook's work: returns the verdict's text after "OK: ", or throws a HookError whose message is the verdict. */
+export type HookFlow = (ctx: HookContext) => Promise<string>;

@@ -1,0 +1,35 @@
+import { VERSION } from '../version.ts';
+
+/** The lifecycle events portproof implements, each its own executable. */
+export type LifecycleEvent = 'ApplicationStop' | 'ApplicationStart' | 'ValidateService';
+
+const purposes: Record<LifecycleEvent, string> = {
+  ApplicationStop: 'frees the target port: stops every process listening on it, SIGKILL after the grace period',
+  ApplicationStart: 'frees the target port, starts the app detached and waits until it listens',
+  ValidateService: 'proves the new process owns the port, checks health, then switches nginx to it',
+};
+
+/** Each event's executable, relative to the bundle root, as appspec.yml names it. */
+export const HookExecutables: Record<LifecycleEvent, string> = {
+  ApplicationStop: 'hooks/stop',
+  ApplicationStart: 'hooks/start',
+  ValidateService: 'hooks/validate',
+};
+
+/** --help text for a hook executable. */
+export function hookHelp(event: LifecycleEvent): string {
+  const executable = HookExecutables[event];
+  return [
+    `${executable} — portproof ${event} hook ${VERSION}`,
+    `  ${purposes[event]}`,
+    '',
+    `usage: ${executable} [--config FILE] [--check] [--json]${event === 'ValidateService' ? ' [--port N]' : ''}`,
+    '  --check        report both ports (role, owner, health) and change nothing',
+    ...(event === 'ValidateService' ? ['  --port N       verify the process on port N and switch nginx to it (rollback)'] : []),
+    '  --config FILE  portproof.yml to use (default: beside appspec.yml; or PORTPROOF_CONFIG)',
+    '  --json         with --check: one JSON document',
+    '  --version      print the version',
+    '',
+    'exit codes: 0 success, 1 failed verification, 2 bad config or usage',
+  ].join('\n');
+}

@@ -1,0 +1,90 @@
+import { locateBundleRoot } from '../codedeploy/bundle-root.ts';
+import { readHookTimeoutSeconds } from '../codedeploy/appspec.ts';
+import { readCodeDeployEnv } from '../codedeploy/env.ts';
+import { formatDuration } from '../config/duration.ts';
+import { loadConfig, resolveConfigPath } from '../config/load.ts';
+import { HookError } from '../errors.ts';
+import { appStateDir } from '../state/state.ts';
+import { acquireLock, DefaultLockWaitMs, type HeldLock } from '../state/lock.ts';
+import { VERSION } from '../version.ts';
+import { parseHookArgs } from './args.ts';
+import type { HookContext, HookFlow } from './context.ts';
+import { Deadline } from './deadline.ts';
+import { hookHelp, type LifecycleEvent } from './help.ts';
+import { createHookLogger, type Logger } from './logger.ts';
+import { HookOutput } from './output.ts';
+import { failedVerdict, okVerdict, toHookError } from './verdict.ts';
+
+/** The flows a hook executable can run: its own, and the read-only report every hook offers. */
+export interface HookFlows {
+  run: HookFlow;
+  check: HookFlow;
+}
+
+/**
+ * The one runner every hook entry hands its flows to: flags, config, logging, lock, deadline and signals, then the
+ * verdict line last and the only process.exit.
+ */
+export function runHook(event: LifecycleEvent, flows: HookFlows, argv = process.argv.slice(2)): void {
+  void executeHook(event, flows, argv).then((code) => process.exit(code));
+}
+
+/** Run a hook to its verdict and return its exit code (the workstation CLI runs hooks from source this way). */
+export async function executeHook(event: LifecycleEvent, flows: HookFlows, argv: string[]): Promise<number> {
+  let log: Logger | null = null;
+  let lock: HeldLock | null = null;
+  try {
+    const options = parseHookArgs(argv, event === 'ValidateService');
+    if (options.help) return print(hookHelp(event), 0);
+    if (options.version) return print(`portproof ${VERSION} (${event}) node ${process.version} ${process.platform}-${process.arch}`, 0);
+    const bundleRoot = locateBundleRoot();
+    const config = loadConfig(resolveConfigPath(bundleRoot, options.config), bundleRoot);
+    const appDir = appStateDir(config.stateDir, config.app.name);
+    const deployment = readCodeDeployEnv();
+    log = openLog(appDir, event, deployment?.deploymentId ?? null, options.check);
+    const deadline = new Deadline(readHookTimeoutSeconds(bundleRoot, event) * 1000);
+    const out = new HookOutput(log, options.json);
+    const ctx: HookContext = { event, options, config, appDir, out, log, deadline, deployment };
+    watchForInterrupts(event, ctx, () => lock?.release());
+    if (!options.check) lock = await acquireLock(appDir, event, deployment?.deploymentId ?? null, Math.min(DefaultLockWaitMs, deadline.remainingMs()));
+    const summary = await (options.check ? flows.check : flows.run)(ctx);
+    log.info({ verdict: 'OK', durationMs: deadline.elapsedMs() }, summary);
+    return options.json ? 0 : print(okVerdict(event, summary), 0);
+  } catch (error) {
+    const hookError = toHookError(error);
+    log?.error({ verdict: 'FAILED', code: hookError.code, ...hookError.context, err: hookError }, hookError.message);
+    return print(failedVerdict(event, hookError).join('\n'), hookError.exitCode);
+  } finally {
+    lock?.release();
+  }
+}
+
+function openLog(appDir: string, event: LifecycleEvent, deploymentId: string | null, readOnly: boolean): Logger {
+  try {
+    return createHookLogger(appDir, { lifecycleEvent: event, deploymentId });
+  } catch (error) {
+    // A read-only report may run as a user who cannot write the state dir; a real hook run needs it.
+    if (readOnly) return createHookLogger(null, {});
+    throw new HookError('UNREADABLE', `cannot write ${appDir}: ${(error as Error).message} (run the hook as root, or set stateDir)`);
+  }
+}
+
+function watchForInterrupts(event: LifecycleEvent, ctx: HookContext, release: () => void): void {
+  const interrupt = (why: string) => {
+    release();
+    const message = `${why} after ${formatDuration(ctx.deadline.elapsedMs())} while ${ctx.out.activity.replace(/^./, (c) => c.toLowerCase())}`;
+    ctx.log.error({ verdict: 'FAILED', code: 'INTERRUPTED' }, message);
+    process.stdout.write(`${failedVerdict(event, new HookError('INTERRUPTED', message)).join('\n')}\n`);
+    process.exit(1);
+  };
+  process.once('SIGTERM', () => interrupt('interrupted by SIGTERM (CodeDeploy timeout?)'));
+  process.once('SIGINT', () => interrupt('interrupted by SIGINT'));
+  // A safety net behind the capped waits: whatever hangs, the hook's own verdict comes before the agent's timeout.
+  const timer = setTimeout(() => interrupt(`gave up before the appspec timeout of ${formatDuration(ctx.deadline.timeoutMs)}`), ctx.deadline.remainingMs() + 1000);
+  timer.unref();
+}
+
+function print(text: string, code: number): number {
+  process.stdout.write(`${text}\n`);
+  return code;
+}

@@ -1,0 +1,24 @@
+import fs from 'node:fs';
+import { listProcessTree, readBootId, readProcessInfo } from '../procfs/index.ts';
+import type { ProcessInfo } from '../procfs/types.ts';
+
+/** The running nginx master from its pid file, or why there is none. */
+export function readNginxMaster(pidFile: string): { master: ProcessInfo } | { problem: string } {
+  let text: string;
+  try {
+    text = fs.readFileSync(pidFile, 'utf8').trim();
+  } catch {
+    // No pid file: nginx is not running (or the config names the wrong file); either way nothing can be reloaded.
+    return { problem: `nginx is not running (no pid file ${pidFile})` };
+  }
+  const pid = Number(text);
+  const master = Number.isInteger(pid) && pid > 0 ? readProcessInfo(pid) : null;
+  if (master === null || master.state === 'Z') return { problem: `nginx is not running (pid file ${pidFile} names PID ${text}, which is gone)` };
+  return { master };
+}
+
+/** The identities of the master's worker processes, as "pid:startTime" keys. */
+export function readWorkerKeys(master: ProcessInfo): Set<string> {
+  const tree = listProcessTree({ pid: master.pid, startTime: master.startTime, bootId: readBootId() });
+  return new Set(tree.filter((p) => p.pid !== master.pid && p.state !== 'Z').map((p) => `${p.pid}:${p.startTime}`));
+}

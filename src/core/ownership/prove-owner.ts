@@ -1,0 +1,52 @@
+import { HookError } from '../errors.ts';
+import { describeProcess, formatClock } from '../process/describe.ts';
+import { readLogTail } from '../process/log-tail.ts';
+import { checkTreeOwnsPort, findListeners, readBootId, readProcessInfo } from '../procfs/index.ts';
+import type { ProcessInfo, SocketOwner } from '../procfs/types.ts';
+import type { StartRecord } from '../state/state.ts';
+
+/** The recorded process, re-read and confirmed to be the very one ApplicationStart launched. */
+export function confirmRecordedProcess(record: StartRecord, port: number): ProcessInfo {
+  const recorded = `PID ${record.pid} (${record.command || 'unknown command'}, started ${record.startedAt.slice(11, 19) || '?'})`;
+  if (record.bootId !== readBootId()) {
+    throw new HookError('STATE_INVALID', `the process recorded on port ${port}, ${recorded}, was started before the last reboot; it is not trusted`, { port, pid: record.pid });
+  }
+  const now = readProcessInfo(record.pid);
+  if (now === null || now.startTime !== record.startTime || now.state === 'Z') {
+    const reused = now && now.startTime !== record.startTime ? `; PID ${record.pid} now belongs to ${describeProcess(now)}` : '';
+    const holders = findListeners(port).listeners.flatMap((l) => l.owners).map(describeProcess);
+    const held = holders.length > 0 ? `; port ${port} is held by ${holders.join(', ')}` : `; nothing listens on port ${port}`;
+    const tail = record.log ? readLogTail(record.log) : [];
+    throw new HookError('NOT_OWNER', `the new process on port ${port}, ${recorded}, is no longer running${reused}${held}`, {
+      port,
+      pid: record.pid,
+      evidence: tail.length > 0 ? [`last lines of ${record.log}:`, ...tail.map((l) => `  ${l}`)] : [],
+    });
+  }
+  return now;
+}
+
+/**
+ * Prove every listener on `port` (IPv4 and IPv6) belongs to the new process's tree; otherwise name who else holds
+ * it, whether anything listens at all, and what could not be read.
+ */
+export function proveTreeOwnsPort(info: ProcessInfo, bootId: string, port: number): { listeners: number } {
+  const ownership = checkTreeOwnsPort({ pid: info.pid, startTime: info.startTime, bootId }, port);
+  if (ownership.owned) return { listeners: ownership.listeners.length };
+  const newPid = `the new PID ${info.pid} (${info.comm}, started ${formatClock(info.startedAt)})`;
+  if (ownership.listeners.length === 0) {
+    throw new HookError('NOT_OWNER', `nothing listens on port ${port}; ${newPid} is running but not listening`, { port, pid: info.pid });
+  }
+  if (ownership.foreign.length > 0) {
+    const others = uniqueByPid(ownership.foreign).map((o) => `${describeProcess(o)}${o.startedAt < info.startedAt ? ', before this deployment' : ''}`);
+    const alsoMine = ownership.listeners.some((l) => l.owners.some((o) => ownership.tree.some((t) => t.pid === o.pid)));
+    throw new HookError('NOT_OWNER', `port ${port} is held by ${others.join(' and ')}, ${alsoMine ? 'as well as' : 'not'} by ${newPid}`, { port, pid: info.pid, foreign: ownership.foreign.map((o) => o.pid) });
+  }
+  const unknown = ownership.unknown.map((l) => `${l.address}:${l.port}`).join(', ');
+  const skipped = ownership.skipped.map((s) => `${s.path}: ${s.reason}`).slice(0, 3).join('; ');
+  throw new HookError('NOT_OWNER', `port ${port} has a listener (${unknown}) whose owner cannot be read${skipped ? ` (${skipped})` : ''}; an unknown owner is not proof (run as root)`, { port, pid: info.pid });
+}
+
+function uniqueByPid(owners: SocketOwner[]): SocketOwner[] {
+  return [...new Map(owners.map((o) => [o.pid, o])).values()];
+}

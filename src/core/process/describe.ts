@@ -1,0 +1,16 @@
+import type { ProcessInfo } from '../procfs/types.ts';
+
+/** A clock time for a process start, as an operator compares it with the deployment's. */
+export function formatClock(date: Date): string {
+  return date.toISOString().slice(11, 19);
+}
+
+/** "java -jar app.jar" cut to fit one console line. */
+export function shortCommand(info: Pick<ProcessInfo, 'command'>, max = 80): string {
+  return info.command.length <= max ? info.command : `${info.command.slice(0, max - 1)}…`;
+}
+
+/** PID 4711 (java -jar app-v1.jar, ec2-user, started 09:14:55): a process named so a person can find it. */
+export function describeProcess(info: Pick<ProcessInfo, 'pid' | 'command' | 'user' | 'startedAt'>): string {
+  return `PID ${info.pid} (${shortCommand(info)}, ${info.user}, started ${formatClock(info.startedAt)})`;
+}

@@ -1,0 +1,98 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { HookError } from '../errors.ts';
+import type { LoadedConfig } from '../config/load.ts';
+import { readBootId, readProcessInfo } from '../procfs/index.ts';
+import type { ProcessInfo } from '../procfs/types.ts';
+import { cutLine } from '../hook/output.ts';
+import { readLogTail } from './log-tail.ts';
+import { lookupAccount } from './user.ts';
+
+/** How a started process ended, once it has. */
+export interface ExitStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  error?: Error;
+}
+
+/** A freshly started app: its identity, its log, and a way to know whether it has already exited. */
+export interface LaunchedApp {
+  info: ProcessInfo;
+  bootId: string;
+  argv: string[];
+  logFile: string;
+  /** Where this start's output begins in the log file. */
+  logOffset: number;
+  exited(): ExitStatus | null;
+  /** Stop tracking the child so the hook can exit while the app runs on. */
+  detach(): void;
+}
+
+/** The app's argv and log file for a port: {port} substituted. */
+export function expandForPort(config: LoadedConfig, port: number): { argv: string[]; logFile: string } {
+  const sub = (text: string) => text.replaceAll('{port}', String(port));
+  return { argv: config.app.command.map(sub), logFile: sub(config.app.log) };
+}
+
+/**
+ * Start the app detached: its own session, stdin from /dev/null, stdout and stderr appended to its log (never the
+ * hook's pipes, or the agent waits for them to close), as app.user when the hook runs as root.
+ */
+export async function launchApp(config: LoadedConfig, port: number): Promise<LaunchedApp> {
+  const { argv, logFile } = expandForPort(config, port);
+  fs.mkdirSync(path.dirname(logFile), { recursive: true });
+  const logFd = fs.openSync(logFile, 'a');
+  const logOffset = fs.fstatSync(logFd).size;
+  const account = config.app.user && process.getuid?.() === 0 ? lookupAccount(config.app.user) : null;
+  const env = { ...process.env, ...config.app.env, PORT: String(port) };
+  if (account) Object.assign(env, { USER: account.name, LOGNAME: account.name, HOME: account.home });
+  if (account) fs.fchownSync(logFd, account.uid, account.gid);
+  let exit: ExitStatus | null = null;
+  let child: ChildProcess;
+  try {
+    child = spawn(argv[0]!, argv.slice(1), {
+      cwd: config.app.cwd,
+      env,
+      detached: true,
+      stdio: ['ignore', logFd, logFd],
+      ...(account ? { uid: account.uid, gid: account.gid } : {}),
+    });
+  } finally {
+    fs.closeSync(logFd);
+  }
+  child.on('exit', (code, signal) => (exit = { code, signal }));
+  child.on('error', (error) => (exit = { code: null, signal: null, error }));
+  const info = child.pid === undefined ? null : readProcessInfo(child.pid);
+  if (info === null) {
+    // It died before /proc could be read (or never started): wait for Node to report how.
+    await new Promise((resolve) => (exit ? resolve(undefined) : child.once('close', resolve).once('error', resolve)));
+    throw exitedAtStartError(argv, port, exit, logFile, logOffset, child.pid);
+  }
+  return {
+    info,
+    bootId: readBootId(),
+    argv,
+    logFile,
+    logOffset,
+    exited: () => exit,
+    detach: () => {
+      child.removeAllListeners();
+      child.unref();
+    },
+  };
+}
+
+/** The error for a start that ended before the app listened: exit code or signal first, then its log. */
+export function exitedAtStartError(argv: string[], port: number, exit: ExitStatus | null, logFile: string, logOffset: number, pid: number | undefined): HookError {
+  const program = path.basename(argv[0]!);
+  if (exit?.error) {
+    const reason = (exit.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'program not found' : exit.error.message;
+    return new HookError('START_EXITED', `could not start ${argv[0]}: ${reason}`, { port });
+  }
+  const how = exit?.signal ? `was killed by ${exit.signal}` : `exited with code ${exit?.code ?? 'unknown'}`;
+  const tail = readLogTail(logFile, logOffset);
+  const quote = tail.length > 0 ? `: "${cutLine(tail[tail.length - 1]!, 160)}"` : ' (its log is empty)';
+  const evidence = tail.length > 0 ? [`last lines of ${logFile}:`, ...tail.map((l) => `  ${l}`)] : [];
+  return new HookError('START_EXITED', `new PID ${pid ?? '?'} (${program}) ${how} before listening on port ${port}${quote}`, { port, pid, exitCode: exit?.code ?? null, signal: exit?.signal ?? null, evidence });
+}

@@ -1,0 +1,38 @@
+import fs from 'node:fs';
+import { cutLine } from '../hook/output.ts';
+
+/** At most this many app log lines go under a verdict, each cut to LogLineChars. */
+export const LogTailLines = 20;
+export const LogLineChars = 200;
+/** The console shows ~2,048 characters: the log tail gets at most this many, the verdict the rest. */
+export const LogTailBudgetChars = 1400;
+
+/** The last lines the app wrote to its log since `fromOffset`, cut to fit under the verdict in the console. */
+export function readLogTail(file: string, fromOffset = 0): string[] {
+  let text: string;
+  try {
+    const size = fs.statSync(file).size;
+    const start = Math.max(fromOffset, size - 64 * 1024);
+    const fd = fs.openSync(file, 'r');
+    try {
+      const buffer = Buffer.alloc(Math.max(0, size - start));
+      fs.readSync(fd, buffer, 0, buffer.length, start);
+      text = buffer.toString('utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    // No log (the program never started, or the file was removed): no tail to show.
+    return [];
+  }
+  const lines = text.split('\n').map((l) => l.trimEnd()).filter((l) => l.length > 0).slice(-LogTailLines);
+  const kept: string[] = [];
+  let budget = LogTailBudgetChars;
+  for (const line of lines.reverse()) {
+    const cut = cutLine(line, LogLineChars);
+    if (cut.length + 3 > budget) break;
+    budget -= cut.length + 3;
+    kept.unshift(cut);
+  }
+  return kept;
+}

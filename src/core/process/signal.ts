@@ -1,0 +1,24 @@
+import { readProcessInfo } from '../procfs/index.ts';
+import type { ProcessIdentity, ProcessInfo } from '../procfs/types.ts';
+
+/** True while the identified process is alive: same PID and start time, and not a zombie awaiting its reaper. */
+export function isRunning(id: Pick<ProcessIdentity, 'pid' | 'startTime'>): boolean {
+  const now = readProcessInfo(id.pid);
+  return now !== null && now.startTime === id.startTime && now.state !== 'Z';
+}
+
+/**
+ * Send `signal` to a process, or to its whole process group when it leads one portproof started, but only after
+ * re-reading its identity: a PID alone may already belong to someone else. Returns false if it was gone.
+ */
+export function signalProcess(target: ProcessInfo, signal: NodeJS.Signals, group: boolean): boolean {
+  if (!isRunning(target)) return false;
+  try {
+    process.kill(group && target.pgid === target.pid ? -target.pid : target.pid, signal);
+    return true;
+  } catch (error) {
+    // ESRCH: it exited between the re-read and the signal, which is what we wanted anyway.
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw error;
+  }
+}

@@ -1,0 +1,118 @@
+import { formatDuration } from '../config/duration.ts';
+import { HookError } from '../errors.ts';
+import type { HookOutput } from '../hook/output.ts';
+import { findListeners, readListenSockets, readProcessInfo } from '../procfs/index.ts';
+import type { ProcessInfo } from '../procfs/types.ts';
+import type { StartRecord } from '../state/state.ts';
+import { pollUntil } from '../wait.ts';
+import { describeProcess } from './describe.ts';
+import { isRunning, signalProcess } from './signal.ts';
+
+/** How long to wait for the kernel to reap a process after SIGKILL. */
+export const DefaultKillWaitMs = 5000;
+
+/** One process that was stopped, and how. */
+export interface StoppedProcess {
+  info: ProcessInfo;
+  signal: NodeJS.Signals;
+  /** From the first signal until it was gone. */
+  exitedAfterMs: number;
+}
+
+/** What freeing a port took. */
+export interface FreePortReport {
+  port: number;
+  stopped: StoppedProcess[];
+  /** From the first signal until the port had no listener. */
+  releasedAfterMs: number;
+  /** From the last process's exit until the port was seen free. */
+  releaseLagMs: number;
+}
+
+/** How to stop: the configured signal and grace, the process portproof recorded on this port, and the deadline. */
+export interface FreePortOptions {
+  signal: NodeJS.Signals;
+  graceMs: number;
+  recorded: StartRecord | undefined;
+  untilMs: number;
+  out: HookOutput;
+}
+
+/**
+ * Free a port: signal every process listening on it (and the process portproof started there), wait until all have
+ * exited and nothing listens, SIGKILL after the grace period. Nothing listening is success.
+ */
+export async function freePort(port: number, options: FreePortOptions): Promise<FreePortReport> {
+  const targets = findStopTargets(port, options.recorded);
+  const stopped: StoppedProcess[] = [];
+  if (targets.length === 0) return { port, stopped, releasedAfterMs: 0, releaseLagMs: 0 };
+  const startedAt = Date.now();
+  sendToAll(targets, options.signal, options.out);
+  const exitedAt = new Map<number, number>();
+  const graceUntil = Math.min(startedAt + options.graceMs, options.untilMs);
+  options.out.begin(`Waiting for ${targets.length === 1 ? 'it' : `${targets.length} processes`} to exit and port ${port} to be free`);
+  const check = () => (recordExits(targets, exitedAt) && readListenSockets(port).length === 0 ? true : undefined);
+  let result = await pollUntil(check, graceUntil, { onTick: () => options.out.progress(startedAt, graceUntil) });
+  let killedAt = Infinity;
+  if (!result.done && Date.now() < options.untilMs) {
+    killedAt = Date.now();
+    options.out.say(`Still running after ${formatDuration(options.graceMs)} grace: sending SIGKILL`);
+    sendToAll(targets.filter((t) => !exitedAt.has(t.info.pid)), 'SIGKILL', options.out);
+    result = await pollUntil(check, Math.min(Date.now() + DefaultKillWaitMs, options.untilMs));
+  }
+  const releasedAt = Date.now();
+  for (const target of targets) {
+    const exited = exitedAt.get(target.info.pid);
+    const signal = exited !== undefined && exited >= killedAt ? 'SIGKILL' : options.signal;
+    if (exited !== undefined) stopped.push({ info: target.info, signal, exitedAfterMs: exited - startedAt });
+  }
+  if (!result.done) throw stillHeldError(port, targets, exitedAt, releasedAt - startedAt);
+  const lastExit = Math.max(...[...exitedAt.values()]);
+  return { port, stopped, releasedAfterMs: releasedAt - startedAt, releaseLagMs: Math.max(0, releasedAt - lastExit) };
+}
+
+interface StopTarget {
+  info: ProcessInfo;
+  /** Signal the whole group: portproof started this process as a session leader. */
+  group: boolean;
+}
+
+function findStopTargets(port: number, recorded: StartRecord | undefined): StopTarget[] {
+  const { listeners } = findListeners(port);
+  const unknown = listeners.filter((l) => l.owners.length === 0);
+  if (unknown.length > 0) {
+    throw new HookError('UNREADABLE', `port ${port} has a listener whose owner cannot be read (${unknown.map((l) => `${l.address} inode ${l.inode}`).join(', ')}); run the hook as root`, { port });
+  }
+  const targets = new Map<number, StopTarget>();
+  for (const owner of listeners.flatMap((l) => l.owners)) targets.set(owner.pid, { info: owner, group: false });
+  const leader = recorded ? readProcessInfo(recorded.pid) : null;
+  // The recorded process counts only if it is still the very process portproof started: a reused PID is someone else.
+  if (leader && recorded && leader.startTime === recorded.startTime && leader.state !== 'Z') {
+    targets.set(leader.pid, { info: leader, group: leader.sid === leader.pid });
+  }
+  return [...targets.values()];
+}
+
+function sendToAll(targets: StopTarget[], signal: NodeJS.Signals, out: HookOutput): void {
+  const groups = new Set(targets.filter((t) => t.group).map((t) => t.info.pid));
+  for (const target of targets) {
+    // A member of a group that is signalled as a whole gets the signal once, through its group.
+    if (!target.group && groups.has(target.info.pgid)) continue;
+    out.say(`Sending ${signal} to ${describeProcess(target.info)}${target.group ? ' and its process group' : ''}`, { pid: target.info.pid, signal });
+    signalProcess(target.info, signal, target.group);
+  }
+}
+
+function recordExits(targets: StopTarget[], exitedAt: Map<number, number>): boolean {
+  for (const target of targets) {
+    if (!exitedAt.has(target.info.pid) && !isRunning(target.info)) exitedAt.set(target.info.pid, Date.now());
+  }
+  return exitedAt.size === targets.length;
+}
+
+function stillHeldError(port: number, targets: StopTarget[], exitedAt: Map<number, number>, waitedMs: number): HookError {
+  const alive = targets.filter((t) => !exitedAt.has(t.info.pid)).map((t) => describeProcess(t.info));
+  const holders = findListeners(port).listeners.flatMap((l) => l.owners).map(describeProcess);
+  const who = alive.length > 0 ? `${alive.join(', ')} still running` : `port still held by ${holders.join(', ') || 'an unknown owner'}`;
+  return new HookError('STOP_FAILED', `port ${port} not free after ${formatDuration(waitedMs)}: ${who}`, { port, durationMs: waitedMs });
+}

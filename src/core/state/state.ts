@@ -1,0 +1,89 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { writeFileAtomic } from '../atomic-write.ts';
+
+/** The state format this release writes; older and newer ones are read alike (unknown fields kept, never fatal). */
+export const StateSchemaVersion = 1;
+
+const recordSchema = z.object({
+  pid: z.number().int().positive(),
+  startTime: z.number().int().nonnegative(),
+  bootId: z.string(),
+  command: z.string().default(''),
+  user: z.string().default(''),
+  startedAt: z.string().default(''),
+  deploymentId: z.string().nullable().default(null),
+  log: z.string().default(''),
+});
+
+/** The process a start hook launched on a port. */
+export type StartRecord = z.output<typeof recordSchema>;
+
+/** What the hooks remember between runs. */
+export interface AppState {
+  processes: Record<string, StartRecord>;
+  /** Port of the most recent ApplicationStart: the one ValidateService checks. */
+  lastStarted: number | null;
+  /** Blue/green: the port nginx points at after the last verified switch, and the one before it. */
+  live: number | null;
+  previous: number | null;
+  /** Why the file could not be used, when it could not (missing is not a problem). */
+  problem: string | null;
+  /** The file's fields as read, kept so that a rewrite does not drop what a newer release wrote. */
+  raw: Record<string, unknown>;
+}
+
+/** Where an app's state, lock and logs live. */
+export function appStateDir(stateDir: string, app: string): string {
+  return path.join(stateDir, app);
+}
+
+/** Read state.json leniently: missing means empty, corrupt means empty with the reason in `problem`. */
+export function readState(dir: string): AppState {
+  const file = path.join(dir, 'state.json');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // A first deployment has no state yet; anything else is reported, and no record is trusted.
+    const problem = code === 'ENOENT' ? null : `state file ${file} is unreadable or corrupt (${(error as Error).message})`;
+    return emptyState(problem);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return emptyState(`state file ${file} is not an object`);
+  const object = parsed as Record<string, unknown>;
+  const processes: Record<string, StartRecord> = {};
+  const opaque: Record<string, unknown> = {};
+  for (const [port, value] of Object.entries((object.processes as Record<string, unknown> | undefined) ?? {})) {
+    const record = recordSchema.safeParse(value);
+    // A record this release cannot understand is never trusted and never fatal; it is kept for the release that wrote it.
+    if (record.success) processes[port] = record.data;
+    else opaque[port] = value;
+  }
+  const raw: Record<string, unknown> = { ...object, processes: opaque };
+  return { processes, lastStarted: portOrNull(object.lastStarted), live: portOrNull(object.live), previous: portOrNull(object.previous), problem: null, raw };
+}
+
+/** Write state.json atomically, keeping fields this release does not know. */
+export function writeState(dir: string, state: AppState): void {
+  fs.mkdirSync(dir, { recursive: true });
+  const doc = {
+    ...state.raw,
+    schema: Math.max(StateSchemaVersion, Number(state.raw.schema) || 0),
+    processes: { ...((state.raw.processes as object | undefined) ?? {}), ...state.processes },
+    lastStarted: state.lastStarted,
+    live: state.live,
+    previous: state.previous,
+    updatedAt: new Date().toISOString(),
+  };
+  writeFileAtomic(path.join(dir, 'state.json'), `${JSON.stringify(doc, null, 2)}\n`);
+}
+
+function emptyState(problem: string | null): AppState {
+  return { processes: {}, lastStarted: null, live: null, previous: null, problem, raw: {} };
+}
+
+function portOrNull(value: unknown): number | null {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 && value < 65536 ? value : null;
+}

@@ -1,0 +1,64 @@
+import type { HookContext } from '../core/hook/context.ts';
+import { judgeAnswer } from '../core/health/check.ts';
+import { probeOnce } from '../core/health/probe.ts';
+import { describeProcess } from '../core/process/describe.ts';
+import { isRunning } from '../core/process/signal.ts';
+import { findListeners } from '../core/procfs/index.ts';
+import { readState, type StartRecord } from '../core/state/state.ts';
+import { readPortRoles } from './ports.ts';
+
+/** What --check found on one port. */
+export interface PortReport {
+  port: number;
+  role: 'live' | 'target' | 'in-place';
+  recorded: (StartRecord & { running: boolean }) | null;
+  owners: Array<{ pid: number; user: string; startedAt: string; command: string; address: string }>;
+  unknownOwners: number;
+  health: { ok: boolean; status: number | null; detail: string };
+}
+
+/** --check: a read-only report of both ports (role, owner, health); it writes, locks and signals nothing. */
+export async function checkFlow(ctx: HookContext): Promise<string> {
+  const roles = readPortRoles(ctx.config);
+  const state = readState(ctx.appDir);
+  if (!ctx.options.json) ctx.out.say(`config: ${ctx.config.file}`);
+  const reports: PortReport[] = [];
+  for (const port of ctx.config.ports) {
+    const role = !roles.blueGreen ? 'in-place' : port === roles.live ? 'live' : 'target';
+    const report = await inspectPort(ctx, port, role, state.processes[String(port)] ?? null);
+    reports.push(report);
+    if (!ctx.options.json) printPort(ctx, report);
+  }
+  if (ctx.options.json) {
+    process.stdout.write(`${JSON.stringify({ config: ctx.config.file, app: ctx.config.app.name, live: roles.live, lastStarted: state.lastStarted, stateProblem: state.problem, ports: reports })}\n`);
+  }
+  return reports.map((r) => `${r.port} ${r.role} (${r.owners.length === 0 ? 'nothing listening' : `PID ${[...new Set(r.owners.map((o) => o.pid))].join(',')}, ${r.health.ok ? 'healthy' : 'unhealthy'}`})`).join(', ');
+}
+
+async function inspectPort(ctx: HookContext, port: number, role: PortReport['role'], record: StartRecord | null): Promise<PortReport> {
+  const { listeners } = findListeners(port);
+  const owners = listeners.flatMap((l) => l.owners.map((o) => ({ pid: o.pid, user: o.user, startedAt: o.startedAt.toISOString(), command: o.command, address: `${l.address}:${l.port}` })));
+  const unknownOwners = listeners.filter((l) => l.owners.length === 0).length;
+  const url = ctx.config.health.url.replaceAll('{port}', String(port));
+  let health: PortReport['health'] = { ok: false, status: null, detail: 'not checked: nothing listening' };
+  if (listeners.length > 0) {
+    const answer = await probeOnce(url, Math.min(ctx.config.health.requestTimeout, 3000), () => null);
+    const reason = judgeAnswer(answer, ctx.config.health);
+    health = { ok: reason === null, status: answer.status, detail: reason ?? `HTTP ${answer.status}` };
+  }
+  return { port, role, recorded: record ? { ...record, running: isRunning(record) } : null, owners, unknownOwners, health };
+}
+
+function printPort(ctx: HookContext, report: PortReport): void {
+  ctx.out.say(`port ${report.port} (${report.role}):`);
+  if (report.owners.length === 0 && report.unknownOwners === 0) ctx.out.say('  nothing listening');
+  for (const owner of report.owners) {
+    ctx.out.say(`  ${owner.address} ${describeProcess({ ...owner, startedAt: new Date(owner.startedAt) })}`);
+  }
+  if (report.unknownOwners > 0) ctx.out.say(`  ${report.unknownOwners} listener(s) with an owner that cannot be read (run as root)`);
+  if (report.recorded) {
+    const r = report.recorded;
+    ctx.out.say(`  recorded by ApplicationStart: PID ${r.pid}${r.deploymentId ? ` (deployment ${r.deploymentId})` : ''}, ${r.running ? 'still running' : 'no longer running'}`);
+  }
+  ctx.out.say(`  health: ${report.health.ok ? 'OK' : 'FAILING'} — ${report.health.detail}`);
+}

@@ -1,0 +1,40 @@
+import { formatDuration } from '../core/config/duration.ts';
+import type { HookContext } from '../core/hook/context.ts';
+import { describeProcess } from '../core/process/describe.ts';
+import { freePort, type FreePortReport } from '../core/process/stop.ts';
+import { readState, writeState } from '../core/state/state.ts';
+import { readPortRoles } from './ports.ts';
+
+/** ApplicationStop: free the target port. Nothing listening is success; so is running it twice. */
+export async function stopFlow(ctx: HookContext): Promise<string> {
+  const { target } = readPortRoles(ctx.config);
+  ctx.out.begin(`Freeing port ${target}`, { port: target });
+  const report = await freeTargetPort(ctx, target);
+  return describeFreed(report);
+}
+
+/** Free `port` with the configured signal and grace, and forget the process portproof had recorded there. */
+export async function freeTargetPort(ctx: HookContext, port: number): Promise<FreePortReport> {
+  const state = readState(ctx.appDir);
+  if (state.problem) ctx.out.say(`Note: ${state.problem}; only processes found listening will be stopped`);
+  const report = await freePort(port, {
+    signal: ctx.config.stop.signal,
+    graceMs: ctx.config.stop.grace,
+    recorded: state.processes[String(port)],
+    untilMs: ctx.deadline.at,
+    out: ctx.out,
+  });
+  if (state.processes[String(port)]) {
+    delete state.processes[String(port)];
+    writeState(ctx.appDir, state);
+  }
+  ctx.log.info({ port, stopped: report.stopped.map((s) => ({ pid: s.info.pid, signal: s.signal, exitedAfterMs: s.exitedAfterMs })), releasedAfterMs: report.releasedAfterMs, releaseLagMs: report.releaseLagMs }, 'port free');
+  return report;
+}
+
+/** "port 8082 free: stopped PID 4711 (…) with SIGTERM in 8.0 s" */
+export function describeFreed(report: FreePortReport): string {
+  if (report.stopped.length === 0) return `port ${report.port} free (nothing was listening)`;
+  const who = report.stopped.map((s) => `${describeProcess(s.info)} with ${s.signal}${s.signal === 'SIGKILL' ? ' after the grace period' : ''}`);
+  return `port ${report.port} free after ${formatDuration(report.releasedAfterMs)}: stopped ${who.join('; ')}`;
+}

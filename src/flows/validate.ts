@@ -1,0 +1,65 @@
+import { formatDuration } from '../core/config/duration.ts';
+import { HookError } from '../core/errors.ts';
+import type { HookContext } from '../core/hook/context.ts';
+import { waitForHealthy } from '../core/health/wait-healthy.ts';
+import { switchNginx } from '../core/nginx/switch.ts';
+import { confirmRecordedProcess, proveTreeOwnsPort } from '../core/ownership/prove-owner.ts';
+import { formatClock } from '../core/process/describe.ts';
+import { readState, writeState, type AppState } from '../core/state/state.ts';
+import { readPortRoles } from './ports.ts';
+
+/**
+ * ValidateService: the process ApplicationStart recorded is still the same process, its tree owns every listener on
+ * the port, the health URL answers well over connections it owns, ownership still holds afterwards; then, blue/green,
+ * nginx is switched to it. With --port N this is rollback. Re-running after success changes nothing.
+ */
+export async function validateFlow(ctx: HookContext): Promise<string> {
+  const state = readState(ctx.appDir);
+  const port = choosePort(ctx, state);
+  const record = state.processes[String(port)];
+  if (!record) {
+    const why = state.problem ?? `no process recorded for port ${port} in ${ctx.appDir}/state.json`;
+    throw new HookError('STATE_INVALID', `${why}; nothing on port ${port} is trusted (run ApplicationStart first)`, { port });
+  }
+  ctx.out.begin(`Verifying PID ${record.pid} owns port ${port}`, { port, pid: record.pid });
+  const info = confirmRecordedProcess(record, port);
+  proveTreeOwnsPort(info, record.bootId, port);
+  const root = { pid: info.pid, startTime: info.startTime, bootId: record.bootId };
+  const health = ctx.config.health;
+  const healthy = await waitForHealthy(root, {
+    url: health.url.replaceAll('{port}', String(port)),
+    expectStatus: health.expectStatus,
+    expectBody: health.expectBody,
+    requestTimeoutMs: health.requestTimeout,
+    intervalMs: health.interval,
+    untilMs: Math.min(Date.now() + health.timeout, ctx.deadline.at),
+  }, ctx.out);
+  // Ownership again after the health checks: a second listener could have appeared while we waited.
+  confirmRecordedProcess(record, port);
+  const { listeners } = proveTreeOwnsPort(info, record.bootId, port);
+  const owned = `port ${port} owned by PID ${info.pid} (${info.comm}, started ${formatClock(info.startedAt)}${listeners > 1 ? `, ${listeners} listeners` : ''}); healthy (HTTP ${healthy.status} in ${formatDuration(healthy.latencyMs)}, try ${healthy.attempts})`;
+  ctx.log.info({ port, pid: info.pid, attempts: healthy.attempts, healthyAfterMs: healthy.waitedMs }, 'verified');
+  return `${owned}${await switchTraffic(ctx, state, port)}`;
+}
+
+function choosePort(ctx: HookContext, state: AppState): number {
+  const port = ctx.options.port ?? state.lastStarted ?? readPortRoles(ctx.config).target;
+  if (!ctx.config.ports.includes(port)) {
+    throw new HookError('BAD_USAGE', `--port ${port} is not one of the configured ports (${ctx.config.ports.join(', ')})`);
+  }
+  return port;
+}
+
+async function switchTraffic(ctx: HookContext, state: AppState, port: number): Promise<string> {
+  const roles = readPortRoles(ctx.config);
+  if (!roles.blueGreen || !ctx.config.nginx) return '';
+  if (roles.live === port) {
+    ctx.out.say(`nginx already points at port ${port}`);
+    return `; nginx already → ${port}`;
+  }
+  await switchNginx(ctx.config.nginx, port, ctx.out, ctx.deadline.at);
+  state.previous = roles.live;
+  state.live = port;
+  writeState(ctx.appDir, state);
+  return `; nginx now → ${port}${roles.live !== null ? ` (previous ${roles.live} kept for rollback)` : ''}`;
+}
