@@ -35,11 +35,20 @@ export interface HookRun {
   durationMs: number;
 }
 
+/** Extra arguments, environment and identity for one hook run; onSpawn gets the hook's PID. */
+export interface RunOptions {
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
+  uid?: number;
+  gid?: number;
+  onSpawn?: (pid: number) => void;
+}
+
 /** A revision directory as CodeDeploy unpacks it: appspec.yml and portproof.yml. */
 export interface Revision {
   dir: string;
   configPath: string;
-  run(hook: 'stop' | 'start' | 'validate', options?: { args?: string[]; env?: NodeJS.ProcessEnv; uid?: number; gid?: number }): Promise<HookRun>;
+  run(hook: 'stop' | 'start' | 'validate', options?: RunOptions): Promise<HookRun>;
 }
 
 const events = { stop: 'ApplicationStop', start: 'ApplicationStart', validate: 'ValidateService' } as const;
@@ -84,10 +93,12 @@ export function makeRevision(options: RevisionOptions, deploymentId = `d-${Math.
 }
 
 /** Run a hook as the CodeDeploy agent does: no shell, stdout and stderr as pipes, waiting for both to close. */
-export function runHookProcess(argv: string[], args: string[], env: NodeJS.ProcessEnv, ids: { uid?: number; gid?: number } = {}): Promise<HookRun> {
+export function runHookProcess(argv: string[], args: string[], env: NodeJS.ProcessEnv, options: RunOptions = {}): Promise<HookRun> {
   const startedAt = Date.now();
+  const ids = options.uid === undefined ? {} : { uid: options.uid, gid: options.gid ?? options.uid };
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, [...argv.slice(1), ...args], { env, cwd: os.tmpdir(), stdio: ['ignore', 'pipe', 'pipe'], ...ids });
+    if (child.pid !== undefined) options.onSpawn?.(child.pid);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

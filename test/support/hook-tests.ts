@@ -1,0 +1,67 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect } from 'vitest';
+import { makeRevision, type HookRun, type RevisionOptions } from './deployment.ts';
+
+// Helpers shared by the hook test files: temp state dirs, reading state, liveness, verdict checks, cleanup.
+
+const tempRoots: string[] = [];
+
+export function newStateDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-state-'));
+  fs.chmodSync(dir, 0o755);
+  tempRoots.push(dir);
+  return dir;
+}
+
+export function readState(stateDir: string): { processes: Record<string, { pid: number; startTime: number; bootId: string }>; lastStarted: number } {
+  return JSON.parse(fs.readFileSync(path.join(stateDir, 'fixture', 'state.json'), 'utf8'));
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+const startedPids = new Set<number>();
+export async function stopStartedApps(): Promise<void> {
+  for (const pid of startedPids) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+/** A started app is a detached session leader: remember it so the file cleans up even when a test fails. */
+export function remember(stateDir: string, port: number): number {
+  const pid = readState(stateDir).processes[String(port)]!.pid;
+  startedPids.add(pid);
+  return pid;
+}
+
+export function expectVerdict(run: HookRun, event: string, outcome: 'OK' | 'FAILED', ...parts: (string | RegExp)[]): void {
+  expect(run.verdict, run.stdout).toContain(`portproof ${event} ${outcome}:`);
+  for (const part of parts) expect(run.verdict).toMatch(part);
+  expect(run.code).toBe(outcome === 'OK' ? 0 : 1);
+}
+
+export async function deployed(options: Omit<RevisionOptions, 'stateDir'> & { stateDir?: string }) {
+  const stateDir = options.stateDir ?? newStateDir();
+  const revision = makeRevision({ ...options, stateDir });
+  tempRoots.push(revision.dir);
+  return { stateDir, revision };
+}
+
+
+/** Kill every app the hooks started and remove every temp dir: call from afterAll. */
+export async function cleanUpHookTests(): Promise<void> {
+  await stopStartedApps();
+  for (const dir of tempRoots.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+}

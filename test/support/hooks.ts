@@ -1,0 +1,14 @@
+import path from 'node:path';
+
+const repo = path.resolve(import.meta.dirname, '../..');
+
+/** The compiled hook for this machine, as `npm run build` leaves it in hooks/. */
+export function hookPath(name: 'stop' | 'start' | 'validate'): string {
+  return path.join(repo, 'hooks', name);
+}
+
+/** How tests run a hook: the compiled binary, or from source when PORTPROOF_TEST_FROM_SOURCE=1 (quick iteration). */
+export function hookArgv(name: 'stop' | 'start' | 'validate'): string[] {
+  if (process.env.PORTPROOF_TEST_FROM_SOURCE === '1') return [process.execPath, path.join(repo, 'bin/portproof.js'), name];
+  return [hookPath(name)];
+}
