@@ -1,0 +1,10 @@
+// The /proc ownership core: who listens on a port, which process is which, and who owns a connection.
+export { DefaultProcRoot, readBootId } from './boot.ts';
+export { findConnectionOwners, type ConnectionEnd } from './connections.ts';
+export { findListeners, readListenSockets } from './listeners.ts';
+export { decodeAddress, parseNetTcp, readTcpSockets } from './net-tcp.ts';
+export { checkTreeOwnsPort, listTreeListenSockets, type TreeOwnership } from './ownership.ts';
+export { isSameProcess, readProcessInfo } from './process.ts';
+export { parseStat } from './stat.ts';
+export { listProcessTree } from './tree.ts';
+export type * from './types.ts';

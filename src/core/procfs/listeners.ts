@@ -1,0 +1,21 @@
+import { DefaultProcRoot } from './boot.ts';
+import { readTcpSockets, TcpListen } from './net-tcp.ts';
+import { scanSocketOwners } from './owners.ts';
+import type { Listener, ScanSkip, TcpSocket } from './types.ts';
+
+/** The listening TCP sockets on a port, IPv4 and IPv6. */
+export function readListenSockets(port: number, procRoot = DefaultProcRoot): TcpSocket[] {
+  return readTcpSockets(procRoot).filter((s) => s.state === TcpListen && s.localPort === port);
+}
+
+/** Every listener on a port with every process that holds it (a full scan of all processes' fds). */
+export function findListeners(port: number, procRoot = DefaultProcRoot): { listeners: Listener[]; skipped: ScanSkip[] } {
+  const sockets = readListenSockets(port, procRoot);
+  const { owners, skipped } = scanSocketOwners(new Set(sockets.map((s) => s.inode)), procRoot);
+  return { listeners: sockets.map((s) => toListener(s, owners.get(s.inode) ?? [])), skipped };
+}
+
+/** A socket row as a Listener with the given owners. */
+export function toListener(socket: TcpSocket, owners: Listener['owners']): Listener {
+  return { family: socket.family, address: socket.localAddress, port: socket.localPort, inode: socket.inode, owners };
+}

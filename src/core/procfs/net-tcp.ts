@@ -1,0 +1,90 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { TcpSocket } from './types.ts';
+
+/** Kernel TCP states portproof cares about. */
+export const TcpListen = 0x0a;
+export const TcpEstablished = 0x01;
+
+/** Decode the kernel's hex address: IPv4 is one little-endian word, IPv6 four of them. */
+export function decodeAddress(hex: string, family: 4 | 6): string {
+  if (family === 4) {
+    const n = Number.parseInt(hex, 16);
+    return [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24].join('.');
+  }
+  const bytes: number[] = [];
+  for (let word = 0; word < 4; word++) {
+    const n = Number.parseInt(hex.slice(word * 8, word * 8 + 8), 16);
+    bytes.push(n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24);
+  }
+  const isMapped = bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
+  if (isMapped) return `::ffff:${bytes.slice(12).join('.')}`;
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
+  return compressIpv6(groups);
+}
+
+function compressIpv6(groups: string[]): string {
+  let best = { start: -1, length: 0 };
+  for (let i = 0; i < groups.length; ) {
+    if (groups[i] !== '0') {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < groups.length && groups[j] === '0') j++;
+    if (j - i > best.length && j - i > 1) best = { start: i, length: j - i };
+    i = j;
+  }
+  if (best.start < 0) return groups.join(':');
+  return `${groups.slice(0, best.start).join(':')}::${groups.slice(best.start + best.length).join(':')}`;
+}
+
+/** Parse the text of /proc/net/tcp or tcp6; a malformed line is an error naming the file and line number. */
+export function parseNetTcp(text: string, family: 4 | 6, fileName: string): TcpSocket[] {
+  const sockets: TcpSocket[] = [];
+  const lines = text.split('\n');
+  const addressLength = family === 4 ? 8 : 32;
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line === '') continue;
+    const fields = line.split(/\s+/);
+    const [local, remote, state, , , , uid, , inode] = fields.slice(1);
+    const [localHex, localPort] = local?.split(':') ?? [];
+    const [remoteHex, remotePort] = remote?.split(':') ?? [];
+    const valid =
+      fields.length >= 10 && localHex?.length === addressLength && remoteHex?.length === addressLength &&
+      /^[0-9A-Fa-f]{4}$/.test(localPort ?? '') && /^[0-9A-Fa-f]{4}$/.test(remotePort ?? '') &&
+      /^[0-9A-Fa-f]{2}$/.test(state ?? '') && /^\d+$/.test(uid ?? '') && /^\d+$/.test(inode ?? '');
+    if (!valid) throw new Error(`${fileName} line ${i + 1}: malformed socket entry: ${line.slice(0, 120)}`);
+    sockets.push({
+      family,
+      localAddress: decodeAddress(localHex!, family),
+      localPort: Number.parseInt(localPort!, 16),
+      remoteAddress: decodeAddress(remoteHex!, family),
+      remotePort: Number.parseInt(remotePort!, 16),
+      state: Number.parseInt(state!, 16),
+      uid: Number(uid),
+      inode: Number(inode),
+    });
+  }
+  return sockets;
+}
+
+/** Every TCP socket of the host's network namespace, IPv4 and IPv6 (a kernel without IPv6 has no tcp6). */
+export function readTcpSockets(procRoot: string): TcpSocket[] {
+  const sockets: TcpSocket[] = [];
+  for (const [name, family] of [['tcp', 4], ['tcp6', 6]] as const) {
+    const file = path.join(procRoot, 'net', name);
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (error) {
+      // No tcp6 file: IPv6 is disabled on this kernel, so there are no IPv6 sockets to list.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && family === 6) continue;
+      throw new Error(`reading ${file}: ${(error as Error).message}`, { cause: error });
+    }
+    sockets.push(...parseNetTcp(text, family, file));
+  }
+  return sockets;
+}
