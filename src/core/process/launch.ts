@@ -6,7 +6,7 @@ import type { LoadedConfig } from '../config/load.ts';
 import { readBootId, readProcessInfo } from '../procfs/index.ts';
 import type { ProcessInfo } from '../procfs/types.ts';
 import { cutLine } from '../hook/output.ts';
-import { readLogTail } from './log-tail.ts';
+import { pickReason, readLogTail } from './log-tail.ts';
 import { lookupAccount } from './user.ts';
 
 /** How a started process ended, once it has. */
@@ -92,7 +92,8 @@ export function exitedAtStartError(argv: string[], port: number, exit: ExitStatu
   }
   const how = exit?.signal ? `was killed by ${exit.signal}` : `exited with code ${exit?.code ?? 'unknown'}`;
   const tail = readLogTail(logFile, logOffset);
-  const quote = tail.length > 0 ? `: "${cutLine(tail[tail.length - 1]!, 160)}"` : ' (its log is empty)';
+  const reason = pickReason(tail);
+  const quote = reason !== undefined ? `: "${cutLine(reason.trim(), 160)}"` : ' (its log is empty)';
   const evidence = tail.length > 0 ? [`last lines of ${logFile}:`, ...tail.map((l) => `  ${l}`)] : [];
   return new HookError('START_EXITED', `new PID ${pid ?? '?'} (${program}) ${how} before listening on port ${port}${quote}`, { port, pid, exitCode: exit?.code ?? null, signal: exit?.signal ?? null, evidence });
 }

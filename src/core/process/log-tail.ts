@@ -36,3 +36,10 @@ export function readLogTail(file: string, fromOffset = 0): string[] {
   }
   return kept;
 }
+
+const ReasonPattern = /in use|exception|error|fail|unable|cannot|denied|not found|refused|killed/i;
+
+/** The log line that most likely says why the app died: the last one that reads like a reason, else the last. */
+export function pickReason(tail: string[]): string | undefined {
+  return tail.findLast((line) => ReasonPattern.test(line) && !/^\s*(\*+|at )/.test(line)) ?? tail.at(-1);
+}
