@@ -53,13 +53,15 @@ function choosePort(ctx: HookContext, state: AppState): number {
 async function switchTraffic(ctx: HookContext, state: AppState, port: number): Promise<string> {
   const roles = readPortRoles(ctx.config);
   if (!roles.blueGreen || !ctx.config.nginx) return '';
-  if (roles.live === port) {
+  // The include alone is not proof: a hook killed mid-switch can leave it naming this port before any reload.
+  if (roles.live === port && state.live === port) {
     ctx.out.say(`nginx already points at port ${port}`);
     return `; nginx already → ${port}`;
   }
+  const previous = roles.live === port ? state.previous : roles.live;
   await switchNginx(ctx.config.nginx, port, ctx.out, ctx.deadline.at);
-  state.previous = roles.live;
+  state.previous = previous;
   state.live = port;
   writeState(ctx.appDir, state);
-  return `; nginx now → ${port}${roles.live !== null ? ` (previous ${roles.live} kept for rollback)` : ''}`;
+  return `; nginx now → ${port}${previous !== null ? ` (previous ${previous} kept for rollback)` : ''}`;
 }

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
-import { listProcessTree, readBootId, readProcessInfo } from '../procfs/index.ts';
+import { listProcessTree, readBootId, readProcessInfo, readSocketFds, readTcpSockets } from '../procfs/index.ts';
+import { TcpListen } from '../procfs/net-tcp.ts';
 import type { ProcessInfo } from '../procfs/types.ts';
 
 /** The running nginx master from its pid file, or why there is none. */
@@ -21,4 +22,22 @@ export function readNginxMaster(pidFile: string): { master: ProcessInfo } | { pr
 export function readWorkerKeys(master: ProcessInfo): Set<string> {
   const tree = listProcessTree({ pid: master.pid, startTime: master.startTime, bootId: readBootId() });
   return new Set(tree.filter((p) => p.pid !== master.pid && p.state !== 'Z').map((p) => `${p.pid}:${p.startTime}`));
+}
+
+/**
+ * True once none of the given (old) workers still holds one of the master's listening sockets: a worker told to
+ * shut down after a reload closes them, and until then it may still take new connections with the old config.
+ */
+export function oldWorkersStoppedAccepting(master: ProcessInfo, oldWorkers: Set<string>): boolean {
+  const listening = new Set(readTcpSockets('/proc').filter((s) => s.state === TcpListen).map((s) => s.inode));
+  const masterFds = readSocketFds(master.pid, '/proc');
+  if ('skip' in masterFds) return false;
+  const masterListening = [...masterFds.sockets.keys()].filter((inode) => listening.has(inode));
+  for (const key of oldWorkers) {
+    const fds = readSocketFds(Number(key.split(':')[0]), '/proc');
+    // A worker that has exited (or whose fds are gone) accepts nothing.
+    if ('skip' in fds) continue;
+    if (masterListening.some((inode) => fds.sockets.has(inode))) return false;
+  }
+  return true;
 }

@@ -8,7 +8,7 @@ import { probeOnce } from '../health/probe.ts';
 import { formatArgv, runCommand, type CommandResult } from '../run-command.ts';
 import { pollUntil } from '../wait.ts';
 import { readLivePort, renderInclude } from './include.ts';
-import { readNginxMaster, readWorkerKeys } from './master.ts';
+import { oldWorkersStoppedAccepting, readNginxMaster, readWorkerKeys } from './master.ts';
 
 type NginxConfig = NonNullable<LoadedConfig['nginx']>;
 
@@ -44,6 +44,11 @@ async function applyInclude(nginx: NginxConfig, masterPid: number, out: HookOutp
   const renewed = await pollUntil(() => ([...readWorkerKeys(running.master)].some((w) => !workersBefore.has(w)) ? true : undefined), reloadUntil);
   if (!renewed.done) {
     throw new HookError('NGINX_FAILED', `nginx reload did not take effect: no new worker processes after ${formatDuration(renewed.waitedMs)} (the master probably rejected the config; see nginx's error log)`);
+  }
+  // New workers alone are not enough: until the old ones close their listening sockets they still take connections.
+  const drained = await pollUntil(() => (oldWorkersStoppedAccepting(running.master, workersBefore) ? true : undefined), reloadUntil);
+  if (!drained.done) {
+    throw new HookError('NGINX_FAILED', `nginx reload incomplete: old worker processes still accept connections after ${formatDuration(renewed.waitedMs + drained.waitedMs)}`);
   }
   if (nginx.url) await probeThroughNginx(nginx.url, out, untilMs);
 }

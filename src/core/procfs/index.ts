@@ -1,6 +1,7 @@
 // The /proc ownership core: who listens on a port, which process is which, and who owns a connection.
 export { DefaultProcRoot, readBootId } from './boot.ts';
 export { findConnectionOwners, type ConnectionEnd } from './connections.ts';
+export { listPids, readSocketFds } from './fds.ts';
 export { findListeners, readListenSockets } from './listeners.ts';
 export { decodeAddress, parseNetTcp, readTcpSockets } from './net-tcp.ts';
 export { checkTreeOwnsPort, listTreeListenSockets, type TreeOwnership } from './ownership.ts';
