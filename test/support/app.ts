@@ -1,7 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
+
+import { pollUntil } from '../../src/rehearsal/net.ts';
+
+export { canConnect, pollUntil, waitForPort, waitForPortFree } from '../../src/rehearsal/net.ts';
 
 /** The Node fixture app with the fault table's failure modes. */
 export const FixtureAppPath = path.resolve(import.meta.dirname, '../fixtures/app.mjs');
@@ -9,7 +12,6 @@ export const FixtureAppPath = path.resolve(import.meta.dirname, '../fixtures/app
 export const ReuseportAppPath = path.resolve(import.meta.dirname, '../fixtures/reuseport-app.py');
 
 const OutputLimit = 64 * 1024;
-const PollMs = 25;
 
 /** How a spawned process ended. */
 export interface AppExit {
@@ -55,36 +57,6 @@ export function startApp(args: string[], env?: NodeJS.ProcessEnv): AppProcess {
 /** Start the SO_REUSEPORT python fixture (`--port=N`, `--version-tag=v`). */
 export function startReuseportApp(args: string[]): AppProcess {
   return spawnTracked(['python3', ReuseportAppPath, ...args]);
-}
-
-/** Poll until the check returns true; reject naming what was awaited after timeoutMs. */
-export async function pollUntil(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, PollMs));
-  }
-}
-
-/** Whether a TCP connect to host:port succeeds now. */
-export function canConnect(port: number, host = '127.0.0.1'): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ port, host });
-    socket.setTimeout(1000);
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('timeout', () => (socket.destroy(), resolve(false)));
-    socket.once('error', () => resolve(false));
-  });
-}
-
-/** Resolve once something accepts TCP connections on host:port; reject after timeoutMs. */
-export function waitForPort(port: number, timeoutMs: number, host = '127.0.0.1'): Promise<void> {
-  return pollUntil(() => canConnect(port, host), timeoutMs, `a listener on ${host}:${port}`);
-}
-
-/** Resolve once nothing accepts TCP connections on host:port; reject after timeoutMs. */
-export function waitForPortFree(port: number, timeoutMs: number, host = '127.0.0.1'): Promise<void> {
-  return pollUntil(async () => !(await canConnect(port, host)), timeoutMs, `${host}:${port} to be free`);
 }
 
 /** Resolve with how the process ended; reject after timeoutMs with its output. */

@@ -1,0 +1,248 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pollUntil, waitForPort } from './net.ts';
+
+/** The message a test fails with when nginx is missing: tests never skip for it. */
+export const NginxMissing = 'nginx not found: install it with "apt-get install -y nginx-light"';
+
+const StartTimeoutMs = 5000;
+const StopTimeoutMs = 5000;
+
+/** A private nginx on loopback, proxying to the port its include file names. */
+export interface TestNginx {
+  prefix: string;
+  confPath: string;
+  includePath: string;
+  pidFile: string;
+  errorLog: string;
+  /** http://127.0.0.1:<listenPort> */
+  url: string;
+  nginxBin: string;
+  /** argv: [nginx, -p, prefix, -c, conf, -t] */
+  testCommand: string[];
+  /** argv: [nginx, -p, prefix, -c, conf, -s, reload] */
+  reloadCommand: string[];
+  readInclude(): string;
+  /** Point the include at a port (plain write; the atomic switch is the code under test's job). */
+  writeInclude(port: number): void;
+  /** Run reloadCommand and wait until the master has a worker it did not have before. */
+  reload(timeoutMs?: number): Promise<void>;
+  masterPid(): number;
+  workerPids(): number[];
+  /** Stop nginx, wait until master and workers are gone, remove the prefix. */
+  stop(): Promise<void>;
+}
+
+/** The include's line for a port, the one DESIGN.md's nginx.line describes. */
+export function renderServiceUrl(port: number): string {
+  return `set $service_url http://127.0.0.1:${port};\n`;
+}
+
+/** The nginx executable from PATH or /usr/sbin; throws the install hint when there is none. */
+export function findNginxBin(searchPath = process.env.PATH ?? '', fallbacks = ['/usr/sbin/nginx']): string {
+  const candidates = [...searchPath.split(':').filter((dir) => dir !== '').map((dir) => path.join(dir, 'nginx')), ...fallbacks];
+  for (const candidate of candidates) {
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      if (fs.statSync(candidate).isFile()) return candidate;
+    } catch {
+      // Not in this directory (or not executable): try the next one.
+    }
+  }
+  throw new Error(NginxMissing);
+}
+
+/** The nginx.conf text for a prefix: everything nginx writes stays inside it. */
+export function renderNginxConf(prefix: string, listenPort: number, includePath: string): string {
+  const p = (name: string): string => path.join(prefix, name);
+  return `daemon on;
+master_process on;
+worker_processes 1;
+pid ${p('nginx.pid')};
+lock_file ${p('nginx.lock')};
+error_log ${p('logs/error.log')} notice;
+
+events {
+  worker_connections 1024;
+}
+
+http {
+  access_log ${p('logs/access.log')};
+  client_body_temp_path ${p('temp/client_body')};
+  proxy_temp_path ${p('temp/proxy')};
+  fastcgi_temp_path ${p('temp/fastcgi')};
+  uwsgi_temp_path ${p('temp/uwsgi')};
+  scgi_temp_path ${p('temp/scgi')};
+
+  server {
+    listen 127.0.0.1:${listenPort};
+    server_name localhost;
+
+    location / {
+      include ${includePath};
+      # With a variable and no URI part, nginx passes the client's request URI unchanged. An IP literal needs no
+      # resolver; a host name in $service_url would.
+      proxy_pass $service_url;
+      proxy_set_header Host $host;
+      proxy_set_header X-Real-IP $remote_addr;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_connect_timeout 2s;
+      proxy_send_timeout 5s;
+      proxy_read_timeout 5s;
+      # Never buffer to a temp file: workers may run as nobody, and test answers are small.
+      proxy_max_temp_file_size 0;
+    }
+  }
+}
+`;
+}
+
+/** Start a real nginx on 127.0.0.1:listenPort from a fresh temp prefix, proxying to 127.0.0.1:livePort. */
+export async function startNginx(opts: { listenPort: number; livePort: number }): Promise<TestNginx> {
+  const nginxBin = findNginxBin();
+  const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-nginx-'));
+  // Workers run as nobody when the master is root: they must be able to reach the prefix.
+  fs.chmodSync(prefix, 0o755);
+  for (const dir of ['logs', 'temp', 'conf']) fs.mkdirSync(path.join(prefix, dir));
+  const confPath = path.join(prefix, 'conf/nginx.conf');
+  const includePath = path.join(prefix, 'conf/service-url.inc');
+  fs.writeFileSync(includePath, renderServiceUrl(opts.livePort));
+  fs.writeFileSync(confPath, renderNginxConf(prefix, opts.listenPort, includePath));
+  const base = [nginxBin, '-p', prefix, '-c', confPath];
+  const nginx = makeHandle({ prefix, confPath, includePath, nginxBin, listenPort: opts.listenPort, base });
+
+  const started = await runCommand(base);
+  if (started.code !== 0) throw new Error(`nginx failed to start (exit ${started.code}): ${started.output}${tailErrorLog(nginx.errorLog)}`);
+  try {
+    await pollUntil(() => readPid(nginx.pidFile) !== null, StartTimeoutMs, `nginx's pid file ${nginx.pidFile}`);
+    await waitForPort(opts.listenPort, StartTimeoutMs);
+  } catch (error) {
+    await nginx.stop();
+    throw new Error(`${(error as Error).message}${tailErrorLog(nginx.errorLog)}`);
+  }
+  return nginx;
+}
+
+function makeHandle(o: { prefix: string; confPath: string; includePath: string; nginxBin: string; listenPort: number; base: string[] }): TestNginx {
+  const pidFile = path.join(o.prefix, 'nginx.pid');
+  const errorLog = path.join(o.prefix, 'logs/error.log');
+  const masterPid = (): number => {
+    const pid = readPid(pidFile);
+    if (pid === null) throw new Error(`nginx is not running: no pid in ${pidFile}`);
+    return pid;
+  };
+  const workerPids = (): number[] => findChildren(masterPid());
+  const reload = async (timeoutMs = StartTimeoutMs): Promise<void> => {
+    const before = new Set(workerPids());
+    const result = await runCommand([...o.base, '-s', 'reload']);
+    if (result.code !== 0) throw new Error(`nginx -s reload failed (exit ${result.code}): ${result.output}`);
+    // -s reload returns once the signal is sent; the reload has happened when a new worker exists.
+    await pollUntil(() => workerPids().some((pid) => !before.has(pid)), timeoutMs, `a new nginx worker${tailErrorLog(errorLog)}`);
+  };
+  return {
+    prefix: o.prefix,
+    confPath: o.confPath,
+    includePath: o.includePath,
+    pidFile,
+    errorLog,
+    url: `http://127.0.0.1:${o.listenPort}`,
+    nginxBin: o.nginxBin,
+    testCommand: [...o.base, '-t'],
+    reloadCommand: [...o.base, '-s', 'reload'],
+    readInclude: () => fs.readFileSync(o.includePath, 'utf8'),
+    writeInclude: (port) => fs.writeFileSync(o.includePath, renderServiceUrl(port)),
+    reload,
+    masterPid,
+    workerPids,
+    stop: () => stopNginx(o.prefix, pidFile),
+  };
+}
+
+async function stopNginx(prefix: string, pidFile: string): Promise<void> {
+  const master = readPid(pidFile);
+  if (master !== null) {
+    const all = [master, ...findChildren(master)];
+    signalAll(all, 'SIGTERM');
+    try {
+      await pollUntil(() => all.every((pid) => !isRunning(pid)), StopTimeoutMs, `nginx PIDs ${all.join(', ')} to exit`);
+    } catch {
+      // A master stuck in shutdown must not outlive the test file.
+      signalAll(all, 'SIGKILL');
+      await pollUntil(() => all.every((pid) => !isRunning(pid)), StopTimeoutMs, `nginx PIDs ${all.join(', ')} to die`);
+    }
+  }
+  fs.rmSync(prefix, { recursive: true, force: true });
+}
+
+function signalAll(pids: number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+function readPid(pidFile: string): number | null {
+  try {
+    const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    // No pid file yet (starting) or any more (stopped).
+    return null;
+  }
+}
+
+/** State and parent PID from /proc/PID/stat, read after the last ")" since the name may contain one. */
+function readStat(pid: number): { state: string; ppid: number } | null {
+  try {
+    const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0] ?? '', ppid: Number(fields[1]) };
+  } catch {
+    // The process is gone.
+    return null;
+  }
+}
+
+/** Running means present and not a zombie: a daemonized master is reaped by init, which may take a moment. */
+export function isRunning(pid: number): boolean {
+  const stat = readStat(pid);
+  return stat !== null && stat.state !== 'Z';
+}
+
+function findChildren(parent: number): number[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number)
+    .filter((pid) => {
+      const stat = readStat(pid);
+      return stat !== null && stat.ppid === parent && stat.state !== 'Z';
+    });
+}
+
+function tailErrorLog(errorLog: string): string {
+  try {
+    return `\nnginx error.log:\n${fs.readFileSync(errorLog, 'utf8').split('\n').slice(-15).join('\n')}`;
+  } catch {
+    // nginx failed before it opened its log.
+    return '';
+  }
+}
+
+/** Run an argv to completion; nginx's daemonizing launcher exits at once, its master keeps no pipe of ours. */
+export function runCommand(argv: string[], timeoutMs = 10_000): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
