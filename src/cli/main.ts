@@ -4,7 +4,9 @@ type Command = { run(argv: string[]): Promise<number> };
 const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
   stop: { summary: 'ApplicationStop from source: free the target port', load: async () => (await import('./commands/hook.ts')).hookCommand('ApplicationStop') },
   start: { summary: 'ApplicationStart from source: start the app and wait until it listens', load: async () => (await import('./commands/hook.ts')).hookCommand('ApplicationStart') },
+  demo: { summary: 'rehearse two deployments of a sample app through the compiled hooks behind a private nginx', load: () => import('./commands/demo.ts') },
   validate: { summary: 'ValidateService from source: prove ownership, check health, switch nginx', load: async () => (await import('./commands/hook.ts')).hookCommand('ValidateService') },
+  why: { summary: 'why a CodeDeploy deployment failed: events, scripts, log tails', load: () => import('./commands/why.ts') },
 };
 
 function usage(): string {

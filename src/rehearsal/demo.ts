@@ -1,0 +1,150 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { readState } from '../core/state/state.ts';
+import { isRunning, signalProcess } from '../core/process/signal.ts';
+import { readProcessInfo } from '../core/procfs/index.ts';
+import { startHammer, type Hammer } from './hammer.ts';
+import { findNginxBin, NginxMissing, startNginx, type TestNginx } from './nginx.ts';
+import { findFreePorts } from './ports.ts';
+import { writeRevision } from './revision.ts';
+import { runRevisionHook, type HookOutcome } from './run-revision-hook.ts';
+
+const repo = path.resolve(import.meta.dirname, '../..');
+const SampleApp = path.join(repo, 'examples/sample-app/server.mjs');
+
+/** Where the rehearsal runs and what it found along the way. */
+interface Stage {
+  root: string;
+  stateDir: string;
+  ports: number[];
+  nginx: TestNginx | null;
+  hammer: Hammer | null;
+  failedHooks: number;
+}
+
+/**
+ * The local rehearsal: the sample app deployed twice (v1, then v2) through the compiled hooks in CodeDeploy's order,
+ * behind a private nginx on loopback while traffic flows; in-place when nginx is missing. Leaves nothing behind.
+ */
+export async function runRehearsal(hooksDir: string, say: (line: string) => void): Promise<number> {
+  const stage = await setUp(hooksDir, say);
+  try {
+    let previous: string | null = null;
+    for (const version of ['v1', 'v2']) {
+      const revision = path.join(stage.root, `revision-${version}`);
+      writeRevision(revision, hooksDir, sampleConfig(stage, version));
+      await deploy(stage, revision, previous, version, say);
+      previous = revision;
+    }
+    return report(stage, say);
+  } finally {
+    await tearDown(stage, say);
+  }
+}
+
+async function setUp(hooksDir: string, say: (line: string) => void): Promise<Stage> {
+  const root = fs.mkdtempSync(path.join(repo, '.cache', 'rehearsal-'));
+  const stateDir = path.join(root, 'state');
+  let nginxBin: string | null = null;
+  try {
+    nginxBin = findNginxBin();
+  } catch {
+    say(`${NginxMissing} (on Debian/Ubuntu: sudo apt-get install -y nginx-light)`);
+    say('Rehearsing the in-place topology instead: one port, no nginx.');
+  }
+  const [listen, blue, green] = await findFreePorts(3);
+  const ports = nginxBin ? [blue!, green!] : [blue!];
+  const stage: Stage = { root, stateDir, ports, nginx: null, hammer: null, failedHooks: 0 };
+  if (nginxBin) {
+    // nginx starts pointing at the green port, where nothing listens yet: the first deployment targets blue.
+    stage.nginx = await startNginx({ listenPort: listen!, livePort: green! });
+    stage.hammer = startHammer(`${stage.nginx.url}/`, { concurrency: 2, maxDurationMs: 120_000 });
+    say(`nginx on ${stage.nginx.url} switching between ports ${blue} and ${green}; 2 clients send requests through it`);
+  }
+  say(`hooks: ${hooksDir}; revisions and state under ${root}`);
+  return stage;
+}
+
+function sampleConfig(stage: Stage, version: string): Record<string, unknown> {
+  return {
+    app: { name: 'sample', command: [process.execPath, SampleApp, '--port={port}', `--version=${version}`] },
+    ports: stage.ports,
+    health: { url: 'http://127.0.0.1:{port}/actuator/health', expectBody: '"status":"UP"', interval: '200ms', timeout: '20s' },
+    stop: { grace: '10s' },
+    start: { timeout: '20s' },
+    ...(stage.nginx
+      ? { nginx: { include: stage.nginx.includePath, test: stage.nginx.testCommand, reload: stage.nginx.reloadCommand, pidFile: stage.nginx.pidFile, url: `${stage.nginx.url}/actuator/health` } }
+      : {}),
+    stateDir: stage.stateDir,
+  };
+}
+
+async function deploy(stage: Stage, revision: string, previous: string | null, version: string, say: (line: string) => void): Promise<void> {
+  const deploymentId = `d-REHEARSE${version.toUpperCase()}`;
+  say('');
+  say(`deployment ${deploymentId}: ${version}   (serving before: ${await whoServes(stage)})`);
+  const steps: Array<[string, string | null]> = [['ApplicationStop', previous], ['ApplicationStart', revision], ['ValidateService', revision]];
+  for (const [event, dir] of steps) {
+    if (dir === null) {
+      say(`  ${event.padEnd(17)} skipped: CodeDeploy runs it from the last successful revision, and there is none yet`);
+      continue;
+    }
+    const outcome: HookOutcome = await runRevisionHook(dir, event as 'ApplicationStop', deploymentId, stage.root);
+    say(`  ${event.padEnd(17)} ${outcome.verdict}  [${outcome.durationMs} ms]`);
+    if (outcome.code !== 0) {
+      stage.failedHooks += 1;
+      for (const line of outcome.output.trim().split('\n').slice(-12, -1)) say(`      ${line}`);
+      return;
+    }
+  }
+  say(`  serving now: ${await whoServes(stage)}`);
+}
+
+async function whoServes(stage: Stage): Promise<string> {
+  const url = stage.nginx ? `${stage.nginx.url}/` : `http://127.0.0.1:${stage.ports[0]}/`;
+  return new Promise((resolve) => {
+    const request = http.get(url, { timeout: 2000 }, (response) => {
+      let body = '';
+      response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      response.on('end', () => {
+        try {
+          const { version, pid } = JSON.parse(body) as { version: string; pid: number };
+          resolve(`${version}, PID ${pid}`);
+        } catch {
+          // Not the sample app answering (nginx's own 502 page, say): show the status instead.
+          resolve(`HTTP ${response.statusCode}`);
+        }
+      });
+    });
+    request.on('timeout', () => request.destroy(new Error('timeout')));
+    request.on('error', () => resolve('nothing'));
+  });
+}
+
+async function report(stage: Stage, say: (line: string) => void): Promise<number> {
+  say('');
+  if (stage.hammer) {
+    const counts = await stage.hammer.stop();
+    stage.hammer = null;
+    const kinds = Object.entries(counts.failures).map(([kind, n]) => `${kind}: ${n}`).join(', ');
+    say(`traffic through nginx: ${counts.sent} requests, ${counts.failed} failed${kinds ? ` (${kinds})` : ''}; served by ${Object.entries(counts.byVersion).map(([v, n]) => `${v} ${n}`).join(', ')}`);
+    if (counts.failed > 0) return 1;
+  }
+  return stage.failedHooks === 0 ? 0 : 1;
+}
+
+async function tearDown(stage: Stage, say: (line: string) => void): Promise<void> {
+  await stage.hammer?.stop();
+  const state = readState(path.join(stage.stateDir, 'sample'));
+  const stopped: number[] = [];
+  for (const record of Object.values(state.processes)) {
+    const info = readProcessInfo(record.pid);
+    if (info && info.startTime === record.startTime && signalProcess(info, 'SIGKILL', true)) stopped.push(record.pid);
+  }
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline && Object.values(state.processes).some((r) => isRunning(r))) await new Promise((r) => setTimeout(r, 50));
+  await stage.nginx?.stop();
+  fs.rmSync(stage.root, { recursive: true, force: true });
+  say(`cleaned up: stopped ${stopped.length > 0 ? `PIDs ${stopped.join(', ')}` : 'no app'}${stage.nginx ? ' and nginx' : ''}, removed ${stage.root}`);
+}
