@@ -13,7 +13,7 @@ export interface HookOutcome {
 /** Run one of a revision's hooks the way the CodeDeploy agent does: directly, with its variables, output piped. */
 export function runRevisionHook(revisionDir: string, event: keyof typeof RevisionHooks, deploymentId: string, cwd: string): Promise<HookOutcome> {
   const startedAt = Date.now();
-  const env = { ...process.env, LIFECYCLE_EVENT: event, DEPLOYMENT_ID: deploymentId, APPLICATION_NAME: 'rehearsal', DEPLOYMENT_GROUP_NAME: 'local', DEPLOYMENT_GROUP_ID: 'local' };
+  const env: NodeJS.ProcessEnv = { ...process.env, LIFECYCLE_EVENT: event, DEPLOYMENT_ID: deploymentId, APPLICATION_NAME: 'rehearsal', DEPLOYMENT_GROUP_NAME: 'local', DEPLOYMENT_GROUP_ID: 'local' };
   delete env.PORTPROOF_BUNDLE_ROOT;
   delete env.PORTPROOF_CONFIG;
   return new Promise((resolve, reject) => {
