@@ -14,8 +14,10 @@ import type { DeploymentFacts, TargetFacts, TargetSource } from './types.ts';
 export const BatchSize = 25;
 
 /**
- * Errors with which ListDeploymentTargets says "ask the instance APIs". The API documents no error for a deployment
- * that predates targets; these are the ones it lists that concern the deployment's kind rather than the request.
+ * When to ask the older (deprecated) instance APIs instead. AWS documents the target APIs as working with every
+ * compute platform and documents no answer for a deployment that predates them, so both plausible answers count:
+ * an error about the deployment's kind (not about the request), below, or an empty list while GetDeployment counts
+ * instances (in fetchTargets). Access denied, throttling and the like are never a reason to fall back.
  */
 const LegacySignals = new Set(['InvalidDeploymentInstanceTypeException', 'InvalidComputePlatformException', 'UnsupportedActionForDeploymentTypeException']);
 

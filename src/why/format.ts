@@ -36,15 +36,17 @@ export function wrapList(label: string, items: string[], indent: string, width =
   const shown = items.slice(0, maxIds).map((item, i, all) => (i < all.length - 1 ? `${item},` : item));
   if (items.length > maxIds) shown.push(`… and ${items.length - maxIds} more (see --json)`);
   const head = `${indent}${label}: `;
-  const pad = ' '.repeat(head.length);
   const lines: string[] = [];
   let line = head;
+  let empty = true;
   for (const word of shown) {
-    if (line.length > head.length && line !== pad && line.length + 1 + word.length > width) {
+    if (!empty && line.length + 1 + word.length > width) {
       lines.push(line);
-      line = pad;
+      line = ' '.repeat(head.length);
+      empty = true;
     }
-    line += line === head || line === pad ? word : ` ${word}`;
+    line += empty ? word : ` ${word}`;
+    empty = false;
   }
   lines.push(line);
   return lines;

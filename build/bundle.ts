@@ -1,0 +1,25 @@
+import path from 'node:path';
+import { build } from 'esbuild';
+import { CacheDir, RepoRoot } from './paths.ts';
+
+/** Bundle one hook entry (src/hooks/<name>.ts) with everything it imports into a single CommonJS file. */
+export async function bundleHook(name: string): Promise<string> {
+  const outfile = path.join(CacheDir, 'bundle', `${name}.cjs`);
+  const result = await build({
+    entryPoints: [path.join(RepoRoot, 'src/hooks', `${name}.ts`)],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node24',
+    format: 'cjs',
+    // Readable stack traces in a bug report matter more than the few hundred KB minifying would save in 100 MB.
+    minify: false,
+    legalComments: 'none',
+    logLevel: 'error',
+    // pino's transports load worker files by path; portproof never uses them, and a single binary has none.
+    external: ['pino-pretty'],
+    define: { 'process.env.NODE_ENV': '"production"' },
+  });
+  if (result.errors.length > 0) throw new Error(`esbuild failed for ${name}`);
+  return outfile;
+}

@@ -1,0 +1,17 @@
+import path from 'node:path';
+
+/** The two targets: Node's arch names, as the npm packages node-linux-<arch> use them. */
+export type Arch = 'x64' | 'arm64';
+export const Arches: Arch[] = ['x64', 'arm64'];
+/** The hook executables, by entry name. */
+export const HookNames = ['stop', 'start', 'validate'] as const;
+
+/** The repository root, whatever the working directory. */
+export const RepoRoot = path.resolve(import.meta.dirname, '..');
+/** Downloads and intermediate files, never committed. */
+export const CacheDir = path.join(RepoRoot, '.cache');
+
+/** Where the hooks for an arch land: dist/linux-<arch>/hooks. */
+export function distHooksDir(arch: Arch, outRoot = path.join(RepoRoot, 'dist')): string {
+  return path.join(outRoot, `linux-${arch}`, 'hooks');
+}
