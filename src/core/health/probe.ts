@@ -1,9 +1,12 @@
 import http from 'node:http';
-import https from 'node:https';
-import type { Socket } from 'node:net';
+import net from 'node:net';
+import tls from 'node:tls';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Largest body read from a health answer; enough for any actuator document. */
 export const MaxHealthBodyBytes = 64 * 1024;
+/** How long to wait for the server to accept a connection before asking /proc who owns its side. */
+export const AcceptWaitMs = 1000;
 
 /** What one health request saw. */
 export interface ProbeAnswer {
@@ -11,7 +14,7 @@ export interface ProbeAnswer {
   body: string;
   /** Set when no answer came: timeout, refused, reset. */
   error: string | null;
-  /** The answer arrived; `attribution` is what the caller's check said about the connection it came over. */
+  /** Null when the connection was proven to belong to the expected process; otherwise why not. */
   attribution: string | null;
   durationMs: number;
 }
@@ -23,37 +26,70 @@ export interface ClientEnd {
   localPort: number;
 }
 
+/** An attribution check: null when proven, 'pending' while the server has not accepted yet, else the reason. */
+export type Attribute = (end: ClientEnd) => string | null | 'pending';
+
 /**
- * One HTTP GET with a per-request timeout. `attribute` runs when the response headers arrive, while the connection
- * is still open, so the caller can ask /proc who owns its server side; its answer (null for proven) is kept.
+ * One HTTP GET with a time limit, over a connection that is attributed BEFORE the request is sent: once the server
+ * has accepted it, /proc names the owner of its side, and that process is the one that answers (a server that
+ * closes right after answering would leave nothing to attribute afterwards).
  */
-export function probeOnce(url: string, timeoutMs: number, attribute: (end: ClientEnd) => string | null): Promise<ProbeAnswer> {
+export async function probeOnce(url: string, timeoutMs: number, attribute: Attribute): Promise<ProbeAnswer> {
   const startedAt = Date.now();
   const target = new URL(url);
-  const client = target.protocol === 'https:' ? https : http;
-  const serverPort = Number(target.port) || (target.protocol === 'https:' ? 443 : 80);
+  const https = target.protocol === 'https:';
+  const serverPort = Number(target.port) || (https ? 443 : 80);
+  const finish = (answer: Omit<ProbeAnswer, 'durationMs'>): ProbeAnswer => ({ ...answer, durationMs: Date.now() - startedAt });
+  const socket = net.connect({ host: target.hostname.replace(/^\[|\]$/g, ''), port: serverPort });
+  try {
+    const connected = await connectWithin(socket, timeoutMs);
+    if (connected !== null) return finish({ status: null, body: '', error: connected, attribution: null });
+    const end = { serverPort, localAddress: socket.localAddress ?? '', localPort: socket.localPort ?? 0 };
+    let attribution = attribute(end);
+    const acceptUntil = Date.now() + Math.min(AcceptWaitMs, timeoutMs);
+    while (attribution === 'pending' && Date.now() < acceptUntil) {
+      // Connected but not yet accepted: the socket waits in the listen queue with no process holding it.
+      await sleep(10);
+      attribution = attribute(end);
+    }
+    if (attribution === 'pending') attribution = `the connection (port ${serverPort} ← ${end.localPort}) was not accepted by any process within ${AcceptWaitMs} ms`;
+    const stream = https ? tls.connect({ socket, servername: target.hostname, rejectUnauthorized: false }) : socket;
+    const answer = await requestOver(stream, target, Math.max(1, timeoutMs - (Date.now() - startedAt)));
+    return finish({ ...answer, attribution });
+  } finally {
+    socket.destroy();
+  }
+}
+
+function connectWithin(socket: net.Socket, timeoutMs: number): Promise<string | null> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(`no connection within ${timeoutMs} ms`), timeoutMs);
+    socket.once('connect', () => (clearTimeout(timer), resolve(null)));
+    socket.once('error', (error: NodeJS.ErrnoException) => (clearTimeout(timer), resolve(error.code ?? error.message)));
+  });
+}
+
+function requestOver(stream: net.Socket, target: URL, timeoutMs: number): Promise<Pick<ProbeAnswer, 'status' | 'body' | 'error'>> {
   return new Promise((resolve) => {
     let settled = false;
-    const finish = (answer: Omit<ProbeAnswer, 'durationMs'>) => {
+    const done = (answer: Pick<ProbeAnswer, 'status' | 'body' | 'error'>) => {
       if (settled) return;
       settled = true;
       request.destroy();
-      resolve({ ...answer, durationMs: Date.now() - startedAt });
+      resolve(answer);
     };
-    const request = client.get(target, { agent: false, headers: { 'user-agent': 'portproof', connection: 'keep-alive' } });
-    request.setTimeout(timeoutMs, () => finish({ status: null, body: '', error: `no answer within ${timeoutMs} ms`, attribution: null }));
-    request.on('error', (error: NodeJS.ErrnoException) => finish({ status: null, body: '', error: error.code ?? error.message, attribution: null }));
+    const request = http.get(target, { createConnection: () => stream, headers: { 'user-agent': 'portproof' } });
+    request.setTimeout(timeoutMs, () => done({ status: null, body: '', error: `no answer within ${timeoutMs} ms` }));
+    request.on('error', (error: NodeJS.ErrnoException) => done({ status: null, body: '', error: error.code ?? error.message }));
     request.on('response', (response) => {
-      const socket = response.socket as Socket;
-      const attribution = attribute({ serverPort, localAddress: socket.localAddress ?? '', localPort: socket.localPort ?? 0 });
       const chunks: Buffer[] = [];
       let size = 0;
       response.on('data', (chunk: Buffer) => {
         size += chunk.length;
         if (size <= MaxHealthBodyBytes) chunks.push(chunk);
       });
-      response.on('end', () => finish({ status: response.statusCode ?? null, body: Buffer.concat(chunks).toString('utf8'), error: null, attribution }));
-      response.on('error', () => finish({ status: response.statusCode ?? null, body: '', error: 'connection closed mid-answer', attribution }));
+      response.on('end', () => done({ status: response.statusCode ?? null, body: Buffer.concat(chunks).toString('utf8'), error: null }));
+      response.on('error', () => done({ status: response.statusCode ?? null, body: '', error: 'connection closed mid-answer' }));
     });
   });
 }

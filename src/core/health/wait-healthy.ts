@@ -52,10 +52,10 @@ export async function waitForHealthy(root: ProcessIdentity, policy: HealthPolicy
   });
 }
 
-/** Null when the server side of this connection belongs to the new tree; otherwise who it belongs to. */
-function attributeConnection(root: ProcessIdentity, end: ClientEnd): string | null {
+/** Null when the server side of this connection belongs to the new tree; 'pending' until accepted; else who owns it. */
+function attributeConnection(root: ProcessIdentity, end: ClientEnd): string | null | 'pending' {
   const found = findConnectionOwners({ localPort: end.serverPort, remoteAddress: end.localAddress, remotePort: end.localPort }, undefined, root);
-  if (found.owners.length === 0) return `the answer's connection (port ${end.serverPort} ← ${end.localPort}) could not be attributed to any process`;
+  if (found.owners.length === 0) return 'pending';
   const tree = new Set(listProcessTree(root).map((p) => p.pid));
   const foreign = found.owners.filter((o) => !tree.has(o.pid));
   return foreign.length === 0 ? null : `the answer came from ${describeProcess(foreign[0]!)}, not from the new process`;
