@@ -56,6 +56,8 @@ export async function waitForHealthy(root: ProcessIdentity, policy: HealthPolicy
 function attributeConnection(root: ProcessIdentity, end: ClientEnd): string | null | 'pending' {
   const found = findConnectionOwners({ localPort: end.serverPort, remoteAddress: end.localAddress, remotePort: end.localPort }, undefined, root);
   if (found.owners.length === 0) return 'pending';
+  // Held by the started process itself: proven without listing its descendants.
+  if (found.owners.every((o) => o.pid === root.pid && o.startTime === root.startTime)) return null;
   const tree = new Set(listProcessTree(root).map((p) => p.pid));
   const foreign = found.owners.filter((o) => !tree.has(o.pid));
   return foreign.length === 0 ? null : `the answer came from ${describeProcess(foreign[0]!)}, not from the new process`;

@@ -5,7 +5,10 @@ import type { Listener, ScanSkip, TcpSocket } from './types.ts';
 
 /** The listening TCP sockets on a port, IPv4 and IPv6. */
 export function readListenSockets(port: number, procRoot = DefaultProcRoot): TcpSocket[] {
-  return readTcpSockets(procRoot).filter((s) => s.state === TcpListen && s.localPort === port);
+  // Only rows whose local port and state match, as text, are decoded; the decoded values are checked again.
+  const marker = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
+  const keep = (line: string) => line.includes(marker) && line.includes(' 0A ');
+  return readTcpSockets(procRoot, keep).filter((s) => s.state === TcpListen && s.localPort === port);
 }
 
 /** Every listener on a port with every process that holds it (a full scan of all processes' fds). */

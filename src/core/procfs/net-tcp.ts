@@ -40,14 +40,17 @@ function compressIpv6(groups: string[]): string {
   return `${groups.slice(0, best.start).join(':')}::${groups.slice(best.start + best.length).join(':')}`;
 }
 
-/** Parse the text of /proc/net/tcp or tcp6; a malformed line is an error naming the file and line number. */
-export function parseNetTcp(text: string, family: 4 | 6, fileName: string): TcpSocket[] {
+/**
+ * Parse the text of /proc/net/tcp or tcp6; a malformed line is an error naming the file and line number. `keep`
+ * can pass over lines by their raw text first, so a busy host's table is not decoded row by row for one port.
+ */
+export function parseNetTcp(text: string, family: 4 | 6, fileName: string, keep: (line: string) => boolean = () => true): TcpSocket[] {
   const sockets: TcpSocket[] = [];
   const lines = text.split('\n');
   const addressLength = family === 4 ? 8 : 32;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!.trim();
-    if (line === '') continue;
+    if (line === '' || !keep(line)) continue;
     const fields = line.split(/\s+/);
     const [local, remote, state, , , , uid, , inode] = fields.slice(1);
     const [localHex, localPort] = local?.split(':') ?? [];
@@ -72,7 +75,7 @@ export function parseNetTcp(text: string, family: 4 | 6, fileName: string): TcpS
 }
 
 /** Every TCP socket of the host's network namespace, IPv4 and IPv6 (a kernel without IPv6 has no tcp6). */
-export function readTcpSockets(procRoot: string): TcpSocket[] {
+export function readTcpSockets(procRoot: string, keep?: (line: string) => boolean): TcpSocket[] {
   const sockets: TcpSocket[] = [];
   for (const [name, family] of [['tcp', 4], ['tcp6', 6]] as const) {
     const file = path.join(procRoot, 'net', name);
@@ -84,7 +87,7 @@ export function readTcpSockets(procRoot: string): TcpSocket[] {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT' && family === 6) continue;
       throw new Error(`reading ${file}: ${(error as Error).message}`, { cause: error });
     }
-    sockets.push(...parseNetTcp(text, family, file));
+    sockets.push(...parseNetTcp(text, family, file, keep));
   }
   return sockets;
 }

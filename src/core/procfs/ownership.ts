@@ -2,12 +2,14 @@ import { DefaultProcRoot } from './boot.ts';
 import { readTcpSockets, TcpListen } from './net-tcp.ts';
 import { readListenSockets, toListener } from './listeners.ts';
 import { scanSocketOwners } from './owners.ts';
+import { readProcessInfo } from './process.ts';
 import { listProcessTree } from './tree.ts';
 import type { Listener, ProcessIdentity, ProcessInfo, ScanSkip, SocketOwner, TcpSocket } from './types.ts';
 
 /** Whether a process tree owns every listener on a port, and if not, who else does or what could not be read. */
 export interface TreeOwnership {
   port: number;
+  /** The tree's members that were read: just the root when it alone holds every listener (the common case). */
   tree: ProcessInfo[];
   listeners: Listener[];
   /** At least one listener, each held by the tree, none by anyone else, none unreadable. */
@@ -20,18 +22,25 @@ export interface TreeOwnership {
 }
 
 /**
- * Does the tree rooted at `root` own every listener on `port`? Reads only the tree's fds first; all processes' fds
- * only when some listener is not the tree's, to name who holds it.
+ * Does the tree rooted at `root` own every listener on `port`? Reads the root's fds first, then its descendants';
+ * all processes' fds only when some listener is not the tree's, to name who holds it.
  */
 export function checkTreeOwnsPort(root: ProcessIdentity, port: number, procRoot = DefaultProcRoot): TreeOwnership {
   const sockets = readListenSockets(port, procRoot);
-  const tree = listProcessTree(root, procRoot);
   const wanted = new Set(sockets.map((s) => s.inode));
+  const provenBy = (owners: Map<number, SocketOwner[]>) => sockets.length > 0 && sockets.every((s) => owners.has(s.inode));
+  const ownedBy = (tree: ProcessInfo[], scan: { owners: Map<number, SocketOwner[]>; skipped: ScanSkip[] }): TreeOwnership => ({
+    port, tree, skipped: scan.skipped, listeners: sockets.map((s) => toListener(s, scan.owners.get(s.inode)!)), owned: true, foreign: [], unknown: [], fullScan: false,
+  });
+  const read = readProcessInfo(root.pid, procRoot);
+  const rootInfo = read && read.startTime === root.startTime && read.bootId === root.bootId ? read : null;
+  // The common case costs the root's fds alone: a server that listens in the process portproof started.
+  const byRoot = rootInfo ? scanSocketOwners(wanted, procRoot, [root.pid]) : null;
+  if (rootInfo && byRoot && provenBy(byRoot.owners)) return ownedBy([rootInfo], byRoot);
+  const tree = listProcessTree(root, procRoot);
   const mine = scanSocketOwners(wanted, procRoot, tree.map((p) => p.pid));
+  if (provenBy(mine.owners)) return ownedBy(tree, mine);
   const base = { port, tree, skipped: mine.skipped };
-  if (sockets.length > 0 && sockets.every((s) => mine.owners.has(s.inode))) {
-    return { ...base, listeners: sockets.map((s) => toListener(s, mine.owners.get(s.inode)!)), owned: true, foreign: [], unknown: [], fullScan: false };
-  }
   const all = scanSocketOwners(wanted, procRoot);
   const treePids = new Set(tree.map((p) => p.pid));
   const listeners = sockets.map((s) => toListener(s, all.owners.get(s.inode) ?? []));
