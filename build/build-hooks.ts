@@ -5,6 +5,8 @@ import { Arches, distHooksDir, HookNames, RepoRoot, type Arch } from './paths.ts
 import { prepareRuntime } from './runtime.ts';
 import { generateSeaBlob, injectBlob } from './sea.ts';
 
+const DefaultOutRoot = path.join(RepoRoot, 'dist');
+
 /** One built executable. */
 export interface BuiltHook {
   arch: Arch;
@@ -22,7 +24,7 @@ export function hostArch(): Arch | null {
  * Build the three hooks for each arch: esbuild bundle → SEA blob (made by the pinned x64 runtime) → injected into the
  * stripped runtime of each arch. The host arch's hooks are also copied to hooks/ for local runs and tests.
  */
-export async function buildHooks(arches: Arch[] = Arches, outRoot = path.join(RepoRoot, 'dist')): Promise<BuiltHook[]> {
+export async function buildHooks(arches: Arch[] = Arches, outRoot = DefaultOutRoot): Promise<BuiltHook[]> {
   const blobMaker = prepareRuntime('x64');
   const runtimes = Object.fromEntries(arches.map((arch) => [arch, prepareRuntime(arch)])) as Record<Arch, string>;
   const built: BuiltHook[] = [];
@@ -35,7 +37,8 @@ export async function buildHooks(arches: Arch[] = Arches, outRoot = path.join(Re
     }
   }
   const host = hostArch();
-  if (host && arches.includes(host)) copyToLocalHooks(distHooksDir(host, outRoot));
+  // hooks/ mirrors the default build only: a build into another directory leaves the local hooks alone.
+  if (host && arches.includes(host) && outRoot === DefaultOutRoot) copyToLocalHooks(distHooksDir(host, outRoot));
   return built;
 }
 

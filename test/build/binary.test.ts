@@ -1,0 +1,79 @@
+import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { buildHooks } from '../../build/build-hooks.ts';
+import { distHooksDir, RepoRoot } from '../../build/paths.ts';
+import { findFreePort } from '../support/ports.ts';
+
+const QemuHint = 'qemu-aarch64-static not found: apt-get install -y qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross';
+const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-binary-'));
+afterAll(() => fs.rmSync(temp, { recursive: true, force: true }));
+
+const version = JSON.parse(fs.readFileSync(path.join(RepoRoot, 'package.json'), 'utf8')).version as string;
+const noNode = { PATH: '/nonexistent' };
+
+function sha256(file: string): string {
+  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+/** A revision directory somewhere else with the given binary as hooks/validate and a one-port config. */
+async function relocatedRevision(binary: string): Promise<string> {
+  const dir = fs.mkdtempSync(path.join(temp, 'rev-'));
+  fs.mkdirSync(path.join(dir, 'hooks'));
+  fs.copyFileSync(binary, path.join(dir, 'hooks/validate'));
+  fs.chmodSync(path.join(dir, 'hooks/validate'), 0o755);
+  const port = await findFreePort();
+  fs.writeFileSync(path.join(dir, 'portproof.yml'), stringify({ app: { name: 'demo', command: ['sleep', '1000'] }, ports: [port], health: { url: 'http://127.0.0.1:{port}/' }, stateDir: path.join(dir, 'state') }));
+  fs.copyFileSync(path.join(RepoRoot, 'appspec.yml'), path.join(dir, 'appspec.yml'));
+  return dir;
+}
+
+function qemu(): string {
+  const found = ['/usr/bin/qemu-aarch64-static', '/usr/bin/qemu-aarch64'].find((p) => fs.existsSync(p));
+  if (!found || !fs.existsSync('/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1')) throw new Error(QemuHint);
+  return found;
+}
+
+describe('the compiled hooks', () => {
+  it.each(['stop', 'start', 'validate'])('x64 %s runs with no Node.js anywhere on PATH', (name) => {
+    const binary = path.join(distHooksDir('x64'), name);
+    const run = spawnSync(binary, ['--version'], { env: noNode, encoding: 'utf8' });
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(new RegExp(`^portproof ${version.replace(/\./g, '\\.')} \\(\\w+\\) node v24\\.21\\.0 linux-x64\\n$`));
+    const help = spawnSync(binary, ['--help'], { env: noNode, encoding: 'utf8' });
+    expect(help.stdout).toContain(`usage: hooks/${name}`);
+    expect(fs.statSync(binary).size).toBeLessThan(115 * 1024 * 1024);
+  });
+
+  it('finds portproof.yml and appspec.yml beside itself, wherever it was moved and whatever the working directory', async () => {
+    const dir = await relocatedRevision(path.join(distHooksDir('x64'), 'validate'));
+    const run = spawnSync(path.join(dir, 'hooks/validate'), ['--check'], { cwd: '/', env: noNode, encoding: 'utf8' });
+    expect(run.stdout).toContain(`config: ${path.join(dir, 'portproof.yml')}`);
+    expect(run.stdout).toMatch(/portproof ValidateService OK: \d+ in-place \(nothing listening\)/);
+    expect(run.status).toBe(0);
+  });
+
+  it('arm64 binaries run under qemu-user: --version and --check', async () => {
+    const emulator = qemu();
+    const binary = path.join(distHooksDir('arm64'), 'validate');
+    const run = spawnSync(emulator, ['-L', '/usr/aarch64-linux-gnu', binary, '--version'], { encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toContain(`portproof ${version} (ValidateService) node v24.21.0 linux-arm64`);
+    const dir = await relocatedRevision(binary);
+    const check = spawnSync(emulator, ['-L', '/usr/aarch64-linux-gnu', path.join(dir, 'hooks/validate'), '--check', '--json'], { cwd: '/', encoding: 'utf8' });
+    expect(check.status).toBe(0);
+    expect(JSON.parse(check.stdout)).toMatchObject({ config: path.join(dir, 'portproof.yml'), app: 'demo', ports: [{ role: 'in-place', owners: [] }] });
+  }, 120_000);
+
+  it('is reproducible: the same inputs give the same bytes', async () => {
+    const out = path.join(temp, 'rebuild');
+    await buildHooks(['x64'], out);
+    for (const name of ['stop', 'start', 'validate']) {
+      expect(sha256(path.join(distHooksDir('x64', out), name))).toBe(sha256(path.join(distHooksDir('x64'), name)));
+    }
+  }, 180_000);
+});

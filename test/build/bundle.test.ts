@@ -1,0 +1,42 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { RepoRoot } from '../../build/paths.ts';
+
+const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-bundle-'));
+afterAll(() => fs.rmSync(temp, { recursive: true, force: true }));
+
+const bundle = (...args: string[]) => spawnSync(process.execPath, [path.join(RepoRoot, 'bin/portproof.js'), 'bundle', ...args], { cwd: RepoRoot, encoding: 'utf8' });
+
+describe('portproof bundle', () => {
+  it('assembles a revision: appspec, config, executable hooks for the arch, and the named files', () => {
+    const jar = path.join(temp, 'app.jar');
+    fs.writeFileSync(jar, 'not really a jar');
+    const out = path.join(temp, 'rev');
+    const run = bundle('--arch', 'arm64', '--out', out, '--config', 'portproof.example.yml', jar);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(fs.readdirSync(out).sort()).toEqual(['app.jar', 'appspec.yml', 'hooks', 'portproof.yml']);
+    for (const name of ['stop', 'start', 'validate']) {
+      const stat = fs.statSync(path.join(out, 'hooks', name));
+      expect(stat.mode & 0o777).toBe(0o755);
+      expect(fs.lstatSync(path.join(out, 'hooks', name)).isSymbolicLink()).toBe(false);
+    }
+    expect(fs.readFileSync(path.join(out, 'hooks/validate')).subarray(0, 20).readUInt16LE(18)).toBe(183); // EM_AARCH64
+    expect(fs.readFileSync(path.join(out, 'portproof.yml'), 'utf8')).toBe(fs.readFileSync(path.join(RepoRoot, 'portproof.example.yml'), 'utf8'));
+  });
+
+  it('refuses a non-empty directory without --force, and missing inputs, with one line and exit 2', () => {
+    const out = path.join(temp, 'busy');
+    fs.mkdirSync(out);
+    fs.writeFileSync(path.join(out, 'keep'), 'x');
+    const busy = bundle('--out', out, '--config', 'portproof.example.yml');
+    expect([busy.status, busy.stderr.trim()]).toEqual([2, `portproof bundle: ${out} is not empty (use --force to replace its contents)`]);
+    expect(fs.readdirSync(out)).toEqual(['keep']);
+    const missing = bundle('--out', path.join(temp, 'x'), '--config', 'nope.yml');
+    expect(missing.status).toBe(2);
+    expect(missing.stderr.trim()).toMatch(/^portproof bundle: .*nope\.yml: not found$/);
+  });
+});
