@@ -10,7 +10,7 @@ const shutdownMs = Number(flag('shutdown-ms', '1500'));
 
 const server = http.createServer((req, res) => {
   const body = req.url === '/actuator/health' ? { status: 'UP' } : { app: 'sample', version, pid: process.pid };
-  res.writeHead(200, { 'content-type': 'application/json' });
+  res.writeHead(200, { 'content-type': 'application/json', 'x-version': version });
   res.end(`${JSON.stringify(body)}\n`);
 });
 

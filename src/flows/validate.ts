@@ -58,7 +58,8 @@ async function switchTraffic(ctx: HookContext, state: AppState, port: number): P
     ctx.out.say(`nginx already points at port ${port}`);
     return `; nginx already → ${port}`;
   }
-  const previous = roles.live === port ? state.previous : roles.live;
+  // The previous port counts only if portproof started something there: it is what a rollback would return to.
+  const previous = roles.live === port ? state.previous : roles.live !== null && state.processes[String(roles.live)] ? roles.live : null;
   await switchNginx(ctx.config.nginx, port, ctx.out, ctx.deadline.at);
   state.previous = previous;
   state.live = port;

@@ -36,6 +36,11 @@ export async function runRehearsal(hooksDir: string, say: (line: string) => void
       writeRevision(revision, hooksDir, sampleConfig(stage, version));
       await deploy(stage, revision, previous, version, say);
       previous = revision;
+      if (stage.nginx && !stage.hammer) {
+        // Traffic starts once v1 serves: the second deployment is the one users would notice.
+        stage.hammer = startHammer(`${stage.nginx.url}/`, { concurrency: 2, maxDurationMs: 120_000 });
+        say(`  2 clients now send requests through nginx, without pause`);
+      }
     }
     return report(stage, say);
   } finally {
@@ -59,8 +64,7 @@ async function setUp(hooksDir: string, say: (line: string) => void): Promise<Sta
   if (nginxBin) {
     // nginx starts pointing at the green port, where nothing listens yet: the first deployment targets blue.
     stage.nginx = await startNginx({ listenPort: listen!, livePort: green! });
-    stage.hammer = startHammer(`${stage.nginx.url}/`, { concurrency: 2, maxDurationMs: 120_000 });
-    say(`nginx on ${stage.nginx.url} switching between ports ${blue} and ${green}; 2 clients send requests through it`);
+    say(`nginx on ${stage.nginx.url} switching between ports ${blue} and ${green}`);
   }
   say(`hooks: ${hooksDir}; revisions and state under ${root}`);
   return stage;

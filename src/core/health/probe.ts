@@ -1,6 +1,5 @@
 import http from 'node:http';
 import net from 'node:net';
-import tls from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Largest body read from a health answer; enough for any actuator document. */
@@ -53,7 +52,8 @@ export async function probeOnce(url: string, timeoutMs: number, attribute: Attri
       attribution = attribute(end);
     }
     if (attribution === 'pending') attribution = `the connection (port ${serverPort} ← ${end.localPort}) was not accepted by any process within ${AcceptWaitMs} ms`;
-    const stream = https ? tls.connect({ socket, servername: target.hostname, rejectUnauthorized: false }) : socket;
+    // TLS is loaded only for an https health URL: most health checks are plain HTTP on loopback.
+    const stream = https ? (await import('node:tls')).connect({ socket, servername: target.hostname, rejectUnauthorized: false }) : socket;
     const answer = await requestOver(stream, target, Math.max(1, timeoutMs - (Date.now() - startedAt)));
     return finish({ ...answer, attribution });
   } finally {

@@ -15,7 +15,7 @@ export function startHook(event: LifecycleEvent, loadFlow: () => Promise<HookFlo
     process.stdout.write(`${hookHelp(event)}\n`);
     return;
   }
-  void Promise.all([import('./run-hook.ts'), import('../../flows/check.ts'), loadFlow()]).then(([{ runHook }, { checkFlow }, run]) =>
-    runHook(event, { run, check: checkFlow }, argv),
-  );
+  // --check loads its own flow only when asked for: a real hook run does not pay for it.
+  const check: HookFlow = async (ctx) => (await import('../../flows/check.ts')).checkFlow(ctx);
+  void Promise.all([import('./run-hook.ts'), loadFlow()]).then(([{ runHook }, run]) => runHook(event, { run, check }, argv));
 }
