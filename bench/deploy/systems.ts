@@ -1,0 +1,88 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import type { TestNginx } from '../../src/rehearsal/nginx.ts';
+
+const repo = path.resolve(import.meta.dirname, '../..');
+const FixtureApp = path.join(repo, 'test/fixtures/app.mjs');
+
+/** One deployment's app: its version and how slowly it starts and stops. */
+export interface AppSpec {
+  version: string;
+  shutdownMs: number;
+  startMs: number;
+  runId: string;
+}
+
+/** A way to deploy: three hooks run in CodeDeploy's order, each returning its exit code. */
+export interface DeploySystem {
+  name: string;
+  hook(event: 'ApplicationStop' | 'ApplicationStart' | 'ValidateService', app: AppSpec, previous: AppSpec | null): Promise<number>;
+}
+
+/** The fixture app's flags for a spec; --bench-run tags every process of a run so teardown finds them all. */
+export function appFlags(app: AppSpec): string[] {
+  return [`--version-tag=${app.version}`, `--stop-delay=${app.shutdownMs}`, `--start-delay=${app.startMs}`, `--bench-run=${app.runId}`];
+}
+
+function run(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0]!, argv.slice(1), { env, cwd: os.tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.resume();
+    child.stderr.resume();
+    child.on('close', (code) => resolve(code ?? 1));
+  });
+}
+
+function codeDeployEnv(event: string, app: AppSpec): NodeJS.ProcessEnv {
+  return { ...process.env, LIFECYCLE_EVENT: event, DEPLOYMENT_ID: `d-${app.runId.slice(0, 4).toUpperCase()}${app.version.toUpperCase()}`, APPLICATION_NAME: 'bench', DEPLOYMENT_GROUP_NAME: 'bench', DEPLOYMENT_GROUP_ID: 'bench' };
+}
+
+/** portproof's compiled hooks, each revision with its own portproof.yml; ApplicationStop runs from the previous one. */
+export function portproofSystem(nginx: TestNginx, ports: number[], workDir: string): DeploySystem {
+  const revisionFor = (app: AppSpec) => {
+    const dir = path.join(workDir, `revision-${app.version}`);
+    if (!fs.existsSync(dir)) {
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, 'portproof.yml'), stringify({
+        app: { name: 'bench', command: [process.execPath, FixtureApp, '--port={port}', ...appFlags(app)] },
+        ports,
+        health: { url: 'http://127.0.0.1:{port}/actuator/health', expectBody: '"status":"UP"', interval: '100ms', timeout: '60s' },
+        stop: { grace: '60s' },
+        start: { timeout: '60s' },
+        nginx: { include: nginx.includePath, test: nginx.testCommand, reload: nginx.reloadCommand, pidFile: nginx.pidFile, url: `${nginx.url}/actuator/health` },
+        stateDir: path.join(workDir, 'state'),
+      }));
+    }
+    return dir;
+  };
+  const binaries = { ApplicationStop: 'stop', ApplicationStart: 'start', ValidateService: 'validate' } as const;
+  return {
+    name: 'portproof',
+    hook: (event, app, previous) => {
+      // CodeDeploy skips ApplicationStop on a first deployment and runs it from the last successful revision.
+      const from = event === 'ApplicationStop' ? previous ?? app : app;
+      return run([path.join(repo, 'hooks', binaries[event])], { ...codeDeployEnv(event, app), PORTPROOF_BUNDLE_ROOT: revisionFor(from) });
+    },
+  };
+}
+
+/** The widely copied shell recipe (bench/baseline), configured through its environment. */
+export function baselineSystem(nginx: TestNginx, ports: number[], workDir: string): DeploySystem {
+  const scripts = { ApplicationStop: 'stop.sh', ApplicationStart: 'start.sh', ValidateService: 'validate.sh' } as const;
+  return {
+    name: 'shell recipe',
+    hook: (event, app) =>
+      run(['bash', path.join(repo, 'bench/baseline', scripts[event])], {
+        ...codeDeployEnv(event, app),
+        INCLUDE: nginx.includePath,
+        PORTS: ports.join(' '),
+        APP_CMD: [process.execPath, FixtureApp, ...appFlags(app)].join(' '),
+        APP_DIR: workDir,
+        NGINX_ARGS: nginx.reloadCommand.slice(1, -2).join(' '),
+        PATH: `${path.dirname(nginx.nginxBin)}:${process.env.PATH}`,
+      }),
+  };
+}

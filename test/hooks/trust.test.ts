@@ -1,0 +1,155 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { stopAll } from '../support/app.ts';
+import { cleanUpHookTests, deployed, expectVerdict, isAlive, newStateDir, readState, remember } from '../support/hook-tests.ts';
+import { findFreePort } from '../support/ports.ts';
+
+afterEach(async () => stopAll());
+afterAll(cleanUpHookTests);
+
+const NobodyUid = 65534;
+
+function stateFile(stateDir: string): string {
+  return path.join(stateDir, 'fixture', 'state.json');
+}
+
+function editState(stateDir: string, edit: (state: { processes: Record<string, Record<string, unknown>> }) => void): void {
+  const state = JSON.parse(fs.readFileSync(stateFile(stateDir), 'utf8'));
+  edit(state);
+  fs.writeFileSync(stateFile(stateDir), JSON.stringify(state));
+}
+
+/** A live process that portproof did not start: what a reused PID looks like. */
+function spawnBystander(): number {
+  const child = spawn('sleep', ['60'], { detached: true, stdio: 'ignore' });
+  child.unref();
+  return child.pid!;
+}
+
+describe('what the hooks trust', () => {
+  it('state missing: validate trusts nothing and says so', async () => {
+    const port = await findFreePort();
+    const { revision } = await deployed({ ports: [port] });
+    expectVerdict(await revision.run('validate'), 'ValidateService', 'FAILED', `no process recorded for port ${port}`, 'nothing on port');
+  });
+
+  it('state corrupt: validate names the file and trusts nothing', async () => {
+    const port = await findFreePort();
+    const { stateDir, revision } = await deployed({ ports: [port] });
+    fs.mkdirSync(path.join(stateDir, 'fixture'), { recursive: true });
+    fs.writeFileSync(stateFile(stateDir), '{"processes": {');
+    expectVerdict(await revision.run('validate', { args: [`--port=${port}`] }), 'ValidateService', 'FAILED', /state\.json is unreadable or corrupt/);
+  });
+
+  it('state from another boot: not trusted', async () => {
+    const port = await findFreePort();
+    const { stateDir, revision } = await deployed({ ports: [port] });
+    expectVerdict(await revision.run('start'), 'ApplicationStart', 'OK');
+    remember(stateDir, port);
+    editState(stateDir, (s) => (s.processes[String(port)]!.bootId = '00000000-0000-0000-0000-000000000000'));
+    expectVerdict(await revision.run('validate'), 'ValidateService', 'FAILED', 'was started before the last reboot; it is not trusted');
+  });
+
+  it('PID reused: validate names the stranger, stop never signals it', async () => {
+    const port = await findFreePort();
+    const { stateDir, revision } = await deployed({ ports: [port] });
+    expectVerdict(await revision.run('start'), 'ApplicationStart', 'OK');
+    const appPid = remember(stateDir, port);
+    expectVerdict(await revision.run('stop'), 'ApplicationStop', 'OK', `stopped PID ${appPid}`);
+    // Fake a PID reuse: the record now names a live bystander whose start time differs from the recorded one.
+    const bystander = spawnBystander();
+    const recorded = readState(stateDir);
+    fs.writeFileSync(stateFile(stateDir), JSON.stringify({ ...recorded, lastStarted: port, processes: { [port]: { pid: bystander, startTime: 1, bootId: fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(), command: 'node app' } } }));
+    expectVerdict(await revision.run('validate'), 'ValidateService', 'FAILED', `PID ${bystander} now belongs to PID ${bystander} (sleep 60`);
+    expectVerdict(await revision.run('stop'), 'ApplicationStop', 'OK', 'nothing was listening');
+    expect(isAlive(bystander)).toBe(true);
+    process.kill(bystander, 'SIGKILL');
+  });
+
+  it.each([
+    ['an unknown key', (c: Record<string, any>) => (c.health.retries = 3), 'unknown key health.retries'],
+    ['a port out of range', (c: Record<string, any>) => (c.ports = [70000]), 'ports.0: must be a port from 1 to 65535'],
+    ['a bad duration', (c: Record<string, any>) => (c.stop.grace = 'soon'), 'stop.grace: "soon" is not a duration'],
+  ])('invalid config (%s): exit 2, one line naming the key, nothing touched', async (_what, edit, expected) => {
+    const port = await findFreePort();
+    const { stateDir, revision } = await deployed({ ports: [port] });
+    const config = parse(fs.readFileSync(revision.configPath, 'utf8'));
+    edit(config);
+    fs.writeFileSync(revision.configPath, stringify(config));
+    for (const hook of ['stop', 'start', 'validate'] as const) {
+      const run = await revision.run(hook);
+      expect(run.code).toBe(2);
+      expect(run.lines).toHaveLength(1);
+      expect(run.verdict).toContain(expected);
+    }
+    expect(fs.existsSync(path.join(stateDir, 'fixture'))).toBe(false);
+  });
+
+  it('two hooks at once: the second waits on the lock, then fails naming the holder', async () => {
+    const port = await findFreePort();
+    const { stateDir, revision } = await deployed({ ports: [port], appFlags: ['--health=hang'], health: { timeout: '13s', requestTimeout: '1s' } });
+    expectVerdict(await revision.run('start'), 'ApplicationStart', 'OK');
+    remember(stateDir, port);
+    const first = revision.run('validate');
+    await sleep(1000);
+    const second = await revision.run('stop');
+    expectVerdict(second, 'ApplicationStop', 'FAILED', /another portproof hook is running: PID \d+ \(ValidateService, deployment d-\w+/);
+    expect(second.durationMs).toBeGreaterThanOrEqual(9000);
+    expect(isAlive(readState(stateDir).processes[String(port)]!.pid)).toBe(true);
+    await first;
+  });
+
+  it('appspec timeout shorter than the work: the hook\'s own verdict comes first', async () => {
+    const port = await findFreePort();
+    const { stateDir, revision } = await deployed({ ports: [port], appFlags: ['--health=hang'], health: { timeout: '60s', requestTimeout: '1s' }, timeouts: { ValidateService: 6 } });
+    expectVerdict(await revision.run('start'), 'ApplicationStart', 'OK');
+    remember(stateDir, port);
+    const run = await revision.run('validate');
+    expectVerdict(run, 'ValidateService', 'FAILED', /not healthy after [34]\.\d s/);
+    expect(run.durationMs).toBeLessThan(6000);
+  });
+
+  it('SIGTERM (the agent\'s timeout): says what it was waiting for and exits 1', async () => {
+    const port = await findFreePort();
+    const { stateDir, revision } = await deployed({ ports: [port], appFlags: ['--health=hang'], health: { timeout: '30s', requestTimeout: '1s' } });
+    expectVerdict(await revision.run('start'), 'ApplicationStart', 'OK');
+    remember(stateDir, port);
+    const pending = revision.run('validate');
+    const lockFile = path.join(stateDir, 'fixture', 'lock');
+    for (let i = 0; i < 100 && !fs.existsSync(lockFile); i++) await sleep(50);
+    await sleep(1000);
+    const holder = JSON.parse(fs.readFileSync(lockFile, 'utf8')).pid as number;
+    process.kill(holder, 'SIGTERM');
+    const run = await pending;
+    expectVerdict(run, 'ValidateService', 'FAILED', /interrupted by SIGTERM .* after \d+\.\d s while checking health at http:\/\/127\.0\.0\.1:\d+\/actuator\/health/);
+    expect(fs.existsSync(lockFile)).toBe(false);
+  });
+
+  it('run as non-root: unreadable owners are said, and never counted as proof', async () => {
+    const port = await findFreePort();
+    const stateDir = newStateDir();
+    const { revision } = await deployed({ ports: [port], stateDir });
+    expectVerdict(await revision.run('start'), 'ApplicationStart', 'OK');
+    remember(stateDir, port);
+    for (const dir of [stateDir, path.join(stateDir, 'fixture')]) fs.chmodSync(dir, 0o777);
+    for (const file of fs.readdirSync(path.join(stateDir, 'fixture'))) fs.chmodSync(path.join(stateDir, 'fixture', file), 0o666);
+    fs.chmodSync(revision.dir, 0o755);
+    const check = await revision.run('validate', { args: ['--check'], uid: NobodyUid, gid: NobodyUid });
+    expect(check.stdout).toMatch(/owner that cannot be read/);
+    const run = await revision.run('validate', { uid: NobodyUid, gid: NobodyUid });
+    expectVerdict(run, 'ValidateService', 'FAILED', /whose owner cannot be read.*not proof/);
+  });
+
+  it('drops to app.user when run as root', async () => {
+    const port = await findFreePort();
+    const { stateDir, revision } = await deployed({ ports: [port], app: { user: 'nobody' } });
+    expectVerdict(await revision.run('start'), 'ApplicationStart', 'OK');
+    const pid = remember(stateDir, port);
+    expect(fs.readFileSync(`/proc/${pid}/status`, 'utf8')).toMatch(/^Uid:\s+65534\s/m);
+    expectVerdict(await revision.run('validate'), 'ValidateService', 'OK', `owned by PID ${pid}`);
+  });
+});
