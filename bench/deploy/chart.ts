@@ -18,8 +18,12 @@ function lane(run: ScenarioResult, index: number) {
     { label: 'stop', t: 0 },
     { label: 'start', t: (deployment.marks.start - zero) / 1000 },
     { label: 'validate', t: (deployment.marks.validate - zero) / 1000 },
-    { label: deployment.reportedSuccess ? 'switched' : 'failed', t: (deployment.marks.end - zero) / 1000 },
-  ].map((m) => ({ ...m, system: run.system }));
+    { label: deployment.reportedSuccess ? 'reported success' : 'failed', t: (deployment.marks.end - zero) / 1000 },
+    { label: 'old process exits', t: run.setting.shutdownMs / 1000 },
+  ]
+    .sort((a, b) => a.t - b.t)
+    // Labels step down one line each, so marks a moment apart stay readable.
+    .map((m, i) => ({ ...m, system: run.system, labelY: 10 + 13 * i }));
   return { rows, marks };
 }
 
@@ -40,7 +44,11 @@ function laneSpec(title: string, data: ReturnType<typeof lane>, maxT: number) {
         },
       },
       { data: { values: data.marks }, mark: { type: 'rule', strokeDash: [4, 3], color: '#333' }, encoding: { x } },
-      { data: { values: data.marks }, mark: { type: 'text', align: 'left', dx: 3, dy: -68, fontSize: 11, color: '#333' }, encoding: { x, text: { field: 'label' } } },
+      {
+        data: { values: data.marks },
+        mark: { type: 'text', align: 'left', dx: 3, fontSize: 11, color: '#333' },
+        encoding: { x, y: { field: 'labelY', type: 'quantitative', scale: null }, text: { field: 'label' } },
+      },
     ],
   };
 }

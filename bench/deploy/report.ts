@@ -46,6 +46,8 @@ export function summarizeRun(run: ScenarioResult): RunSummary {
   };
 }
 
+const ms = (value: number) => (Number.isNaN(value) ? '-' : value.toFixed(1));
+
 /** The table printed at the end of a run, and put in the README. */
 export function formatSummaries(rows: RunSummary[]): string {
   const header = ['system', 'shutdown', 'start', 'deploys', 'requests', 'failed', 'failures by kind', 'reported ok', 'ok but nginx→dead port', 'nginx→dead port', 'median deploy', 'p50/p99 ms at switch'];
@@ -53,7 +55,7 @@ export function formatSummaries(rows: RunSummary[]): string {
     r.system, `${r.shutdownS} s`, `${r.startS} s`, r.deployments, r.requests, r.failed,
     Object.entries(r.failures).map(([k, n]) => `${k}: ${n}`).join(', ') || '-',
     `${r.reportedSuccess}/${r.deployments}`, r.successWithoutListener, r.nginxOnDeadPort, `${r.medianWallS.toFixed(1)} s`,
-    `${Number.isNaN(r.switchP50Ms) ? '-' : r.switchP50Ms}/${Number.isNaN(r.switchP99Ms) ? '-' : r.switchP99Ms}`,
+    `${ms(r.switchP50Ms)}/${ms(r.switchP99Ms)}`,
   ].map(String));
   const all = [header, ...cells];
   const widths = header.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));

@@ -47,10 +47,12 @@ export async function runScenario(kind: 'portproof' | 'baseline', setting: Setti
   const nginx = await startNginx({ listenPort: listen!, livePort: a! });
   const system: DeploySystem = kind === 'portproof' ? portproofSystem(nginx, ports, workDir) : baselineSystem(nginx, ports, workDir);
   try {
-    // Both systems start from the same state: v0 live on port A, started by hand.
+    // Both systems start from blue/green's steady state, started by hand: v0 live on port A, and the version before
+    // it still up on port B for rollback. Every deployment therefore has to stop an old process on its target port.
     let previous: AppSpec = { version: 'v0', ...setting, runId };
     spawnTracked([process.execPath, Fixture, `--port=${a}`, ...appFlags(previous)]).child.unref();
-    await waitForPort(a!, 10_000);
+    spawnTracked([process.execPath, Fixture, `--port=${b}`, ...appFlags({ ...previous, version: 'v-1' })]).child.unref();
+    await Promise.all([waitForPort(a!, 10_000), waitForPort(b!, 10_000)]);
     const load = await startLoad(`${nginx.url}/`, 4, 600);
     const loadStartedAt = Date.now();
     const deployments: DeploymentRecord[] = [];

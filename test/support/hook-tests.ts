@@ -60,8 +60,42 @@ export async function deployed(options: Omit<RevisionOptions, 'stateDir'> & { st
 }
 
 
+/** The start time of a live PID (field 22 of its stat), or null once it is gone. */
+function startTimeOf(pid: number): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  } catch {
+    return null;
+  }
+}
+
+/** Every app a hook recorded in a state file under `dir`, still alive with the recorded start time: SIGKILL its group. */
+function killRecordedApps(dir: string): void {
+  const stateFiles = fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => path.basename(f) === 'state.json');
+  for (const file of stateFiles) {
+    let processes: Record<string, { pid: number; startTime: number }> = {};
+    try {
+      processes = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')).processes ?? {};
+    } catch {
+      continue; // A test wrote a corrupt state on purpose.
+    }
+    for (const { pid, startTime } of Object.values(processes)) {
+      if (startTimeOf(pid) !== startTime) continue;
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // Gone between the read and the signal.
+      }
+    }
+  }
+}
+
 /** Kill every app the hooks started and remove every temp dir: call from afterAll. */
 export async function cleanUpHookTests(): Promise<void> {
   await stopStartedApps();
-  for (const dir of tempRoots.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+  for (const dir of tempRoots.splice(0)) {
+    if (fs.existsSync(dir)) killRecordedApps(dir);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
