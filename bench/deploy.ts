@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describeMachine } from './lib/stats.ts';
 import { renderDeploymentChart } from './deploy/chart.ts';
 import { formatSummaries, summarizeRun } from './deploy/report.ts';
-import { runScenario, type ScenarioResult, type Setting } from './deploy/scenario.ts';
+import { LoadClients, LoadRate, runScenario, type ScenarioResult, type Setting } from './deploy/scenario.ts';
 
 const quick = process.argv.includes('--quick');
 // 0/3/8 s shutdowns as asked; 18 s is the 502 story itself: longer than the recipe's 5 s + 10 s of sleeps.
@@ -13,9 +13,9 @@ const Story = 18_000;
 const grid: Setting[] = quick
   ? [{ shutdownMs: Story, startMs: 500, deployments: 1 }]
   : [
-      { shutdownMs: 0, startMs: 500, deployments: 2 },
-      { shutdownMs: 3000, startMs: 500, deployments: 2 },
-      { shutdownMs: 3000, startMs: 3000, deployments: 2 },
+      { shutdownMs: 0, startMs: 500, deployments: 3 },
+      { shutdownMs: 3000, startMs: 500, deployments: 3 },
+      { shutdownMs: 3000, startMs: 3000, deployments: 3 },
       { shutdownMs: 8000, startMs: 500, deployments: 1 },
       { shutdownMs: Story, startMs: 500, deployments: 1 },
     ];
@@ -38,7 +38,7 @@ for (const r of ratios) console.log(`deploy wall time portproof/recipe at ${r.sh
 const outDir = path.resolve(import.meta.dirname, 'results');
 fs.mkdirSync(outDir, { recursive: true });
 const name = quick ? 'deploy-quick' : 'deploy';
-fs.writeFileSync(path.join(outDir, `${name}.json`), `${JSON.stringify({ machine: describeMachine(), quick, summaries, ratios, runs: results.map((r) => ({ ...r, buckets: r.buckets.map(({ latencies, ...b }) => ({ ...b, requests: latencies.length })) })) }, null, 2)}\n`);
+fs.writeFileSync(path.join(outDir, `${name}.json`), `${JSON.stringify({ machine: describeMachine(), load: { requestsPerSecond: LoadRate, clients: LoadClients, connection: 'a new one per request' }, quick, summaries, ratios, runs: results.map((r) => ({ ...r, buckets: r.buckets.map(({ latencies, ...b }) => ({ ...b, requests: latencies.length })) })) }, null, 2)}\n`);
 const story = grid.findIndex((s) => s.shutdownMs === Story);
 fs.writeFileSync(path.join(outDir, `${name}.svg`), await renderDeploymentChart(results[2 * story]!, results[2 * story + 1]!));
 console.log(`written to bench/results/${name}.json and ${name}.svg`);

@@ -15,9 +15,9 @@ export interface Load {
   stop(): Promise<{ startedAt: number; buckets: Bucket[] }>;
 }
 
-/** Start autocannon against `url` from a separate process; it stops by itself after maxSeconds at the latest. */
-export async function startLoad(url: string, connections: number, maxSeconds: number): Promise<Load> {
-  const worker = spawn(process.execPath, [path.join(import.meta.dirname, 'load-worker.mjs'), JSON.stringify({ url, connections, maxSeconds })], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** Steady load on `url` from a separate process: `rate` requests a second from `clients` clients, maxSeconds at most. */
+export async function startLoad(url: string, clients: number, rate: number, maxSeconds: number): Promise<Load> {
+  const worker = spawn(process.execPath, [path.join(import.meta.dirname, 'load-worker.mjs'), JSON.stringify({ url, clients, rate, maxSeconds })], { stdio: ['ignore', 'pipe', 'inherit'] });
   let output = '';
   worker.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   await new Promise((resolve) => worker.stdout.once('data', resolve));

@@ -37,6 +37,9 @@ export interface ScenarioResult {
 }
 
 const Fixture = path.resolve(import.meta.dirname, '../../test/fixtures/app.mjs');
+/** 400 requests a second from 8 clients: steady traffic that leaves the two shared cores room for the deployment. */
+export const LoadRate = 400;
+export const LoadClients = 8;
 
 /** Run K blue/green deployments of the fixture app under steady load through a private nginx with one system. */
 export async function runScenario(kind: 'portproof' | 'baseline', setting: Setting): Promise<ScenarioResult> {
@@ -53,7 +56,7 @@ export async function runScenario(kind: 'portproof' | 'baseline', setting: Setti
     spawnTracked([process.execPath, Fixture, `--port=${a}`, ...appFlags(previous)]).child.unref();
     spawnTracked([process.execPath, Fixture, `--port=${b}`, ...appFlags({ ...previous, version: 'v-1' })]).child.unref();
     await Promise.all([waitForPort(a!, 10_000), waitForPort(b!, 10_000)]);
-    const load = await startLoad(`${nginx.url}/`, 4, 600);
+    const load = await startLoad(`${nginx.url}/`, LoadClients, LoadRate, 600);
     const loadStartedAt = Date.now();
     const deployments: DeploymentRecord[] = [];
     await sleep(1000);
@@ -62,7 +65,7 @@ export async function runScenario(kind: 'portproof' | 'baseline', setting: Setti
       deployments.push(await deployOnce(system, app, previous, nginx.includePath, setting, loadStartedAt));
       previous = app;
     }
-    await sleep(1000);
+    await sleep(2500);
     const { startedAt, buckets } = await load.stop();
     const shift = startedAt - loadStartedAt;
     return { system: system.name, setting, deployments, buckets: buckets.map((bucket) => ({ ...bucket, t: bucket.t + shift })) };

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 
 /** Median, p90 and count of a list of milliseconds. */
 export function summarize(samples: number[]): { median: number; p90: number; n: number } {
@@ -10,13 +10,12 @@ export function summarize(samples: number[]): { median: number; p90: number; n: 
 
 /** The machine a benchmark ran on, for its JSON result. */
 export function describeMachine(): Record<string, unknown> {
+  // lsof prints its version on stderr; a command not installed gives null rather than failing the benchmark.
   const version = (cmd: string, args: string[]) => {
-    try {
-      return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n')[0];
-    } catch {
-      // Not installed: the result says so rather than failing the benchmark.
-      return null;
-    }
+    const run = spawnSync(cmd, args, { encoding: 'utf8' });
+    if (run.error) return null;
+    const line = `${run.stdout}${run.stderr}`.split('\n').map((l) => l.trim()).find((l) => /\d+\.\d+/.test(l));
+    return line ?? null;
   };
   return {
     date: new Date().toISOString(),
@@ -27,6 +26,7 @@ export function describeMachine(): Record<string, unknown> {
     node: process.version,
     ss: version('ss', ['-V']),
     lsof: version('lsof', ['-v']),
+    nginx: version('/usr/sbin/nginx', ['-v']),
   };
 }
 

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'vitest';
+import { readProcessInfo } from '../../src/core/procfs/index.ts';
 import { makeRevision, type HookRun, type RevisionOptions } from './deployment.ts';
 
 // Helpers shared by the hook test files: temp state dirs, reading state, liveness, verdict checks, cleanup.
@@ -60,16 +61,6 @@ export async function deployed(options: Omit<RevisionOptions, 'stateDir'> & { st
 }
 
 
-/** The start time of a live PID (field 22 of its stat), or null once it is gone. */
-function startTimeOf(pid: number): number | null {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
-  } catch {
-    return null;
-  }
-}
-
 /** Every app a hook recorded in a state file under `dir`, still alive with the recorded start time: SIGKILL its group. */
 function killRecordedApps(dir: string): void {
   const stateFiles = fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => path.basename(f) === 'state.json');
@@ -81,7 +72,7 @@ function killRecordedApps(dir: string): void {
       continue; // A test wrote a corrupt state on purpose.
     }
     for (const { pid, startTime } of Object.values(processes)) {
-      if (startTimeOf(pid) !== startTime) continue;
+      if (readProcessInfo(pid)?.startTime !== startTime) continue;
       try {
         process.kill(-pid, 'SIGKILL');
       } catch {
