@@ -31,9 +31,9 @@ function at(lines: Array<[number, string]>, prefix: string): number {
 /** When the stop hook logged 'port free' for this deployment (pino's epoch ms). */
 function portFreeAt(stateDir: string, deploymentId: string): number {
   const entries = fs.readFileSync(path.join(stateDir, 'bench', 'hooks.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  const entry = entries.find((e) => e.msg === 'port free' && e.deploymentId === deploymentId);
+  const entry = entries.find((e) => e.msg === 'port free' && e.deploymentId === deploymentId && e.lifecycleEvent === 'ApplicationStop');
   if (!entry) throw new Error(`no 'port free' entry for ${deploymentId} in hooks.log`);
-  return entry.time;
+  return Date.parse(entry.time);
 }
 
 function ok(run: HookRun, what: string): HookRun {
