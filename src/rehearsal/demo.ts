@@ -27,8 +27,8 @@ interface Stage {
  * The local rehearsal: the sample app deployed twice (v1, then v2) through the compiled hooks in CodeDeploy's order,
  * behind a private nginx on loopback while traffic flows; in-place when nginx is missing. Leaves nothing behind.
  */
-export async function runRehearsal(hooksDir: string, say: (line: string) => void): Promise<number> {
-  const stage = await setUp(hooksDir, say);
+export async function runRehearsal(hooksDir: string, say: (line: string) => void, findNginx: () => string = findNginxBin): Promise<number> {
+  const stage = await setUp(hooksDir, say, findNginx);
   try {
     let previous: string | null = null;
     for (const version of ['v1', 'v2']) {
@@ -48,12 +48,12 @@ export async function runRehearsal(hooksDir: string, say: (line: string) => void
   }
 }
 
-async function setUp(hooksDir: string, say: (line: string) => void): Promise<Stage> {
+async function setUp(hooksDir: string, say: (line: string) => void, findNginx: () => string): Promise<Stage> {
   const root = fs.mkdtempSync(path.join(repo, '.cache', 'rehearsal-'));
   const stateDir = path.join(root, 'state');
   let nginxBin: string | null = null;
   try {
-    nginxBin = findNginxBin();
+    nginxBin = findNginx();
   } catch {
     say(`${NginxMissing} (on Debian/Ubuntu: sudo apt-get install -y nginx-light)`);
     say('Rehearsing the in-place topology instead: one port, no nginx.');
