@@ -13,6 +13,8 @@ export interface ProbeAnswer {
   body: string;
   /** Set when no answer came: timeout, refused, reset. */
   error: string | null;
+  /** The try ran out of time (no connection or no answer within its budget), rather than being refused or reset. */
+  timedOut?: boolean;
   /** Null when the connection was proven to belong to the expected process; otherwise why not. */
   attribution: string | null;
   durationMs: number;
@@ -42,7 +44,7 @@ export async function probeOnce(url: string, timeoutMs: number, attribute: Attri
   const socket = net.connect({ host: target.hostname.replace(/^\[|\]$/g, ''), port: serverPort });
   try {
     const connected = await connectWithin(socket, timeoutMs);
-    if (connected !== null) return finish({ status: null, body: '', error: connected, attribution: null });
+    if (connected !== null) return finish({ status: null, body: '', error: connected.reason, timedOut: connected.timedOut, attribution: null });
     const end = { serverPort, localAddress: socket.localAddress ?? '', localPort: socket.localPort ?? 0 };
     let attribution = attribute(end);
     const acceptUntil = Date.now() + Math.min(AcceptWaitMs, timeoutMs);
@@ -54,32 +56,33 @@ export async function probeOnce(url: string, timeoutMs: number, attribute: Attri
     if (attribution === 'pending') attribution = `the connection (port ${serverPort} ← ${end.localPort}) was not accepted by any process within ${AcceptWaitMs} ms`;
     // TLS is loaded only for an https health URL: most health checks are plain HTTP on loopback.
     const stream = https ? (await import('node:tls')).connect({ socket, servername: target.hostname, rejectUnauthorized: false }) : socket;
-    const answer = await requestOver(stream, target, Math.max(1, timeoutMs - (Date.now() - startedAt)));
+    const answer = await requestOver(stream, target, Math.max(1, timeoutMs - (Date.now() - startedAt)), timeoutMs);
     return finish({ ...answer, attribution });
   } finally {
     socket.destroy();
   }
 }
 
-function connectWithin(socket: net.Socket, timeoutMs: number): Promise<string | null> {
+function connectWithin(socket: net.Socket, timeoutMs: number): Promise<{ reason: string; timedOut: boolean } | null> {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(`no connection within ${timeoutMs} ms`), timeoutMs);
+    const timer = setTimeout(() => resolve({ reason: `no connection within ${timeoutMs} ms`, timedOut: true }), timeoutMs);
     socket.once('connect', () => (clearTimeout(timer), resolve(null)));
-    socket.once('error', (error: NodeJS.ErrnoException) => (clearTimeout(timer), resolve(error.code ?? error.message)));
+    socket.once('error', (error: NodeJS.ErrnoException) => (clearTimeout(timer), resolve({ reason: error.code ?? error.message, timedOut: false })));
   });
 }
 
-function requestOver(stream: net.Socket, target: URL, timeoutMs: number): Promise<Pick<ProbeAnswer, 'status' | 'body' | 'error'>> {
+/** Send the GET and read the answer within timeoutMs; a timeout is reported against the whole try's budget. */
+function requestOver(stream: net.Socket, target: URL, timeoutMs: number, budgetMs: number): Promise<Pick<ProbeAnswer, 'status' | 'body' | 'error' | 'timedOut'>> {
   return new Promise((resolve) => {
     let settled = false;
-    const done = (answer: Pick<ProbeAnswer, 'status' | 'body' | 'error'>) => {
+    const done = (answer: Pick<ProbeAnswer, 'status' | 'body' | 'error' | 'timedOut'>) => {
       if (settled) return;
       settled = true;
       request.destroy();
       resolve(answer);
     };
     const request = http.get(target, { createConnection: () => stream, headers: { 'user-agent': 'portproof' } });
-    request.setTimeout(timeoutMs, () => done({ status: null, body: '', error: `no answer within ${timeoutMs} ms` }));
+    request.setTimeout(timeoutMs, () => done({ status: null, body: '', error: `no answer within ${budgetMs} ms`, timedOut: true }));
     request.on('error', (error: NodeJS.ErrnoException) => done({ status: null, body: '', error: error.code ?? error.message }));
     request.on('response', (response) => {
       const chunks: Buffer[] = [];

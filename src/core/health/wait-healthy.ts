@@ -39,8 +39,12 @@ export async function waitForHealthy(root: ProcessIdentity, policy: HealthPolicy
     const answer = await probeOnce(policy.url, timeoutMs, (end) => attributeConnection(root, end));
     const reason = judgeAnswer(answer, policy);
     if (reason === null) return { attempts, status: answer.status ?? 0, latencyMs: answer.durationMs, waitedMs: Date.now() - startedAt };
-    if (reason !== lastReason) out.say(`  try ${attempts}: ${reason}`, { attempt: attempts, status: answer.status });
-    lastReason = reason;
+    // A last try cut short by the deadline says nothing new about the app: the verdict keeps the answer before it.
+    const cutShort = timeoutMs < policy.requestTimeoutMs && answer.timedOut === true && attempts > 1;
+    if (!cutShort) {
+      if (reason !== lastReason) out.say(`  try ${attempts}: ${reason}`, { attempt: attempts, status: answer.status });
+      lastReason = reason;
+    }
     out.progress(startedAt, policy.untilMs);
     const pause = Math.min(policy.intervalMs, policy.untilMs - Date.now());
     if (pause > 0) await sleep(pause);
