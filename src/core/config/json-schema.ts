@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { configSchema } from './schema.ts';
 
 /** The JSON Schema of portproof.yml for editors, generated from the same definition the hooks validate with. */

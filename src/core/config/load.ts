@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { HookError } from '../errors.ts';
 import { configSchema, type Config } from './schema.ts';
 

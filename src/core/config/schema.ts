@@ -1,36 +1,43 @@
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
 import { parseDuration } from './duration.ts';
 
 // The portproof.yml contract. Every key is checked; unknown keys are errors, so a typo never silently
-// falls back to a default.
+// falls back to a default. zod/mini with the English messages alone: a hook builds this schema on every run,
+// and classic zod with every locale cost about as much as the rest of a no-op hook.
+z.config(en());
 
 const duration = z
-  .union([z.string(), z.number()])
-  .transform((value, ctx) => {
-    const ms = parseDuration(value);
-    if (ms === null) {
-      ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration (use 500ms, 30s or 2m)` });
-      return z.NEVER;
-    }
-    return ms;
-  })
-  .meta({ type: 'string', pattern: '^\\d+(\\.\\d+)?(ms|s|m|h)$', description: 'a duration: 500ms, 30s, 2m' });
+  .pipe(
+    z.union([z.string(), z.number()]),
+    z.transform((value: string | number, ctx) => {
+      const ms = parseDuration(value);
+      if (ms === null) {
+        ctx.issues.push({ code: 'custom', input: value, message: `"${value}" is not a duration (use 500ms, 30s or 2m)` });
+        return z.NEVER;
+      }
+      return ms;
+    }),
+  )
+  .check(z.meta({ type: 'string', pattern: '^\\d+(\\.\\d+)?(ms|s|m|h)$', description: 'a duration: 500ms, 30s, 2m' }));
 
-const absolutePath = z.string().refine((p) => path.isAbsolute(p), { message: 'must be an absolute path' });
-const port = z.number().int().min(1, 'must be a port from 1 to 65535').max(65535, 'must be a port from 1 to 65535');
-const argv = z.array(z.string().min(1)).min(1, 'must name a program');
+const withDefault = <T extends z.ZodMiniType>(schema: T, value: z.core.util.NoUndefined<z.output<T>>) => z._default(schema, value);
+const absolutePath = z.string().check(z.refine((p) => path.isAbsolute(p), 'must be an absolute path'));
+const httpUrl = z.string().check(z.refine((u) => /^https?:\/\//.test(u), 'must be an http:// or https:// URL'));
+const port = z.int().check(z.minimum(1, 'must be a port from 1 to 65535'), z.maximum(65535, 'must be a port from 1 to 65535'));
+const argv = z.array(z.string().check(z.minLength(1))).check(z.minLength(1, 'must name a program'));
 const signal = z.enum(['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGKILL']);
-const name = z.string().regex(/^[A-Za-z0-9._-]+$/, 'may hold only letters, digits, ".", "_" and "-"');
+const name = z.string().check(z.regex(/^[A-Za-z0-9._-]+$/, 'may hold only letters, digits, ".", "_" and "-"'));
 
 /** The app section: what to start and how. */
 export const appSchema = z.strictObject({
   name,
-  command: argv.describe('argv, no shell; {port} is replaced and PORT is set'),
-  cwd: absolutePath.optional(),
-  user: z.string().min(1).optional(),
-  env: z.record(z.string(), z.string()).default({}),
-  log: absolutePath.optional(),
+  command: argv.check(z.describe('argv, no shell; {port} is replaced and PORT is set')),
+  cwd: z.optional(absolutePath),
+  user: z.optional(z.string().check(z.minLength(1))),
+  env: withDefault(z.record(z.string(), z.string()), {}),
+  log: z.optional(absolutePath),
 });
 
 /** The whole portproof.yml. */
@@ -39,42 +46,44 @@ export const configSchema = z
     app: appSchema,
     ports: z
       .array(port)
-      .min(1, 'needs one port (in-place) or two (blue/green)')
-      .max(2, 'needs one port (in-place) or two (blue/green)')
-      .refine((ports) => new Set(ports).size === ports.length, { message: 'must not repeat a port' }),
+      .check(
+        z.minLength(1, 'needs one port (in-place) or two (blue/green)'),
+        z.maxLength(2, 'needs one port (in-place) or two (blue/green)'),
+        z.refine((ports) => new Set(ports).size === ports.length, 'must not repeat a port'),
+      ),
     health: z.strictObject({
-      url: z.string().refine((u) => /^https?:\/\//.test(u), { message: 'must be an http:// or https:// URL' }),
-      expectStatus: z.number().int().min(100).max(599).optional(),
-      expectBody: z.string().min(1).optional(),
-      interval: duration.default(1000),
-      timeout: duration.default(60_000),
-      requestTimeout: duration.default(5000),
+      url: httpUrl,
+      expectStatus: z.optional(z.int().check(z.minimum(100), z.maximum(599))),
+      expectBody: z.optional(z.string().check(z.minLength(1))),
+      interval: withDefault(duration, 1000),
+      timeout: withDefault(duration, 60_000),
+      requestTimeout: withDefault(duration, 5000),
     }),
-    stop: z
-      .strictObject({ signal: signal.default('SIGTERM'), grace: duration.default(30_000) })
-      .default({ signal: 'SIGTERM', grace: 30_000 }),
-    start: z.strictObject({ timeout: duration.default(120_000) }).default({ timeout: 120_000 }),
-    nginx: z
-      .strictObject({
+    stop: withDefault(z.strictObject({ signal: withDefault(signal, 'SIGTERM'), grace: withDefault(duration, 30_000) }), { signal: 'SIGTERM', grace: 30_000 }),
+    start: withDefault(z.strictObject({ timeout: withDefault(duration, 120_000) }), { timeout: 120_000 }),
+    nginx: z.optional(
+      z.strictObject({
         include: absolutePath,
-        line: z.string().includes('{port}', { message: 'must contain {port}' }).default('set $service_url http://127.0.0.1:{port};'),
-        test: argv.default(['nginx', '-t']),
-        reload: argv.default(['nginx', '-s', 'reload']),
-        pidFile: absolutePath.default('/run/nginx.pid'),
-        url: z.string().refine((u) => /^https?:\/\//.test(u), { message: 'must be an http:// or https:// URL' }).optional(),
-        reloadTimeout: duration.default(10_000),
-      })
-      .optional(),
-    stateDir: absolutePath.default('/var/lib/portproof'),
+        line: withDefault(z.string().check(z.includes('{port}', 'must contain {port}')), 'set $service_url http://127.0.0.1:{port};'),
+        test: withDefault(argv, ['nginx', '-t']),
+        reload: withDefault(argv, ['nginx', '-s', 'reload']),
+        pidFile: withDefault(absolutePath, '/run/nginx.pid'),
+        url: z.optional(httpUrl),
+        reloadTimeout: withDefault(duration, 10_000),
+      }),
+    ),
+    stateDir: withDefault(absolutePath, '/var/lib/portproof'),
   })
-  .superRefine((config, ctx) => {
-    if (config.ports.length === 2 && !config.nginx) {
-      ctx.addIssue({ code: 'custom', path: ['nginx'], message: 'is required with two ports (blue/green behind nginx)' });
-    }
-    if (config.ports.length === 1 && config.nginx) {
-      ctx.addIssue({ code: 'custom', path: ['nginx'], message: 'needs two ports to switch between' });
-    }
-  });
+  .check(
+    z.superRefine((config, ctx) => {
+      if (config.ports.length === 2 && !config.nginx) {
+        ctx.addIssue({ code: 'custom', path: ['nginx'], message: 'is required with two ports (blue/green behind nginx)' });
+      }
+      if (config.ports.length === 1 && config.nginx) {
+        ctx.addIssue({ code: 'custom', path: ['nginx'], message: 'needs two ports to switch between' });
+      }
+    }),
+  );
 
 /** A validated config with every default filled in. */
 export type Config = z.output<typeof configSchema>;

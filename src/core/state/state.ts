@@ -1,20 +1,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { writeFileAtomic } from '../atomic-write.ts';
 
 /** The state format this release writes; older and newer ones are read alike (unknown fields kept, never fatal). */
 export const StateSchemaVersion = 1;
 
 const recordSchema = z.object({
-  pid: z.number().int().positive(),
-  startTime: z.number().int().nonnegative(),
+  pid: z.int().check(z.positive()),
+  startTime: z.int().check(z.nonnegative()),
   bootId: z.string(),
-  command: z.string().default(''),
-  user: z.string().default(''),
-  startedAt: z.string().default(''),
-  deploymentId: z.string().nullable().default(null),
-  log: z.string().default(''),
+  command: z._default(z.string(), ''),
+  user: z._default(z.string(), ''),
+  startedAt: z._default(z.string(), ''),
+  deploymentId: z._default(z.nullable(z.string()), null),
+  log: z._default(z.string(), ''),
 });
 
 /** The process a start hook launched on a port. */
