@@ -1,9 +1,11 @@
 // npm run bench:hooks — what each compiled hook costs beyond the app's own work, over consecutive in-place
 // deployments of the fixture app: wall time minus shutdown (stop), minus time-to-bind (start), minus
 // time-to-healthy (validate), and how soon after the old process exits the stop hook sees the port free.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { prepareRuntime } from '../build/runtime.ts';
 import { makeRevision, type HookRun, type Revision } from '../test/support/deployment.ts';
 import { findFreePort } from '../test/support/ports.ts';
 import { describeMachine, formatTable, summarize } from './lib/stats.ts';
@@ -51,6 +53,14 @@ const revisionFor = (k: number) => {
 };
 const samples = { noop: [] as Sample[], stop: [] as Sample[], start: [] as Sample[], validate: [] as Sample[] };
 const releaseLag: number[] = [];
+// The bare runtime the hooks are built on, timed in the same rounds: how much of the overhead is Node's own start.
+const runtime = prepareRuntime('x64');
+const runtimeStart: number[] = [];
+const timeRuntime = () => {
+  const startedAt = performance.now();
+  spawnSync(runtime, ['-e', '0'], { stdio: 'ignore' });
+  runtimeStart.push(performance.now() - startedAt);
+};
 
 try {
   let previous = revisionFor(0);
@@ -60,6 +70,7 @@ try {
   revisions.push(idle);
   for (let k = 1; k <= Rounds; k++) {
     console.log(`deployment ${k}/${Rounds}`);
+    timeRuntime();
     samples.noop.push({ wall: ok(await idle.run('stop'), 'no-op stop').durationMs, appWork: 0 });
     // ApplicationStop runs from the previous revision, as CodeDeploy runs it.
     const stop = ok(await previous.run('stop'), `v${k - 1} stop`);
@@ -87,11 +98,13 @@ try {
     return { name, wall: summarize(list.map((s) => s.wall)).median, appWork: summarize(list.map((s) => s.appWork)).median, overhead };
   });
   const lag = summarize(releaseLag);
+  const node = summarize(runtimeStart);
   console.log('');
-  console.log(formatTable(['hook', 'wall ms', "app's own work ms", 'overhead ms (median)', 'overhead p90'], rows.map((r) => [r.name, r.wall.toFixed(0), r.appWork.toFixed(0), r.overhead.median.toFixed(0), r.overhead.p90.toFixed(0)])));
+  console.log(formatTable(['hook', 'wall ms', "app's own work ms", 'overhead ms (median)', 'overhead p90', 'overhead beyond node -e 0'], rows.map((r) => [r.name, r.wall.toFixed(0), r.appWork.toFixed(0), r.overhead.median.toFixed(0), r.overhead.p90.toFixed(0), (r.overhead.median - node.median).toFixed(0)])));
+  console.log(`\nnode -e 0 with the same runtime, in the same rounds: ${node.median.toFixed(0)} ms (median)`);
   console.log(`\nport free seen ${lag.median.toFixed(0)} ms (median), ${lag.p90.toFixed(0)} ms (p90) after the old process logged its exit; ${Rounds} deployments`);
   const out = path.join(import.meta.dirname, 'results/hooks.json');
-  fs.writeFileSync(out, `${JSON.stringify({ machine: describeMachine(), rounds: Rounds, stopDelayMs: StopDelayMs, hooks: rows, portFreeAfterExitMs: lag, samples, releaseLag }, null, 2)}\n`);
+  fs.writeFileSync(out, `${JSON.stringify({ machine: describeMachine(), rounds: Rounds, stopDelayMs: StopDelayMs, hooks: rows, runtimeStartMs: node, portFreeAfterExitMs: lag, samples, releaseLag }, null, 2)}\n`);
   console.log('written to bench/results/hooks.json');
 } finally {
   for (const revision of revisions) fs.rmSync(revision.dir, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 // The main script of each compiled hook: answers --version and --help from a few kilobytes, and only otherwise
-// compiles the hook itself (the ~1.3 MB bundle, stored beside it in the executable as the asset "hook.cjs").
+// compiles the hook itself (its bundle, stored beside it in the executable as the asset "hook.cjs").
 import path from 'node:path';
 import { getAsset } from 'node:sea';
 import vm from 'node:vm';
