@@ -11,6 +11,7 @@ export const RuntimeVersion: string = pins.version;
 
 /** Which strip handles each arch's ELF files (binutils for the host, binutils-aarch64-linux-gnu for arm64). */
 const stripFor: Record<Arch, string> = { x64: 'strip', arm64: 'aarch64-linux-gnu-strip' };
+const stripPackage: Record<Arch, string> = { x64: 'binutils', arm64: 'binutils-aarch64-linux-gnu' };
 
 /**
  * The official Node runtime for an arch, from the npm registry package node-linux-<arch> at the pinned version:
@@ -31,7 +32,12 @@ export function prepareRuntime(arch: Arch): string {
   try {
     execFileSync('tar', ['-xzf', tarball, '-C', extractDir, 'package/bin/node']);
     const temp = `${stripped}.tmp`;
-    execFileSync(stripFor[arch], ['--strip-all', '-o', temp, path.join(extractDir, 'package/bin/node')]);
+    try {
+      execFileSync(stripFor[arch], ['--strip-all', '-o', temp, path.join(extractDir, 'package/bin/node')]);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      throw new Error(`${stripFor[arch]} not found: apt-get install -y ${stripPackage[arch]}`);
+    }
     replaceFile(temp, stripped);
   } finally {
     fs.rmSync(extractDir, { recursive: true, force: true });

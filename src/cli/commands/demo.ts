@@ -13,8 +13,10 @@ export async function run(argv: string[]): Promise<number> {
   }
   const hooksDir = path.join(repo, 'hooks');
   if (!['stop', 'start', 'validate'].every((name) => fs.existsSync(path.join(hooksDir, name)))) {
-    console.log('The compiled hooks are missing: building them first (npm run build).');
-    const build = spawnSync(process.execPath, [path.join(repo, 'bin/portproof.js'), 'build'], { stdio: 'inherit' });
+    // This machine's arch only: the rehearsal runs them here, and arm64 would need the cross binutils too.
+    const arch = process.arch === 'arm64' ? 'arm64' : 'x64';
+    console.log(`The compiled hooks are missing: building them first (portproof build --arch ${arch}).`);
+    const build = spawnSync(process.execPath, [path.join(repo, 'bin/portproof.js'), 'build', '--arch', arch], { stdio: 'inherit' });
     if (build.status !== 0) return 1;
   }
   fs.mkdirSync(path.join(repo, '.cache'), { recursive: true });
