@@ -88,6 +88,17 @@ describe('in-place deployment with the compiled hooks', () => {
     expect(isAlive(pid)).toBe(false);
   });
 
+  it('reports the time to bind counted from the spawn: a 600 ms start delay shows', async () => {
+    const port = await findFreePort();
+    const { stateDir, revision } = await deployed({ ports: [port], appFlags: ['--start-delay=600'] });
+    const run = await revision.run('start');
+    remember(stateDir, port);
+    expectVerdict(run, 'ApplicationStart', 'OK');
+    const bindMs = Number(/listening on port \d+ after (\d+) ms/.exec(run.verdict)?.[1]);
+    expect(bindMs).toBeGreaterThanOrEqual(600);
+    expect(bindMs).toBeLessThan(run.durationMs);
+  });
+
   it('new process binds another port: start names where it listens', async () => {
     const [port, other] = await findFreePorts(2);
     const { stateDir, revision } = await deployed({ ports: [port!], appFlags: [`--bind-other=${other}`], start: { timeout: '1500ms' } });

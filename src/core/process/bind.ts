@@ -12,8 +12,9 @@ import { signalProcess } from './signal.ts';
 export const AbandonGraceMs = 3000;
 
 /**
- * Wait until the new process tree listens on `port`. Fails early when the process exits (exit code or signal, its
- * log), or at `untilMs` naming what it listens on instead and who holds the port; a process given up on is stopped.
+ * Wait until the new process tree listens on `port`, resolving with the time from its spawn to that moment. Fails early
+ * when the process exits (exit code or signal, its log), or at `untilMs` naming what it listens on instead and who
+ * holds the port; a process given up on is stopped.
  */
 export async function waitForBind(app: LaunchedApp, port: number, untilMs: number, out: HookOutput): Promise<number> {
   const startedAt = Date.now();
@@ -29,7 +30,7 @@ export async function waitForBind(app: LaunchedApp, port: number, untilMs: numbe
     untilMs,
     { onTick: () => out.progress(startedAt, untilMs) },
   );
-  if (result.done && result.value === 'bound') return result.waitedMs;
+  if (result.done && result.value === 'bound') return Date.now() - app.spawnedAt;
   if (result.done) throw exitedAtStartError(app.argv, port, app.exited(), app.logFile, app.logOffset, app.info.pid);
   throw await abandon(app, port, result.waitedMs, out);
 }

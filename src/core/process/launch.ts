@@ -24,6 +24,8 @@ export interface LaunchedApp {
   logFile: string;
   /** Where this start's output begins in the log file. */
   logOffset: number;
+  /** Date.now() just before the spawn: time to bind is counted from here. */
+  spawnedAt: number;
   exited(): ExitStatus | null;
   /** Stop tracking the child so the hook can exit while the app runs on. */
   detach(): void;
@@ -50,6 +52,7 @@ export async function launchApp(config: LoadedConfig, port: number): Promise<Lau
   if (account) fs.fchownSync(logFd, account.uid, account.gid);
   let exit: ExitStatus | null = null;
   let child: ChildProcess;
+  const spawnedAt = Date.now();
   try {
     child = spawn(argv[0]!, argv.slice(1), {
       cwd: config.app.cwd,
@@ -75,6 +78,7 @@ export async function launchApp(config: LoadedConfig, port: number): Promise<Lau
     argv,
     logFile,
     logOffset,
+    spawnedAt,
     exited: () => exit,
     detach: () => {
       child.removeAllListeners();
