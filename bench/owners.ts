@@ -4,7 +4,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { checkTreeOwnsPort, findListeners, readProcessInfo } from '../src/core/procfs/index.ts';
+import { checkTreeOwnsPort, findListeners, listPids, readProcessInfo } from '../src/core/procfs/index.ts';
 import { startApp, stopAll, waitForPort } from '../test/support/app.ts';
 import { findFreePort } from '../test/support/ports.ts';
 import { describeMachine, formatTable, summarize } from './lib/stats.ts';
@@ -56,7 +56,7 @@ async function startLoad(): Promise<ChildProcess[]> {
 function countFds(): { processes: number; fds: number } {
   let processes = 0;
   let fds = 0;
-  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+  for (const pid of listPids('/proc')) {
     try {
       fds += fs.readdirSync(`/proc/${pid}/fd`).length;
       processes += 1;

@@ -1,7 +1,8 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { listProcessTree, readBootId, readProcessInfo } from '../core/procfs/index.ts';
+import { runCommand } from '../core/run-command.ts';
 import { pollUntil, waitForPort } from './net.ts';
 
 /** The message a test fails with when nginx is missing: tests never skip for it. */
@@ -9,6 +10,7 @@ export const NginxMissing = 'nginx not found: install it with "apt-get install -
 
 const StartTimeoutMs = 5000;
 const StopTimeoutMs = 5000;
+const CommandTimeoutMs = 10_000;
 
 /** A private nginx on loopback, proxying to the port its include file names. */
 export interface TestNginx {
@@ -115,7 +117,7 @@ export async function startNginx(opts: { listenPort: number; livePort: number })
   const base = [nginxBin, '-p', prefix, '-c', confPath];
   const nginx = makeHandle({ prefix, confPath, includePath, nginxBin, listenPort: opts.listenPort, base });
 
-  const started = await runCommand(base);
+  const started = await runCommand(base, CommandTimeoutMs);
   if (started.code !== 0) throw new Error(`nginx failed to start (exit ${started.code}): ${started.output}${tailErrorLog(nginx.errorLog)}`);
   try {
     await pollUntil(() => readPid(nginx.pidFile) !== null, StartTimeoutMs, `nginx's pid file ${nginx.pidFile}`);
@@ -138,7 +140,7 @@ function makeHandle(o: { prefix: string; confPath: string; includePath: string; 
   const workerPids = (): number[] => findChildren(masterPid());
   const reload = async (timeoutMs = StartTimeoutMs): Promise<void> => {
     const before = new Set(workerPids());
-    const result = await runCommand([...o.base, '-s', 'reload']);
+    const result = await runCommand([...o.base, '-s', 'reload'], CommandTimeoutMs);
     if (result.code !== 0) throw new Error(`nginx -s reload failed (exit ${result.code}): ${result.output}`);
     // -s reload returns once the signal is sent; the reload has happened when a new worker exists.
     await pollUntil(() => workerPids().some((pid) => !before.has(pid)), timeoutMs, `a new nginx worker${tailErrorLog(errorLog)}`);
@@ -198,33 +200,18 @@ function readPid(pidFile: string): number | null {
   }
 }
 
-/** State and parent PID from /proc/PID/stat, read after the last ")" since the name may contain one. */
-function readStat(pid: number): { state: string; ppid: number } | null {
-  try {
-    const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { state: fields[0] ?? '', ppid: Number(fields[1]) };
-  } catch {
-    // The process is gone.
-    return null;
-  }
-}
-
 /** Running means present and not a zombie: a daemonized master is reaped by init, which may take a moment. */
 export function isRunning(pid: number): boolean {
-  const stat = readStat(pid);
-  return stat !== null && stat.state !== 'Z';
+  const info = readProcessInfo(pid);
+  return info !== null && info.state !== 'Z';
 }
 
+/** The live processes below a parent (nginx's workers below its master). */
 function findChildren(parent: number): number[] {
-  return fs
-    .readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .map(Number)
-    .filter((pid) => {
-      const stat = readStat(pid);
-      return stat !== null && stat.ppid === parent && stat.state !== 'Z';
-    });
+  const info = readProcessInfo(parent);
+  if (info === null) return [];
+  const tree = listProcessTree({ pid: info.pid, startTime: info.startTime, bootId: readBootId() });
+  return tree.filter((p) => p.pid !== parent && p.state !== 'Z').map((p) => p.pid);
 }
 
 function tailErrorLog(errorLog: string): string {
@@ -236,14 +223,3 @@ function tailErrorLog(errorLog: string): string {
   }
 }
 
-/** Run an argv to completion; nginx's daemonizing launcher exits at once, its master keeps no pipe of ours. */
-export function runCommand(argv: string[], timeoutMs = 10_000): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
-  });
-}

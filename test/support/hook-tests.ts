@@ -21,12 +21,8 @@ export function readState(stateDir: string): { processes: Record<string, { pid: 
 }
 
 export function isAlive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
+  const info = readProcessInfo(pid);
+  return info !== null && info.state !== 'Z';
 }
 
 const startedPids = new Set<number>();

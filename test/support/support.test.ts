@@ -13,7 +13,9 @@ import {
   type AppProcess,
 } from './app.ts';
 import { startHammer } from './hammer.ts';
-import { findNginxBin, isRunning, NginxMissing, runCommand, startNginx, type TestNginx } from './nginx.ts';
+import { readProcessInfo } from '../../src/core/procfs/index.ts';
+import { runCommand } from '../../src/core/run-command.ts';
+import { findNginxBin, isRunning, NginxMissing, startNginx, type TestNginx } from './nginx.ts';
 import { findFreePort, findFreePorts } from './ports.ts';
 
 const BootMs = 5000;
@@ -29,8 +31,7 @@ async function startListening(args: string[], port: number): Promise<AppProcess>
 }
 
 function readParentPid(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  return readProcessInfo(pid)!.ppid;
 }
 
 describe('ports', () => {
@@ -199,7 +200,7 @@ describe('nginx', () => {
     nginx = await startNginx({ listenPort: listen!, livePort: blue! });
     expect(nginx.readInclude()).toBe(`set $service_url http://127.0.0.1:${blue};\n`);
     expect(JSON.parse((await httpGet(`${nginx.url}/actuator/health?probe=1`)).body)).toMatchObject({ status: 'UP', version: 'v1' });
-    expect((await runCommand(nginx.testCommand)).code).toBe(0);
+    expect((await runCommand(nginx.testCommand, 10_000)).code).toBe(0);
     const master = nginx.masterPid();
     expect(nginx.workerPids().map(readParentPid)).toEqual([master]);
 
@@ -216,7 +217,7 @@ describe('nginx', () => {
 
   it('reports a broken include through nginx -t', async () => {
     fs.writeFileSync(nginx!.includePath, 'set $service_url;\n');
-    const result = await runCommand(nginx!.testCommand);
+    const result = await runCommand(nginx!.testCommand, 10_000);
     expect(result.code).not.toBe(0);
     expect(result.output).toContain('invalid number of arguments in "set" directive');
   });
