@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import type { TestNginx } from '../../src/rehearsal/nginx.ts';
+import { runHookProcess } from '../../test/support/deployment.ts';
 
 const repo = path.resolve(import.meta.dirname, '../..');
 const FixtureApp = path.join(repo, 'test/fixtures/app.mjs');
@@ -27,13 +26,9 @@ export function appFlags(app: AppSpec): string[] {
   return [`--version-tag=${app.version}`, `--stop-delay=${app.shutdownMs}`, `--start-delay=${app.startMs}`, `--bench-run=${app.runId}`];
 }
 
-function run(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  return new Promise((resolve) => {
-    const child = spawn(argv[0]!, argv.slice(1), { env, cwd: os.tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.resume();
-    child.stderr.resume();
-    child.on('close', (code) => resolve(code ?? 1));
-  });
+/** A hook run as the CodeDeploy agent runs it (pipes, waiting for both to close); its exit code. */
+async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return (await runHookProcess(argv, [], env)).code ?? 1;
 }
 
 function codeDeployEnv(event: string, app: AppSpec): NodeJS.ProcessEnv {
