@@ -2,9 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { TcpSocket } from './types.ts';
 
-/** Kernel TCP states portproof cares about. */
+/** The kernel TCP state of a listening socket. */
 export const TcpListen = 0x0a;
-export const TcpEstablished = 0x01;
 
 /** Decode the kernel's hex address: IPv4 is one little-endian word, IPv6 four of them. */
 export function decodeAddress(hex: string, family: 4 | 6): string {
