@@ -33,6 +33,7 @@ export async function validateFlow(ctx: HookContext): Promise<string> {
     requestTimeoutMs: health.requestTimeout,
     intervalMs: health.interval,
     untilMs: Math.min(Date.now() + health.timeout, ctx.deadline.at),
+    tls: health.tls,
   }, ctx.out);
   // Ownership again after the health checks: a second listener could have appeared while we waited.
   confirmRecordedProcess(record, port);

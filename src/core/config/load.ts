@@ -10,6 +10,8 @@ export interface LoadedConfig extends Config {
   file: string;
   bundleRoot: string;
   app: Config['app'] & { cwd: string; log: string };
+  /** The probe through nginx follows health.tls, copied here so the switch needs only its own section. */
+  nginx?: NonNullable<Config['nginx']> & { tls?: Config['health']['tls'] };
 }
 
 /** Which portproof.yml to read: --config, then PORTPROOF_CONFIG, then the one beside appspec.yml. */
@@ -46,7 +48,8 @@ function completeConfig(config: Config, file: string, bundleRoot: string, env: N
     cwd: config.app.cwd ?? bundleRoot,
     log: config.app.log ?? path.join(stateDir, config.app.name, 'app-{port}.log'),
   };
-  return { ...config, app, stateDir, file, bundleRoot };
+  const nginx = config.nginx && { ...config.nginx, tls: config.health.tls };
+  return { ...config, app, nginx, stateDir, file, bundleRoot };
 }
 
 function describeIssue(issue: z.core.$ZodIssue | undefined): string {

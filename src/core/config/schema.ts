@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
@@ -26,6 +27,13 @@ const withDefault = <T extends z.ZodMiniType>(schema: T, value: z.core.util.NoUn
 const absolutePath = z.string().check(z.refine((p) => path.isAbsolute(p), 'must be an absolute path'));
 const httpUrl = z.string().check(z.refine((u) => /^https?:\/\//.test(u), 'must be an http:// or https:// URL'));
 const port = z.int().check(z.minimum(1, 'must be a port from 1 to 65535'), z.maximum(65535, 'must be a port from 1 to 65535'));
+// A CA file is read here, before anything is touched: a typo in its path is a config error, not a failed health check.
+const pemFile = absolutePath.check(
+  z.superRefine((file: string, ctx) => {
+    const problem = checkPemFile(file);
+    if (problem !== null) ctx.addIssue({ code: 'custom', input: file, message: problem });
+  }),
+);
 const argv = z.array(z.string().check(z.minLength(1))).check(z.minLength(1, 'must name a program'));
 const signal = z.enum(['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGKILL']);
 const name = z.string().check(z.regex(/^[A-Za-z0-9._-]+$/, 'may hold only letters, digits, ".", "_" and "-"'));
@@ -58,6 +66,8 @@ export const configSchema = z
       interval: withDefault(duration, 1000),
       timeout: withDefault(duration, 60_000),
       requestTimeout: withDefault(duration, 5000),
+      // verify defaults to off over loopback (socket ownership proves the server) and on elsewhere.
+      tls: z.optional(z.strictObject({ ca: z.optional(pemFile), verify: z.optional(z.boolean()) })),
     }),
     stop: withDefault(z.strictObject({ signal: withDefault(signal, 'SIGTERM'), grace: withDefault(duration, 30_000) }), { signal: 'SIGTERM', grace: 30_000 }),
     start: withDefault(z.strictObject({ timeout: withDefault(duration, 120_000) }), { timeout: 120_000 }),
@@ -87,3 +97,17 @@ export const configSchema = z
 
 /** A validated config with every default filled in. */
 export type Config = z.output<typeof configSchema>;
+
+/** Why a CA file cannot serve as health.tls.ca, or null when it reads as PEM certificates. */
+function checkPemFile(file: string): string | null {
+  // A relative path already failed absolutePath: one message for it is enough.
+  if (!path.isAbsolute(file)) return null;
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? `${file} not found` : `${file} cannot be read (${code ?? (error as Error).message})`;
+  }
+  return text.includes('-----BEGIN CERTIFICATE-----') ? null : `${file} holds no PEM certificate (no BEGIN CERTIFICATE line)`;
+}

@@ -1,6 +1,8 @@
 import http from 'node:http';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { urlToHttpOptions } from 'node:url';
+import { secureSocket, type TlsSettings } from './tls.ts';
 
 /** Largest body read from a health answer; enough for any actuator document. */
 export const MaxHealthBodyBytes = 64 * 1024;
@@ -15,6 +17,8 @@ export interface ProbeAnswer {
   error: string | null;
   /** The try ran out of time (no connection or no answer within its budget), rather than being refused or reset. */
   timedOut?: boolean;
+  /** The server's TLS certificate failed verification: asking again gets the same certificate. */
+  certificateRejected?: boolean;
   /** Null when the connection was proven to belong to the expected process; otherwise why not. */
   attribution: string | null;
   durationMs: number;
@@ -33,9 +37,10 @@ export type Attribute = (end: ClientEnd) => string | null | 'pending';
 /**
  * One HTTP GET with a time limit, over a connection that is attributed BEFORE the request is sent: once the server
  * has accepted it, /proc names the owner of its side, and that process is the one that answers (a server that
- * closes right after answering would leave nothing to attribute afterwards).
+ * closes right after answering would leave nothing to attribute afterwards). An https URL gets TLS over that same
+ * attributed connection, its certificate verified as `tls` and the loopback rule say (tls.ts).
  */
-export async function probeOnce(url: string, timeoutMs: number, attribute: Attribute): Promise<ProbeAnswer> {
+export async function probeOnce(url: string, timeoutMs: number, attribute: Attribute, tls?: TlsSettings): Promise<ProbeAnswer> {
   const startedAt = Date.now();
   const target = new URL(url);
   const https = target.protocol === 'https:';
@@ -54,9 +59,14 @@ export async function probeOnce(url: string, timeoutMs: number, attribute: Attri
       attribution = attribute(end);
     }
     if (attribution === 'pending') attribution = `the connection (port ${serverPort} ← ${end.localPort}) was not accepted by any process within ${AcceptWaitMs} ms`;
-    // TLS is loaded only for an https health URL: most health checks are plain HTTP on loopback.
-    const stream = https ? (await import('node:tls')).connect({ socket, servername: target.hostname, rejectUnauthorized: false }) : socket;
-    const answer = await requestOver(stream, target, Math.max(1, timeoutMs - (Date.now() - startedAt)), timeoutMs);
+    const remainingMs = () => Math.max(1, timeoutMs - (Date.now() - startedAt));
+    let stream: net.Socket = socket;
+    if (https) {
+      const secured = await secureSocket(socket, target.hostname, tls, remainingMs());
+      if (!('stream' in secured)) return finish({ status: null, body: '', ...secured, attribution });
+      stream = secured.stream;
+    }
+    const answer = await requestOver(stream, target, remainingMs(), timeoutMs);
     return finish({ ...answer, attribution });
   } finally {
     socket.destroy();
@@ -81,7 +91,9 @@ function requestOver(stream: net.Socket, target: URL, timeoutMs: number, budgetM
       request.destroy();
       resolve(answer);
     };
-    const request = http.get(target, { createConnection: () => stream, headers: { 'user-agent': 'portproof' } });
+    // Plain HTTP over the stream given, TLS or not: http.get refuses an https: URL, so it gets the URL's parts.
+    const parts = { ...urlToHttpOptions(target), protocol: 'http:' };
+    const request = http.get({ ...parts, createConnection: () => stream, headers: { 'user-agent': 'portproof' } });
     request.setTimeout(timeoutMs, () => done({ status: null, body: '', error: `no answer within ${budgetMs} ms`, timedOut: true }));
     request.on('error', (error: NodeJS.ErrnoException) => done({ status: null, body: '', error: error.code ?? error.message }));
     request.on('response', (response) => {

@@ -7,6 +7,7 @@ import { findConnectionOwners, listProcessTree } from '../procfs/index.ts';
 import type { ProcessIdentity } from '../procfs/types.ts';
 import { judgeAnswer, type HealthExpectation } from './check.ts';
 import { probeOnce, type ClientEnd } from './probe.ts';
+import type { TlsSettings } from './tls.ts';
 
 /** How to poll: the URL, what counts as healthy, per-request timeout, pause between tries, and the last moment. */
 export interface HealthPolicy extends HealthExpectation {
@@ -14,6 +15,8 @@ export interface HealthPolicy extends HealthExpectation {
   requestTimeoutMs: number;
   intervalMs: number;
   untilMs: number;
+  /** health.tls, for an https URL. */
+  tls?: TlsSettings | undefined;
 }
 
 /** A passing health check: which try, how long the answer took, its status. */
@@ -36,9 +39,13 @@ export async function waitForHealthy(root: ProcessIdentity, policy: HealthPolicy
   while (attempts === 0 || Date.now() < policy.untilMs) {
     attempts += 1;
     const timeoutMs = Math.max(100, Math.min(policy.requestTimeoutMs, policy.untilMs - Date.now()));
-    const answer = await probeOnce(policy.url, timeoutMs, (end) => attributeConnection(root, end));
+    const answer = await probeOnce(policy.url, timeoutMs, (end) => attributeConnection(root, end), policy.tls);
     const reason = judgeAnswer(answer, policy);
     if (reason === null) return { attempts, status: answer.status ?? 0, latencyMs: answer.durationMs, waitedMs: Date.now() - startedAt };
+    // The new process itself presents a certificate that fails verification: it will present the same one again.
+    if (answer.certificateRejected === true && answer.attribution === null) {
+      throw new HookError('UNHEALTHY', `${policy.url}: ${reason}`, { url: policy.url, attempts, durationMs: Date.now() - startedAt });
+    }
     // A last try cut short by the deadline says nothing new about the app: the verdict keeps the answer before it.
     const cutShort = timeoutMs < policy.requestTimeoutMs && answer.timedOut === true && attempts > 1;
     if (!cutShort) {

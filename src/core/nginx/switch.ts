@@ -5,6 +5,7 @@ import type { LoadedConfig } from '../config/load.ts';
 import { HookError } from '../errors.ts';
 import type { HookOutput } from '../hook/output.ts';
 import { probeOnce } from '../health/probe.ts';
+import type { TlsSettings } from '../health/tls.ts';
 import { formatArgv, runCommand, type CommandResult } from '../run-command.ts';
 import { pollUntil } from '../wait.ts';
 import { readLivePort, renderInclude } from './include.ts';
@@ -50,14 +51,18 @@ async function applyInclude(nginx: NginxConfig, masterPid: number, out: HookOutp
   if (!drained.done) {
     throw new HookError('NGINX_FAILED', `nginx reload incomplete: old worker processes still accept connections after ${formatDuration(renewed.waitedMs + drained.waitedMs)}`);
   }
-  if (nginx.url) await probeThroughNginx(nginx.url, out, untilMs);
+  if (nginx.url) await probeThroughNginx(nginx.url, nginx.tls, out, untilMs);
 }
 
-async function probeThroughNginx(url: string, out: HookOutput, untilMs: number): Promise<void> {
+/** One GET through nginx after the switch; over https with health.tls's rules (verified unless loopback). */
+async function probeThroughNginx(url: string, tls: TlsSettings | undefined, out: HookOutput, untilMs: number): Promise<void> {
   out.begin(`Probing ${url} through nginx`);
-  const answer = await probeOnce(url, Math.max(1000, Math.min(5000, untilMs - Date.now())), () => null);
+  const answer = await probeOnce(url, Math.max(1000, Math.min(5000, untilMs - Date.now())), () => null, tls);
   const ok = answer.error === null && answer.status !== null && answer.status >= 200 && answer.status < 300;
-  if (!ok) throw new HookError('NGINX_FAILED', `probe through nginx failed: ${url} answered ${answer.error ?? `HTTP ${answer.status}`}`, { url, status: answer.status ?? undefined });
+  if (ok) return;
+  // No answer at all (TLS, refused, timeout) is named as what happened; an answer is named by its status.
+  const what = answer.error !== null ? `: ${answer.error}` : ` answered HTTP ${answer.status}`;
+  throw new HookError('NGINX_FAILED', `probe through nginx failed: ${url}${what}`, { url, status: answer.status ?? undefined });
 }
 
 async function restoreInclude(nginx: NginxConfig, previous: string, untilMs: number): Promise<void> {
