@@ -42,7 +42,8 @@ async function inspectPort(ctx: HookContext, port: number, role: PortReport['rol
   const url = ctx.config.health.url.replaceAll('{port}', String(port));
   let health: PortReport['health'] = { ok: false, status: null, detail: 'not checked: nothing listening' };
   if (listeners.length > 0) {
-    const answer = await probeOnce(url, Math.min(ctx.config.health.requestTimeout, 3000), () => null, ctx.config.health.tls);
+    const { requestTimeout, tls } = ctx.config.health;
+    const answer = await probeOnce(url, Math.min(requestTimeout, 3000), () => null, tls);
     const reason = judgeAnswer(answer, ctx.config.health);
     health = { ok: reason === null, status: answer.status, detail: reason ?? `HTTP ${answer.status}` };
   }

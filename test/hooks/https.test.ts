@@ -51,7 +51,7 @@ describe('https health checks with the compiled hooks', () => {
     expectNoWarnings(validate);
   });
 
-  it('a certificate issued for another name, over localhost: accepted (socket ownership proves the server)', async () => {
+  it('a certificate for another name, over localhost: accepted (socket ownership proves the server)', async () => {
     const { port, pid, validate } = await deployInPlace(certs.otherName, {}, 'localhost');
     expectVerdict(validate, 'ValidateService', 'OK', `port ${port} owned by PID ${pid}`, /healthy \(HTTP 200/);
     expectNoWarnings(validate);
@@ -70,7 +70,7 @@ describe('https health checks with the compiled hooks', () => {
     expectNoWarnings(validate);
   });
 
-  it('verify: true with the CA but a certificate for another name: the verdict says the host does not match', async () => {
+  it('verify: true with the CA, certificate for another name: the verdict says the host does not match', async () => {
     const { url, validate } = await deployInPlace(certs.leafOtherName, { tls: { verify: true, ca: certs.ca } });
     expectVerdict(validate, 'ValidateService', 'FAILED', url, /certificate rejected: Hostname\/IP does not match/);
   });
@@ -147,7 +147,7 @@ describe('blue/green behind a real nginx terminating TLS for nginx.url, with the
     expect(nginx.readInclude()).toContain(`:${ports.blue};`);
   });
 
-  it('verify: true without the CA: the probe fails naming the URL and the TLS reason, and the include is restored', async () => {
+  it('verify: true without the CA: the probe fails naming the URL and TLS reason; include restored', async () => {
     await startTlsNginx(certs.selfSigned);
     const include = nginx.readInclude();
     const { stateDir, revision } = await deployBehindNginx({ tls: { verify: true } });

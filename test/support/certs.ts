@@ -35,7 +35,8 @@ function openssl(args: string[]): void {
 /** One certificate for `subject` and `altNames`: self-signed, or issued by the CA that `extra` names. */
 function issue(dir: string, name: string, subject: string, altNames: string, extra: string[] = []): CertPair {
   const pair = { cert: path.join(dir, `${name}.pem`), key: path.join(dir, `${name}.key`) };
-  openssl(['req', '-x509', ...Key, '-keyout', pair.key, '-out', pair.cert, '-subj', subject, '-addext', `subjectAltName=${altNames}`, ...extra]);
+  const names = ['-subj', subject, '-addext', `subjectAltName=${altNames}`];
+  openssl(['req', '-x509', ...Key, '-keyout', pair.key, '-out', pair.cert, ...names, ...extra]);
   return pair;
 }
 

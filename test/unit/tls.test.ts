@@ -29,8 +29,8 @@ afterAll(() => {
 });
 
 /** A real server on 127.0.0.1 answering 200 "up": https with `pair`, or plain http without. */
-async function serve(pair?: CertPair): Promise<number> {
-  const handler: http.RequestListener = (_req, res) => res.writeHead(200).end('up');
+async function serve(pair?: CertPair, onRequest = () => {}): Promise<number> {
+  const handler: http.RequestListener = (_req, res) => (onRequest(), res.writeHead(200).end('up'));
   const server = pair
     ? https.createServer({ cert: fs.readFileSync(pair.cert), key: fs.readFileSync(pair.key) }, handler)
     : http.createServer(handler);
@@ -74,11 +74,12 @@ describe('the loopback decision', () => {
 
 describe('probeOnce over https', () => {
   it('self-signed over loopback: answered, attributed before the request, and no warning from Node', async () => {
-    const port = await serve(certs.selfSigned);
-    let attributedBeforeAnswer = false;
-    const answer = await probeOnce(`https://127.0.0.1:${port}/health`, 5000, () => ((attributedBeforeAnswer = true), null));
+    let attributed = false;
+    let attributedWhenAsked: boolean | null = null;
+    const port = await serve(certs.selfSigned, () => (attributedWhenAsked = attributed));
+    const answer = await probeOnce(`https://127.0.0.1:${port}/health`, 5000, () => ((attributed = true), null));
     expect(answer).toMatchObject({ status: 200, body: 'up', error: null, attribution: null });
-    expect(attributedBeforeAnswer).toBe(true);
+    expect(attributedWhenAsked).toBe(true);
     expect(warnings).toEqual([]);
   });
 
@@ -88,7 +89,7 @@ describe('probeOnce over https', () => {
     expect(answer).toMatchObject({ status: 200, error: null });
   });
 
-  it('verify: true rejects a self-signed certificate with Node\'s reason, marked as a certificate failure', async () => {
+  it('verify: true rejects a self-signed certificate with Node\'s reason, as a certificate failure', async () => {
     const port = await serve(certs.selfSigned);
     const answer = await probeOnce(`https://127.0.0.1:${port}/health`, 5000, () => null, { verify: true });
     expect(answer.status).toBeNull();
@@ -117,7 +118,8 @@ describe('probeOnce over https', () => {
 describe('health.tls in portproof.yml', () => {
   function write(tls: string): string {
     const file = path.join(certs.dir, `c-${Math.random().toString(36).slice(2)}.yml`);
-    fs.writeFileSync(file, `app: { name: a, command: [java] }\nports: [8081]\nhealth:\n  url: https://127.0.0.1:{port}/h\n${tls}`);
+    const head = 'app: { name: a, command: [java] }\nports: [8081]\nhealth:\n  url: https://127.0.0.1:{port}/h\n';
+    fs.writeFileSync(file, `${head}${tls}`);
     return file;
   }
 
@@ -140,7 +142,8 @@ describe('health.tls in portproof.yml', () => {
     const missing = errorOf(`  tls: { ca: ${certs.dir}/nope.pem }\n`);
     expect(missing.message).toMatch(new RegExp(`health\\.tls\\.ca: ${certs.dir}/nope\\.pem not found$`));
     expect(missing.exitCode).toBe(2);
-    expect(errorOf(`  tls: { ca: ${certs.selfSigned.key} }\n`).message).toMatch(/health\.tls\.ca: .* holds no PEM certificate/);
+    const notPem = errorOf(`  tls: { ca: ${certs.selfSigned.key} }\n`);
+    expect(notPem.message).toMatch(/health\.tls\.ca: .* holds no PEM certificate/);
     expect(errorOf('  tls: { ca: ca.pem }\n').message).toMatch(/health\.tls\.ca: must be an absolute path$/);
     expect(errorOf('  tls: { verify: yes-please }\n').message).toMatch(/health\.tls\.verify: /);
     expect(errorOf('  tls: { cert: /x.pem }\n').message).toMatch(/unknown key health\.tls\.cert/);

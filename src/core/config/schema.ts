@@ -109,5 +109,6 @@ function checkPemFile(file: string): string | null {
     const code = (error as NodeJS.ErrnoException).code;
     return code === 'ENOENT' ? `${file} not found` : `${file} cannot be read (${code ?? (error as Error).message})`;
   }
-  return text.includes('-----BEGIN CERTIFICATE-----') ? null : `${file} holds no PEM certificate (no BEGIN CERTIFICATE line)`;
+  if (text.includes('-----BEGIN CERTIFICATE-----')) return null;
+  return `${file} holds no PEM certificate (no BEGIN CERTIFICATE line)`;
 }

@@ -40,7 +40,12 @@ export type Attribute = (end: ClientEnd) => string | null | 'pending';
  * closes right after answering would leave nothing to attribute afterwards). An https URL gets TLS over that same
  * attributed connection, its certificate verified as `tls` and the loopback rule say (tls.ts).
  */
-export async function probeOnce(url: string, timeoutMs: number, attribute: Attribute, tls?: TlsSettings): Promise<ProbeAnswer> {
+export async function probeOnce(
+  url: string,
+  timeoutMs: number,
+  attribute: Attribute,
+  tls?: TlsSettings,
+): Promise<ProbeAnswer> {
   const startedAt = Date.now();
   const target = new URL(url);
   const https = target.protocol === 'https:';

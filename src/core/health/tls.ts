@@ -13,6 +13,9 @@ export interface TlsSettings {
   verify?: boolean | undefined;
 }
 
+/** What a failed handshake carries: an OpenSSL error has library and reason, a verification failure only code. */
+export type HandshakeError = Error & { code?: string; reason?: string; library?: string };
+
 /** A TLS session over an already connected socket, or why none could be set up. */
 export type SecureResult =
   | { stream: TLSSocket }
@@ -38,7 +41,12 @@ export function chooseServername(hostname: string): string | undefined {
 }
 
 /** Start TLS over `socket` (connected to the URL's host) and wait for the handshake, verifying as the rules say. */
-export function secureSocket(socket: net.Socket, hostname: string, settings: TlsSettings | undefined, timeoutMs: number): Promise<SecureResult> {
+export function secureSocket(
+  socket: net.Socket,
+  hostname: string,
+  settings: TlsSettings | undefined,
+  timeoutMs: number,
+): Promise<SecureResult> {
   const verify = shouldVerify(settings, socket.remoteAddress ?? '');
   const options: ConnectionOptions = {
     socket,
@@ -64,7 +72,7 @@ export function secureSocket(socket: net.Socket, hostname: string, settings: Tls
       stream.on('error', () => {});
       resolve({ stream });
     });
-    stream.once('error', (error: Error & { code?: string; reason?: string; library?: string }) => {
+    stream.once('error', (error: HandshakeError) => {
       clearTimeout(timer);
       stream.destroy();
       resolve(describeHandshakeError(error, verify));
@@ -72,8 +80,8 @@ export function secureSocket(socket: net.Socket, hostname: string, settings: Tls
   });
 }
 
-/** A handshake failure as a verdict reads it: a rejected certificate with Node's reason, or what broke the handshake. */
-export function describeHandshakeError(error: Error & { code?: string; reason?: string; library?: string }, verify: boolean): SecureResult {
+/** A handshake failure as a verdict reads it: a rejected certificate with Node's reason, or what broke it. */
+export function describeHandshakeError(error: HandshakeError, verify: boolean): SecureResult {
   const code = error.code ?? '';
   // Verification failures carry OpenSSL's X509 names (DEPTH_ZERO_SELF_SIGNED_CERT…) or Node's altname code;
   // protocol failures come from OpenSSL's SSL routines (ERR_SSL_…) and socket failures carry an errno (ECONNRESET).
@@ -82,10 +90,13 @@ export function describeHandshakeError(error: Error & { code?: string; reason?: 
   if (certificate) {
     // A wrong name is fixed on the server or in the URL; an unknown issuer by trusting it.
     const hint = code === 'ERR_TLS_CERT_ALTNAME_INVALID' ? '' : ' (name its issuing CA in health.tls.ca)';
-    const reason = `TLS certificate rejected: ${cutLine(firstLine(error.message), 200)}${hint}`;
+    // Node 24 appends advice about --use-system-ca, a flag nobody can pass to a compiled hook: keep the reason only.
+    const said = firstLine(error.message).split('; ')[0]!;
+    const reason = `TLS certificate rejected: ${cutLine(said, 200)}${hint}`;
     return { error: reason, timedOut: false, certificateRejected: true };
   }
-  const reason = error.library !== undefined && error.reason ? error.reason : code !== '' && /^E[A-Z]+$/.test(code) ? code : firstLine(error.message);
+  const openssl = error.library !== undefined && error.reason ? error.reason : null;
+  const reason = openssl ?? (/^E[A-Z]+$/.test(code) ? code : firstLine(error.message));
   return { error: `TLS handshake failed: ${cutLine(reason, 200)}`, timedOut: false, certificateRejected: false };
 }
 

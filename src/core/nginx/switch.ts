@@ -55,14 +55,15 @@ async function applyInclude(nginx: NginxConfig, masterPid: number, out: HookOutp
 }
 
 /** One GET through nginx after the switch; over https with health.tls's rules (verified unless loopback). */
-async function probeThroughNginx(url: string, tls: TlsSettings | undefined, out: HookOutput, untilMs: number): Promise<void> {
+async function probeThroughNginx(url: string, tls: TlsSettings | undefined, out: HookOutput, untilMs: number) {
   out.begin(`Probing ${url} through nginx`);
   const answer = await probeOnce(url, Math.max(1000, Math.min(5000, untilMs - Date.now())), () => null, tls);
   const ok = answer.error === null && answer.status !== null && answer.status >= 200 && answer.status < 300;
   if (ok) return;
   // No answer at all (TLS, refused, timeout) is named as what happened; an answer is named by its status.
   const what = answer.error !== null ? `: ${answer.error}` : ` answered HTTP ${answer.status}`;
-  throw new HookError('NGINX_FAILED', `probe through nginx failed: ${url}${what}`, { url, status: answer.status ?? undefined });
+  const context = { url, status: answer.status ?? undefined };
+  throw new HookError('NGINX_FAILED', `probe through nginx failed: ${url}${what}`, context);
 }
 
 async function restoreInclude(nginx: NginxConfig, previous: string, untilMs: number): Promise<void> {
