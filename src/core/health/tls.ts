@@ -81,7 +81,7 @@ export function secureSocket(
 }
 
 /** A handshake failure as a verdict reads it: a rejected certificate with Node's reason, or what broke it. */
-export function describeHandshakeError(error: HandshakeError, verify: boolean): SecureResult {
+function describeHandshakeError(error: HandshakeError, verify: boolean): SecureResult {
   const code = error.code ?? '';
   // Verification failures carry OpenSSL's X509 names (DEPTH_ZERO_SELF_SIGNED_CERT…) or Node's altname code;
   // protocol failures come from OpenSSL's SSL routines (ERR_SSL_…) and socket failures carry an errno (ECONNRESET).
