@@ -13,15 +13,21 @@ export interface FileAttributes {
  * a temporary file in the same directory given the mode (and owner) first, fsync, rename over, fsync the directory.
  * On any failure the temporary file is removed and the old file is left as it was.
  */
-export function writeFileAtomic(file: string, content: string | Buffer, attributes: FileAttributes = { mode: 0o644 }): void {
+export function writeFileAtomic(
+  file: string,
+  content: string | Buffer,
+  attributes: FileAttributes = { mode: 0o644 },
+): void {
   const dir = path.dirname(file);
   const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
   const fd = fs.openSync(temp, 'wx', attributes.mode);
   try {
     try {
-      // The mode before the content: the umask may have narrowed it at open, and no reader sees a wider one.
+      // Owner, then mode (a chown may clear set-id bits), both before the content: the umask may have narrowed the
+      // mode at open, and no reader ever sees the file with other permissions than the one it replaces.
+      const { uid, gid } = attributes;
+      if (uid !== undefined && gid !== undefined) fs.fchownSync(fd, uid, gid);
       fs.fchmodSync(fd, attributes.mode);
-      if (attributes.uid !== undefined && attributes.gid !== undefined) fs.fchownSync(fd, attributes.uid, attributes.gid);
       writeAll(fd, typeof content === 'string' ? Buffer.from(content) : content);
       fs.fsyncSync(fd);
     } finally {

@@ -38,12 +38,15 @@ export function assertNotServed(config: LoadedConfig, state: AppState, appDir: s
     const settle = live === null ? `--port ${recorded}` : `--port ${live} (or --port ${recorded})`;
     throw new HookError(
       'LIVE_PORT_CONFLICT',
-      `nginx include ${include} ${says} but ${stateFile} records the last switch to port ${recorded}: which app is live is not certain, so nothing was signalled; run "hooks/validate ${settle}" to verify that port's app and point nginx at it, then deploy again`,
+      `nginx include ${include} ${says} but ${stateFile} records the last switch to port ${recorded}: ` +
+        `which app is live is not certain, so nothing was signalled; run "hooks/validate ${settle}" ` +
+        "to verify that port's app and point nginx at it, then deploy again",
       { port, include, live, recorded },
     );
   }
   if (port === live) {
-    throw new HookError('LIVE_PORT_CONFLICT', `port ${port} is the port nginx serves (${include} names it); nothing was signalled`, { port, include });
+    const message = `port ${port} is the port nginx serves (${include} names it); nothing was signalled`;
+    throw new HookError('LIVE_PORT_CONFLICT', message, { port, include });
   }
 }
 

@@ -49,6 +49,7 @@ function recordOrStop(ctx: HookContext, state: AppState, app: LaunchedApp): void
     if (!(error instanceof HookError)) throw error;
     const stopped = signalProcess(app.info, 'SIGKILL', true) ? 'stopped again with SIGKILL' : 'already gone';
     const note = `the new PID ${app.info.pid} could not be recorded and was ${stopped}`;
-    throw new HookError(error.code, `${error.message}; ${note}`, { ...error.context, pid: app.info.pid }, { cause: error });
+    const context = { ...error.context, pid: app.info.pid };
+    throw new HookError(error.code, `${error.message}; ${note}`, context, { cause: error });
   }
 }

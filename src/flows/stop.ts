@@ -2,7 +2,7 @@ import { formatDuration } from '../core/config/duration.ts';
 import type { HookContext } from '../core/hook/context.ts';
 import { describeProcess } from '../core/process/describe.ts';
 import { freePort, type FreePortReport } from '../core/process/stop.ts';
-import { readState, writeState } from '../core/state/state.ts';
+import { readState, writeState, type AppState } from '../core/state/state.ts';
 import { HookError } from '../core/errors.ts';
 import { assertNotServed, readPortRoles } from './ports.ts';
 
@@ -43,7 +43,7 @@ export function describeFreed(report: FreePortReport): string {
 }
 
 /** Drop the stopped process's record; if the state cannot be written, the verdict still says the port was freed. */
-function forgetStopped(ctx: HookContext, state: Parameters<typeof writeState>[1], report: FreePortReport): void {
+function forgetStopped(ctx: HookContext, state: AppState, report: FreePortReport): void {
   try {
     writeState(ctx.appDir, state);
   } catch (error) {

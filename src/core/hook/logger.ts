@@ -33,7 +33,8 @@ export function openLogDestination(file: string): pino.DestinationStream {
         // The log is evidence, not the verdict: losing a line must not end the hook.
         if (failed) return;
         failed = true;
-        process.stderr.write(`portproof: cannot write ${file}: ${describeFsError(error)}; JSON log lines are dropped\n`);
+        const why = describeFsError(error);
+        process.stderr.write(`portproof: cannot write ${file}: ${why}; JSON log lines are dropped\n`);
       }
     },
   };

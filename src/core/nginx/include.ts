@@ -43,7 +43,8 @@ export function compileLinePattern(line: string): LinePattern {
   }
   const [only] = directives;
   if (directives.length !== 1 || only === undefined || only.depth !== 0) {
-    throw new HookError('BAD_CONFIG', `nginx.line: expected one directive such as "set $service_url http://127.0.0.1:{port};", found "${line}"`);
+    const example = 'set $service_url http://127.0.0.1:{port};';
+    throw new HookError('BAD_CONFIG', `nginx.line: expected one directive such as "${example}", found "${line}"`);
   }
   return { words: only.tokens.map((t) => t.value) };
 }
@@ -86,17 +87,26 @@ export function readIncludeText(text: string, pattern: LinePattern, ports: reado
   } catch (error) {
     // nginx itself would refuse this file: no port read from it can be trusted.
     if (!(error instanceof NginxSyntaxError)) throw error;
-    return { kind: 'unknown', text, reason: `nginx would not read it (${error.message})`, found: quoteDirectives(text, []) };
+    const reason = `nginx would not read it (${error.message})`;
+    return { kind: 'unknown', text, reason, found: quoteDirectives(text, []) };
   }
   const found = quoteDirectives(text, directives);
   const matches = directives.map((d) => matchDirective(d, pattern)).filter((m): m is PortDirective => m !== null);
   if (matches.length === 0) return { kind: 'unknown', text, reason: 'no directive matches nginx.line', found };
   const nested = matches.find((m) => m.directive.depth > 0);
-  if (nested) return { kind: 'unknown', text, reason: `the matching directive in line ${nested.directive.line} is inside a block`, found };
+  if (nested) {
+    const reason = `the matching directive in line ${nested.directive.line} is inside a block`;
+    return { kind: 'unknown', text, reason, found };
+  }
   const named = [...new Set(matches.map((m) => m.port))];
-  if (named.length > 1) return { kind: 'unknown', text, reason: `active directives name different ports (${named.join(', ')})`, found };
+  if (named.length > 1) {
+    return { kind: 'unknown', text, reason: `active directives name different ports (${named.join(', ')})`, found };
+  }
   const port = named[0]!;
-  if (ports !== null && !ports.includes(port)) return { kind: 'unknown', text, reason: `it names port ${port}, which is not one of the configured ports (${ports.join(', ')})`, found };
+  if (ports !== null && !ports.includes(port)) {
+    const reason = `it names port ${port}, which is not one of the configured ports (${ports.join(', ')})`;
+    return { kind: 'unknown', text, reason, found };
+  }
   return { kind: 'live', text, port, matches };
 }
 
@@ -122,7 +132,8 @@ export function includeRefusal(includeFile: string, reading: Extract<IncludeRead
   const quoted = reading.found.length === 0 ? 'no directives' : reading.found.map((l) => `"${l}"`).join(', ');
   return new HookError(
     'INCLUDE_UNKNOWN',
-    `cannot tell which port nginx serves from ${includeFile}: ${reading.reason}; found ${quoted}; nothing was signalled (fix the include so that one line matches nginx.line)`,
+    `cannot tell which port nginx serves from ${includeFile}: ${reading.reason}; found ${quoted}; ` +
+      'nothing was signalled (fix the include so that one line matches nginx.line)',
     { include: includeFile, evidence: reading.found.map((l) => `  ${includeFile}: ${l}`) },
   );
 }

@@ -29,7 +29,7 @@ export async function switchNginx(
   untilMs: number,
   record: () => void,
 ): Promise<void> {
-  const include = readIncludeFile(nginx.include);
+  const include = readIncludeForSwitch(nginx.include, port);
   const reading = readIncludeText(include.bytes?.toString('latin1') ?? '', compileLinePattern(nginx.line), ports);
   if (reading.kind === 'unknown') throw includeRefusal(nginx.include, reading);
   const running = readNginxMaster(nginx.pidFile);
@@ -40,7 +40,9 @@ export async function switchNginx(
   try {
     writeIncludeFile(include, Buffer.from(next, 'latin1'));
   } catch (error) {
-    throw new HookError('NGINX_FAILED', `cannot write nginx include ${include.target}: ${describeFsError(error)}; nginx left unchanged`, { port });
+    const why = describeFsError(error);
+    const message = `cannot write nginx include ${include.target}: ${why}; nginx left unchanged`;
+    throw new HookError('NGINX_FAILED', message, { port });
   }
   const progress = { reloaded: false };
   try {
@@ -53,7 +55,24 @@ export async function switchNginx(
   }
 }
 
-async function applyInclude(nginx: NginxConfig, masterPid: number, out: HookOutput, untilMs: number, progress: { reloaded: boolean }): Promise<void> {
+/** The include's bytes and attributes before the switch; a file that cannot be read is the operator's to fix. */
+function readIncludeForSwitch(file: string, port: number): IncludeFile {
+  try {
+    return readIncludeFile(file);
+  } catch (error) {
+    // Not missing (that is a first deployment) but unreadable: permissions, a loop of links, an I/O error.
+    const message = `cannot read nginx include ${file}: ${describeFsError(error)}; nginx left unchanged`;
+    throw new HookError('NGINX_FAILED', message, { port });
+  }
+}
+
+async function applyInclude(
+  nginx: NginxConfig,
+  masterPid: number,
+  out: HookOutput,
+  untilMs: number,
+  progress: { reloaded: boolean },
+): Promise<void> {
   const test = await runCommand(nginx.test, Math.max(1000, untilMs - Date.now()));
   if (!succeeded(test)) throw commandError(nginx.test, test, 'rejected the new config');
   out.begin(`Reloading nginx (master PID ${masterPid}) and waiting for new workers`);
@@ -100,7 +119,12 @@ interface RestorePlan {
  * Put the previous include back and reload; returns the error to throw. When the new config had taken effect the
  * reload is confirmed, and the verdict says nginx went back, or that the restore failed too and what to do.
  */
-async function restoreInclude(nginx: NginxConfig, include: IncludeFile, plan: RestorePlan, cause: unknown): Promise<unknown> {
+async function restoreInclude(
+  nginx: NginxConfig,
+  include: IncludeFile,
+  plan: RestorePlan,
+  cause: unknown,
+): Promise<unknown> {
   const first = cause instanceof HookError ? cause : null;
   const { was } = plan;
   try {
@@ -111,12 +135,14 @@ async function restoreInclude(nginx: NginxConfig, include: IncludeFile, plan: Re
     // The first failure stays the headline; the failed restore is what the operator must fix before anything else.
     if (first === null) return cause;
     const why = error instanceof HookError ? error.message : describeFsError(error);
-    const detail = `restoring the previous include (${was}) failed too: ${why}; nginx may serve either port: fix nginx, then run "hooks/validate --port N" for the port it should serve`;
+    const detail = `restoring the previous include (${was}) failed too: ${why}; nginx may serve either port: ` +
+      'fix nginx, then run "hooks/validate --port N" for the port it should serve';
     return new HookError(first.code, `${first.message}; ${detail}`, first.context, { cause });
   }
   // Before the reload took effect nginx never served the new port: the first failure says all there is to say.
   if (first === null || !plan.confirm) return cause;
-  return new HookError(first.code, `${first.message}; nginx put back on ${was} (include restored and reloaded), nothing switched`, first.context, { cause });
+  const message = `${first.message}; nginx put back on ${was} (include restored and reloaded), nothing switched`;
+  return new HookError(first.code, message, first.context, { cause });
 }
 
 /** The old behaviour for a switch nginx never took: reload once, and let the first failure be the verdict. */

@@ -86,7 +86,9 @@ export function writeState(dir: string, state: AppState): void {
     fs.mkdirSync(dir, { recursive: true });
     writeFileAtomic(file, `${JSON.stringify(doc, null, 2)}\n`);
   } catch (error) {
-    throw new HookError('STATE_WRITE_FAILED', `cannot write ${file}: ${describeFsError(error)}`, { path: file, errno: (error as NodeJS.ErrnoException).code }, { cause: error });
+    const errno = (error as NodeJS.ErrnoException).code;
+    const message = `cannot write ${file}: ${describeFsError(error)}`;
+    throw new HookError('STATE_WRITE_FAILED', message, { path: file, errno }, { cause: error });
   }
 }
 
