@@ -4,8 +4,10 @@ import { waitForBind } from '../core/process/bind.ts';
 import { formatClock } from '../core/process/describe.ts';
 import { HookError } from '../core/errors.ts';
 import { launchApp, type LaunchedApp } from '../core/process/launch.ts';
-import { signalProcess } from '../core/process/signal.ts';
+import { DefaultKillWaitMs } from '../core/process/stop.ts';
+import { isRunning, signalProcess } from '../core/process/signal.ts';
 import { readState, writeState, type AppState } from '../core/state/state.ts';
+import { pollUntil } from '../core/wait.ts';
 import { readPortRoles } from './ports.ts';
 import { freeTargetPort } from './stop.ts';
 
@@ -32,7 +34,7 @@ export async function startFlow(ctx: HookContext): Promise<string> {
     log: app.logFile,
   };
   state.lastStarted = target;
-  recordOrStop(ctx, state, app);
+  await recordOrStop(ctx, state, app);
   ctx.out.say(`Started PID ${app.info.pid} as ${app.info.user}; output goes to ${app.logFile}`, { pid: app.info.pid });
   const bindMs = await waitForBind(app, target, Math.min(Date.now() + ctx.config.start.timeout, ctx.deadline.at), ctx.out);
   app.detach();
@@ -41,13 +43,17 @@ export async function startFlow(ctx: HookContext): Promise<string> {
 }
 
 /** Record the new process; one that cannot be recorded is stopped again rather than left running unrecorded. */
-function recordOrStop(ctx: HookContext, state: AppState, app: LaunchedApp): void {
+async function recordOrStop(ctx: HookContext, state: AppState, app: LaunchedApp): Promise<void> {
   try {
     writeState(ctx.appDir, state);
   } catch (error) {
     // Only a state write failure is expected here; anything else is reported as it is.
     if (!(error instanceof HookError)) throw error;
-    const stopped = signalProcess(app.info, 'SIGKILL', true) ? 'stopped again with SIGKILL' : 'already gone';
+    const signalled = signalProcess(app.info, 'SIGKILL', true);
+    // The verdict says it is gone only once it is: SIGKILL takes effect when the kernel next schedules it.
+    const gone = await pollUntil(() => (isRunning(app.info) ? undefined : true), Date.now() + DefaultKillWaitMs);
+    const killed = gone.done ? 'stopped again with SIGKILL' : 'sent SIGKILL but is still running';
+    const stopped = signalled ? killed : 'already gone';
     const note = `the new PID ${app.info.pid} could not be recorded and was ${stopped}`;
     const context = { ...error.context, pid: app.info.pid };
     throw new HookError(error.code, `${error.message}; ${note}`, context, { cause: error });
