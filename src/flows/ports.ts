@@ -35,11 +35,12 @@ export function assertNotServed(config: LoadedConfig, state: AppState, appDir: s
   const stateFile = path.join(appDir, 'state.json');
   if (recorded !== null && live !== recorded) {
     const says = live === null ? 'is missing or empty' : `names port ${live}`;
-    const settle = live === null ? `--port ${recorded}` : `--port ${live} (or --port ${recorded})`;
+    const validate = `"hooks/validate --port ${live ?? recorded}"`;
+    const settle = live === null ? validate : `${validate} (or --port ${recorded})`;
     throw new HookError(
       'LIVE_PORT_CONFLICT',
       `nginx include ${include} ${says} but ${stateFile} records the last switch to port ${recorded}: ` +
-        `which app is live is not certain, so nothing was signalled; run "hooks/validate ${settle}" ` +
+        `which app is live is not certain, so nothing was signalled; run ${settle} ` +
         "to verify that port's app and point nginx at it, then deploy again",
       { port, include, live, recorded },
     );

@@ -134,7 +134,7 @@ export function includeRefusal(includeFile: string, reading: Extract<IncludeRead
     'INCLUDE_UNKNOWN',
     `cannot tell which port nginx serves from ${includeFile}: ${reading.reason}; found ${quoted}; ` +
       'nothing was signalled (fix the include so that one line matches nginx.line)',
-    { include: includeFile, evidence: reading.found.map((l) => `  ${includeFile}: ${l}`) },
+    { include: includeFile },
   );
 }
 
