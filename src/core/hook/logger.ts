@@ -21,7 +21,7 @@ export function createHookLogger(dir: string | null, fields: Record<string, unkn
  * turned read-only) is dropped, said once on stderr, and the hook goes on to its verdict.
  */
 export function openLogDestination(file: string): pino.DestinationStream {
-  const fd = fs.openSync(file, 'a', 0o640);
+  const fd = fs.openSync(file, 'a', 0o644);
   let failed = false;
   return {
     write(line: string): void {
