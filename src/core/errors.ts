@@ -14,7 +14,10 @@ export type HookErrorCode =
   | 'NGINX_FAILED'
   | 'DEADLINE'
   | 'INTERRUPTED'
-  | 'UNREADABLE';
+  | 'UNREADABLE'
+  | 'INCLUDE_UNKNOWN'
+  | 'LIVE_PORT_CONFLICT'
+  | 'STATE_WRITE_FAILED';
 
 /** Evidence a failure carries; every field optional, all of it logged. */
 export interface HookErrorContext {

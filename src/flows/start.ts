@@ -2,8 +2,12 @@ import { formatDuration } from '../core/config/duration.ts';
 import type { HookContext } from '../core/hook/context.ts';
 import { waitForBind } from '../core/process/bind.ts';
 import { formatClock } from '../core/process/describe.ts';
-import { launchApp } from '../core/process/launch.ts';
-import { readState, writeState } from '../core/state/state.ts';
+import { HookError } from '../core/errors.ts';
+import { launchApp, type LaunchedApp } from '../core/process/launch.ts';
+import { DefaultKillWaitMs } from '../core/process/stop.ts';
+import { isRunning, signalProcess } from '../core/process/signal.ts';
+import { readState, writeState, type AppState } from '../core/state/state.ts';
+import { pollUntil } from '../core/wait.ts';
 import { readPortRoles } from './ports.ts';
 import { freeTargetPort } from './stop.ts';
 
@@ -30,10 +34,28 @@ export async function startFlow(ctx: HookContext): Promise<string> {
     log: app.logFile,
   };
   state.lastStarted = target;
-  writeState(ctx.appDir, state);
+  await recordOrStop(ctx, state, app);
   ctx.out.say(`Started PID ${app.info.pid} as ${app.info.user}; output goes to ${app.logFile}`, { pid: app.info.pid });
   const bindMs = await waitForBind(app, target, Math.min(Date.now() + ctx.config.start.timeout, ctx.deadline.at), ctx.out);
   app.detach();
   ctx.log.info({ port: target, pid: app.info.pid, bindMs }, 'listening');
   return `PID ${app.info.pid} (${app.info.comm}, started ${formatClock(app.info.startedAt)}) listening on port ${target} after ${formatDuration(bindMs)}`;
+}
+
+/** Record the new process; one that cannot be recorded is stopped again rather than left running unrecorded. */
+async function recordOrStop(ctx: HookContext, state: AppState, app: LaunchedApp): Promise<void> {
+  try {
+    writeState(ctx.appDir, state);
+  } catch (error) {
+    // Only a state write failure is expected here; anything else is reported as it is.
+    if (!(error instanceof HookError)) throw error;
+    const signalled = signalProcess(app.info, 'SIGKILL', true);
+    // The verdict says it is gone only once it is: SIGKILL takes effect when the kernel next schedules it.
+    const gone = await pollUntil(() => (isRunning(app.info) ? undefined : true), Date.now() + DefaultKillWaitMs);
+    const killed = gone.done ? 'stopped again with SIGKILL' : 'sent SIGKILL but is still running';
+    const stopped = signalled ? killed : 'already gone';
+    const note = `the new PID ${app.info.pid} could not be recorded and was ${stopped}`;
+    const context = { ...error.context, pid: app.info.pid };
+    throw new HookError(error.code, `${error.message}; ${note}`, context, { cause: error });
+  }
 }

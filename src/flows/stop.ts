@@ -2,8 +2,9 @@ import { formatDuration } from '../core/config/duration.ts';
 import type { HookContext } from '../core/hook/context.ts';
 import { describeProcess } from '../core/process/describe.ts';
 import { freePort, type FreePortReport } from '../core/process/stop.ts';
-import { readState, writeState } from '../core/state/state.ts';
-import { readPortRoles } from './ports.ts';
+import { readState, writeState, type AppState } from '../core/state/state.ts';
+import { HookError } from '../core/errors.ts';
+import { assertNotServed, readPortRoles } from './ports.ts';
 
 /** ApplicationStop: free the target port. Nothing listening is success; so is running it twice. */
 export async function stopFlow(ctx: HookContext): Promise<string> {
@@ -16,6 +17,8 @@ export async function stopFlow(ctx: HookContext): Promise<string> {
 /** Free `port` with the configured signal and grace, and forget the process portproof had recorded there. */
 export async function freeTargetPort(ctx: HookContext, port: number): Promise<FreePortReport> {
   const state = readState(ctx.appDir);
+  // Last look before any signal: the port nginx serves (per the include and the last recorded switch) is never freed.
+  assertNotServed(ctx.config, state, ctx.appDir, port);
   if (state.problem) ctx.out.say(`Note: ${state.problem}; only processes found listening will be stopped`);
   const report = await freePort(port, {
     signal: ctx.config.stop.signal,
@@ -26,7 +29,7 @@ export async function freeTargetPort(ctx: HookContext, port: number): Promise<Fr
   });
   if (state.processes[String(port)]) {
     delete state.processes[String(port)];
-    writeState(ctx.appDir, state);
+    forgetStopped(ctx, state, report);
   }
   ctx.log.info({ port, stopped: report.stopped.map((s) => ({ pid: s.info.pid, signal: s.signal, exitedAfterMs: s.exitedAfterMs })), releasedAfterMs: report.releasedAfterMs, releaseLagMs: report.releaseLagMs }, 'port free');
   return report;
@@ -37,4 +40,15 @@ export function describeFreed(report: FreePortReport): string {
   if (report.stopped.length === 0) return `port ${report.port} free (nothing was listening)`;
   const who = report.stopped.map((s) => `${describeProcess(s.info)} with ${s.signal}${s.signal === 'SIGKILL' ? ' after the grace period' : ''}`);
   return `port ${report.port} free after ${formatDuration(report.releasedAfterMs)}: stopped ${who.join('; ')}`;
+}
+
+/** Drop the stopped process's record; if the state cannot be written, the verdict still says the port was freed. */
+function forgetStopped(ctx: HookContext, state: AppState, report: FreePortReport): void {
+  try {
+    writeState(ctx.appDir, state);
+  } catch (error) {
+    // The stale record is harmless (a record is trusted only if its identity still matches), but the disk is not.
+    if (!(error instanceof HookError)) throw error;
+    throw new HookError(error.code, `${error.message} (${describeFreed(report)})`, error.context, { cause: error });
+  }
 }

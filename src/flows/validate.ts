@@ -61,9 +61,9 @@ async function switchTraffic(ctx: HookContext, state: AppState, port: number): P
   }
   // The previous port counts only if portproof started something there: it is what a rollback would return to.
   const previous = roles.live === port ? state.previous : roles.live !== null && state.processes[String(roles.live)] ? roles.live : null;
-  await switchNginx(ctx.config.nginx, port, ctx.out, ctx.deadline.at);
-  state.previous = previous;
-  state.live = port;
-  writeState(ctx.appDir, state);
+  // Switch first, record second: a record that cannot be written puts nginx back, so the two never disagree.
+  await switchNginx(ctx.config.nginx, ctx.config.ports, port, ctx.out, ctx.deadline.at, () => {
+    writeState(ctx.appDir, { ...state, previous, live: port });
+  });
   return `; nginx now → ${port}${previous !== null ? ` (previous ${previous} kept for rollback)` : ''}`;
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
+import { describeFsError } from '../fs-error.ts';
 
 export type Logger = pino.Logger;
 
@@ -11,6 +12,30 @@ export type Logger = pino.Logger;
 export function createHookLogger(dir: string | null, fields: Record<string, unknown>): Logger {
   if (dir === null) return pino({ enabled: false });
   fs.mkdirSync(dir, { recursive: true });
-  const destination = pino.destination({ dest: path.join(dir, 'hooks.log'), sync: true, mkdir: true });
+  const destination = openLogDestination(path.join(dir, 'hooks.log'));
   return pino({ base: { pid: process.pid, ...fields }, timestamp: pino.stdTimeFunctions.isoTime }, destination);
+}
+
+/**
+ * A synchronous append-only destination that never throws: a log line that cannot be written (disk full, file system
+ * turned read-only) is dropped, said once on stderr, and the hook goes on to its verdict.
+ */
+export function openLogDestination(file: string): pino.DestinationStream {
+  const fd = fs.openSync(file, 'a', 0o644);
+  let failed = false;
+  return {
+    write(line: string): void {
+      try {
+        const bytes = Buffer.from(line);
+        // O_APPEND: a short write (disk filling up) leaves a cut line; the rest is dropped rather than retried forever.
+        fs.writeSync(fd, bytes, 0, bytes.length);
+      } catch (error) {
+        // The log is evidence, not the verdict: losing a line must not end the hook.
+        if (failed) return;
+        failed = true;
+        const why = describeFsError(error);
+        process.stderr.write(`portproof: cannot write ${file}: ${why}; JSON log lines are dropped\n`);
+      }
+    },
+  };
 }

@@ -1,44 +1,91 @@
-import fs from 'node:fs';
-import { writeFileAtomic } from '../atomic-write.ts';
 import { formatDuration } from '../config/duration.ts';
 import type { LoadedConfig } from '../config/load.ts';
 import { HookError } from '../errors.ts';
+import { describeFsError } from '../fs-error.ts';
 import type { HookOutput } from '../hook/output.ts';
 import { probeOnce } from '../health/probe.ts';
 import type { TlsSettings } from '../health/tls.ts';
 import { formatArgv, runCommand, type CommandResult } from '../run-command.ts';
 import { pollUntil } from '../wait.ts';
-import { readLivePort, renderInclude } from './include.ts';
+import { compileLinePattern, includeRefusal, readIncludeText, renderInclude, rewriteIncludePort } from './include.ts';
+import { readIncludeFile, restoreIncludeFile, writeIncludeFile, type IncludeFile } from './include-file.ts';
 import { oldWorkersStoppedAccepting, readNginxMaster, readWorkerKeys } from './master.ts';
 
 type NginxConfig = NonNullable<LoadedConfig['nginx']>;
 
+/** The least time a restore gets to reload nginx, even when the hook's own deadline is nearly spent. */
+const MinRestoreMs = 3000;
+
 /**
- * Point nginx at `port`: atomic include write, config test, reload, proof the reload took effect (new workers),
- * optional probe through nginx. Any failure puts the previous include back, reloads, and throws the reason.
+ * Point nginx at `port`: rewrite only the include's active line (atomically, through a symlink, mode and owner
+ * kept), config test, reload, proof the reload took effect (new workers), optional probe through nginx, then
+ * `record` (the state write). Any failure, the record's included, puts the previous bytes back, reloads, and throws
+ * the reason: nginx and the recorded state never disagree.
  */
-export async function switchNginx(nginx: NginxConfig, port: number, out: HookOutput, untilMs: number): Promise<void> {
-  const before = readLivePort(nginx.include, nginx.line);
+export async function switchNginx(
+  nginx: NginxConfig,
+  ports: readonly number[],
+  port: number,
+  out: HookOutput,
+  untilMs: number,
+  record: () => void,
+): Promise<void> {
+  const include = readIncludeForSwitch(nginx.include, port);
+  const reading = readIncludeText(include.bytes?.toString('latin1') ?? '', compileLinePattern(nginx.line), ports);
+  if (reading.kind === 'unknown') throw includeRefusal(nginx.include, reading);
   const running = readNginxMaster(nginx.pidFile);
   if ('problem' in running) throw new HookError('NGINX_FAILED', `${running.problem}; include ${nginx.include} left unchanged`, { port });
-  out.begin(`Switching nginx to port ${port}: writing ${nginx.include}`);
-  writeFileAtomic(nginx.include, renderInclude(nginx.line, port));
+  const next = reading.kind === 'live' ? rewriteIncludePort(reading, port) : renderInclude(nginx.line, port);
+  const where = include.target === nginx.include ? nginx.include : `${nginx.include} → ${include.target}`;
+  out.begin(`Switching nginx to port ${port}: writing ${where}`);
   try {
-    await applyInclude(nginx, running.master.pid, out, untilMs);
+    writeIncludeFile(include, Buffer.from(next, 'latin1'));
   } catch (error) {
-    out.say(`Restoring the previous include (${before.port === null ? 'none' : `port ${before.port}`}) and reloading`);
-    await restoreInclude(nginx, before.text, untilMs);
-    throw error;
+    const why = describeFsError(error);
+    const message = `cannot write nginx include ${include.target}: ${why}; nginx left unchanged`;
+    throw new HookError('NGINX_FAILED', message, { port });
+  }
+  const progress = { reloaded: false };
+  try {
+    await applyInclude(nginx, running.master.pid, out, untilMs, progress);
+    record();
+  } catch (error) {
+    const was = reading.kind === 'live' ? `port ${reading.port}` : 'no include';
+    out.say(`Restoring the previous include (${was}) and reloading`);
+    throw await restoreInclude(nginx, include, { was, confirm: progress.reloaded, untilMs }, error);
   }
 }
 
-async function applyInclude(nginx: NginxConfig, masterPid: number, out: HookOutput, untilMs: number): Promise<void> {
+/** The include's bytes and attributes before the switch; a file that cannot be read is the operator's to fix. */
+function readIncludeForSwitch(file: string, port: number): IncludeFile {
+  try {
+    return readIncludeFile(file);
+  } catch (error) {
+    // Not missing (that is a first deployment) but unreadable: permissions, a loop of links, an I/O error.
+    const message = `cannot read nginx include ${file}: ${describeFsError(error)}; nginx left unchanged`;
+    throw new HookError('NGINX_FAILED', message, { port });
+  }
+}
+
+async function applyInclude(
+  nginx: NginxConfig,
+  masterPid: number,
+  out: HookOutput,
+  untilMs: number,
+  progress: { reloaded: boolean },
+): Promise<void> {
   const test = await runCommand(nginx.test, Math.max(1000, untilMs - Date.now()));
   if (!succeeded(test)) throw commandError(nginx.test, test, 'rejected the new config');
+  out.begin(`Reloading nginx (master PID ${masterPid}) and waiting for new workers`);
+  await reloadAndConfirm(nginx, untilMs, progress);
+  if (nginx.url) await probeThroughNginx(nginx.url, nginx.tls, out, untilMs);
+}
+
+/** Reload, then wait until the master has new workers and the old ones no longer accept connections. */
+async function reloadAndConfirm(nginx: NginxConfig, untilMs: number, progress = { reloaded: false }): Promise<void> {
   const running = readNginxMaster(nginx.pidFile);
   if ('problem' in running) throw new HookError('NGINX_FAILED', running.problem);
   const workersBefore = readWorkerKeys(running.master);
-  out.begin(`Reloading nginx (master PID ${masterPid}) and waiting for new workers`);
   const reload = await runCommand(nginx.reload, Math.max(1000, untilMs - Date.now()));
   if (!succeeded(reload)) throw commandError(nginx.reload, reload, 'failed');
   const reloadUntil = Math.min(Date.now() + nginx.reloadTimeout, untilMs);
@@ -46,12 +93,12 @@ async function applyInclude(nginx: NginxConfig, masterPid: number, out: HookOutp
   if (!renewed.done) {
     throw new HookError('NGINX_FAILED', `nginx reload did not take effect: no new worker processes after ${formatDuration(renewed.waitedMs)} (the master probably rejected the config; see nginx's error log)`);
   }
+  progress.reloaded = true;
   // New workers alone are not enough: until the old ones close their listening sockets they still take connections.
   const drained = await pollUntil(() => (oldWorkersStoppedAccepting(running.master, workersBefore) ? true : undefined), reloadUntil);
   if (!drained.done) {
     throw new HookError('NGINX_FAILED', `nginx reload incomplete: old worker processes still accept connections after ${formatDuration(renewed.waitedMs + drained.waitedMs)}`);
   }
-  if (nginx.url) await probeThroughNginx(nginx.url, nginx.tls, out, untilMs);
 }
 
 /** One GET through nginx after the switch; over https with health.tls's rules (verified unless loopback). */
@@ -66,11 +113,47 @@ async function probeThroughNginx(url: string, tls: TlsSettings | undefined, out:
   throw new HookError('NGINX_FAILED', `probe through nginx failed: ${url}${what}`, context);
 }
 
-async function restoreInclude(nginx: NginxConfig, previous: string, untilMs: number): Promise<void> {
-  // There was no include before this switch: remove ours rather than leave the unverified one in place.
-  if (previous === '') fs.rmSync(nginx.include, { force: true });
-  else writeFileAtomic(nginx.include, previous);
-  // Best effort: the verdict reports the first failure; a reload that fails again leaves nginx on its old config anyway.
+interface RestorePlan {
+  /** What the include named before ("port 8081"). */
+  was: string;
+  /** The new config took effect: the restore must too, or nginx serves the new port. */
+  confirm: boolean;
+  untilMs: number;
+}
+
+/**
+ * Put the previous include back and reload; returns the error to throw. When the new config had taken effect the
+ * reload is confirmed, and the verdict says nginx went back, or that the restore failed too and what to do.
+ */
+async function restoreInclude(
+  nginx: NginxConfig,
+  include: IncludeFile,
+  plan: RestorePlan,
+  cause: unknown,
+): Promise<unknown> {
+  const first = cause instanceof HookError ? cause : null;
+  const { was } = plan;
+  try {
+    restoreIncludeFile(include);
+    if (plan.confirm) await reloadAndConfirm(nginx, Math.max(plan.untilMs, Date.now() + MinRestoreMs));
+    else await reloadBestEffort(nginx, plan.untilMs);
+  } catch (error) {
+    // The first failure stays the headline; the failed restore is what the operator must fix before anything else.
+    if (first === null) return cause;
+    const why = error instanceof HookError ? error.message : describeFsError(error);
+    const detail = `restoring the previous include (${was}) failed too: ${why}; nginx may serve either port: ` +
+      'fix nginx, then run "hooks/validate --port N" for the port it should serve';
+    return new HookError(first.code, `${first.message}; ${detail}`, first.context, { cause });
+  }
+  // Before the reload took effect nginx never served the new port: the first failure says all there is to say.
+  if (first === null || !plan.confirm) return cause;
+  const message = `${first.message}; nginx put back on ${was} (include restored and reloaded), nothing switched`;
+  return new HookError(first.code, message, first.context, { cause });
+}
+
+/** The old behaviour for a switch nginx never took: reload once, and let the first failure be the verdict. */
+async function reloadBestEffort(nginx: NginxConfig, untilMs: number): Promise<void> {
+  // nginx still runs its old config (the test or the reload failed): a reload that fails again changes nothing.
   if (!('problem' in readNginxMaster(nginx.pidFile))) await runCommand(nginx.reload, Math.max(1000, Math.min(10_000, untilMs - Date.now())));
 }
 

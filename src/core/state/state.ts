@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as z from 'zod/mini';
 import { writeFileAtomic } from '../atomic-write.ts';
+import { HookError } from '../errors.ts';
+import { describeFsError } from '../fs-error.ts';
 
 /** The state format this release writes; older and newer ones are read alike (unknown fields kept, never fatal). */
 export const StateSchemaVersion = 1;
@@ -65,9 +67,12 @@ export function readState(dir: string): AppState {
   return { processes, lastStarted: portOrNull(object.lastStarted), live: portOrNull(object.live), previous: portOrNull(object.previous), problem: null, raw };
 }
 
-/** Write state.json atomically, keeping fields this release does not know. */
+/**
+ * Write state.json atomically, keeping fields this release does not know. A failure (no space, no inodes, read-only
+ * file system) is a HookError naming the file and the errno's meaning; the old file is then left as it was.
+ */
 export function writeState(dir: string, state: AppState): void {
-  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'state.json');
   const doc = {
     ...state.raw,
     schema: Math.max(StateSchemaVersion, Number(state.raw.schema) || 0),
@@ -77,7 +82,14 @@ export function writeState(dir: string, state: AppState): void {
     previous: state.previous,
     updatedAt: new Date().toISOString(),
   };
-  writeFileAtomic(path.join(dir, 'state.json'), `${JSON.stringify(doc, null, 2)}\n`);
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    writeFileAtomic(file, `${JSON.stringify(doc, null, 2)}\n`);
+  } catch (error) {
+    const errno = (error as NodeJS.ErrnoException).code;
+    const message = `cannot write ${file}: ${describeFsError(error)}`;
+    throw new HookError('STATE_WRITE_FAILED', message, { path: file, errno }, { cause: error });
+  }
 }
 
 function emptyState(problem: string | null): AppState {

@@ -1,0 +1,57 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { writeFileAtomic, type FileAttributes } from '../atomic-write.ts';
+
+/** Links followed before giving up, as the kernel's own limit (ELOOP). */
+const MaxLinks = 40;
+
+/** The include as it is on disk: the file its path resolves to, its exact bytes (null when missing), mode and owner. */
+export interface IncludeFile {
+  /** The file the configured path names after following symlinks; the link itself is never replaced. */
+  target: string;
+  bytes: Buffer | null;
+  attributes: FileAttributes;
+}
+
+/** Read the include's bytes through any symlinks, with what a rewrite must keep. */
+export function readIncludeFile(file: string): IncludeFile {
+  const target = followLinks(file);
+  try {
+    const bytes = fs.readFileSync(target);
+    const stat = fs.statSync(target);
+    return { target, bytes, attributes: { mode: stat.mode & 0o7777, uid: stat.uid, gid: stat.gid } };
+  } catch (error) {
+    // No include yet (a first deployment): the new one is created where the path (or its link) points.
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    return { target, bytes: null, attributes: { mode: 0o644 } };
+  }
+}
+
+/** Replace the include's target atomically in its own directory, keeping its mode and owner. */
+export function writeIncludeFile(include: IncludeFile, bytes: Buffer): void {
+  writeFileAtomic(include.target, bytes, include.attributes);
+}
+
+/** Put the include back as it was: its exact previous bytes, or no file if there was none. */
+export function restoreIncludeFile(include: IncludeFile): void {
+  if (include.bytes === null) fs.rmSync(include.target, { force: true });
+  else writeFileAtomic(include.target, include.bytes, include.attributes);
+}
+
+/** The path a chain of symlinks ends at (relative links resolved from their own directory); it may not exist yet. */
+export function followLinks(file: string): string {
+  let current = path.resolve(file);
+  for (let hops = 0; hops < MaxLinks; hops += 1) {
+    let stat: fs.Stats;
+    try {
+      stat = fs.lstatSync(current);
+    } catch (error) {
+      // A missing file (or a dangling link's target) is where a first include is created.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return current;
+      throw error;
+    }
+    if (!stat.isSymbolicLink()) return current;
+    current = path.resolve(path.dirname(current), fs.readlinkSync(current));
+  }
+  throw Object.assign(new Error(`too many levels of symbolic links: ${file}`), { code: 'ELOOP' });
+}
