@@ -1,3 +1,4 @@
+import { HookError } from '../core/errors.ts';
 import type { HookContext } from '../core/hook/context.ts';
 import { judgeAnswer } from '../core/health/check.ts';
 import { probeOnce } from '../core/health/probe.ts';
@@ -5,12 +6,13 @@ import { describeProcess } from '../core/process/describe.ts';
 import { isRunning } from '../core/process/signal.ts';
 import { findListeners } from '../core/procfs/index.ts';
 import { readState, type StartRecord } from '../core/state/state.ts';
-import { readPortRoles } from './ports.ts';
+import { readPortRoles, type PortRoles } from './ports.ts';
 
 /** What --check found on one port. */
 export interface PortReport {
   port: number;
-  role: 'live' | 'target' | 'in-place';
+  /** 'unknown' when the nginx include does not say which port is live (the report says why). */
+  role: 'live' | 'target' | 'in-place' | 'unknown';
   recorded: (StartRecord & { running: boolean }) | null;
   owners: Array<{ pid: number; user: string; startedAt: string; command: string; address: string }>;
   unknownOwners: number;
@@ -19,20 +21,31 @@ export interface PortReport {
 
 /** --check: a read-only report of both ports (role, owner, health); it writes, locks and signals nothing. */
 export async function checkFlow(ctx: HookContext): Promise<string> {
-  const roles = readPortRoles(ctx.config);
+  const { roles, includeProblem } = readRolesForReport(ctx);
   const state = readState(ctx.appDir);
   if (!ctx.options.json) ctx.out.say(`config: ${ctx.config.file}`);
+  if (!ctx.options.json && includeProblem !== null) ctx.out.say(`nginx include: ${includeProblem}`);
   const reports: PortReport[] = [];
   for (const port of ctx.config.ports) {
-    const role = !roles.blueGreen ? 'in-place' : port === roles.live ? 'live' : 'target';
+    const role = !roles.blueGreen ? 'in-place' : includeProblem !== null ? 'unknown' : port === roles.live ? 'live' : 'target';
     const report = await inspectPort(ctx, port, role, state.processes[String(port)] ?? null);
     reports.push(report);
     if (!ctx.options.json) printPort(ctx, report);
   }
   if (ctx.options.json) {
-    process.stdout.write(`${JSON.stringify({ config: ctx.config.file, app: ctx.config.app.name, live: roles.live, lastStarted: state.lastStarted, stateProblem: state.problem, ports: reports })}\n`);
+    process.stdout.write(`${JSON.stringify({ config: ctx.config.file, app: ctx.config.app.name, live: roles.live, includeProblem, lastStarted: state.lastStarted, stateProblem: state.problem, ports: reports })}\n`);
   }
   return reports.map((r) => `${r.port} ${r.role} (${r.owners.length === 0 ? 'nothing listening' : `PID ${[...new Set(r.owners.map((o) => o.pid))].join(',')}, ${r.health.ok ? 'healthy' : 'unhealthy'}`})`).join(', ');
+}
+
+/** The port roles; an include whose live port cannot be told is reported, not fatal: --check is the diagnosis. */
+function readRolesForReport(ctx: HookContext): { roles: PortRoles; includeProblem: string | null } {
+  try {
+    return { roles: readPortRoles(ctx.config), includeProblem: null };
+  } catch (error) {
+    if (!(error instanceof HookError) || error.code !== 'INCLUDE_UNKNOWN') throw error;
+    return { roles: { live: null, target: ctx.config.ports[0]!, blueGreen: true }, includeProblem: error.message };
+  }
 }
 
 async function inspectPort(ctx: HookContext, port: number, role: PortReport['role'], record: StartRecord | null): Promise<PortReport> {
