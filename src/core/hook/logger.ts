@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
+import { redactJsonLine } from './redact.ts';
 
 export type Logger = pino.Logger;
 
@@ -12,5 +13,7 @@ export function createHookLogger(dir: string | null, fields: Record<string, unkn
   if (dir === null) return pino({ enabled: false });
   fs.mkdirSync(dir, { recursive: true });
   const destination = pino.destination({ dest: path.join(dir, 'hooks.log'), sync: true, mkdir: true });
-  return pino({ base: { pid: process.pid, ...fields }, timestamp: pino.stdTimeFunctions.isoTime }, destination);
+  // Every line is written through the redaction safety net: a secret that reached a field or message is hidden.
+  const hooks = { streamWrite: redactJsonLine };
+  return pino({ base: { pid: process.pid, ...fields }, timestamp: pino.stdTimeFunctions.isoTime, hooks }, destination);
 }
