@@ -3,8 +3,9 @@ import { redactSecrets } from './redact.ts';
 
 // ESC sequences as a whole (CSI with its parameters, OSC up to its terminator, two-byte escapes), then the 8-bit CSI.
 const EscapeSequence = /\x1b\[[0-?]*[ -/]*[@-~]?|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[ -/]*[0-~]?|\x9b[0-?]*[ -/]*[@-~]?/g;
-// C0 and C1 controls, DEL, bidi overrides and isolates (they reorder what a person reads), and lone surrogates.
-const Unprintable = /[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+// C0 and C1 controls, DEL, bidi overrides and isolates (they reorder what a person reads), U+FFFD (bytes that were
+// not UTF-8: binary in an app's log) and lone surrogates.
+const Unprintable = /[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufffd]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /** Text without terminal escapes or control characters; line breaks and tabs become one space. */
 export function stripControls(text: string): string {
