@@ -63,5 +63,6 @@ describe('redaction', () => {
     expect(redactSecrets('DB=hunter2-long x')).toBe('DB=*** x');
     expect(redactJsonLine(JSON.stringify({ msg: 'env pa"ss\\word and hunter2-long' }))).toBe('{"msg":"env *** and ***"}');
     expect(cleanLine(`${'x'.repeat(290)}hunter2-long`, 300)).toBe(`${'x'.repeat(290)}***`);
+    expect(cleanLine('DB=hunter2\x1b[0m-long', 300)).toBe('DB=***');
   });
 });

@@ -28,8 +28,11 @@ export function describeIssue(issue: z.core.$ZodIssue): string {
   return `${key}: ${expected}, got ${found}`;
 }
 
+const TypeNames: Record<string, string> = { array: 'a list', object: 'a map', string: 'text', int: 'a whole number' };
+
 function expectedFromType(issue: z.core.$ZodIssue): string {
-  return issue.code === 'invalid_type' ? `must be ${issue.expected === 'array' ? 'a list' : issue.expected === 'object' ? 'a map' : issue.expected}` : 'is not valid';
+  if (issue.code !== 'invalid_type') return 'is not valid';
+  return `must be ${TypeNames[issue.expected] ?? issue.expected}`;
 }
 
 /** What the file holds, as a person would describe it: the string "…", 8081.5, a list [..], nothing. */

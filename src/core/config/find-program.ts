@@ -11,7 +11,12 @@ export interface RunAs {
 }
 
 /** The program's file, or why there is none: a name with a slash is taken relative to cwd, else looked up in PATH. */
-export function findProgram(program: string, cwd: string, pathVar: string, runAs: RunAs | null): { file: string } | { problem: string } {
+export function findProgram(
+  program: string,
+  cwd: string,
+  pathVar: string,
+  runAs: RunAs | null,
+): { file: string } | { problem: string } {
   const who = runAs ? ` for user ${runAs.name}` : '';
   if (program.includes('/')) {
     const file = path.resolve(cwd, program);

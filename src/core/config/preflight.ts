@@ -22,7 +22,9 @@ export function preflight(config: LoadedConfig, needs: PreflightNeeds, isRoot = 
     if (cwdOk) checkProgram(config, account && isRoot ? account : null, problems);
     for (const port of config.ports) checkLog(config.app.log.replaceAll('{port}', String(port)), problems);
   }
-  if (needs.nginx && config.nginx) checkDirectory('nginx.include', path.dirname(config.nginx.include), problems, 'directory ');
+  if (needs.nginx && config.nginx) {
+    checkDirectory('nginx.include', path.dirname(config.nginx.include), problems, 'directory ');
+  }
   return [...new Set(problems)];
 }
 
@@ -48,7 +50,9 @@ function checkDirectory(key: string, dir: string, problems: string[], what = '')
 
 function checkProgram(config: LoadedConfig, account: Account | null, problems: string[]): void {
   const program = config.app.command[0]!.replaceAll('{port}', String(config.ports[0]));
-  const runAs: RunAs | null = account ? { name: account.name, uid: account.uid, gids: readUserGroups(account.name, account.gid) } : null;
+  const runAs: RunAs | null = account
+    ? { name: account.name, uid: account.uid, gids: readUserGroups(account.name, account.gid) }
+    : null;
   const pathVar = config.app.env.PATH ?? process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin';
   const found = findProgram(program, config.app.cwd, pathVar, runAs);
   if ('problem' in found) problems.push(`app.command: ${found.problem}`);

@@ -26,7 +26,9 @@ const withDefault = <T extends z.ZodMiniType>(schema: T, value: z.core.util.NoUn
 // Each message says what is expected; the loader adds what was found ("…, got the string "8081"").
 const text = (expected = 'must be text') => z.string({ error: expected });
 const map = <T extends z.core.$ZodLooseShape>(shape: T) => z.strictObject(shape, { error: 'must be a map of keys' });
-const absolutePath = text('must be an absolute path').check(z.refine((p) => path.isAbsolute(p), 'must be an absolute path'));
+const absolutePath = text('must be an absolute path').check(
+  z.refine((p) => path.isAbsolute(p), 'must be an absolute path'),
+);
 const httpUrl = text('must be an http:// or https:// URL').check(
   z.refine((u) => /^https?:\/\//.test(u), 'must be an http:// or https:// URL'),
 );
@@ -51,7 +53,10 @@ export const appSchema = map({
   command: argv.check(z.describe('argv, no shell; {port} is replaced and PORT is set')),
   cwd: z.optional(absolutePath),
   user: z.optional(text('must be a user name').check(z.minLength(1, 'must be a user name'))),
-  env: withDefault(z.record(z.string(), text('must be text (quote it)'), { error: 'must be a map like { NAME: value }' }), {}),
+  env: withDefault(
+    z.record(z.string(), text('must be text (quote it)'), { error: 'must be a map like { NAME: value }' }),
+    {},
+  ),
   log: z.optional(absolutePath),
 });
 
@@ -68,7 +73,9 @@ export const configSchema = z
       ),
     health: map({
       url: httpUrl,
-      expectStatus: z.optional(z.int({ error: statusMessage }).check(z.minimum(100, statusMessage), z.maximum(599, statusMessage))),
+      expectStatus: z.optional(
+        z.int({ error: statusMessage }).check(z.minimum(100, statusMessage), z.maximum(599, statusMessage)),
+      ),
       expectBody: z.optional(text().check(z.minLength(1, 'must not be empty'))),
       interval: withDefault(duration, 1000),
       timeout: withDefault(duration, 60_000),

@@ -2,7 +2,7 @@ import type { Config } from './schema.ts';
 
 // Which config values are secrets, and how a URL is shown without its password.
 
-/** The URL as it may be printed and logged: the password in its userinfo (or a userinfo that is only a token) as ***. */
+/** The URL as it may be printed and logged: the password in its userinfo (or a userinfo that is a token) as ***. */
 export function displayUrl(url: string): string {
   const match = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i.exec(url);
   if (!match) return url;

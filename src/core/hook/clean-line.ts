@@ -2,10 +2,23 @@
 import { redactSecrets } from './redact.ts';
 
 // ESC sequences as a whole (CSI with its parameters, OSC up to its terminator, two-byte escapes), then the 8-bit CSI.
-const EscapeSequence = /\x1b\[[0-?]*[ -/]*[@-~]?|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[ -/]*[0-~]?|\x9b[0-?]*[ -/]*[@-~]?/g;
+const EscapeSequence = anyOf(
+  /\x1b\[[0-?]*[ -/]*[@-~]?/,
+  /\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?/,
+  /\x1b[ -/]*[0-~]?/,
+  /\x9b[0-?]*[ -/]*[@-~]?/,
+);
 // C0 and C1 controls, DEL, bidi overrides and isolates (they reorder what a person reads), U+FFFD (bytes that were
 // not UTF-8: binary in an app's log) and lone surrogates.
-const Unprintable = /[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufffd]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const Unprintable = anyOf(
+  /[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufffd]/,
+  /[\ud800-\udbff](?![\udc00-\udfff])/,
+  /(?<![\ud800-\udbff])[\udc00-\udfff]/,
+);
+
+function anyOf(...patterns: RegExp[]): RegExp {
+  return new RegExp(patterns.map((p) => p.source).join('|'), 'g');
+}
 
 /** Text without terminal escapes or control characters; line breaks and tabs become one space. */
 export function stripControls(text: string): string {
@@ -34,5 +47,6 @@ export function cutOnCodePoints(text: string, maxBytes: number): string {
 
 /** One printable line: secrets hidden, controls stripped, at most `maxBytes` UTF-8 bytes. */
 export function cleanLine(text: string, maxBytes: number): string {
-  return cutOnCodePoints(stripControls(redactSecrets(text)), maxBytes);
+  // Hidden before stripping (a secret split by a line break) and after (a secret split by an escape sequence).
+  return cutOnCodePoints(redactSecrets(stripControls(redactSecrets(text))), maxBytes);
 }

@@ -43,8 +43,10 @@ export async function executeHook(event: LifecycleEvent, flows: HookFlows, argv:
     const bundleRoot = locateBundleRoot();
     const config = loadConfig(resolveConfigPath(bundleRoot, options.config), bundleRoot);
     hideSecrets(listSecrets(config));
-    const needs = { launch: options.check || event === 'ApplicationStart', nginx: options.check || event === 'ValidateService' };
-    const problems = preflight(config, needs);
+    const problems = preflight(config, {
+      launch: options.check || event === 'ApplicationStart',
+      nginx: options.check || event === 'ValidateService',
+    });
     // A real run stops here, before the lock and before any flow; --check only reports what it found.
     if (problems.length > 0 && !options.check) throw configProblems(config.file, problems);
     const appDir = appStateDir(config.stateDir, config.app.name);
