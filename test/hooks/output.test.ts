@@ -4,7 +4,8 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { stopAll } from '../support/app.ts';
 import type { HookRun } from '../support/deployment.ts';
 import { cleanUpHookTests, deployed, expectVerdict, remember } from '../support/hook-tests.ts';
-import { findFreePort } from '../support/ports.ts';
+import { startNginx } from '../support/nginx.ts';
+import { findFreePort, findFreePorts } from '../support/ports.ts';
 
 afterEach(async () => stopAll());
 afterAll(cleanUpHookTests);
@@ -56,6 +57,25 @@ describe('what reaches the console and hooks.log', () => {
     expect(runs.at(-1)!.stdout).toContain('SECRET_TOKEN=***');
     expect(hooksLog(stateDir)).toContain('monitor:***@');
     expectNoSecret(runs, stateDir);
+  });
+
+  it('a password in nginx.url is hidden too (the safety net, for a line printed where the URL was not redacted)', async () => {
+    const [listen, blue, green] = await findFreePorts(3);
+    const nginx = await startNginx({ listenPort: listen!, livePort: green! });
+    try {
+      const block = { include: nginx.includePath, test: nginx.testCommand, reload: nginx.reloadCommand, pidFile: nginx.pidFile };
+      const url = nginx.url.replace('http://', `http://edge:${Password}@`);
+      const nginxConfig = { ...block, url: `${url}/actuator/health`, reloadTimeout: '3s' };
+      const { stateDir, revision } = await deployed({ ports: [blue!, green!], nginx: nginxConfig });
+      const runs = [await revision.run('start')];
+      remember(stateDir, blue!);
+      runs.push(await revision.run('validate'));
+      expectVerdict(runs[1]!, 'ValidateService', 'OK', `nginx now → ${blue}`);
+      expect(runs[1]!.stdout).toContain('edge:***@127.0.0.1');
+      expectNoSecret(runs, stateDir);
+    } finally {
+      await nginx.stop();
+    }
   });
 
   it('a coloured crash log with control bytes and emoji: every line clean, the verdict last and under 1 KB', async () => {
