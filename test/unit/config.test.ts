@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseDuration } from '../../src/core/config/duration.ts';
 import { buildConfigJsonSchema } from '../../src/core/config/json-schema.ts';
+import { Deadline, deadlineMarginMs } from '../../src/core/hook/deadline.ts';
 import { loadConfig } from '../../src/core/config/load.ts';
 import { HookError } from '../../src/core/errors.ts';
 
@@ -54,9 +55,19 @@ describe('loadConfig', () => {
   it.each([
     ['an unknown key', valid.replace('ports:', 'prots: [1]\nports:'), 'unknown key prots'],
     ['an unknown nested key', valid.replace('  timeout: 2m', '  timeout: 2m\n  retries: 3'), 'unknown key health.retries'],
-    ['a wrong type', valid.replace('[8081, 8082]', '"8081"'), 'ports:'],
+    ['a string for a list', valid.replace('[8081, 8082]', '"8081"'), 'ports: must be a list of one or two ports, like [8081, 8082], got the string "8081"'],
+    [
+      'a command as one string',
+      valid.replace(/command: .*/, 'command: java -jar app.jar'),
+      'app.command: must be a list like [java, -jar, app.jar], got the string "java -jar app.jar"',
+    ],
+    ['a port with a fraction', valid.replace('8081', '8081.5'), 'ports.0: must be a whole number from 1 to 65535, got 8081.5'],
+    ['a map for a path', valid.replace('include: /etc/nginx/conf.d/service-url.inc', 'include: { a: 1 }'), 'nginx.include: must be an absolute path, got a map'],
+    ['nothing for a URL', valid.replace('url: http://127.0.0.1:{port}/actuator/health', 'url:'), 'health.url: must be an http:// or https:// URL, got nothing'],
+    ['a boolean in a command', valid.replace('app.jar,', 'true,'), 'app.command.2: must be text (quote it), got true'],
+    ['a bad signal', valid.replace('  timeout: 2m', '  timeout: 2m\nstop: { signal: TERM }'), 'stop.signal: must be one of SIGTERM'],
     ['a bad duration', valid.replace('2m', '2 minutes'), 'health.timeout: "2 minutes" is not a duration'],
-    ['a port out of range', valid.replace('8082', '70000'), 'ports.1: must be a port from 1 to 65535'],
+    ['a port out of range', valid.replace('8082', '70000'), 'ports.1: must be a whole number from 1 to 65535, got 70000'],
     ['a repeated port', valid.replace('8082', '8081'), 'ports: must not repeat a port'],
     ['a relative path', valid.replace('/etc/nginx/conf.d/service-url.inc', 'service-url.inc'), 'nginx.include: must be an absolute path'],
     ['two ports without nginx', valid.replace(/nginx:\n.*\n/, ''), 'nginx: is required with two ports'],
@@ -70,6 +81,28 @@ describe('loadConfig', () => {
     expect(error.message).not.toContain('\n');
   });
 
+  it('lists every problem of a file at once, a line each, the verdict naming the first', () => {
+    const error = errorOf(valid.replace('[8081, 8082]', '"8081"').replace(/command: .*/, 'command: java -jar app.jar').replace('2m', 'soon'));
+    expect(error.message).toMatch(/: app\.command: must be a list like .* \(and 2 more problems above\)$/);
+    expect(error.context.evidence).toEqual([
+      expect.stringMatching(/\.yml: app\.command: must be a list like \[java, -jar, app\.jar\], got the string "java -jar app\.jar"$/),
+      expect.stringMatching(/\.yml: ports: must be a list of one or two ports, like \[8081, 8082\], got the string "8081"$/),
+      expect.stringMatching(/\.yml: health\.timeout: "soon" is not a duration/),
+    ]);
+  });
+
+  it('never echoes an app.env value or a URL password in a message', () => {
+    const withEnv = valid.replace('  name: myapp', '  name: myapp\n  env: { DB_PASSWORD: 123456789 }');
+    expect(errorOf(withEnv).message).toMatch(/app\.env\.DB_PASSWORD: must be text \(quote it\)$/);
+    const withUrl = valid.replace('http://127.0.0.1:{port}/actuator/health', 'ftp://mon:S3cr3t@127.0.0.1/');
+    expect(errorOf(withUrl).message).toContain('got the string "ftp://mon:***@127.0.0.1/"');
+    expect(errorOf(withUrl).message).not.toContain('S3cr3t');
+  });
+
+  it('takes a number in a command as its text', () => {
+    expect(load(valid.replace(/command: .*/, 'command: [python3, -m, http.server, 8080]')).app.command).toEqual(['python3', '-m', 'http.server', '8080']);
+  });
+
   it('names a missing file', () => {
     expect(() => loadConfig(path.join(dir, 'nope.yml'), dir)).toThrow(/nope\.yml: not found/);
   });
@@ -81,7 +114,27 @@ describe('parseDuration', () => {
   });
 });
 
+describe('Deadline', () => {
+  it('counts from the process start, not from when it was made', () => {
+    const deadline = new Deadline(60_000);
+    expect(deadline.startedAt).toBe(Math.round(performance.timeOrigin));
+    expect(deadline.at).toBe(Math.round(performance.timeOrigin) + 60_000 - deadlineMarginMs(60_000));
+  });
+});
+
 describe('buildConfigJsonSchema', () => {
+  it('is what the committed portproof.schema.json holds (UPDATE_SCHEMA=1 rewrites it)', () => {
+    const file = path.resolve(import.meta.dirname, '../../portproof.schema.json');
+    const built = `${JSON.stringify(buildConfigJsonSchema(), null, 2)}\n`;
+    if (process.env.UPDATE_SCHEMA === '1') fs.writeFileSync(file, built);
+    expect(fs.readFileSync(file, 'utf8')).toBe(built);
+  });
+
+  it('is named by the example config for editors', () => {
+    const example = fs.readFileSync(path.resolve(import.meta.dirname, '../../portproof.example.yml'), 'utf8');
+    expect(example.split('\n')[0]).toMatch(/^# yaml-language-server: \$schema=\S*portproof\.schema\.json$/);
+  });
+
   it('publishes the same keys the loader accepts, strictly', () => {
     const schema = buildConfigJsonSchema() as { properties: Record<string, { additionalProperties?: boolean }>; additionalProperties: boolean; required: string[] };
     expect(Object.keys(schema.properties).sort()).toEqual(['app', 'health', 'nginx', 'ports', 'start', 'stateDir', 'stop']);

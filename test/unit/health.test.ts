@@ -23,7 +23,9 @@ describe('waitForHealthy', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
     const me = readProcessInfo(process.pid)!;
-    const policy = { url: `http://127.0.0.1:${port}/health`, requestTimeoutMs: 5000, intervalMs: 100, untilMs: Date.now() + 800 };
+    // Time enough for the first answer on a loaded machine (attributing each connection reads /proc); the second try
+    // hangs until the deadline cuts it short, well before its own 60 s request timeout.
+    const policy = { url: `http://127.0.0.1:${port}/health`, requestTimeoutMs: 60_000, intervalMs: 100, untilMs: Date.now() + 4000 };
     const failure = await waitForHealthy(me, policy, new HookOutput(pino({ enabled: false }), true)).catch((error: Error) => error);
     expect(requests).toBeGreaterThanOrEqual(2);
     expect((failure as Error).message).toMatch(/not healthy after .* \(\d+ tries\); last: HTTP 500/);

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import type * as z from 'zod/mini';
 import { HookError } from '../errors.ts';
+import { describeIssue, keepFirstIssuePerKey } from './describe-issue.ts';
 import { configSchema, type Config } from './schema.ts';
 
 /** The config a hook runs with: the file's settings plus where it came from and the bundle it belongs to. */
@@ -20,7 +20,7 @@ export function resolveConfigPath(bundleRoot: string, flag: string | undefined, 
   return chosen ? path.resolve(chosen) : path.join(bundleRoot, 'portproof.yml');
 }
 
-/** Read, parse and validate portproof.yml; any problem is one line naming the key, before anything is touched. */
+/** Read, parse and validate portproof.yml; every problem is one line naming the key, before anything is touched. */
 export function loadConfig(file: string, bundleRoot: string, env = process.env): LoadedConfig {
   let text: string;
   try {
@@ -36,8 +36,8 @@ export function loadConfig(file: string, bundleRoot: string, env = process.env):
     const where = error instanceof YAMLParseError && error.linePos ? ` line ${error.linePos[0].line}` : '';
     throw new HookError('BAD_CONFIG', `config ${file}${where}: not valid YAML: ${firstLine((error as Error).message)}`);
   }
-  const parsed = configSchema.safeParse(raw ?? {});
-  if (!parsed.success) throw new HookError('BAD_CONFIG', `config ${file}: ${describeIssue(parsed.error.issues[0])}`);
+  const parsed = configSchema.safeParse(raw ?? {}, { reportInput: true });
+  if (!parsed.success) throw configProblems(file, keepFirstIssuePerKey(parsed.error.issues).map(describeIssue));
   return completeConfig(parsed.data, file, bundleRoot, env);
 }
 
@@ -52,15 +52,15 @@ function completeConfig(config: Config, file: string, bundleRoot: string, env: N
   return { ...config, app, nginx, stateDir, file, bundleRoot };
 }
 
-function describeIssue(issue: z.core.$ZodIssue | undefined): string {
-  if (!issue) return 'invalid';
-  const key = issue.path.length > 0 ? issue.path.map(String).join('.') : '(top level)';
-  if (issue.code === 'unrecognized_keys') {
-    const where = issue.path.length > 0 ? `${key}.` : '';
-    return `unknown key ${issue.keys.map((k) => `${where}${k}`).join(', ')}`;
-  }
-  if (issue.code === 'invalid_type' && issue.input === undefined) return `${key}: is required`;
-  return `${key}: ${issue.message}`;
+/**
+ * All the problems found in one config file as one error: each problem a line above the verdict, the verdict naming
+ * the first (the most specific reason first) and how many more there are. Exit 2.
+ */
+export function configProblems(file: string, problems: string[]): HookError {
+  const [first = 'invalid', ...rest] = problems;
+  const more = rest.length === 0 ? '' : ` (and ${rest.length} more problem${rest.length === 1 ? '' : 's'} above)`;
+  const evidence = problems.length > 1 ? problems.map((p) => `config ${file}: ${p}`) : [];
+  return new HookError('BAD_CONFIG', `config ${file}: ${first}${more}`, { evidence });
 }
 
 function firstLine(text: string): string {

@@ -11,7 +11,7 @@ z.config(en());
 
 const duration = z
   .pipe(
-    z.union([z.string(), z.number()]),
+    z.union([z.string(), z.number()], { error: 'must be a duration like 500ms, 30s or 2m' }),
     z.transform((value: string | number, ctx) => {
       const ms = parseDuration(value);
       if (ms === null) {
@@ -24,9 +24,15 @@ const duration = z
   .check(z.meta({ type: 'string', pattern: '^\\d+(\\.\\d+)?(ms|s|m|h)$', description: 'a duration: 500ms, 30s, 2m' }));
 
 const withDefault = <T extends z.ZodMiniType>(schema: T, value: z.core.util.NoUndefined<z.output<T>>) => z._default(schema, value);
-const absolutePath = z.string().check(z.refine((p) => path.isAbsolute(p), 'must be an absolute path'));
-const httpUrl = z.string().check(z.refine((u) => /^https?:\/\//.test(u), 'must be an http:// or https:// URL'));
-const port = z.int().check(z.minimum(1, 'must be a port from 1 to 65535'), z.maximum(65535, 'must be a port from 1 to 65535'));
+// Each message says what is expected; the loader adds what was found ("…, got the string "8081"").
+const text = (expected = 'must be text') => z.string({ error: expected });
+const map = <T extends z.core.$ZodLooseShape>(shape: T) => z.strictObject(shape, { error: 'must be a map of keys' });
+const absolutePath = text('must be an absolute path').check(
+  z.refine((p) => path.isAbsolute(p), 'must be an absolute path'),
+);
+const httpUrl = text('must be an http:// or https:// URL').check(
+  z.refine((u) => /^https?:\/\//.test(u), 'must be an http:// or https:// URL'),
+);
 // A CA file is read here, before anything is touched: a typo in its path is a config error, not a failed health check.
 const pemFile = absolutePath.check(
   z.superRefine((file: string, ctx) => {
@@ -34,17 +40,31 @@ const pemFile = absolutePath.check(
     if (problem !== null) ctx.addIssue({ code: 'custom', input: file, message: problem });
   }),
 );
-const argv = z.array(z.string().check(z.minLength(1))).check(z.minLength(1, 'must name a program'));
-const signal = z.enum(['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGKILL']);
-const name = z.string().check(z.regex(/^[A-Za-z0-9._-]+$/, 'may hold only letters, digits, ".", "_" and "-"'));
+const portMessage = 'must be a whole number from 1 to 65535';
+const statusMessage = 'must be an HTTP status from 100 to 599';
+const port = z.int({ error: portMessage }).check(z.minimum(1, portMessage), z.maximum(65535, portMessage));
+// A number in an argv ([python3, -m, http.server, 8080]) is taken as its text, as a shell would; nothing else is.
+const argvItem = z.pipe(
+  z.union([z.string(), z.number()], { error: 'must be text (quote it)' }),
+  z.transform((value: string | number) => String(value)),
+);
+const argvOf = (example: string) =>
+  z.array(argvItem, { error: `must be a list like ${example}` }).check(z.minLength(1, 'must name a program'));
+const argv = argvOf('[java, -jar, app.jar]');
+const signalNames = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGKILL'] as const;
+const signal = z.enum(signalNames, { error: `must be one of ${signalNames.join(', ')}` });
+const name = text().check(z.regex(/^[A-Za-z0-9._-]+$/, 'may hold only letters, digits, ".", "_" and "-"'));
 
 /** The app section: what to start and how. */
-export const appSchema = z.strictObject({
+export const appSchema = map({
   name,
   command: argv.check(z.describe('argv, no shell; {port} is replaced and PORT is set')),
   cwd: z.optional(absolutePath),
-  user: z.optional(z.string().check(z.minLength(1))),
-  env: withDefault(z.record(z.string(), z.string()), {}),
+  user: z.optional(text('must be a user name').check(z.minLength(1, 'must be a user name'))),
+  env: withDefault(
+    z.record(z.string(), text('must be text (quote it)'), { error: 'must be a map like { NAME: value }' }),
+    {},
+  ),
   log: z.optional(absolutePath),
 });
 
@@ -53,37 +73,39 @@ export const configSchema = z
   .strictObject({
     app: appSchema,
     ports: z
-      .array(port)
+      .array(port, { error: 'must be a list of one or two ports, like [8081, 8082]' })
       .check(
         z.minLength(1, 'needs one port (in-place) or two (blue/green)'),
         z.maxLength(2, 'needs one port (in-place) or two (blue/green)'),
         z.refine((ports) => new Set(ports).size === ports.length, 'must not repeat a port'),
       ),
-    health: z.strictObject({
+    health: map({
       url: httpUrl,
-      expectStatus: z.optional(z.int().check(z.minimum(100), z.maximum(599))),
-      expectBody: z.optional(z.string().check(z.minLength(1))),
+      expectStatus: z.optional(
+        z.int({ error: statusMessage }).check(z.minimum(100, statusMessage), z.maximum(599, statusMessage)),
+      ),
+      expectBody: z.optional(text().check(z.minLength(1, 'must not be empty'))),
       interval: withDefault(duration, 1000),
       timeout: withDefault(duration, 60_000),
       requestTimeout: withDefault(duration, 5000),
       // verify defaults to off over loopback (socket ownership proves the server) and on elsewhere.
       tls: z.optional(z.strictObject({ ca: z.optional(pemFile), verify: z.optional(z.boolean()) })),
     }),
-    stop: withDefault(z.strictObject({ signal: withDefault(signal, 'SIGTERM'), grace: withDefault(duration, 30_000) }), { signal: 'SIGTERM', grace: 30_000 }),
-    start: withDefault(z.strictObject({ timeout: withDefault(duration, 120_000) }), { timeout: 120_000 }),
+    stop: withDefault(map({ signal: withDefault(signal, 'SIGTERM'), grace: withDefault(duration, 30_000) }), { signal: 'SIGTERM', grace: 30_000 }),
+    start: withDefault(map({ timeout: withDefault(duration, 120_000) }), { timeout: 120_000 }),
     nginx: z.optional(
-      z.strictObject({
+      map({
         include: absolutePath,
-        line: withDefault(z.string().check(z.includes('{port}', 'must contain {port}')), 'set $service_url http://127.0.0.1:{port};'),
-        test: withDefault(argv, ['nginx', '-t']),
-        reload: withDefault(argv, ['nginx', '-s', 'reload']),
+        line: withDefault(text().check(z.includes('{port}', 'must contain {port}')), 'set $service_url http://127.0.0.1:{port};'),
+        test: withDefault(argvOf('[nginx, -t]'), ['nginx', '-t']),
+        reload: withDefault(argvOf('[nginx, -s, reload]'), ['nginx', '-s', 'reload']),
         pidFile: withDefault(absolutePath, '/run/nginx.pid'),
         url: z.optional(httpUrl),
         reloadTimeout: withDefault(duration, 10_000),
       }),
     ),
     stateDir: withDefault(absolutePath, '/var/lib/portproof'),
-  })
+  }, { error: 'must be a map of keys (app, ports, health, …)' })
   .check(
     z.superRefine((config, ctx) => {
       if (config.ports.length === 2 && !config.nginx) {

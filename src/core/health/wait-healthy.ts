@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatDuration } from '../config/duration.ts';
+import { displayUrl } from '../config/secrets.ts';
 import { HookError } from '../errors.ts';
 import type { HookOutput } from '../hook/output.ts';
 import { describeProcess } from '../process/describe.ts';
@@ -33,7 +34,9 @@ export interface Healthy {
  */
 export async function waitForHealthy(root: ProcessIdentity, policy: HealthPolicy, out: HookOutput): Promise<Healthy> {
   const startedAt = Date.now();
-  out.begin(`Checking health at ${policy.url}`, { url: policy.url });
+  // The URL as printed and logged: a password in it is shown as ***.
+  const shownUrl = displayUrl(policy.url);
+  out.begin(`Checking health at ${shownUrl}`, { url: shownUrl });
   let attempts = 0;
   let lastReason = 'no answer yet';
   while (attempts === 0 || Date.now() < policy.untilMs) {
@@ -57,8 +60,8 @@ export async function waitForHealthy(root: ProcessIdentity, policy: HealthPolicy
     const pause = Math.min(policy.intervalMs, policy.untilMs - Date.now());
     if (pause > 0) await sleep(pause);
   }
-  throw new HookError('UNHEALTHY', `${policy.url} not healthy after ${formatDuration(Date.now() - startedAt)} (${attempts} tries); last: ${lastReason}`, {
-    url: policy.url,
+  throw new HookError('UNHEALTHY', `${shownUrl} not healthy after ${formatDuration(Date.now() - startedAt)} (${attempts} tries); last: ${lastReason}`, {
+    url: shownUrl,
     attempts,
     durationMs: Date.now() - startedAt,
   });

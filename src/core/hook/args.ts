@@ -36,5 +36,9 @@ export function parseHookArgs(argv: string[], allowPort: boolean): HookOptions {
   if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) {
     throw new HookError('BAD_USAGE', `--port ${values.port}: not a port (1-65535)`);
   }
+  // A real run under --json would print nothing, not even its verdict: the console would show an empty hook.
+  if (values.json && !values.check) {
+    throw new HookError('BAD_USAGE', '--json goes with --check only (a real run prints its progress and verdict)');
+  }
   return { check: values.check, json: values.json, port, config: values.config, help: values.help, version: values.version };
 }

@@ -5,12 +5,19 @@ export function deadlineMarginMs(timeoutMs: number): number {
   return Math.min(30_000, Math.max(2000, timeoutMs / 10));
 }
 
-/** A point in time every wait is capped by. */
+/** When this process began (the agent's timeout runs from its spawn, not from when the config was read). */
+export function processStartedAt(): number {
+  return Math.round(performance.timeOrigin);
+}
+
+/** A point in time every wait is capped by, counted from the process's start. */
 export class Deadline {
-  readonly startedAt = Date.now();
   readonly at: number;
 
-  constructor(readonly timeoutMs: number) {
+  constructor(
+    readonly timeoutMs: number,
+    readonly startedAt = processStartedAt(),
+  ) {
     this.at = this.startedAt + timeoutMs - deadlineMarginMs(timeoutMs);
   }
 
@@ -19,7 +26,7 @@ export class Deadline {
     return Math.max(0, this.at - Date.now());
   }
 
-  /** Milliseconds since the hook started. */
+  /** Milliseconds since the hook's process started. */
   elapsedMs(): number {
     return Date.now() - this.startedAt;
   }

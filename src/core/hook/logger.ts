@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import { describeFsError } from '../fs-error.ts';
+import { redactJsonLine } from './redact.ts';
 
 export type Logger = pino.Logger;
 
@@ -13,7 +14,9 @@ export function createHookLogger(dir: string | null, fields: Record<string, unkn
   if (dir === null) return pino({ enabled: false });
   fs.mkdirSync(dir, { recursive: true });
   const destination = openLogDestination(path.join(dir, 'hooks.log'));
-  return pino({ base: { pid: process.pid, ...fields }, timestamp: pino.stdTimeFunctions.isoTime }, destination);
+  // Every line is written through the redaction safety net: a secret that reached a field or message is hidden.
+  const hooks = { streamWrite: redactJsonLine };
+  return pino({ base: { pid: process.pid, ...fields }, timestamp: pino.stdTimeFunctions.isoTime, hooks }, destination);
 }
 
 /**

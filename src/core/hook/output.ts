@@ -1,15 +1,15 @@
 import { formatDuration } from '../config/duration.ts';
+import { cleanLine } from './clean-line.ts';
 import type { Logger } from './logger.ts';
 
-/** Longest ordinary stdout line: the console's tail drops every line if one is over ~2 KB. */
+/** Longest ordinary stdout line in UTF-8 bytes: the console's tail drops every line if one is over ~2 KB. */
 export const MaxLineChars = 300;
 /** How often a wait prints that it is still waiting. */
 export const ProgressEveryMs = 5000;
 
-/** Cut a line to `max` characters, marking the cut. */
+/** A line fit to print: secrets hidden, control characters stripped, cut to `max` UTF-8 bytes on a code point. */
 export function cutLine(text: string, max = MaxLineChars): string {
-  const flat = text.replace(/[\r\n]+/g, ' ');
-  return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
+  return cleanLine(text, max);
 }
 
 /** Human lines on stdout, each mirrored to the JSON log; remembers what the hook is doing for an interrupt. */

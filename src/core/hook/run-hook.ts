@@ -2,7 +2,9 @@ import { locateBundleRoot } from '../codedeploy/bundle-root.ts';
 import { readHookTimeoutSeconds } from '../codedeploy/appspec.ts';
 import { readCodeDeployEnv } from '../codedeploy/env.ts';
 import { formatDuration } from '../config/duration.ts';
-import { loadConfig, resolveConfigPath } from '../config/load.ts';
+import { configProblems, loadConfig, resolveConfigPath } from '../config/load.ts';
+import { preflight } from '../config/preflight.ts';
+import { listSecrets } from '../config/secrets.ts';
 import { HookError } from '../errors.ts';
 import { appStateDir } from '../state/state.ts';
 import { acquireLock, DefaultLockWaitMs, type HeldLock } from '../state/lock.ts';
@@ -13,6 +15,7 @@ import { Deadline } from './deadline.ts';
 import { hookHelp, type LifecycleEvent } from './help.ts';
 import { createHookLogger, type Logger } from './logger.ts';
 import { HookOutput } from './output.ts';
+import { hideSecrets } from './redact.ts';
 import { failedVerdict, okVerdict, toHookError } from './verdict.ts';
 
 /** The flows a hook executable can run: its own, and the read-only report every hook offers. */
@@ -39,11 +42,19 @@ export async function executeHook(event: LifecycleEvent, flows: HookFlows, argv:
     if (options.version) return print(`portproof ${VERSION} (${event}) node ${process.version} ${process.platform}-${process.arch}`, 0);
     const bundleRoot = locateBundleRoot();
     const config = loadConfig(resolveConfigPath(bundleRoot, options.config), bundleRoot);
+    hideSecrets(listSecrets(config));
+    const problems = preflight(config, {
+      launch: options.check || event === 'ApplicationStart',
+      nginx: options.check || event === 'ValidateService',
+    });
+    // A real run stops here, before the lock and before any flow; --check only reports what it found.
+    if (problems.length > 0 && !options.check) throw configProblems(config.file, problems);
     const appDir = appStateDir(config.stateDir, config.app.name);
     const deployment = readCodeDeployEnv();
     log = openLog(appDir, event, deployment?.deploymentId ?? null, options.check);
     const deadline = new Deadline(readHookTimeoutSeconds(bundleRoot, event) * 1000);
     const out = new HookOutput(log, options.json);
+    for (const problem of problems) out.say(`preflight: ${problem}`);
     const ctx: HookContext = { event, options, config, appDir, out, log, deadline, deployment };
     watchForInterrupts(event, ctx, () => lock?.release());
     if (!options.check) lock = await acquireLock(appDir, event, deployment?.deploymentId ?? null, Math.min(DefaultLockWaitMs, deadline.remainingMs()));

@@ -2,7 +2,7 @@ import { HookError } from '../errors.ts';
 import type { LifecycleEvent } from './help.ts';
 import { cutLine } from './output.ts';
 
-/** The verdict line may be longer than other lines, but never near the console's ~2 KB limit. */
+/** The verdict line (in UTF-8 bytes) may be longer than other lines, but never near the console's ~2 KB limit. */
 export const MaxVerdictChars = 1000;
 
 /** The last line of a successful hook. */

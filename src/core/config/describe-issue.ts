@@ -1,0 +1,50 @@
+import type * as z from 'zod/mini';
+import { hideUrlPasswords } from '../hook/redact.ts';
+
+// One config problem as a line a person can act on: the key, what it must be, and what the file holds instead.
+
+/** Every issue worth a line: once a key has the wrong type, the checks that ran on it anyway say nothing more. */
+export function keepFirstIssuePerKey(issues: z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+  const wrongType = new Set(issues.filter((i) => i.code === 'invalid_type').map((i) => i.path.join('\0')));
+  return issues.filter((i) => i.code === 'invalid_type' || !wrongType.has(i.path.join('\0')));
+}
+
+/** `key: what is expected, got what was found` for one validation issue (zod run with reportInput). */
+export function describeIssue(issue: z.core.$ZodIssue): string {
+  const key = issue.path.length > 0 ? issue.path.map(String).join('.') : '(top level)';
+  if (issue.code === 'unrecognized_keys') {
+    const where = issue.path.length > 0 ? `${key}.` : '';
+    return `unknown key ${issue.keys.map((k) => `${where}${k}`).join(', ')}`;
+  }
+  if (issue.code === 'invalid_type' && issue.input === undefined) return `${key}: is required`;
+  const expected = issue.message.startsWith('Invalid input') ? expectedFromType(issue) : issue.message;
+  // app.env values are secrets: the key is named, its value never echoed.
+  if (issue.path[0] === 'app' && issue.path[1] === 'env') return `${key}: ${expected}`;
+  const found = describeValue(issue.input);
+  // A message that already quotes the value (a bad duration) says it once.
+  if (found === null || (typeof issue.input === 'string' && expected.includes(JSON.stringify(issue.input)))) {
+    return `${key}: ${expected}`;
+  }
+  return `${key}: ${expected}, got ${found}`;
+}
+
+const TypeNames: Record<string, string> = { array: 'a list', object: 'a map', string: 'text', int: 'a whole number' };
+
+function expectedFromType(issue: z.core.$ZodIssue): string {
+  if (issue.code !== 'invalid_type') return 'is not valid';
+  return `must be ${TypeNames[issue.expected] ?? issue.expected}`;
+}
+
+/** What the file holds, as a person would describe it: the string "…", 8081.5, a list [..], nothing. */
+export function describeValue(value: unknown): string | null {
+  if (value === undefined) return null;
+  if (value === null) return 'nothing (an empty value)';
+  if (typeof value === 'string') return `the string ${JSON.stringify(shorten(hideUrlPasswords(value)))}`;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) return value.length === 0 ? 'an empty list' : `the list ${shorten(JSON.stringify(value))}`;
+  return typeof value === 'object' ? 'a map' : typeof value;
+}
+
+function shorten(text: string, max = 60): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}

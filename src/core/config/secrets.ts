@@ -1,0 +1,40 @@
+import type { Config } from './schema.ts';
+
+// Which config values are secrets, and how a URL is shown without its password.
+
+/** The URL as it may be printed and logged: the password in its userinfo (or a userinfo that is a token) as ***. */
+export function displayUrl(url: string): string {
+  const match = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i.exec(url);
+  if (!match) return url;
+  const userinfo = match[2]!;
+  const colon = userinfo.indexOf(':');
+  const shown = colon === -1 ? '***' : `${userinfo.slice(0, colon)}:***`;
+  return `${match[1]}${shown}@${url.slice(match[0].length)}`;
+}
+
+// Values too short or too ordinary to tell apart from other text: hiding them would blank out digits and words
+// in every line, and they are no secret.
+const Ordinary = /^(\d{1,3}|true|false|yes|no|on|off|null)$/i;
+
+/** Every value the config holds that must never be printed or logged: URL passwords and app.env values. */
+export function listSecrets(config: Pick<Config, 'app' | 'health' | 'nginx'>): string[] {
+  const urls = [config.health.url, config.nginx?.url].filter((u): u is string => u !== undefined);
+  const passwords = urls.flatMap(readUrlPassword);
+  const envValues = Object.values(config.app.env ?? {}).filter((v) => v.length >= 3 && !Ordinary.test(v));
+  return [...passwords, ...envValues];
+}
+
+function readUrlPassword(url: string): string[] {
+  const match = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(url);
+  if (!match) return [];
+  // A userinfo without a colon is a token on its own (https://TOKEN@host): all of it is the secret.
+  const raw = match[1]!.slice(match[1]!.indexOf(':') + 1);
+  if (raw.length === 0) return [];
+  let decoded = raw;
+  try {
+    decoded = decodeURIComponent(raw);
+  } catch {
+    // A malformed %-escape: the raw spelling is the only one that can appear.
+  }
+  return decoded === raw ? [raw] : [raw, decoded];
+}
