@@ -51,7 +51,7 @@ describe('redaction', () => {
 
   it('lists URL passwords (raw and decoded) and app.env values, not the ordinary ones', () => {
     const secrets = listSecrets({
-      app: { env: { DB_PASSWORD: 'hunter2-long', DEBUG: 'true', WORKERS: '4' } } as never,
+      app: { env: { DB_PASSWORD: 'hunter2-long', DEBUG: 'true', WORKERS: '4', PROFILE: 'prod', PORT_BASE: '80818082' } } as never,
       health: { url: 'http://monitor:p%40ss@127.0.0.1:{port}/' } as never,
       nginx: { url: 'http://edge:other@127.0.0.1/' } as never,
     });

@@ -12,15 +12,16 @@ export function displayUrl(url: string): string {
   return `${match[1]}${shown}@${url.slice(match[0].length)}`;
 }
 
-// Values too short or too ordinary to tell apart from other text: hiding them would blank out digits and words
-// in every line, and they are no secret.
-const Ordinary = /^(\d{1,3}|true|false|yes|no|on|off|null)$/i;
+// app.env values shorter than this are settings, not secrets (SPRING_PROFILES_ACTIVE=prod, WORKERS=4): hiding them
+// would blank out words in every line ("***uction.log"). They are still never echoed by config messages.
+const MinSecretChars = 8;
+const Ordinary = /^(\d+|true|false|yes|no|on|off|null)$/i;
 
 /** Every value the config holds that must never be printed or logged: URL passwords and app.env values. */
 export function listSecrets(config: Pick<Config, 'app' | 'health' | 'nginx'>): string[] {
   const urls = [config.health.url, config.nginx?.url].filter((u): u is string => u !== undefined);
   const passwords = urls.flatMap(readUrlPassword);
-  const envValues = Object.values(config.app.env ?? {}).filter((v) => v.length >= 3 && !Ordinary.test(v));
+  const envValues = Object.values(config.app.env ?? {}).filter((v) => v.length >= MinSecretChars && !Ordinary.test(v));
   return [...passwords, ...envValues];
 }
 
