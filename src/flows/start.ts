@@ -1,6 +1,6 @@
 import { formatDuration } from '../core/config/duration.ts';
 import type { HookContext } from '../core/hook/context.ts';
-import { waitForBind } from '../core/process/bind.ts';
+import { describeExit, waitForBind } from '../core/process/bind.ts';
 import { formatClock } from '../core/process/describe.ts';
 import { launchApp } from '../core/process/launch.ts';
 import { readState, writeState } from '../core/state/state.ts';
@@ -32,8 +32,13 @@ export async function startFlow(ctx: HookContext): Promise<string> {
   state.lastStarted = target;
   writeState(ctx.appDir, state);
   ctx.out.say(`Started PID ${app.info.pid} as ${app.info.user}; output goes to ${app.logFile}`, { pid: app.info.pid });
-  const bindMs = await waitForBind(app, target, Math.min(Date.now() + ctx.config.start.timeout, ctx.deadline.at), ctx.out);
+  const bound = await waitForBind(app, target, Math.min(Date.now() + ctx.config.start.timeout, ctx.deadline.at), ctx.out);
   app.detach();
-  ctx.log.info({ port: target, pid: app.info.pid, bindMs }, 'listening');
-  return `PID ${app.info.pid} (${app.info.comm}, started ${formatClock(app.info.startedAt)}) listening on port ${target} after ${formatDuration(bindMs)}`;
+  // Record the process that bound, as it runs now: what ApplicationStop signals and ValidateService proves.
+  const { info } = bound;
+  state.processes[String(target)] = { ...state.processes[String(target)]!, pid: info.pid, startTime: info.startTime, command: info.command, user: info.user, startedAt: info.startedAt.toISOString() };
+  writeState(ctx.appDir, state);
+  ctx.log.info({ port: target, pid: info.pid, launcherPid: bound.launcher?.info.pid, bindMs: bound.bindMs }, 'listening');
+  const via = bound.launcher ? `; started by PID ${bound.launcher.info.pid} (${bound.launcher.info.comm}), which ${bound.launcher.exit ? describeExit(bound.launcher.exit) : 'is still running'}` : '';
+  return `PID ${info.pid} (${info.comm}, started ${formatClock(info.startedAt)}) listening on port ${target} after ${formatDuration(bound.bindMs)}${via}`;
 }

@@ -7,7 +7,8 @@ import { readBootId, readProcessInfo } from '../procfs/index.ts';
 import type { ProcessInfo } from '../procfs/types.ts';
 import { cutLine } from '../hook/output.ts';
 import { pickReason, readLogTail } from './log-tail.ts';
-import { lookupAccount } from './user.ts';
+import { openAppLog } from './app-log.ts';
+import { lookupAccount, runAsAccount } from './user.ts';
 
 /** How a started process ended, once it has. */
 export interface ExitStatus {
@@ -43,26 +44,25 @@ export function expandForPort(config: LoadedConfig, port: number): { argv: strin
  */
 export async function launchApp(config: LoadedConfig, port: number): Promise<LaunchedApp> {
   const { argv, logFile } = expandForPort(config, port);
-  fs.mkdirSync(path.dirname(logFile), { recursive: true });
-  const logFd = fs.openSync(logFile, 'a');
-  const logOffset = fs.fstatSync(logFd).size;
   const account = config.app.user && process.getuid?.() === 0 ? lookupAccount(config.app.user) : null;
   const env = { ...process.env, ...config.app.env, PORT: String(port) };
   if (account) Object.assign(env, { USER: account.name, LOGNAME: account.name, HOME: account.home });
-  if (account) fs.fchownSync(logFd, account.uid, account.gid);
+  // As root with app.user: setpriv drops to the user with its supplementary groups, then execs the app in place.
+  const spawned = account ? runAsAccount(account, argv) : argv;
+  const log = openAppLog(logFile, account);
+  const logOffset = log.offset;
   let exit: ExitStatus | null = null;
   let child: ChildProcess;
   const spawnedAt = Date.now();
   try {
-    child = spawn(argv[0]!, argv.slice(1), {
+    child = spawn(spawned[0]!, spawned.slice(1), {
       cwd: config.app.cwd,
       env,
       detached: true,
-      stdio: ['ignore', logFd, logFd],
-      ...(account ? { uid: account.uid, gid: account.gid } : {}),
+      stdio: ['ignore', log.fd, log.fd],
     });
   } finally {
-    fs.closeSync(logFd);
+    fs.closeSync(log.fd);
   }
   child.on('exit', (code, signal) => (exit = { code, signal }));
   child.on('error', (error) => (exit = { code: null, signal: null, error }));
