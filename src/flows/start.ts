@@ -1,6 +1,6 @@
 import { formatDuration } from '../core/config/duration.ts';
 import type { HookContext } from '../core/hook/context.ts';
-import { describeExit, waitForBind } from '../core/process/bind.ts';
+import { describeExit, waitForBind, type BoundApp } from '../core/process/bind.ts';
 import { formatClock } from '../core/process/describe.ts';
 import { launchApp } from '../core/process/launch.ts';
 import { readState, writeState } from '../core/state/state.ts';
@@ -32,13 +32,24 @@ export async function startFlow(ctx: HookContext): Promise<string> {
   state.lastStarted = target;
   writeState(ctx.appDir, state);
   ctx.out.say(`Started PID ${app.info.pid} as ${app.info.user}; output goes to ${app.logFile}`, { pid: app.info.pid });
-  const bound = await waitForBind(app, target, Math.min(Date.now() + ctx.config.start.timeout, ctx.deadline.at), ctx.out);
+  const bindUntil = Math.min(Date.now() + ctx.config.start.timeout, ctx.deadline.at);
+  const bound = await waitForBind(app, target, bindUntil, ctx.out);
   app.detach();
   // Record the process that bound, as it runs now: what ApplicationStop signals and ValidateService proves.
   const { info } = bound;
-  state.processes[String(target)] = { ...state.processes[String(target)]!, pid: info.pid, startTime: info.startTime, command: info.command, user: info.user, startedAt: info.startedAt.toISOString() };
+  const record = { pid: info.pid, startTime: info.startTime, command: info.command, user: info.user };
+  const startedAt = info.startedAt.toISOString();
+  state.processes[String(target)] = { ...state.processes[String(target)]!, ...record, startedAt };
   writeState(ctx.appDir, state);
-  ctx.log.info({ port: target, pid: info.pid, launcherPid: bound.launcher?.info.pid, bindMs: bound.bindMs }, 'listening');
-  const via = bound.launcher ? `; started by PID ${bound.launcher.info.pid} (${bound.launcher.info.comm}), which ${bound.launcher.exit ? describeExit(bound.launcher.exit) : 'is still running'}` : '';
-  return `PID ${info.pid} (${info.comm}, started ${formatClock(info.startedAt)}) listening on port ${target} after ${formatDuration(bound.bindMs)}${via}`;
+  const launcherPid = bound.launcher?.info.pid;
+  ctx.log.info({ port: target, pid: info.pid, launcherPid, bindMs: bound.bindMs }, 'listening');
+  const started = `PID ${info.pid} (${info.comm}, started ${formatClock(info.startedAt)})`;
+  return `${started} listening on port ${target} after ${formatDuration(bound.bindMs)}${describeLauncher(bound)}`;
+}
+
+/** "; started by PID 4711 (sh), which exited with code 0": the start command, when it is not the process that bound. */
+function describeLauncher(bound: BoundApp): string {
+  if (bound.launcher === null) return '';
+  const { info, exit } = bound.launcher;
+  return `; started by PID ${info.pid} (${info.comm}), which ${exit ? describeExit(exit) : 'is still running'}`;
 }

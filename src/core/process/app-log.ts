@@ -30,9 +30,10 @@ export function openAppLog(file: string, account: Account | null): AppLog {
     try {
       const stat = fs.fstatSync(fd);
       refuseUnlessRegular(file, stat);
-      if (stat.nlink > 1) refuse(file, `has ${stat.nlink} hard links; portproof appends only to a file with one name`);
+      if (stat.nlink > 1) refuse(file, `has ${stat.nlink} hard links; the app log must have one name`);
       if (account && !created && stat.uid !== account.uid) {
-        refuse(file, `belongs to uid ${stat.uid}, not to app.user ${account.name}; chown it to ${account.name} or remove it`);
+        const fix = `chown it to ${account.name} or remove it`;
+        refuse(file, `belongs to uid ${stat.uid}, not to app.user ${account.name}; ${fix}`);
       }
       if (account && created) fs.fchownSync(fd, account.uid, account.gid);
       return { fd, offset: stat.size };

@@ -1,7 +1,9 @@
 import { formatDuration } from '../config/duration.ts';
 import { HookError } from '../errors.ts';
 import type { HookOutput } from '../hook/output.ts';
-import { checkTreeOwnsPort, findListeners, listTreeListenSockets, readListenSockets, readProcessInfo } from '../procfs/index.ts';
+import {
+  checkTreeOwnsPort, findListeners, listTreeListenSockets, readListenSockets, readProcessInfo,
+} from '../procfs/index.ts';
 import type { ProcessIdentity, ProcessInfo } from '../procfs/types.ts';
 import { pollUntil } from '../wait.ts';
 import { describeProcess } from './describe.ts';
@@ -39,14 +41,15 @@ export async function waitForBind(app: LaunchedApp, port: number, untilMs: numbe
   const result = await pollUntil<Outcome>(
     () => {
       const exit = app.exited();
+      // A start command that failed is the failure, whatever it left behind.
+      if (exit !== null && !isCleanExit(exit)) return { kind: 'exited' };
       const holder = findPortHolder(launcher, port);
       if (holder !== undefined || exit === null) return holder;
-      // A start command that failed is the failure, whatever it left behind.
-      if (!isCleanExit(exit)) return { kind: 'exited' };
       const scan = scanSession(launcher);
       if (scan.members.length > 0 && !following) {
         following = true;
-        out.say(`PID ${app.info.pid} exited with code 0; following what it left running in its session: ${scan.members.map(describeProcess).join(', ')}`);
+        const left = scan.members.map(describeProcess).join(', ');
+        out.say(`PID ${app.info.pid} exited with code 0; following what it left running in its session: ${left}`);
       }
       // Members remain (a backgrounded app on its way to bind), or a new session appeared (perhaps a daemon): wait.
       return scan.members.length > 0 || scan.detached > 0 ? undefined : { kind: 'exited' };
@@ -66,10 +69,11 @@ export async function waitForBind(app: LaunchedApp, port: number, untilMs: numbe
   // Re-read after the bind: an exec'ing launcher or shim now runs as the app itself.
   const info = readProcessInfo(root.pid);
   const bound = info !== null && info.startTime === root.startTime ? info : root;
-  return { info: bound, bindMs, launcher: bound.pid === app.info.pid ? null : { info: app.info, exit: app.exited() } };
+  const via = bound.pid === app.info.pid ? null : { info: app.info, exit: app.exited() };
+  return { info: bound, bindMs, launcher: via };
 }
 
-/** Who listens on the port, as far as this start is concerned: its tree or session, a daemon it let loose, or neither. */
+/** Who listens on the port, as this start sees it: its tree or session, a daemon it let loose, or neither. */
 function findPortHolder(launcher: ProcessIdentity, port: number): Outcome | undefined {
   // Nothing listens (the usual wait): one read of /proc/net/tcp*, no fd scan.
   if (readListenSockets(port).length === 0) return undefined;
@@ -80,14 +84,17 @@ function findPortHolder(launcher: ProcessIdentity, port: number): Outcome | unde
   if (mine) return { kind: 'bound', owner: mine };
   // Started after the spawn, listening on the target port, in another session: a daemon this start let loose.
   const daemons = owners.filter((o) => o.startTime >= launcher.startTime && o.bootId === launcher.bootId);
-  // An older holder (the port was taken again after it was freed) is not ours: the app will fail on it or time out.
+  // An older holder (the port was taken again after it was freed) is not ours: the app fails on it or times out.
   return daemons.length > 0 ? { kind: 'daemon', owners: unique(daemons) } : undefined;
 }
 
-async function refuseDaemon(app: LaunchedApp, launcher: ProcessIdentity, port: number, owners: ProcessInfo[], out: HookOutput) {
+async function refuseDaemon(
+  app: LaunchedApp, launcher: ProcessIdentity, port: number, owners: ProcessInfo[], out: HookOutput,
+): Promise<HookError> {
   const who = owners.map(describeProcess).join(' and ');
   const exit = app.exited();
-  const started = `the start command, PID ${app.info.pid} (${app.info.comm}), ${exit ? describeExit(exit) : 'is still running'}`;
+  const how = exit ? describeExit(exit) : 'is still running';
+  const started = `the start command, PID ${app.info.pid} (${app.info.comm}), ${how}`;
   await stopAll([...owners, ...scanSession(launcher).members], out, `it left the start command's session`);
   return new HookError(
     'NOT_OWNER',
@@ -98,22 +105,33 @@ async function refuseDaemon(app: LaunchedApp, launcher: ProcessIdentity, port: n
   );
 }
 
-async function abandon(app: LaunchedApp, launcher: ProcessIdentity, port: number, waitedMs: number, out: HookOutput): Promise<HookError> {
+async function abandon(
+  app: LaunchedApp, launcher: ProcessIdentity, port: number, waitedMs: number, out: HookOutput,
+): Promise<HookError> {
   const members = scanSession(launcher).members;
   const rootInfo = members.find((m) => m.pid === launcher.pid) ?? members[0];
   const holders = findListeners(port).listeners.flatMap((l) => l.owners).map(describeProcess);
   const held = holders.length > 0 ? `; port ${port} is held by ${holders.join(', ')}` : '';
   const evidence = readLogTail(app.logFile, app.logOffset);
-  const context = { port, pid: rootInfo?.pid ?? app.info.pid, durationMs: waitedMs, evidence: evidence.length > 0 ? [`last lines of ${app.logFile}:`, ...evidence.map((l) => `  ${l}`)] : [] };
+  const context = {
+    port,
+    pid: rootInfo?.pid ?? app.info.pid,
+    durationMs: waitedMs,
+    evidence: evidence.length > 0 ? [`last lines of ${app.logFile}:`, ...evidence.map((l) => `  ${l}`)] : [],
+  };
+  const within = formatDuration(waitedMs);
   if (rootInfo === undefined) {
     const how = describeExit(app.exited() ?? { code: null, signal: null });
-    return new HookError('START_TIMEOUT', `new PID ${app.info.pid} (${app.info.comm}) ${how} and left nothing running in its session; nothing it started listened on port ${port} within ${formatDuration(waitedMs)}${held}`, context);
+    const what = `new PID ${app.info.pid} (${app.info.comm}) ${how} and left nothing running in its session`;
+    const none = `nothing it started listened on port ${port} within ${within}`;
+    return new HookError('START_TIMEOUT', `${what}; ${none}${held}`, context);
   }
   const root = findSessionRoot(rootInfo, launcher);
   const elsewhere = listTreeListenSockets(root).map((s) => `${s.localAddress}:${s.localPort}`);
   const listens = elsewhere.length > 0 ? `it listens on ${elsewhere.join(', ')} instead` : 'it listens on no TCP port';
   await stopAll(members, out, 'it did not bind in time');
-  return new HookError('START_TIMEOUT', `new PID ${root.pid} is running but did not listen on port ${port} within ${formatDuration(waitedMs)}: ${listens}${held}`, context);
+  const what = `new PID ${root.pid} is running but did not listen on port ${port} within ${within}`;
+  return new HookError('START_TIMEOUT', `${what}: ${listens}${held}`, context);
 }
 
 /** SIGTERM each process (its group when it leads the session's), SIGKILL what is left after AbandonGraceMs. */
@@ -124,13 +142,15 @@ async function stopAll(processes: ProcessInfo[], out: HookOutput, why: string): 
   // A member of the session leader's group gets each signal once, through the group.
   const direct = targets.filter((t) => leaders.has(t.pid) || !leaders.has(t.pgid));
   for (const target of direct) {
-    out.say(`Stopping ${describeProcess(target)}${leaders.has(target.pid) ? ' and its process group' : ''}: ${why}`, { pid: target.pid });
+    const group = leaders.has(target.pid) ? ' and its process group' : '';
+    out.say(`Stopping ${describeProcess(target)}${group}: ${why}`, { pid: target.pid });
     signalProcess(target, 'SIGTERM', leaders.has(target.pid));
   }
-  const gone = await pollUntil(() => (targets.every((t) => !isRunning(t)) ? true : undefined), Date.now() + AbandonGraceMs);
+  const allGone = () => (targets.every((t) => !isRunning(t)) ? true : undefined);
+  const gone = await pollUntil(allGone, Date.now() + AbandonGraceMs);
   // Identity is re-read per signal: a process that exited meanwhile is skipped, never a reused PID hit.
   if (!gone.done) for (const target of targets) signalProcess(target, 'SIGKILL', leaders.has(target.pid));
-  await pollUntil(() => (targets.every((t) => !isRunning(t)) ? true : undefined), Date.now() + AbandonGraceMs);
+  await pollUntil(allGone, Date.now() + AbandonGraceMs);
 }
 
 /** "exited with code 0", "was killed by SIGTERM". */

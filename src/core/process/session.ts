@@ -45,7 +45,9 @@ export function isSessionMember(info: ProcessInfo, launcher: ProcessIdentity): b
  * The process to record for a listener the session holds: walking up from its owner, the topmost ancestor still
  * in the session — the launcher while it runs, else the process the launcher left running (a backgrounded app).
  */
-export function findSessionRoot(owner: ProcessInfo, launcher: ProcessIdentity, procRoot = DefaultProcRoot): ProcessInfo {
+export function findSessionRoot(
+  owner: ProcessInfo, launcher: ProcessIdentity, procRoot = DefaultProcRoot,
+): ProcessInfo {
   let root = owner;
   for (let hops = 0; hops < 64 && root.pid !== launcher.pid; hops++) {
     const parent = readProcessInfo(root.ppid, procRoot);

@@ -90,7 +90,8 @@ export const HolderRescanMs = 500;
 
 /** Signal every process now holding the port that is not a target yet (identity re-read), and make it one. */
 function adoptNewHolders(port: number, targets: StopTarget[], signal: NodeJS.Signals, out: HookOutput): void {
-  const known = (owner: ProcessInfo) => targets.some((t) => t.info.pid === owner.pid && t.info.startTime === owner.startTime);
+  const known = (owner: ProcessInfo) =>
+    targets.some((t) => t.info.pid === owner.pid && t.info.startTime === owner.startTime);
   const holders = findListeners(port).listeners.flatMap((l) => l.owners);
   for (const owner of new Map(holders.map((o) => [o.pid, o])).values()) {
     if (known(owner)) continue;

@@ -28,7 +28,8 @@ const SetprivPaths = ['/usr/bin/setpriv', '/bin/setpriv', '/usr/sbin/setpriv', '
 export function runAsAccount(account: Account, argv: string[]): string[] {
   const setpriv = SetprivPaths.find((file) => fs.existsSync(file));
   if (setpriv === undefined) {
-    throw new HookError('BAD_CONFIG', `app.user: setpriv (util-linux) is not installed; it runs the app as ${account.name} with its groups`);
+    const why = `it runs the app as ${account.name} with that user's groups`;
+    throw new HookError('BAD_CONFIG', `app.user: setpriv (util-linux) is not installed; ${why}`);
   }
   return [setpriv, `--reuid=${account.uid}`, `--regid=${account.gid}`, '--init-groups', '--', ...argv];
 }
