@@ -24,14 +24,14 @@ export async function startFlow(ctx: HookContext): Promise<string> {
     startTime: app.info.startTime,
     bootId: app.bootId,
     command: app.info.command,
-    user: app.info.user,
+    user: app.user,
     startedAt: app.info.startedAt.toISOString(),
     deploymentId: ctx.deployment?.deploymentId ?? null,
     log: app.logFile,
   };
   state.lastStarted = target;
   writeState(ctx.appDir, state);
-  ctx.out.say(`Started PID ${app.info.pid} as ${app.info.user}; output goes to ${app.logFile}`, { pid: app.info.pid });
+  ctx.out.say(`Started PID ${app.info.pid} as ${app.user}; output goes to ${app.logFile}`, { pid: app.info.pid });
   const bindUntil = Math.min(Date.now() + ctx.config.start.timeout, ctx.deadline.at);
   const bound = await waitForBind(app, target, bindUntil, ctx.out);
   app.detach();

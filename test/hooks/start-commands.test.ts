@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { findListeners, readProcessInfo } from '../../src/core/procfs/index.ts';
-import { canConnect, FixtureAppPath, pollUntil, stopAll } from '../support/app.ts';
+import { canConnect, FixtureAppPath, pollUntil, startApp, stopAll, waitForPort } from '../support/app.ts';
 import { cleanUpHookTests, deployed, expectVerdict, isAlive, readState } from '../support/hook-tests.ts';
-import { findFreePort } from '../support/ports.ts';
+import { findFreePort, findFreePorts } from '../support/ports.ts';
 
 // Start commands as people have them (issue 9): a script that backgrounds the app, a daemon that leaves the session,
 // a launcher that execs, and an app whose drain child keeps the listening socket after SIGTERM.
@@ -62,6 +62,25 @@ describe('start commands as people have them, with the compiled hooks', () => {
     expect(stop.stdout).toContain('and its process group');
     expect(isAlive(record.pid)).toBe(false);
     expect(await canConnect(port)).toBe(false);
+  });
+
+  it('a backgrounded app that dies ("port in use"): start fails, naming the script and what it left', async () => {
+    const [port, busy] = await findFreePorts(2);
+    usedPorts.push(port!, busy!);
+    const holder = startApp([`--port=${busy}`]);
+    await waitForPort(busy!, 5000);
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-bg-')), 'nohup.out');
+    const script = path.join(fixtures, 'background-start.sh');
+    const app = [process.execPath, FixtureAppPath, `--bind-other=${busy}`, '--start-delay=300'];
+    const command = ['/bin/sh', script, out, ...app];
+    const { revision } = await deployed({ ports: [port!], app: { command } });
+    const start = await revision.run('start');
+    // Exited 0, then its app died: said at once, or at the deadline when a daemon-like process appeared meanwhile.
+    expectVerdict(start, 'ApplicationStart', 'FAILED', /new PID \d+ \(sh\) exited with code 0/);
+    expect(start.stdout).toMatch(/following what it left running in its session: PID \d+ \(\S*node /);
+    expect(fs.readFileSync(out, 'utf8')).toContain(`Port ${busy} was already in use`);
+    expect(await canConnect(port!)).toBe(false);
+    expect(holder.exit()).toBeNull();
   });
 
   it('a daemon that leaves the session (double fork): refused with what to do, and not left running', async () => {

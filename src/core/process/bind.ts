@@ -36,7 +36,7 @@ type Outcome = { kind: 'bound'; owner: ProcessInfo } | { kind: 'daemon'; owners:
 export async function waitForBind(app: LaunchedApp, port: number, untilMs: number, out: HookOutput): Promise<BoundApp> {
   const startedAt = Date.now();
   const launcher: ProcessIdentity = { pid: app.info.pid, startTime: app.info.startTime, bootId: app.bootId };
-  let following = false;
+  let following: string[] = [];
   out.begin(`Waiting for PID ${app.info.pid} to listen on port ${port}`);
   const result = await pollUntil<Outcome>(
     () => {
@@ -46,8 +46,8 @@ export async function waitForBind(app: LaunchedApp, port: number, untilMs: numbe
       const holder = findPortHolder(launcher, port);
       if (holder !== undefined || exit === null) return holder;
       const scan = scanSession(launcher);
-      if (scan.members.length > 0 && !following) {
-        following = true;
+      if (scan.members.length > 0 && following.length === 0) {
+        following = scan.members.map((m) => `PID ${m.pid} (${m.comm})`);
         const left = scan.members.map(describeProcess).join(', ');
         out.say(`PID ${app.info.pid} exited with code 0; following what it left running in its session: ${left}`);
       }
@@ -61,7 +61,8 @@ export async function waitForBind(app: LaunchedApp, port: number, untilMs: numbe
   const outcome = result.value;
   if (outcome.kind === 'exited') {
     await stopAll(scanSession(launcher).members, out, 'left in its session by the failed start command');
-    throw exitedAtStartError(app.argv, port, app.exited(), app.logFile, app.logOffset, app.info.pid);
+    const left = following.length > 0 ? ` and what it left in its session (${following.join(', ')}) exited too,` : '';
+    throw exitedAtStartError(app.argv, port, app.exited(), app.logFile, app.logOffset, app.info.pid, left);
   }
   if (outcome.kind === 'daemon') throw await refuseDaemon(app, launcher, port, outcome.owners, out);
   const bindMs = Date.now() - app.spawnedAt;

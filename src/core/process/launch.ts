@@ -20,6 +20,8 @@ export interface ExitStatus {
 /** A freshly started app: its identity, its log, and a way to know whether it has already exited. */
 export interface LaunchedApp {
   info: ProcessInfo;
+  /** Who it runs as: app.user when the hook dropped to it (setpriv may not have switched yet when info was read). */
+  user: string;
   bootId: string;
   argv: string[];
   logFile: string;
@@ -74,6 +76,7 @@ export async function launchApp(config: LoadedConfig, port: number): Promise<Lau
   }
   return {
     info,
+    user: account?.name ?? info.user,
     bootId: readBootId(),
     argv,
     logFile,
@@ -88,13 +91,18 @@ export async function launchApp(config: LoadedConfig, port: number): Promise<Lau
 }
 
 /** The error for a start that ended before the app listened: exit code or signal first, then its log. */
-export function exitedAtStartError(argv: string[], port: number, exit: ExitStatus | null, logFile: string, logOffset: number, pid: number | undefined): HookError {
+export function exitedAtStartError(
+  argv: string[], port: number, exit: ExitStatus | null, logFile: string, logOffset: number, pid: number | undefined,
+  /** What became of the processes it left in its session, when it exited 0 leaving some. */
+  leftBehind = '',
+): HookError {
   const program = path.basename(argv[0]!);
   if (exit?.error) {
     const reason = (exit.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'program not found' : exit.error.message;
     return new HookError('START_EXITED', `could not start ${argv[0]}: ${reason}`, { port });
   }
-  const how = exit?.signal ? `was killed by ${exit.signal}` : `exited with code ${exit?.code ?? 'unknown'}`;
+  const ended = exit?.signal ? `was killed by ${exit.signal}` : `exited with code ${exit?.code ?? 'unknown'}`;
+  const how = `${ended}${leftBehind}`;
   const tail = readLogTail(logFile, logOffset);
   const reason = pickReason(tail);
   const quote = reason !== undefined ? `: "${cutLine(reason.trim(), 160)}"` : ' (its log is empty)';

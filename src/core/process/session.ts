@@ -7,33 +7,35 @@ import type { ProcessIdentity, ProcessInfo } from '../procfs/types.ts';
 export interface SessionScan {
   /** Live processes in the session the launcher leads (sid = its PID), started no earlier than it. */
   members: ProcessInfo[];
-  /** Processes started after the spawn in a session whose leader is gone or new: where a daemon would be. */
+  /** Processes started after the spawn that look daemonized (their session's leader gone, or orphaned to PID 1). */
   detached: number;
 }
 
 /**
  * Read every process's stat once: the launcher's session members (the new tree in `direct` mode, DESIGN: same
- * session, started no earlier), and how many new processes sit in sessions that began after the spawn.
+ * session, started no earlier), and how many processes started since look daemonized.
  */
 export function scanSession(launcher: ProcessIdentity, procRoot = DefaultProcRoot): SessionScan {
   const members: ProcessInfo[] = [];
-  const sessions = new Map<number, number>();
-  const fresh: { pid: number; sid: number }[] = [];
+  const alive = new Set<number>();
+  const fresh: { sid: number; ppid: number }[] = [];
   for (const pid of listPids(procRoot)) {
     const stat = readStat(procRoot, pid);
     // Exited mid-scan or unreadable: it can be neither a live member nor a daemon.
     if (stat === null) continue;
-    sessions.set(pid, stat.startTime);
+    alive.add(pid);
     if (stat.startTime < launcher.startTime || stat.state === 'Z') continue;
     if (stat.sid !== launcher.pid) {
-      fresh.push({ pid, sid: stat.sid });
+      // Session 0: kernel threads, or a leader outside this PID namespace; neither is a daemon of ours.
+      if (stat.sid !== 0) fresh.push({ sid: stat.sid, ppid: stat.ppid });
       continue;
     }
     const info = readProcessInfo(pid, procRoot);
     if (info !== null && info.startTime === stat.startTime) members.push(info);
   }
-  const leaderIsNew = (sid: number) => (sessions.get(sid) ?? Infinity) >= launcher.startTime;
-  return { members, detached: fresh.filter((p) => leaderIsNew(p.sid)).length };
+  // A double fork leaves its session without a leader; a single fork and setsid leaves a leader orphaned to init.
+  const daemonLike = (p: { sid: number; ppid: number }) => !alive.has(p.sid) || p.ppid === 1;
+  return { members, detached: fresh.filter(daemonLike).length };
 }
 
 /** True when `info` is in the launcher's session and started no earlier than it. */
