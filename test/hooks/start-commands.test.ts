@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { findListeners, readProcessInfo } from '../../src/core/procfs/index.ts';
-import { canConnect, FixtureAppPath, pollUntil, startApp, stopAll, waitForPort } from '../support/app.ts';
+import { canConnect, FixtureAppPath, httpGet, pollUntil, startApp, stopAll, waitForPort } from '../support/app.ts';
 import { cleanUpHookTests, deployed, expectVerdict, isAlive, readState } from '../support/hook-tests.ts';
 import { findFreePort, findFreePorts } from '../support/ports.ts';
 
@@ -62,6 +62,37 @@ describe('start commands as people have them, with the compiled hooks', () => {
     expect(stop.stdout).toContain('and its process group');
     expect(isAlive(record.pid)).toBe(false);
     expect(await canConnect(port)).toBe(false);
+  });
+
+  it('a script that backgrounds the app, then sleeps past its bind: the app is recorded, not the script', async () => {
+    const port = await testPort();
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-bg-')), 'nohup.out');
+    const script = path.join(fixtures, 'background-start.sh');
+    const command = ['/bin/sh', script, out, process.execPath, FixtureAppPath, '--port={port}'];
+    const { stateDir, revision } = await deployed({ ports: [port], app: { command, env: { LINGER_SECONDS: '2' } } });
+    const start = await revision.run('start');
+    expectVerdict(start, 'ApplicationStart', 'OK', /PID \d+ \(node, started [0-9:]+\) listening on port/,
+      /started by PID \d+ \(sh\), which is still running/);
+    const launcher = Number(/started by PID (\d+)/.exec(start.verdict)![1]);
+    const record = readState(stateDir).processes[String(port)]!;
+    expect(record.pid).not.toBe(launcher);
+    // The script exits after its sleep; what was recorded is still the app on the port.
+    await pollUntil(() => !isAlive(launcher), 15_000, `the start script PID ${launcher} to exit`);
+    expectVerdict(await revision.run('validate'), 'ValidateService', 'OK', `owned by PID ${record.pid} (node`);
+  });
+
+  it('a wrapper that forks the server and waits: the server is recorded; stop ends both via the group', async () => {
+    const port = await testPort();
+    const { stateDir, revision } = await deployed({ ports: [port], appFlags: ['--fork'] });
+    const start = await revision.run('start');
+    const server = Number((await httpGet(`http://127.0.0.1:${port}/`)).headers['x-pid']);
+    const wrapper = Number(/started by PID (\d+) \(node\), which is still running/.exec(start.verdict)?.[1]);
+    expectVerdict(start, 'ApplicationStart', 'OK', `PID ${server} (node`);
+    expect(readState(stateDir).processes[String(port)]!.pid).toBe(server);
+    expectVerdict(await revision.run('validate'), 'ValidateService', 'OK', `owned by PID ${server}`);
+    expectVerdict(await revision.run('stop'), 'ApplicationStop', 'OK', `stopped PID ${server}`);
+    expect(isAlive(server)).toBe(false);
+    await pollUntil(() => !isAlive(wrapper), 5000, `the wrapper PID ${wrapper} to exit`);
   });
 
   it('a backgrounded app that dies ("port in use"): start fails, naming the script and what it left', async () => {

@@ -25,7 +25,10 @@ export interface BoundApp {
   launcher: { info: ProcessInfo; exit: ExitStatus | null } | null;
 }
 
-type Outcome = { kind: 'bound'; owner: ProcessInfo } | { kind: 'daemon'; owners: ProcessInfo[] } | { kind: 'exited' };
+type Outcome =
+  | { kind: 'bound'; owner: ProcessInfo; holders: Set<number> }
+  | { kind: 'daemon'; owners: ProcessInfo[] }
+  | { kind: 'exited' };
 
 /**
  * Wait until the new process tree listens on `port`: the started process, its descendants, and what it left running
@@ -66,7 +69,7 @@ export async function waitForBind(app: LaunchedApp, port: number, untilMs: numbe
   }
   if (outcome.kind === 'daemon') throw await refuseDaemon(app, launcher, port, outcome.owners, out);
   const bindMs = Date.now() - app.spawnedAt;
-  const root = findSessionRoot(outcome.owner, launcher);
+  const root = findSessionRoot(outcome.owner, launcher, outcome.holders);
   // Re-read after the bind: an exec'ing launcher or shim now runs as the app itself.
   const info = readProcessInfo(root.pid);
   const bound = info !== null && info.startTime === root.startTime ? info : root;
@@ -82,7 +85,7 @@ function findPortHolder(launcher: ProcessIdentity, port: number): Outcome | unde
   const treePids = new Set(ownership.tree.map((p) => p.pid));
   const owners = ownership.listeners.flatMap((l) => l.owners);
   const mine = owners.find((o) => treePids.has(o.pid)) ?? owners.find((o) => isSessionMember(o, launcher));
-  if (mine) return { kind: 'bound', owner: mine };
+  if (mine) return { kind: 'bound', owner: mine, holders: new Set(owners.map((o) => o.pid)) };
   // Started after the spawn, listening on the target port, in another session: a daemon this start let loose.
   const daemons = owners.filter((o) => o.startTime >= launcher.startTime && o.bootId === launcher.bootId);
   // An older holder (the port was taken again after it was freed) is not ours: the app fails on it or times out.

@@ -44,17 +44,20 @@ export function isSessionMember(info: ProcessInfo, launcher: ProcessIdentity): b
 }
 
 /**
- * The process to record for a listener the session holds: walking up from its owner, the topmost ancestor still
- * in the session — the launcher while it runs, else the process the launcher left running (a backgrounded app).
+ * The process to record for a listener the session holds: walking up from its owner through the session, the topmost
+ * ancestor that holds the port too (`holders`; a pre-forking server's master), so neither a start script that exits
+ * later nor a wrapper that only waits is taken for the app. Without `holders`, the topmost ancestor in the session.
  */
 export function findSessionRoot(
-  owner: ProcessInfo, launcher: ProcessIdentity, procRoot = DefaultProcRoot,
+  owner: ProcessInfo, launcher: ProcessIdentity, holders?: Set<number>, procRoot = DefaultProcRoot,
 ): ProcessInfo {
   let root = owner;
   for (let hops = 0; hops < 64 && root.pid !== launcher.pid; hops++) {
     const parent = readProcessInfo(root.ppid, procRoot);
     // The chain ends where the parent left the session (init, a subreaper) or exited.
     if (parent === null || parent.state === 'Z' || !isSessionMember(parent, launcher)) break;
+    // A parent that does not hold the port is a launcher or wrapper: the app is below it.
+    if (holders && !holders.has(parent.pid)) break;
     root = parent;
   }
   return root;
