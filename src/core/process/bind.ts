@@ -9,11 +9,14 @@ import { pollUntil } from '../wait.ts';
 import { describeProcess } from './describe.ts';
 import { exitedAtStartError, type ExitStatus, type LaunchedApp } from './launch.ts';
 import { readLogTail } from './log-tail.ts';
-import { findSessionRoot, isSessionMember, scanSession } from './session.ts';
+import { findSessionRoot, isSessionMember, scanSession, type SessionScan } from './session.ts';
 import { isRunning, signalProcess } from './signal.ts';
 
 /** How long the start hook gives a process it started, and gave up on, to exit before SIGKILL. */
 export const AbandonGraceMs = 3000;
+
+/** Once the start command has exited 0, how often the hook re-reads its session while waiting for the bind. */
+export const SessionRescanMs = 250;
 
 /** The process that bound: what the state records and ValidateService proves. */
 export interface BoundApp {
@@ -40,6 +43,8 @@ export async function waitForBind(app: LaunchedApp, port: number, untilMs: numbe
   const startedAt = Date.now();
   const launcher: ProcessIdentity = { pid: app.info.pid, startTime: app.info.startTime, bootId: app.bootId };
   let following: string[] = [];
+  let scan: SessionScan | null = null;
+  let scannedAt = 0;
   out.begin(`Waiting for PID ${app.info.pid} to listen on port ${port}`);
   const result = await pollUntil<Outcome>(
     () => {
@@ -48,7 +53,11 @@ export async function waitForBind(app: LaunchedApp, port: number, untilMs: numbe
       if (exit !== null && !isCleanExit(exit)) return { kind: 'exited' };
       const holder = findPortHolder(launcher, port);
       if (holder !== undefined || exit === null) return holder;
-      const scan = scanSession(launcher);
+      // The session is read from every process's stat: now and then, not on every 50 ms poll.
+      if (scan === null || Date.now() - scannedAt >= SessionRescanMs) {
+        scan = scanSession(launcher);
+        scannedAt = Date.now();
+      }
       if (scan.members.length > 0 && following.length === 0) {
         following = scan.members.map((m) => `PID ${m.pid} (${m.comm})`);
         const left = scan.members.map(describeProcess).join(', ');
