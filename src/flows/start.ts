@@ -1,9 +1,10 @@
 import { formatDuration } from '../core/config/duration.ts';
 import type { HookContext } from '../core/hook/context.ts';
-import { waitForBind } from '../core/process/bind.ts';
+import { describeExit, waitForBind, type BoundApp } from '../core/process/bind.ts';
 import { formatClock } from '../core/process/describe.ts';
 import { HookError } from '../core/errors.ts';
-import { launchApp, type LaunchedApp } from '../core/process/launch.ts';
+import { launchApp } from '../core/process/launch.ts';
+import type { ProcessInfo } from '../core/procfs/types.ts';
 import { DefaultKillWaitMs } from '../core/process/stop.ts';
 import { isRunning, signalProcess } from '../core/process/signal.ts';
 import { readState, writeState, type AppState } from '../core/state/state.ts';
@@ -28,34 +29,50 @@ export async function startFlow(ctx: HookContext): Promise<string> {
     startTime: app.info.startTime,
     bootId: app.bootId,
     command: app.info.command,
-    user: app.info.user,
+    user: app.user,
     startedAt: app.info.startedAt.toISOString(),
     deploymentId: ctx.deployment?.deploymentId ?? null,
     log: app.logFile,
   };
   state.lastStarted = target;
-  await recordOrStop(ctx, state, app);
-  ctx.out.say(`Started PID ${app.info.pid} as ${app.info.user}; output goes to ${app.logFile}`, { pid: app.info.pid });
-  const bindMs = await waitForBind(app, target, Math.min(Date.now() + ctx.config.start.timeout, ctx.deadline.at), ctx.out);
+  await recordOrStop(ctx, state, app.info);
+  ctx.out.say(`Started PID ${app.info.pid} as ${app.user}; output goes to ${app.logFile}`, { pid: app.info.pid });
+  const bindUntil = Math.min(Date.now() + ctx.config.start.timeout, ctx.deadline.at);
+  const bound = await waitForBind(app, target, bindUntil, ctx.out);
   app.detach();
-  ctx.log.info({ port: target, pid: app.info.pid, bindMs }, 'listening');
-  return `PID ${app.info.pid} (${app.info.comm}, started ${formatClock(app.info.startedAt)}) listening on port ${target} after ${formatDuration(bindMs)}`;
+  // Record the process that bound, as it runs now: what ApplicationStop signals and ValidateService proves.
+  const { info } = bound;
+  const record = { pid: info.pid, startTime: info.startTime, command: info.command, user: info.user };
+  const startedAt = info.startedAt.toISOString();
+  state.processes[String(target)] = { ...state.processes[String(target)]!, ...record, startedAt };
+  await recordOrStop(ctx, state, info);
+  const launcherPid = bound.launcher?.info.pid;
+  ctx.log.info({ port: target, pid: info.pid, launcherPid, bindMs: bound.bindMs }, 'listening');
+  const started = `PID ${info.pid} (${info.comm}, started ${formatClock(info.startedAt)})`;
+  return `${started} listening on port ${target} after ${formatDuration(bound.bindMs)}${describeLauncher(bound)}`;
+}
+
+/** "; started by PID 4711 (sh), which exited with code 0": the start command, when it is not the process that bound. */
+function describeLauncher(bound: BoundApp): string {
+  if (bound.launcher === null) return '';
+  const { info, exit } = bound.launcher;
+  return `; started by PID ${info.pid} (${info.comm}), which ${exit ? describeExit(exit) : 'is still running'}`;
 }
 
 /** Record the new process; one that cannot be recorded is stopped again rather than left running unrecorded. */
-async function recordOrStop(ctx: HookContext, state: AppState, app: LaunchedApp): Promise<void> {
+async function recordOrStop(ctx: HookContext, state: AppState, app: ProcessInfo): Promise<void> {
   try {
     writeState(ctx.appDir, state);
   } catch (error) {
     // Only a state write failure is expected here; anything else is reported as it is.
     if (!(error instanceof HookError)) throw error;
-    const signalled = signalProcess(app.info, 'SIGKILL', true);
+    const signalled = signalProcess(app, 'SIGKILL', true);
     // The verdict says it is gone only once it is: SIGKILL takes effect when the kernel next schedules it.
-    const gone = await pollUntil(() => (isRunning(app.info) ? undefined : true), Date.now() + DefaultKillWaitMs);
+    const gone = await pollUntil(() => (isRunning(app) ? undefined : true), Date.now() + DefaultKillWaitMs);
     const killed = gone.done ? 'stopped again with SIGKILL' : 'sent SIGKILL but is still running';
     const stopped = signalled ? killed : 'already gone';
-    const note = `the new PID ${app.info.pid} could not be recorded and was ${stopped}`;
-    const context = { ...error.context, pid: app.info.pid };
+    const note = `the new PID ${app.pid} could not be recorded and was ${stopped}`;
+    const context = { ...error.context, pid: app.pid };
     throw new HookError(error.code, `${error.message}; ${note}`, context, { cause: error });
   }
 }

@@ -1,54 +1,180 @@
 import { formatDuration } from '../config/duration.ts';
 import { HookError } from '../errors.ts';
 import type { HookOutput } from '../hook/output.ts';
-import { checkTreeOwnsPort, findListeners, listTreeListenSockets } from '../procfs/index.ts';
+import {
+  checkTreeOwnsPort, findListeners, listTreeListenSockets, readListenSockets, readProcessInfo,
+} from '../procfs/index.ts';
+import type { ProcessIdentity, ProcessInfo } from '../procfs/types.ts';
 import { pollUntil } from '../wait.ts';
 import { describeProcess } from './describe.ts';
-import { exitedAtStartError, type LaunchedApp } from './launch.ts';
+import { exitedAtStartError, type ExitStatus, type LaunchedApp } from './launch.ts';
 import { readLogTail } from './log-tail.ts';
-import { signalProcess } from './signal.ts';
+import { findSessionRoot, isSessionMember, scanSession, type SessionScan } from './session.ts';
+import { isRunning, signalProcess } from './signal.ts';
 
 /** How long the start hook gives a process it started, and gave up on, to exit before SIGKILL. */
 export const AbandonGraceMs = 3000;
 
+/** Once the start command has exited 0, how often the hook re-reads its session while waiting for the bind. */
+export const SessionRescanMs = 250;
+
+/** The process that bound: what the state records and ValidateService proves. */
+export interface BoundApp {
+  /** Re-read once bound, so it is named as it runs (`java`), not as its launcher or shim began. */
+  info: ProcessInfo;
+  /** From the spawn until it listened. */
+  bindMs: number;
+  /** The start command portproof spawned, when the bound process is another one (a backgrounding script). */
+  launcher: { info: ProcessInfo; exit: ExitStatus | null } | null;
+}
+
+type Outcome =
+  | { kind: 'bound'; owner: ProcessInfo; holders: Set<number> }
+  | { kind: 'daemon'; owners: ProcessInfo[] }
+  | { kind: 'exited' };
+
 /**
- * Wait until the new process tree listens on `port`, resolving with the time from its spawn to that moment. Fails early
- * when the process exits (exit code or signal, its log), or at `untilMs` naming what it listens on instead and who
- * holds the port; a process given up on is stopped.
+ * Wait until the new process tree listens on `port`: the started process, its descendants, and what it left running
+ * in its session (a script that backgrounds the app and exits 0 is followed to the app). Fails early when the start
+ * command fails or leaves nothing, when a daemon that left the session takes the port (it is stopped), or at
+ * `untilMs` naming what it listens on instead and who holds the port; a process given up on is stopped.
  */
-export async function waitForBind(app: LaunchedApp, port: number, untilMs: number, out: HookOutput): Promise<number> {
+export async function waitForBind(app: LaunchedApp, port: number, untilMs: number, out: HookOutput): Promise<BoundApp> {
   const startedAt = Date.now();
-  const root = { pid: app.info.pid, startTime: app.info.startTime, bootId: app.bootId };
+  const launcher: ProcessIdentity = { pid: app.info.pid, startTime: app.info.startTime, bootId: app.bootId };
+  let following: string[] = [];
+  let scan: SessionScan | null = null;
+  let scannedAt = 0;
   out.begin(`Waiting for PID ${app.info.pid} to listen on port ${port}`);
-  const result = await pollUntil(
+  const result = await pollUntil<Outcome>(
     () => {
-      if (app.exited()) return 'exited' as const;
-      const ownership = checkTreeOwnsPort(root, port);
-      const treePids = new Set(ownership.tree.map((p) => p.pid));
-      return ownership.listeners.some((l) => l.owners.some((o) => treePids.has(o.pid))) ? ('bound' as const) : undefined;
+      const exit = app.exited();
+      // A start command that failed is the failure, whatever it left behind.
+      if (exit !== null && !isCleanExit(exit)) return { kind: 'exited' };
+      const holder = findPortHolder(launcher, port);
+      if (holder !== undefined || exit === null) return holder;
+      // The session is read from every process's stat: now and then, not on every 50 ms poll.
+      if (scan === null || Date.now() - scannedAt >= SessionRescanMs) {
+        scan = scanSession(launcher);
+        scannedAt = Date.now();
+      }
+      if (scan.members.length > 0 && following.length === 0) {
+        following = scan.members.map((m) => `PID ${m.pid} (${m.comm})`);
+        const left = scan.members.map(describeProcess).join(', ');
+        out.say(`PID ${app.info.pid} exited with code 0; following what it left running in its session: ${left}`);
+      }
+      // Members remain (a backgrounded app on its way to bind), or a new session appeared (perhaps a daemon): wait.
+      return scan.members.length > 0 || scan.detached > 0 ? undefined : { kind: 'exited' };
     },
     untilMs,
     { onTick: () => out.progress(startedAt, untilMs) },
   );
-  if (result.done && result.value === 'bound') return Date.now() - app.spawnedAt;
-  if (result.done) throw exitedAtStartError(app.argv, port, app.exited(), app.logFile, app.logOffset, app.info.pid);
-  throw await abandon(app, port, result.waitedMs, out);
+  if (!result.done) throw await abandon(app, launcher, port, result.waitedMs, out);
+  const outcome = result.value;
+  if (outcome.kind === 'exited') {
+    await stopAll(scanSession(launcher).members, out, 'left in its session by the failed start command');
+    const left = following.length > 0 ? ` and what it left in its session (${following.join(', ')}) exited too,` : '';
+    throw exitedAtStartError(app.argv, port, app.exited(), app.logFile, app.logOffset, app.info.pid, left);
+  }
+  if (outcome.kind === 'daemon') throw await refuseDaemon(app, launcher, port, outcome.owners, out);
+  const bindMs = Date.now() - app.spawnedAt;
+  const root = findSessionRoot(outcome.owner, launcher, outcome.holders);
+  // Re-read after the bind: an exec'ing launcher or shim now runs as the app itself.
+  const info = readProcessInfo(root.pid);
+  const bound = info !== null && info.startTime === root.startTime ? info : root;
+  const via = bound.pid === app.info.pid ? null : { info: app.info, exit: app.exited() };
+  return { info: bound, bindMs, launcher: via };
 }
 
-async function abandon(app: LaunchedApp, port: number, waitedMs: number, out: HookOutput): Promise<HookError> {
-  const root = { pid: app.info.pid, startTime: app.info.startTime, bootId: app.bootId };
-  const elsewhere = listTreeListenSockets(root).map((s) => `${s.localAddress}:${s.localPort}`);
+/** Who listens on the port, as this start sees it: its tree or session, a daemon it let loose, or neither. */
+function findPortHolder(launcher: ProcessIdentity, port: number): Outcome | undefined {
+  // Nothing listens (the usual wait): one read of /proc/net/tcp*, no fd scan.
+  if (readListenSockets(port).length === 0) return undefined;
+  const ownership = checkTreeOwnsPort(launcher, port);
+  const treePids = new Set(ownership.tree.map((p) => p.pid));
+  const owners = ownership.listeners.flatMap((l) => l.owners);
+  const mine = owners.find((o) => treePids.has(o.pid)) ?? owners.find((o) => isSessionMember(o, launcher));
+  if (mine) return { kind: 'bound', owner: mine, holders: new Set(owners.map((o) => o.pid)) };
+  // Started after the spawn, listening on the target port, in another session: a daemon this start let loose.
+  const daemons = owners.filter((o) => o.startTime >= launcher.startTime && o.bootId === launcher.bootId);
+  // An older holder (the port was taken again after it was freed) is not ours: the app fails on it or times out.
+  return daemons.length > 0 ? { kind: 'daemon', owners: unique(daemons) } : undefined;
+}
+
+async function refuseDaemon(
+  app: LaunchedApp, launcher: ProcessIdentity, port: number, owners: ProcessInfo[], out: HookOutput,
+): Promise<HookError> {
+  const who = owners.map(describeProcess).join(' and ');
+  const exit = app.exited();
+  const how = exit ? describeExit(exit) : 'is still running';
+  const started = `the start command, PID ${app.info.pid} (${app.info.comm}), ${how}`;
+  await stopAll([...owners, ...scanSession(launcher).members], out, `it left the start command's session`);
+  return new HookError(
+    'NOT_OWNER',
+    `${who} listening on port ${port} left the start command's session (setsid or a double fork: a daemon), so it `
+      + `cannot be proved to be this start's and was stopped; ${started}. Run it in the foreground (no nohup, & or `
+      + 'daemon mode), or use app.supervisor: systemd',
+    { port, pid: owners[0]!.pid, foreign: owners.map((o) => o.pid) },
+  );
+}
+
+async function abandon(
+  app: LaunchedApp, launcher: ProcessIdentity, port: number, waitedMs: number, out: HookOutput,
+): Promise<HookError> {
+  const members = scanSession(launcher).members;
+  const rootInfo = members.find((m) => m.pid === launcher.pid) ?? members[0];
   const holders = findListeners(port).listeners.flatMap((l) => l.owners).map(describeProcess);
-  const listens = elsewhere.length > 0 ? `it listens on ${elsewhere.join(', ')} instead` : 'it listens on no TCP port';
   const held = holders.length > 0 ? `; port ${port} is held by ${holders.join(', ')}` : '';
   const evidence = readLogTail(app.logFile, app.logOffset);
-  out.say(`Stopping PID ${app.info.pid}: it did not bind in time`);
-  signalProcess(app.info, 'SIGTERM', true);
-  const gone = await pollUntil(() => (app.exited() ? true : undefined), Date.now() + AbandonGraceMs);
-  if (!gone.done) signalProcess(app.info, 'SIGKILL', true);
-  return new HookError(
-    'START_TIMEOUT',
-    `new PID ${app.info.pid} is running but did not listen on port ${port} within ${formatDuration(waitedMs)}: ${listens}${held}`,
-    { port, pid: app.info.pid, durationMs: waitedMs, evidence: evidence.length > 0 ? [`last lines of ${app.logFile}:`, ...evidence.map((l) => `  ${l}`)] : [] },
-  );
+  const context = {
+    port,
+    pid: rootInfo?.pid ?? app.info.pid,
+    durationMs: waitedMs,
+    evidence: evidence.length > 0 ? [`last lines of ${app.logFile}:`, ...evidence.map((l) => `  ${l}`)] : [],
+  };
+  const within = formatDuration(waitedMs);
+  if (rootInfo === undefined) {
+    const how = describeExit(app.exited() ?? { code: null, signal: null });
+    const what = `new PID ${app.info.pid} (${app.info.comm}) ${how} and left nothing running in its session`;
+    const none = `nothing it started listened on port ${port} within ${within}`;
+    return new HookError('START_TIMEOUT', `${what}; ${none}${held}`, context);
+  }
+  const root = findSessionRoot(rootInfo, launcher);
+  const elsewhere = listTreeListenSockets(root).map((s) => `${s.localAddress}:${s.localPort}`);
+  const listens = elsewhere.length > 0 ? `it listens on ${elsewhere.join(', ')} instead` : 'it listens on no TCP port';
+  await stopAll(members, out, 'it did not bind in time');
+  const what = `new PID ${root.pid} is running but did not listen on port ${port} within ${within}`;
+  return new HookError('START_TIMEOUT', `${what}: ${listens}${held}`, context);
+}
+
+/** SIGTERM each process (its group when it leads the session's), SIGKILL what is left after AbandonGraceMs. */
+async function stopAll(processes: ProcessInfo[], out: HookOutput, why: string): Promise<void> {
+  const targets = unique(processes);
+  if (targets.length === 0) return;
+  const leaders = new Set(targets.filter((t) => t.pid === t.sid).map((t) => t.pid));
+  // A member of the session leader's group gets each signal once, through the group.
+  const direct = targets.filter((t) => leaders.has(t.pid) || !leaders.has(t.pgid));
+  for (const target of direct) {
+    const group = leaders.has(target.pid) ? ' and its process group' : '';
+    out.say(`Stopping ${describeProcess(target)}${group}: ${why}`, { pid: target.pid });
+    signalProcess(target, 'SIGTERM', leaders.has(target.pid));
+  }
+  const allGone = () => (targets.every((t) => !isRunning(t)) ? true : undefined);
+  const gone = await pollUntil(allGone, Date.now() + AbandonGraceMs);
+  // Identity is re-read per signal: a process that exited meanwhile is skipped, never a reused PID hit.
+  if (!gone.done) for (const target of targets) signalProcess(target, 'SIGKILL', leaders.has(target.pid));
+  await pollUntil(allGone, Date.now() + AbandonGraceMs);
+}
+
+/** "exited with code 0", "was killed by SIGTERM". */
+export function describeExit(exit: ExitStatus): string {
+  return exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code ?? 'unknown'}`;
+}
+
+function isCleanExit(exit: ExitStatus): boolean {
+  return exit.code === 0 && exit.signal === null && exit.error === undefined;
+}
+
+function unique(processes: ProcessInfo[]): ProcessInfo[] {
+  return [...new Map(processes.map((p) => [p.pid, p])).values()];
 }

@@ -7,7 +7,8 @@ import { readBootId, readProcessInfo } from '../procfs/index.ts';
 import type { ProcessInfo } from '../procfs/types.ts';
 import { cutLine } from '../hook/output.ts';
 import { pickReason, readLogTail } from './log-tail.ts';
-import { lookupAccount } from './user.ts';
+import { openAppLog } from './app-log.ts';
+import { lookupAccount, runAsAccount } from './user.ts';
 
 /** How a started process ended, once it has. */
 export interface ExitStatus {
@@ -19,6 +20,8 @@ export interface ExitStatus {
 /** A freshly started app: its identity, its log, and a way to know whether it has already exited. */
 export interface LaunchedApp {
   info: ProcessInfo;
+  /** Who it runs as: app.user when the hook dropped to it (setpriv may not have switched yet when info was read). */
+  user: string;
   bootId: string;
   argv: string[];
   logFile: string;
@@ -43,26 +46,25 @@ export function expandForPort(config: LoadedConfig, port: number): { argv: strin
  */
 export async function launchApp(config: LoadedConfig, port: number): Promise<LaunchedApp> {
   const { argv, logFile } = expandForPort(config, port);
-  fs.mkdirSync(path.dirname(logFile), { recursive: true });
-  const logFd = fs.openSync(logFile, 'a');
-  const logOffset = fs.fstatSync(logFd).size;
   const account = config.app.user && process.getuid?.() === 0 ? lookupAccount(config.app.user) : null;
   const env = { ...process.env, ...config.app.env, PORT: String(port) };
   if (account) Object.assign(env, { USER: account.name, LOGNAME: account.name, HOME: account.home });
-  if (account) fs.fchownSync(logFd, account.uid, account.gid);
+  // As root with app.user: setpriv drops to the user with its supplementary groups, then execs the app in place.
+  const spawned = account ? runAsAccount(account, argv) : argv;
+  const log = openAppLog(logFile, account);
+  const logOffset = log.offset;
   let exit: ExitStatus | null = null;
   let child: ChildProcess;
   const spawnedAt = Date.now();
   try {
-    child = spawn(argv[0]!, argv.slice(1), {
+    child = spawn(spawned[0]!, spawned.slice(1), {
       cwd: config.app.cwd,
       env,
       detached: true,
-      stdio: ['ignore', logFd, logFd],
-      ...(account ? { uid: account.uid, gid: account.gid } : {}),
+      stdio: ['ignore', log.fd, log.fd],
     });
   } finally {
-    fs.closeSync(logFd);
+    fs.closeSync(log.fd);
   }
   child.on('exit', (code, signal) => (exit = { code, signal }));
   child.on('error', (error) => (exit = { code: null, signal: null, error }));
@@ -74,6 +76,7 @@ export async function launchApp(config: LoadedConfig, port: number): Promise<Lau
   }
   return {
     info,
+    user: account?.name ?? info.user,
     bootId: readBootId(),
     argv,
     logFile,
@@ -88,13 +91,18 @@ export async function launchApp(config: LoadedConfig, port: number): Promise<Lau
 }
 
 /** The error for a start that ended before the app listened: exit code or signal first, then its log. */
-export function exitedAtStartError(argv: string[], port: number, exit: ExitStatus | null, logFile: string, logOffset: number, pid: number | undefined): HookError {
+export function exitedAtStartError(
+  argv: string[], port: number, exit: ExitStatus | null, logFile: string, logOffset: number, pid: number | undefined,
+  /** What became of the processes it left in its session, when it exited 0 leaving some. */
+  leftBehind = '',
+): HookError {
   const program = path.basename(argv[0]!);
   if (exit?.error) {
     const reason = (exit.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'program not found' : exit.error.message;
     return new HookError('START_EXITED', `could not start ${argv[0]}: ${reason}`, { port });
   }
-  const how = exit?.signal ? `was killed by ${exit.signal}` : `exited with code ${exit?.code ?? 'unknown'}`;
+  const ended = exit?.signal ? `was killed by ${exit.signal}` : `exited with code ${exit?.code ?? 'unknown'}`;
+  const how = `${ended}${leftBehind}`;
   const tail = readLogTail(logFile, logOffset);
   const reason = pickReason(tail);
   const quote = reason !== undefined ? `: "${cutLine(reason.trim(), 160)}"` : ' (its log is empty)';

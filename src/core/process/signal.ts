@@ -8,13 +8,15 @@ export function isRunning(id: Pick<ProcessIdentity, 'pid' | 'startTime'>): boole
 }
 
 /**
- * Send `signal` to a process, or to its whole process group when it leads one portproof started, but only after
- * re-reading its identity: a PID alone may already belong to someone else. Returns false if it was gone.
+ * Send `signal` to a process, or to its whole process group when asked and the group is its session's first one (the
+ * group the start command portproof launched as a session leader led), but only after re-reading its identity: a PID
+ * alone may already belong to someone else. Returns false if it was gone.
  */
 export function signalProcess(target: ProcessInfo, signal: NodeJS.Signals, group: boolean): boolean {
-  if (!isRunning(target)) return false;
+  const now = readProcessInfo(target.pid);
+  if (now === null || now.startTime !== target.startTime || now.state === 'Z') return false;
   try {
-    process.kill(group && target.pgid === target.pid ? -target.pid : target.pid, signal);
+    process.kill(group && now.pgid === now.sid ? -now.pgid : now.pid, signal);
     return true;
   } catch (error) {
     // ESRCH: it exited between the re-read and the signal, which is what we wanted anyway.

@@ -51,30 +51,62 @@ export async function freePort(port: number, options: FreePortOptions): Promise<
   const exitedAt = new Map<number, number>();
   const graceUntil = Math.min(startedAt + options.graceMs, options.untilMs);
   options.out.begin(`Waiting for ${targets.length === 1 ? 'it' : `${targets.length} processes`} to exit and port ${port} to be free`);
-  const check = () => (recordExits(targets, exitedAt) && readListenSockets(port).length === 0 ? true : undefined);
+  let signal = options.signal;
+  let scannedAt = Date.now();
+  const check = () => {
+    const exited = recordExits(targets, exitedAt);
+    if (readListenSockets(port).length === 0) return exited ? true : undefined;
+    // Still held: a process can take the socket over (a drain child forked on the signal). Look for new holders
+    // on every poll once the known ones are gone, and now and then while they still run (a scan reads every fd).
+    if (exited || Date.now() - scannedAt >= HolderRescanMs) {
+      scannedAt = Date.now();
+      adoptNewHolders(port, targets, signal, options.out);
+    }
+    return undefined;
+  };
   let result = await pollUntil(check, graceUntil, { onTick: () => options.out.progress(startedAt, graceUntil) });
   let killedAt = Infinity;
   if (!result.done && Date.now() < options.untilMs) {
     killedAt = Date.now();
+    signal = 'SIGKILL';
     options.out.say(`Still running after ${formatDuration(options.graceMs)} grace: sending SIGKILL`);
-    sendToAll(targets.filter((t) => !exitedAt.has(t.info.pid)), 'SIGKILL', options.out);
+    adoptNewHolders(port, targets, signal, options.out);
+    sendToAll(targets.filter((t) => !exitedAt.has(t.info.pid) && t.adoptedWith !== 'SIGKILL'), 'SIGKILL', options.out);
     result = await pollUntil(check, Math.min(Date.now() + DefaultKillWaitMs, options.untilMs));
   }
   const releasedAt = Date.now();
   for (const target of targets) {
     const exited = exitedAt.get(target.info.pid);
-    const signal = exited !== undefined && exited >= killedAt ? 'SIGKILL' : options.signal;
-    if (exited !== undefined) stopped.push({ info: target.info, signal, exitedAfterMs: exited - startedAt });
+    const how = exited !== undefined && exited >= killedAt ? 'SIGKILL' : options.signal;
+    if (exited !== undefined) stopped.push({ info: target.info, signal: how, exitedAfterMs: exited - startedAt });
   }
   if (!result.done) throw stillHeldError(port, targets, exitedAt, releasedAt - startedAt);
   const lastExit = Math.max(...[...exitedAt.values()]);
   return { port, stopped, releasedAfterMs: releasedAt - startedAt, releaseLagMs: Math.max(0, releasedAt - lastExit) };
 }
 
+/** While the port stays held and the known holders still run, rescan its owners at most this often. */
+export const HolderRescanMs = 500;
+
+/** Signal every process now holding the port that is not a target yet (identity re-read), and make it one. */
+function adoptNewHolders(port: number, targets: StopTarget[], signal: NodeJS.Signals, out: HookOutput): void {
+  const known = (owner: ProcessInfo) =>
+    targets.some((t) => t.info.pid === owner.pid && t.info.startTime === owner.startTime);
+  const holders = findListeners(port).listeners.flatMap((l) => l.owners);
+  for (const owner of new Map(holders.map((o) => [o.pid, o])).values()) {
+    if (known(owner)) continue;
+    targets.push({ info: owner, group: false, adoptedWith: signal });
+    out.say(`Sending ${signal} to ${describeProcess(owner)}: it took over port ${port}`, { pid: owner.pid, signal });
+    signalProcess(owner, signal, false);
+  }
+}
+
 interface StopTarget {
   info: ProcessInfo;
-  /** Signal the whole group: portproof started this process as a session leader. */
+  /** Signal the whole group: it is the first group of the session portproof started. */
   group: boolean;
+  /** Found holding the port after the first signal, and sent this signal then. */
+  adoptedWith?: NodeJS.Signals;
 }
 
 function findStopTargets(port: number, recorded: StartRecord | undefined): StopTarget[] {
@@ -88,13 +120,13 @@ function findStopTargets(port: number, recorded: StartRecord | undefined): StopT
   const leader = recorded ? readProcessInfo(recorded.pid) : null;
   // The recorded process counts only if it is still the very process portproof started: a reused PID is someone else.
   if (leader && recorded && leader.startTime === recorded.startTime && leader.state !== 'Z') {
-    targets.set(leader.pid, { info: leader, group: leader.sid === leader.pid });
+    targets.set(leader.pid, { info: leader, group: leader.pgid === leader.sid });
   }
   return [...targets.values()];
 }
 
 function sendToAll(targets: StopTarget[], signal: NodeJS.Signals, out: HookOutput): void {
-  const groups = new Set(targets.filter((t) => t.group).map((t) => t.info.pid));
+  const groups = new Set(targets.filter((t) => t.group).map((t) => t.info.pgid));
   for (const target of targets) {
     // A member of a group that is signalled as a whole gets the signal once, through its group.
     if (!target.group && groups.has(target.info.pgid)) continue;

@@ -17,3 +17,19 @@ export function lookupAccount(name: string, passwdFile = '/etc/passwd'): Account
   }
   throw new HookError('BAD_CONFIG', `app.user: no user "${name}" in ${passwdFile}`);
 }
+
+/** Where setpriv (util-linux, on Debian, Ubuntu, Amazon Linux and RHEL alike) is looked for. */
+const SetprivPaths = ['/usr/bin/setpriv', '/bin/setpriv', '/usr/sbin/setpriv', '/sbin/setpriv'];
+
+/**
+ * The argv that runs `argv` as `account` with its supplementary groups (initgroups), as su, runuser and systemd's
+ * User= do; Node's own uid/gid drop clears them. setpriv execs the program, so its PID is the app's.
+ */
+export function runAsAccount(account: Account, argv: string[]): string[] {
+  const setpriv = SetprivPaths.find((file) => fs.existsSync(file));
+  if (setpriv === undefined) {
+    const why = `it runs the app as ${account.name} with that user's groups`;
+    throw new HookError('BAD_CONFIG', `app.user: setpriv (util-linux) is not installed; ${why}`);
+  }
+  return [setpriv, `--reuid=${account.uid}`, `--regid=${account.gid}`, '--init-groups', '--', ...argv];
+}
