@@ -6,6 +6,7 @@ import { loadConfig, resolveConfigPath } from '../config/load.ts';
 import { HookError } from '../errors.ts';
 import { appStateDir } from '../state/state.ts';
 import { acquireLock, DefaultLockWaitMs, type HeldLock } from '../state/lock.ts';
+import { ensureTrustedStateDir } from '../state/trust.ts';
 import { VERSION } from '../version.ts';
 import { parseHookArgs } from './args.ts';
 import type { HookContext, HookFlow } from './context.ts';
@@ -41,6 +42,7 @@ export async function executeHook(event: LifecycleEvent, flows: HookFlows, argv:
     const config = loadConfig(resolveConfigPath(bundleRoot, options.config), bundleRoot);
     const appDir = appStateDir(config.stateDir, config.app.name);
     const deployment = readCodeDeployEnv();
+    ensureTrustedStateDir(config.stateDir, appDir, { readOnly: options.check });
     log = openLog(appDir, event, deployment?.deploymentId ?? null, options.check);
     const deadline = new Deadline(readHookTimeoutSeconds(bundleRoot, event) * 1000);
     const out = new HookOutput(log, options.json);
