@@ -57,8 +57,8 @@ export async function acquireLock(
   const file = path.join(dir, 'lock');
   const me = readProcessInfo(process.pid);
   if (me === null) throw new HookError('UNREADABLE', `cannot read /proc/${process.pid}: is /proc mounted?`);
-  const bootId = readBootId();
-  const mine: LockHolder = { pid: me.pid, startTime: me.startTime, bootId, event, deploymentId, acquiredAt: new Date().toISOString() };
+  const { pid, startTime } = me;
+  const mine: LockHolder = { pid, startTime, bootId: readBootId(), event, deploymentId, acquiredAt: new Date().toISOString() };
   const text = `${JSON.stringify(mine)}\n`;
   const temp = writeTempLock(dir, file, text);
   const giveUpAt = Date.now() + waitMs;
