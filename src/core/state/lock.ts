@@ -4,7 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HookError } from '../errors.ts';
 import { describeFsError } from '../fs-error.ts';
-import { isSameProcess, readBootId, readProcessInfo } from '../procfs/index.ts';
+import { isSameProcess, readProcessInfo } from '../procfs/index.ts';
 import type { ProcessIdentity } from '../procfs/types.ts';
 
 /** How long a second hook waits for the first before failing. */
@@ -57,8 +57,8 @@ export async function acquireLock(
   const file = path.join(dir, 'lock');
   const me = readProcessInfo(process.pid);
   if (me === null) throw new HookError('UNREADABLE', `cannot read /proc/${process.pid}: is /proc mounted?`);
-  const { pid, startTime } = me;
-  const mine: LockHolder = { pid, startTime, bootId: readBootId(), event, deploymentId, acquiredAt: new Date().toISOString() };
+  const acquiredAt = new Date().toISOString();
+  const mine: LockHolder = { pid: me.pid, startTime: me.startTime, bootId: me.bootId, event, deploymentId, acquiredAt };
   const text = `${JSON.stringify(mine)}\n`;
   const temp = writeTempLock(dir, file, text);
   const giveUpAt = Date.now() + waitMs;
