@@ -24,19 +24,22 @@ export function ensureTrustedStateDir(stateDir: string, appDir: string, options:
 export function findDirDistrust(dir: string, uid = currentUid()): string | null {
   const stat = fs.statSync(dir);
   if (!stat.isDirectory()) return `state directory ${dir} is not a directory`;
-  const owner = `${lookupUserName(stat.uid)} (uid ${stat.uid})`;
   const mode = `0${(stat.mode & 0o7777).toString(8)}`;
   const wrongOwner = stat.uid !== 0 && stat.uid !== uid;
   const writable = [stat.mode & 0o020 ? 'group' : '', stat.mode & 0o002 ? 'others' : ''].filter(Boolean).join(' and ');
   if (!wrongOwner && !writable) return null;
   const allowed = uid === 0 ? 'root' : `root or ${lookupUserName(uid)}`;
-  const problem = wrongOwner ? `is owned by ${owner}, not ${allowed}` : `is writable by ${writable}`;
+  const problems = [
+    wrongOwner ? `owned by ${lookupUserName(stat.uid)} (uid ${stat.uid}), not ${allowed}` : '',
+    writable ? `writable by ${writable}` : '',
+  ];
+  const facts = wrongOwner ? `mode ${mode}` : `owner ${lookupUserName(stat.uid)}, mode ${mode}`;
   const fix = [
     wrongOwner ? `chown ${uid === 0 ? 'root:root' : lookupUserName(uid)} ${dir}` : '',
     writable ? `chmod go-w ${dir}` : '',
-  ].filter(Boolean).join(' && ');
-  return `state directory ${dir} ${problem} (owner ${owner}, mode ${mode}): whoever can write it can make the hooks `
-    + `signal any process, so it is refused; fix it with: ${fix}`;
+  ];
+  return `state directory ${dir} is ${problems.filter(Boolean).join(' and ')} (${facts}): whoever can write it can make `
+    + `the hooks signal any process, so it is refused; fix it with: ${fix.filter(Boolean).join(' && ')}`;
 }
 
 /**
