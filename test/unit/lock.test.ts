@@ -116,6 +116,17 @@ describe('the lock', () => {
     (await acquireLock(dir, 'ApplicationStop', null, 300)).release();
   });
 
+  it('what waiters killed mid-wait left behind is removed by the next holder', async () => {
+    const dir = newDir();
+    const deadPid = writeDeadHoldersLock(dir);
+    fs.rmSync(path.join(dir, 'lock'));
+    const mine = `.lock.${process.pid}.0123456789ab.tmp`;
+    for (const name of [`.lock.${deadPid}.0123456789ab.tmp`, mine]) fs.writeFileSync(path.join(dir, name), '{}');
+    const lock = await acquireLock(dir, 'ApplicationStop', null, 300);
+    expect(fs.readdirSync(dir).sort()).toEqual([mine, 'lock']);
+    lock.release();
+  });
+
   it('a lock that cannot be written is a HookError naming the path and the reason in words', async () => {
     // sysfs refuses new files, even to root: the nearest thing to a read-only or full disk without mounting one.
     const error = await acquireLock('/sys/kernel', 'ApplicationStop', null, 300).then(() => null, (e: unknown) => e);

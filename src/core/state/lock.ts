@@ -66,6 +66,7 @@ export async function acquireLock(
     for (;;) {
       if (linkLock(temp, file)) {
         const { ino } = fs.statSync(file);
+        removeLeftovers(dir);
         return { release: () => releaseIfOurs(file, ino, text) };
       }
       const seen = readLock(file);
@@ -102,7 +103,7 @@ function takeOverStaleLock(file: string, seen: SeenLock): boolean {
       const code = (error as NodeJS.ErrnoException).code;
       // Gone already: race for the lock again.
       if (code === 'ENOENT') return true;
-      if (code !== 'EEXIST') throw lockWriteError(claim, error);
+      if (code !== 'EEXIST') throw lockError(claim, error);
       // A claim made moments ago is a live taker's: let it finish. An old one was left by a taker that died.
       if (!isLeftOver(claim)) return false;
       continue;
@@ -136,6 +137,20 @@ function isStale(seen: SeenLock): boolean {
   return Date.now() - seen.mtimeMs > DefaultUnreadableLockStaleMs;
 }
 
+/**
+ * Remove what waiters killed mid-wait left (SIGTERM exits without unwinding): temp files of PIDs that are gone, and
+ * takeover claims older than any live taker's. Run by the holder: the lock any claim was for is gone by now.
+ */
+function removeLeftovers(dir: string): void {
+  for (const name of fs.readdirSync(dir)) {
+    const temp = /^\.lock\.(\d+)\.[0-9a-f]+\.tmp$/.exec(name);
+    const claim = name.startsWith('lock.takeover-');
+    const leftOver = temp ? readProcessInfo(Number(temp[1])) === null : claim && isLeftOver(path.join(dir, name));
+    // Best effort: a file another waiter removed first is just as gone.
+    if (leftOver) fs.rmSync(path.join(dir, name), { force: true });
+  }
+}
+
 function writeTempLock(dir: string, file: string, text: string): string {
   const temp = path.join(dir, `.lock.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   try {
@@ -150,7 +165,7 @@ function writeTempLock(dir: string, file: string, text: string): string {
     return temp;
   } catch (error) {
     fs.rmSync(temp, { force: true });
-    throw lockWriteError(file, error);
+    throw lockError(file, error);
   }
 }
 
@@ -161,7 +176,7 @@ function linkLock(temp: string, file: string): boolean {
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw lockWriteError(file, error);
+    throw lockError(file, error);
   }
 }
 
@@ -172,7 +187,7 @@ function readLock(file: string): SeenLock | null {
   } catch (error) {
     // Released since we looked: no holder to judge.
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw lockWriteError(file, error);
+    throw lockError(file, error, 'read');
   }
   try {
     const stat = fs.fstatSync(fd);
@@ -208,9 +223,9 @@ function lockedError(file: string, seen: SeenLock): HookError {
   return new HookError('LOCKED', `another portproof hook is running: ${who} holds ${file}`, { pid: holder.pid });
 }
 
-function lockWriteError(file: string, error: unknown): HookError {
+function lockError(file: string, error: unknown, verb: 'read' | 'write' = 'write'): HookError {
   const reason = describeFsError(error);
-  return new HookError('UNREADABLE', `cannot write the lock ${file}: ${reason}`, { path: file }, { cause: error });
+  return new HookError('UNREADABLE', `cannot ${verb} the lock ${file}: ${reason}`, { path: file }, { cause: error });
 }
 
 function releaseIfOurs(file: string, ino: number, text: string): void {
