@@ -145,9 +145,12 @@ function removeLeftovers(dir: string): void {
   for (const name of fs.readdirSync(dir)) {
     const temp = /^\.lock\.(\d+)\.[0-9a-f]+\.tmp$/.exec(name);
     const claim = name.startsWith('lock.takeover-');
-    const leftOver = temp ? readProcessInfo(Number(temp[1])) === null : claim && isLeftOver(path.join(dir, name));
-    // Best effort: a file another waiter removed first is just as gone.
-    if (leftOver) fs.rmSync(path.join(dir, name), { force: true });
+    try {
+      const leftOver = temp ? readProcessInfo(Number(temp[1])) === null : claim && isLeftOver(path.join(dir, name));
+      if (leftOver) fs.rmSync(path.join(dir, name), { force: true });
+    } catch {
+      // Best effort: litter that cannot be removed now does no harm, and the hook holds its lock either way.
+    }
   }
 }
 
