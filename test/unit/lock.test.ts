@@ -21,7 +21,8 @@ function writeDeadHoldersLock(dir: string): number {
   const child = spawnSync('sh', ['-c', 'cat /proc/self/stat'], { encoding: 'utf8' });
   const pid = Number(child.stdout.split(' ')[0]);
   const startTime = Number(child.stdout.slice(child.stdout.lastIndexOf(')') + 2).split(' ')[19]);
-  const holder = { pid, startTime, bootId, event: 'ApplicationStart', deploymentId: 'd-DEAD', acquiredAt: '2026-01-01T00:00:00Z' };
+  const acquiredAt = '2026-01-01T00:00:00Z';
+  const holder = { pid, startTime, bootId, event: 'ApplicationStart', deploymentId: 'd-DEAD', acquiredAt };
   fs.writeFileSync(path.join(dir, 'lock'), `${JSON.stringify(holder)}\n`);
   return pid;
 }
@@ -48,24 +49,30 @@ interface Taker {
   go(): void;
 }
 
-function startTaker(dir: string, marks: string): Taker {
-  const child = spawn(process.execPath, ['--import', 'tsx', LockTaker, dir, marks], { stdio: ['pipe', 'pipe', 'pipe'] });
+function startTaker(dir: string, marks: string, end: 'release' | 'die'): Taker {
+  const argv = ['--import', 'tsx', LockTaker, dir, marks, '20', end];
+  const child = spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const ready = new Promise<void>((resolve, reject) => {
     child.stdout.once('data', () => resolve());
     child.once('exit', (code) => reject(new Error(`lock taker exited with ${code} before it was ready: ${stderr}`)));
   });
-  const done = new Promise<{ code: number | null; stderr: string }>((resolve) => child.once('exit', (code) => resolve({ code, stderr })));
+  const done = new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    child.once('exit', (code) => resolve({ code, stderr }));
+  });
   return { pid: child.pid!, ready, done, go: () => child.stdin.write('go\n') };
 }
 
 describe('the lock', () => {
-  it('24 hooks racing for one stale lock from a dead PID: one holder at a time, every one gets it', async () => {
+  it.each([
+    ['each releases it', 'release'],
+    ['each dies holding it, leaving a stale lock for the rest', 'die'],
+  ] as const)('24 hooks racing for one stale lock from a dead PID (%s): one holder at a time', async (_what, end) => {
     const dir = newDir();
     const marks = path.join(root, `marks-${path.basename(dir)}`);
     writeDeadHoldersLock(dir);
-    const takers = Array.from({ length: 24 }, () => startTaker(dir, marks));
+    const takers = Array.from({ length: 24 }, () => startTaker(dir, marks, end));
     await Promise.all(takers.map((t) => t.ready));
     // Released together: every taker finds the same stale lock and tries to take it over.
     for (const taker of takers) taker.go();
@@ -79,14 +86,15 @@ describe('the lock', () => {
       expect([lines[i], lines[i + 1]], `marks ${i}-${i + 1}`).toEqual([`enter ${pid}`, `exit ${pid}`]);
     }
     expect(new Set(lines.map((l) => l.split(' ')[1])).size).toBe(24);
-    // Nothing left behind: no lock, no temp file, no takeover claim.
-    expect(fs.readdirSync(dir)).toEqual([]);
+    // Nothing left behind but, when the last holder died holding it, its lock: no temp file, no takeover claim.
+    expect(fs.readdirSync(dir)).toEqual(end === 'die' ? ['lock'] : []);
   });
 
   it('an empty lock file written just now is not taken over: a holder may be mid-write', async () => {
     const dir = newDir();
     writeUnreadableLock(dir, '', 0);
-    await expectLocked(acquireLock(dir, 'ApplicationStop', null, 1500), /the lock .*\/lock is empty and was written \d+ s ago/);
+    const taking = acquireLock(dir, 'ApplicationStop', null, 1500);
+    await expectLocked(taking, /the lock .*\/lock is empty and was written \d+ s ago/);
     expect(fs.readFileSync(path.join(dir, 'lock'), 'utf8')).toBe('');
   });
 
@@ -102,7 +110,8 @@ describe('the lock', () => {
       const dir = newDir();
       writeUnreadableLock(dir, content, 60_000);
       const lock = await acquireLock(dir, 'ApplicationStop', 'd-NEW', 1500);
-      expect(JSON.parse(fs.readFileSync(path.join(dir, 'lock'), 'utf8'))).toMatchObject({ pid: process.pid, deploymentId: 'd-NEW' });
+      const holder = JSON.parse(fs.readFileSync(path.join(dir, 'lock'), 'utf8'));
+      expect(holder).toMatchObject({ pid: process.pid, deploymentId: 'd-NEW' });
       lock.release();
       expect(fs.readdirSync(dir)).toEqual([]);
     }
@@ -111,7 +120,8 @@ describe('the lock', () => {
   it('a live holder is waited for, then named', async () => {
     const dir = newDir();
     const held = await acquireLock(dir, 'ValidateService', 'd-FIRST');
-    await expectLocked(acquireLock(dir, 'ApplicationStop', null, 300), new RegExp(`PID ${process.pid} \\(ValidateService, deployment d-FIRST`));
+    const second = acquireLock(dir, 'ApplicationStop', null, 300);
+    await expectLocked(second, new RegExp(`PID ${process.pid} \\(ValidateService, deployment d-FIRST`));
     held.release();
     (await acquireLock(dir, 'ApplicationStop', null, 300)).release();
   });
