@@ -61,6 +61,19 @@ describe('what the hooks trust', () => {
     expectVerdict(await revision.run('validate'), 'ValidateService', 'FAILED', 'was started before the last reboot; it is not trusted');
   });
 
+  it('state from another boot naming a live process (PID and start time right): stop does not signal it', async () => {
+    const port = await findFreePort();
+    const { stateDir, revision } = await deployed({ ports: [port] });
+    const bystander = spawnBystander();
+    const startTime = Number(fs.readFileSync(`/proc/${bystander}/stat`, 'utf8').split(') ')[1]!.split(' ')[19]);
+    fs.mkdirSync(path.join(stateDir, 'fixture'));
+    const record = { pid: bystander, startTime, bootId: '00000000-0000-0000-0000-000000000000', command: 'node app' };
+    fs.writeFileSync(stateFile(stateDir), JSON.stringify({ lastStarted: port, processes: { [port]: record } }));
+    expectVerdict(await revision.run('stop'), 'ApplicationStop', 'OK', 'nothing was listening');
+    expect(isAlive(bystander)).toBe(true);
+    process.kill(bystander, 'SIGKILL');
+  });
+
   it('PID reused: validate names the stranger, stop never signals it', async () => {
     const port = await findFreePort();
     const { stateDir, revision } = await deployed({ ports: [port] });

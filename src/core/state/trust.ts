@@ -38,8 +38,9 @@ export function findDirDistrust(dir: string, uid = currentUid()): string | null 
     wrongOwner ? `chown ${uid === 0 ? 'root:root' : lookupUserName(uid)} ${dir}` : '',
     writable ? `chmod go-w ${dir}` : '',
   ];
-  return `state directory ${dir} is ${problems.filter(Boolean).join(' and ')} (${facts}): whoever can write it can make `
-    + `the hooks signal any process, so it is refused; fix it with: ${fix.filter(Boolean).join(' && ')}`;
+  const is = problems.filter(Boolean).join(' and ');
+  return `state directory ${dir} is ${is} (${facts}): whoever can write it can make the hooks signal any process, `
+    + `so it is refused; fix it with: ${fix.filter(Boolean).join(' && ')}`;
 }
 
 /**
