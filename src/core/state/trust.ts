@@ -55,7 +55,13 @@ export function findUserDistrust(info: ProcessInfo, appUser: string | undefined,
 }
 
 function checkDirTrust(dir: string): void {
-  const distrust = findDirDistrust(dir);
+  let distrust: string | null;
+  try {
+    distrust = findDirDistrust(dir);
+  } catch (error) {
+    // A parent the hook's user may not search (run as another user): what cannot be looked at cannot be trusted.
+    throw new HookError('UNREADABLE', `cannot read the state directory ${dir}: ${describeFsError(error)}`, { path: dir });
+  }
   if (distrust) throw new HookError('UNSAFE_STATE', distrust, { path: dir });
 }
 
