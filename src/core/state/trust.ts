@@ -60,7 +60,8 @@ function checkDirTrust(dir: string): void {
     distrust = findDirDistrust(dir);
   } catch (error) {
     // A parent the hook's user may not search (run as another user): what cannot be looked at cannot be trusted.
-    throw new HookError('UNREADABLE', `cannot read the state directory ${dir}: ${describeFsError(error)}`, { path: dir });
+    const message = `cannot read the state directory ${dir}: ${describeFsError(error)}`;
+    throw new HookError('UNREADABLE', message, { path: dir });
   }
   if (distrust) throw new HookError('UNSAFE_STATE', distrust, { path: dir });
 }
