@@ -10,6 +10,7 @@ export type HookErrorCode =
   | 'START_TIMEOUT'
   | 'NOT_OWNER'
   | 'STATE_INVALID'
+  | 'UNSAFE_STATE'
   | 'UNHEALTHY'
   | 'NGINX_FAILED'
   | 'DEADLINE'
@@ -46,8 +47,11 @@ export class HookError extends Error {
     this.context = context;
   }
 
-  /** Exit code per the output contract: 2 for bad config or usage, 1 for everything else. */
+  /**
+   * Exit code per the output contract: 2 for bad config or usage, and for a state directory others could write (the
+   * host's setup is wrong, nothing was touched, a retry cannot help), 1 for everything else.
+   */
   get exitCode(): 1 | 2 {
-    return this.code === 'BAD_CONFIG' || this.code === 'BAD_USAGE' ? 2 : 1;
+    return this.code === 'BAD_CONFIG' || this.code === 'BAD_USAGE' || this.code === 'UNSAFE_STATE' ? 2 : 1;
   }
 }

@@ -24,6 +24,7 @@ export async function freeTargetPort(ctx: HookContext, port: number): Promise<Fr
     signal: ctx.config.stop.signal,
     graceMs: ctx.config.stop.grace,
     recorded: state.processes[String(port)],
+    appUser: ctx.config.app.user,
     untilMs: ctx.deadline.at,
     out: ctx.out,
   });
@@ -37,9 +38,11 @@ export async function freeTargetPort(ctx: HookContext, port: number): Promise<Fr
 
 /** "port 8082 free: stopped PID 4711 (…) with SIGTERM in 8.0 s" */
 export function describeFreed(report: FreePortReport): string {
-  if (report.stopped.length === 0) return `port ${report.port} free (nothing was listening)`;
+  const notTrusted = report.notTrusted ? `; not signalled ${report.notTrusted}` : '';
+  if (report.stopped.length === 0) return `port ${report.port} free (nothing was listening)${notTrusted}`;
   const who = report.stopped.map((s) => `${describeProcess(s.info)} with ${s.signal}${s.signal === 'SIGKILL' ? ' after the grace period' : ''}`);
-  return `port ${report.port} free after ${formatDuration(report.releasedAfterMs)}: stopped ${who.join('; ')}`;
+  const after = formatDuration(report.releasedAfterMs);
+  return `port ${report.port} free after ${after}: stopped ${who.join('; ')}${notTrusted}`;
 }
 
 /** Drop the stopped process's record; if the state cannot be written, the verdict still says the port was freed. */

@@ -22,7 +22,7 @@ export async function validateFlow(ctx: HookContext): Promise<string> {
     throw new HookError('STATE_INVALID', `${why}; nothing on port ${port} is trusted (run ApplicationStart first)`, { port });
   }
   ctx.out.begin(`Verifying PID ${record.pid} owns port ${port}`, { port, pid: record.pid });
-  const info = confirmRecordedProcess(record, port);
+  const info = confirmRecordedProcess(record, port, ctx.config.app.user);
   proveTreeOwnsPort(info, record.bootId, port);
   const root = { pid: info.pid, startTime: info.startTime, bootId: record.bootId };
   const health = ctx.config.health;
@@ -36,7 +36,7 @@ export async function validateFlow(ctx: HookContext): Promise<string> {
     tls: health.tls,
   }, ctx.out);
   // Ownership again after the health checks: a second listener could have appeared while we waited.
-  confirmRecordedProcess(record, port);
+  confirmRecordedProcess(record, port, ctx.config.app.user);
   const { listeners } = proveTreeOwnsPort(info, record.bootId, port);
   const owned = `port ${port} owned by PID ${info.pid} (${info.comm}, started ${formatClock(info.startedAt)}${listeners > 1 ? `, ${listeners} listeners` : ''}); healthy (HTTP ${healthy.status} in ${formatDuration(healthy.latencyMs)}, try ${healthy.attempts})`;
   ctx.log.info({ port, pid: info.pid, attempts: healthy.attempts, healthyAfterMs: healthy.waitedMs }, 'verified');

@@ -46,10 +46,17 @@ function readHooksLog(stateDir: string): Array<{ pid: number; msg?: string }> {
 }
 
 /** A live process that portproof did not start: what a reused PID looks like. */
-function spawnBystander(): number {
-  const child = spawn('sleep', ['60'], { detached: true, stdio: 'ignore' });
+function spawnBystander(identity: { uid?: number; gid?: number } = {}): number {
+  const child = spawn('sleep', ['60'], { detached: true, stdio: 'ignore', ...identity });
   child.unref();
   return child.pid!;
+}
+
+/** Every file in the app's state directory with its content: "nothing written" is this, unchanged. */
+function snapshotAppDir(stateDir: string): Record<string, string> {
+  const dir = path.join(stateDir, 'fixture');
+  const names = fs.readdirSync(dir).sort();
+  return Object.fromEntries(names.map((name) => [name, fs.readFileSync(path.join(dir, name), 'utf8')]));
 }
 
 describe('what the hooks trust', () => {
@@ -74,6 +81,19 @@ describe('what the hooks trust', () => {
     remember(stateDir, port);
     editState(stateDir, (s) => (s.processes[String(port)]!.bootId = '00000000-0000-0000-0000-000000000000'));
     expectVerdict(await revision.run('validate'), 'ValidateService', 'FAILED', 'was started before the last reboot; it is not trusted');
+  });
+
+  it('state from another boot naming a live process (PID and start time right): stop does not signal it', async () => {
+    const port = await findFreePort();
+    const { stateDir, revision } = await deployed({ ports: [port] });
+    const bystander = spawnBystander();
+    const startTime = Number(fs.readFileSync(`/proc/${bystander}/stat`, 'utf8').split(') ')[1]!.split(' ')[19]);
+    fs.mkdirSync(path.join(stateDir, 'fixture'));
+    const record = { pid: bystander, startTime, bootId: '00000000-0000-0000-0000-000000000000', command: 'node app' };
+    fs.writeFileSync(stateFile(stateDir), JSON.stringify({ lastStarted: port, processes: { [port]: record } }));
+    expectVerdict(await revision.run('stop'), 'ApplicationStop', 'OK', 'nothing was listening');
+    expect(isAlive(bystander)).toBe(true);
+    process.kill(bystander, 'SIGKILL');
   });
 
   it('PID reused: validate names the stranger, stop never signals it', async () => {
@@ -162,7 +182,8 @@ describe('what the hooks trust', () => {
     const { revision } = await deployed({ ports: [port], stateDir });
     expectVerdict(await revision.run('start'), 'ApplicationStart', 'OK');
     remember(stateDir, port);
-    for (const dir of [stateDir, path.join(stateDir, 'fixture')]) fs.chmodSync(dir, 0o777);
+    // The state directory is the hook user's own (a directory others could write would be refused).
+    for (const dir of [stateDir, path.join(stateDir, 'fixture')]) fs.chownSync(dir, NobodyUid, NobodyUid);
     for (const file of fs.readdirSync(path.join(stateDir, 'fixture'))) fs.chmodSync(path.join(stateDir, 'fixture', file), 0o666);
     fs.chmodSync(revision.dir, 0o755);
     const check = await revision.run('validate', { args: ['--check'], uid: NobodyUid, gid: NobodyUid });
@@ -178,5 +199,65 @@ describe('what the hooks trust', () => {
     const pid = remember(stateDir, port);
     expect(fs.readFileSync(`/proc/${pid}/status`, 'utf8')).toMatch(/^Uid:\s+65534\s/m);
     expectVerdict(await revision.run('validate'), 'ValidateService', 'OK', `owned by PID ${pid}`);
+  });
+
+  it.each([
+    [
+      'writable by others (0777)',
+      (dir: string) => fs.chmodSync(dir, 0o777),
+      /state directory \S+ is writable by group and others \(owner root, mode 0777\).*fix it with: chmod go-w \S+$/,
+    ],
+    [
+      'group-writable (0775)',
+      (dir: string) => fs.chmodSync(path.join(dir, 'fixture'), 0o775),
+      /state directory \S+\/fixture is writable by group \(owner root, mode 0775\).*: chmod go-w \S+\/fixture$/,
+    ],
+    [
+      'owned by nobody',
+      (dir: string) => fs.chownSync(dir, NobodyUid, NobodyUid),
+      /state directory \S+ is owned by nobody \(uid 65534\), not root \(mode 0755\).*fix it with: chown root:root \S+$/,
+    ],
+  ])('state directory %s: every hook refuses, exit 2, nothing signalled or written', async (_what, spoil, expected) => {
+    const port = await findFreePort();
+    const { stateDir, revision } = await deployed({ ports: [port] });
+    expectVerdict(await revision.run('start'), 'ApplicationStart', 'OK');
+    const pid = remember(stateDir, port);
+    spoil(stateDir);
+    const before = snapshotAppDir(stateDir);
+    for (const hook of ['stop', 'start', 'validate'] as const) {
+      for (const args of [[], ['--check']]) {
+        if (hook !== 'validate' && args.length > 0) continue;
+        const run = await revision.run(hook, { args });
+        expect(run.lines, `${hook} ${args.join(' ')}`).toHaveLength(1);
+        expect(run.verdict).toMatch(/FAILED: state directory .*: whoever can write it can make the hooks signal/);
+        expect(run.verdict).toMatch(expected);
+        expect(run.code).toBe(2);
+      }
+    }
+    expect(isAlive(pid)).toBe(true);
+    expect(snapshotAppDir(stateDir)).toEqual(before);
+  });
+
+  it('forged state naming another user\'s process: stop does not signal it, validate says why not', async () => {
+    const port = await findFreePort();
+    const { stateDir, revision } = await deployed({ ports: [port] });
+    expectVerdict(await revision.run('start'), 'ApplicationStart', 'OK');
+    const appPid = remember(stateDir, port);
+    expectVerdict(await revision.run('stop'), 'ApplicationStop', 'OK', `stopped PID ${appPid}`);
+    // The record names a live process exactly (PID, start time, boot id), but one running as nobody, not as the app.
+    const victim = spawnBystander({ uid: NobodyUid, gid: NobodyUid });
+    const startTime = Number(fs.readFileSync(`/proc/${victim}/stat`, 'utf8').split(') ')[1]!.split(' ')[19]);
+    const bootId = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const forged = { pid: victim, startTime, bootId, command: 'node app', user: 'root' };
+    editState(stateDir, (s) => (s.processes[String(port)] = forged));
+    const unexpected = 'runs as nobody \\(uid 65534\\), not as root \\(no app.user\\)';
+    const validate = await revision.run('validate', { args: [`--port=${port}`] });
+    const named = `PID ${victim} \\(sleep 60, nobody, started [\\d:]+\\)`;
+    expectVerdict(validate, 'ValidateService', 'FAILED', new RegExp(`${named}, ${unexpected}; it is not trusted`));
+    const stop = await revision.run('stop');
+    const notSignalled = `nothing was listening\\); not signalled the recorded ${named}: it ${unexpected}`;
+    expectVerdict(stop, 'ApplicationStop', 'OK', new RegExp(notSignalled));
+    expect(isAlive(victim)).toBe(true);
+    process.kill(victim, 'SIGKILL');
   });
 });

@@ -30,6 +30,6 @@ export function hookHelp(event: LifecycleEvent): string {
     '  --json         with --check: one JSON document',
     '  --version      print the version',
     '',
-    'exit codes: 0 success, 1 failed verification, 2 bad config or usage',
+    'exit codes: 0 success, 1 failed verification, 2 bad config or usage, or a state directory others could write',
   ].join('\n');
 }

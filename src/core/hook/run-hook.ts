@@ -8,6 +8,7 @@ import { listSecrets } from '../config/secrets.ts';
 import { HookError } from '../errors.ts';
 import { appStateDir } from '../state/state.ts';
 import { acquireLock, DefaultLockWaitMs, type HeldLock } from '../state/lock.ts';
+import { ensureTrustedStateDir } from '../state/trust.ts';
 import { VERSION } from '../version.ts';
 import { parseHookArgs } from './args.ts';
 import type { HookContext, HookFlow } from './context.ts';
@@ -51,6 +52,7 @@ export async function executeHook(event: LifecycleEvent, flows: HookFlows, argv:
     if (problems.length > 0 && !options.check) throw configProblems(config.file, problems);
     const appDir = appStateDir(config.stateDir, config.app.name);
     const deployment = readCodeDeployEnv();
+    ensureTrustedStateDir(config.stateDir, appDir, { readOnly: options.check });
     log = openLog(appDir, event, deployment?.deploymentId ?? null, options.check);
     const deadline = new Deadline(readHookTimeoutSeconds(bundleRoot, event) * 1000);
     const out = new HookOutput(log, options.json);

@@ -4,9 +4,10 @@ import { readLogTail } from '../process/log-tail.ts';
 import { checkTreeOwnsPort, findListeners, readBootId, readProcessInfo } from '../procfs/index.ts';
 import type { ProcessInfo, SocketOwner } from '../procfs/types.ts';
 import type { StartRecord } from '../state/state.ts';
+import { findUserDistrust } from '../state/trust.ts';
 
 /** The recorded process, re-read and confirmed to be the very one ApplicationStart launched. */
-export function confirmRecordedProcess(record: StartRecord, port: number): ProcessInfo {
+export function confirmRecordedProcess(record: StartRecord, port: number, appUser: string | undefined): ProcessInfo {
   const recorded = `PID ${record.pid} (${record.command || 'unknown command'}, started ${record.startedAt.slice(11, 19) || '?'})`;
   if (record.bootId !== readBootId()) {
     throw new HookError('STATE_INVALID', `the process recorded on port ${port}, ${recorded}, was started before the last reboot; it is not trusted`, { port, pid: record.pid });
@@ -22,6 +23,12 @@ export function confirmRecordedProcess(record: StartRecord, port: number): Proce
       pid: record.pid,
       evidence: tail.length > 0 ? [`last lines of ${record.log}:`, ...tail.map((l) => `  ${l}`)] : [],
     });
+  }
+  const distrust = findUserDistrust(now, appUser);
+  // Another user's process is not what ApplicationStart launched as the app: a forged or stale record.
+  if (distrust) {
+    const message = `the process recorded on port ${port}, ${describeProcess(now)}, ${distrust}; it is not trusted`;
+    throw new HookError('STATE_INVALID', message, { port, pid: record.pid });
   }
   return now;
 }

@@ -4,6 +4,7 @@ import type { HookOutput } from '../hook/output.ts';
 import { findListeners, readListenSockets, readProcessInfo } from '../procfs/index.ts';
 import type { ProcessInfo } from '../procfs/types.ts';
 import type { StartRecord } from '../state/state.ts';
+import { findUserDistrust } from '../state/trust.ts';
 import { pollUntil } from '../wait.ts';
 import { describeProcess } from './describe.ts';
 import { isRunning, signalProcess } from './signal.ts';
@@ -27,6 +28,8 @@ export interface FreePortReport {
   releasedAfterMs: number;
   /** From the last process's exit until the port was seen free. */
   releaseLagMs: number;
+  /** Why the process recorded on the port was not signalled although it runs, when its user was wrong. */
+  notTrusted?: string;
 }
 
 /** How to stop: the configured signal and grace, the process portproof recorded on this port, and the deadline. */
@@ -34,6 +37,8 @@ export interface FreePortOptions {
   signal: NodeJS.Signals;
   graceMs: number;
   recorded: StartRecord | undefined;
+  /** config app.user: the recorded process must run as this user (root when none). */
+  appUser: string | undefined;
   untilMs: number;
   out: HookOutput;
 }
@@ -43,9 +48,10 @@ export interface FreePortOptions {
  * exited and nothing listens, SIGKILL after the grace period. Nothing listening is success.
  */
 export async function freePort(port: number, options: FreePortOptions): Promise<FreePortReport> {
-  const targets = findStopTargets(port, options.recorded);
+  const { targets, notTrusted } = findStopTargets(port, options.recorded, options.appUser);
+  if (notTrusted) options.out.say(`Not signalling ${notTrusted}`);
   const stopped: StoppedProcess[] = [];
-  if (targets.length === 0) return { port, stopped, releasedAfterMs: 0, releaseLagMs: 0 };
+  if (targets.length === 0) return { port, stopped, releasedAfterMs: 0, releaseLagMs: 0, notTrusted };
   const startedAt = Date.now();
   sendToAll(targets, options.signal, options.out);
   const exitedAt = new Map<number, number>();
@@ -82,7 +88,14 @@ export async function freePort(port: number, options: FreePortOptions): Promise<
   }
   if (!result.done) throw stillHeldError(port, targets, exitedAt, releasedAt - startedAt);
   const lastExit = Math.max(...[...exitedAt.values()]);
-  return { port, stopped, releasedAfterMs: releasedAt - startedAt, releaseLagMs: Math.max(0, releasedAt - lastExit) };
+  const releaseLagMs = Math.max(0, releasedAt - lastExit);
+  return { port, stopped, releasedAfterMs: releasedAt - startedAt, releaseLagMs, notTrusted };
+}
+
+/** Whom to signal, and why the recorded process is not among them when it runs as another user. */
+interface StopTargets {
+  targets: StopTarget[];
+  notTrusted?: string;
 }
 
 /** While the port stays held and the known holders still run, rescan its owners at most this often. */
@@ -109,7 +122,7 @@ interface StopTarget {
   adoptedWith?: NodeJS.Signals;
 }
 
-function findStopTargets(port: number, recorded: StartRecord | undefined): StopTarget[] {
+function findStopTargets(port: number, recorded: StartRecord | undefined, appUser: string | undefined): StopTargets {
   const { listeners } = findListeners(port);
   const unknown = listeners.filter((l) => l.owners.length === 0);
   if (unknown.length > 0) {
@@ -119,10 +132,15 @@ function findStopTargets(port: number, recorded: StartRecord | undefined): StopT
   for (const owner of listeners.flatMap((l) => l.owners)) targets.set(owner.pid, { info: owner, group: false });
   const leader = recorded ? readProcessInfo(recorded.pid) : null;
   // The recorded process counts only if it is still the very process portproof started: a reused PID is someone else.
-  if (leader && recorded && leader.startTime === recorded.startTime && leader.state !== 'Z') {
-    targets.set(leader.pid, { info: leader, group: leader.pgid === leader.sid });
+  const same = leader && recorded && leader.startTime === recorded.startTime && leader.bootId === recorded.bootId;
+  if (!leader || !same || leader.state === 'Z') return { targets: [...targets.values()] };
+  // Running as another user than the app's, it is not what ApplicationStart launched (a forged or stale record).
+  const distrust = findUserDistrust(leader, appUser);
+  if (distrust) {
+    return { targets: [...targets.values()], notTrusted: `the recorded ${describeProcess(leader)}: it ${distrust}` };
   }
-  return [...targets.values()];
+  targets.set(leader.pid, { info: leader, group: leader.pgid === leader.sid });
+  return { targets: [...targets.values()] };
 }
 
 function sendToAll(targets: StopTarget[], signal: NodeJS.Signals, out: HookOutput): void {

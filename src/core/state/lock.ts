@@ -1,12 +1,27 @@
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HookError } from '../errors.ts';
-import { isSameProcess, readBootId, readProcessInfo } from '../procfs/index.ts';
+import { describeFsError } from '../fs-error.ts';
+import { isSameProcess, readProcessInfo } from '../procfs/index.ts';
 import type { ProcessIdentity } from '../procfs/types.ts';
 
 /** How long a second hook waits for the first before failing. */
 export const DefaultLockWaitMs = 10_000;
+
+/**
+ * An empty or unparsable lock file is taken over only once it is this old. This release never leaves one (the lock
+ * appears with its content in one step), but an older release created the file first and wrote it after: a lock
+ * that young may be a live holder's, mid-write. Five seconds is ages for one write and short next to the 10 s wait.
+ */
+export const DefaultUnreadableLockStaleMs = 5000;
+
+/** How often a waiter looks at the lock again. */
+const PollMs = 100;
+
+/** Claims left by takers that died mid-takeover, passed over before giving up on one stale lock. */
+const MaxClaimGenerations = 8;
 
 interface LockHolder extends ProcessIdentity {
   event: string;
@@ -19,54 +34,208 @@ export interface HeldLock {
   release(): void;
 }
 
+/** The lock file as one waiter saw it: which inode, written when, holding what. */
+interface SeenLock {
+  ino: number;
+  mtimeMs: number;
+  text: string;
+  holder: LockHolder | null;
+}
+
 /**
- * Take the app's lock (one hook at a time). A lock whose holder is no longer the same process is stale and taken
- * over; a live holder is waited for up to `waitMs`, then named in the error.
+ * Take the app's lock (one hook at a time). The lock file appears with its content in one step: written to a temp
+ * file, then link()ed into place, which fails with EEXIST if a lock exists. A lock whose holder is no longer the same
+ * process is stale and taken over (see takeOverStaleLock: only one waiter can); a live holder is waited for up to
+ * `waitMs`, then named in the error.
  */
-export async function acquireLock(dir: string, event: string, deploymentId: string | null, waitMs = DefaultLockWaitMs): Promise<HeldLock> {
-  fs.mkdirSync(dir, { recursive: true });
+export async function acquireLock(
+  dir: string,
+  event: string,
+  deploymentId: string | null,
+  waitMs = DefaultLockWaitMs,
+): Promise<HeldLock> {
   const file = path.join(dir, 'lock');
   const me = readProcessInfo(process.pid);
   if (me === null) throw new HookError('UNREADABLE', `cannot read /proc/${process.pid}: is /proc mounted?`);
-  const mine: LockHolder = { pid: me.pid, startTime: me.startTime, bootId: readBootId(), event, deploymentId, acquiredAt: new Date().toISOString() };
+  const acquiredAt = new Date().toISOString();
+  const mine: LockHolder = { pid: me.pid, startTime: me.startTime, bootId: me.bootId, event, deploymentId, acquiredAt };
   const text = `${JSON.stringify(mine)}\n`;
+  const temp = writeTempLock(dir, file, text);
   const giveUpAt = Date.now() + waitMs;
-  for (;;) {
-    try {
-      fs.writeFileSync(file, text, { flag: 'wx' });
-      return { release: () => releaseIfOurs(file, text) };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  try {
+    for (;;) {
+      if (linkLock(temp, file)) {
+        const { ino } = fs.statSync(file);
+        removeLeftovers(dir);
+        return { release: () => releaseIfOurs(file, ino, text) };
+      }
+      const seen = readLock(file);
+      // Released between our link and our read: try again at once.
+      if (seen === null) continue;
+      // A stale lock removed (or replaced meanwhile): race for the lock again at once.
+      if (isStale(seen) && takeOverStaleLock(file, seen)) continue;
+      if (Date.now() >= giveUpAt) throw lockedError(file, seen);
+      // A live holder, or an unreadable lock too young to judge: look again shortly.
+      await sleep(PollMs);
     }
-    const holder = readHolder(file);
-    if (holder === null || !isSameProcess(holder)) {
-      // The holder died without releasing (crash, SIGKILL, reboot): remove its lock and try again.
-      fs.rmSync(file, { force: true });
-      continue;
-    }
-    if (Date.now() >= giveUpAt) {
-      const since = holder.acquiredAt ? ` since ${holder.acquiredAt}` : '';
-      const deployment = holder.deploymentId ? `, deployment ${holder.deploymentId}` : '';
-      throw new HookError('LOCKED', `another portproof hook is running: PID ${holder.pid} (${holder.event}${deployment}${since}) holds ${file}`, { pid: holder.pid });
-    }
-    await sleep(100);
+  } finally {
+    fs.rmSync(temp, { force: true });
   }
 }
 
-function readHolder(file: string): LockHolder | null {
+/**
+ * Remove the stale lock `seen` so that waiters race for the lock again by link(); false if another waiter is doing
+ * it. Two waiters may both judge one lock stale, and by the time the slower acts a third may have made a fresh lock:
+ * a rename or unlink of the path would hit whatever lies there by then. So the takeover is claimed first, by a hard
+ * link named after exactly the lock judged (inode, mtime, content): link() fails with EEXIST for every other waiter,
+ * and it is harmless when it catches a different inode, because a link moves nothing. Only the waiter whose claim is
+ * the judged inode unlinks the lock; nobody else can remove that inode (its holder is dead, other takers lose the
+ * claim), so it is still the one there. A claim whose taker died mid-way (power loss) is never removed by another
+ * waiter, which could race a live taker; the next generation of the claim is used instead.
+ */
+function takeOverStaleLock(file: string, seen: SeenLock): boolean {
+  const key = createHash('sha256').update(`${seen.ino}:${seen.mtimeMs}:${seen.text}`).digest('hex').slice(0, 16);
+  for (let generation = 0; generation < MaxClaimGenerations; generation++) {
+    const claim = `${file}.takeover-${key}.${generation}`;
+    try {
+      fs.linkSync(file, claim);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // Gone already: race for the lock again.
+      if (code === 'ENOENT') return true;
+      if (code !== 'EEXIST') throw lockError(claim, error);
+      // A claim made moments ago is a live taker's: let it finish. An old one was left by a taker that died.
+      if (!isLeftOver(claim)) return false;
+      continue;
+    }
+    try {
+      const claimed = readLock(claim);
+      // The lock was replaced since we judged it: the claim is an extra name for someone's fresh lock; drop it.
+      if (claimed === null || claimed.ino !== seen.ino || claimed.text !== seen.text) return true;
+      fs.rmSync(file, { force: true });
+      return true;
+    } finally {
+      fs.rmSync(claim, { force: true });
+    }
+  }
+  return false;
+}
+
+/** True when a takeover claim is older than any live taker's: link() set its ctime; a takeover takes microseconds. */
+function isLeftOver(claim: string): boolean {
   try {
-    const holder = JSON.parse(fs.readFileSync(file, 'utf8')) as LockHolder;
+    return Date.now() - fs.statSync(claim).ctimeMs > DefaultUnreadableLockStaleMs;
+  } catch {
+    // Removed by its taker just now: not left over; the caller races again.
+    return false;
+  }
+}
+
+/** True when the lock's holder is gone, or an unreadable lock is old enough that nobody is still writing it. */
+function isStale(seen: SeenLock): boolean {
+  if (seen.holder) return !isSameProcess(seen.holder);
+  return Date.now() - seen.mtimeMs > DefaultUnreadableLockStaleMs;
+}
+
+/**
+ * Remove what waiters killed mid-wait left (SIGTERM exits without unwinding): temp files of PIDs that are gone, and
+ * takeover claims older than any live taker's. Run by the holder: the lock any claim was for is gone by now.
+ */
+function removeLeftovers(dir: string): void {
+  for (const name of fs.readdirSync(dir)) {
+    const temp = /^\.lock\.(\d+)\.[0-9a-f]+\.tmp$/.exec(name);
+    const claim = name.startsWith('lock.takeover-');
+    try {
+      const leftOver = temp ? readProcessInfo(Number(temp[1])) === null : claim && isLeftOver(path.join(dir, name));
+      if (leftOver) fs.rmSync(path.join(dir, name), { force: true });
+    } catch {
+      // Best effort: litter that cannot be removed now does no harm, and the hook holds its lock either way.
+    }
+  }
+}
+
+function writeTempLock(dir: string, file: string, text: string): string {
+  const temp = path.join(dir, `.lock.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    const fd = fs.openSync(temp, 'wx', 0o644);
+    try {
+      fs.writeSync(fd, text);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    return temp;
+  } catch (error) {
+    fs.rmSync(temp, { force: true });
+    throw lockError(file, error);
+  }
+}
+
+/** link() the complete temp file into place: true if the lock is now ours, false if one exists. */
+function linkLock(temp: string, file: string): boolean {
+  try {
+    fs.linkSync(temp, file);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw lockError(file, error);
+  }
+}
+
+function readLock(file: string): SeenLock | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (error) {
+    // Released since we looked: no holder to judge.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw lockError(file, error, 'read');
+  }
+  try {
+    const stat = fs.fstatSync(fd);
+    const text = fs.readFileSync(fd, 'utf8');
+    return { ino: stat.ino, mtimeMs: stat.mtimeMs, text, holder: parseHolder(text) };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function parseHolder(text: string): LockHolder | null {
+  try {
+    const holder = JSON.parse(text) as LockHolder;
     return typeof holder.pid === 'number' && typeof holder.startTime === 'number' ? holder : null;
   } catch {
-    // Gone since we looked, or half-written by a holder that crashed: either way no live holder is named here.
+    // Empty or half-written (an older release, mid-write or crashed): no holder can be named; its age decides.
     return null;
   }
 }
 
-function releaseIfOurs(file: string, text: string): void {
+function lockedError(file: string, seen: SeenLock): HookError {
+  const holder = seen.holder;
+  if (holder === null) {
+    const age = Math.max(0, Math.round((Date.now() - seen.mtimeMs) / 1000));
+    const what = seen.text ? 'unreadable' : 'empty';
+    const staleAfter = DefaultUnreadableLockStaleMs / 1000;
+    return new HookError('LOCKED', `the lock ${file} is ${what} and was written ${age} s ago: another hook may be `
+      + `writing it; it counts as stale after ${staleAfter} s`);
+  }
+  const since = holder.acquiredAt ? ` since ${holder.acquiredAt}` : '';
+  const deployment = holder.deploymentId ? `, deployment ${holder.deploymentId}` : '';
+  const who = `PID ${holder.pid} (${holder.event}${deployment}${since})`;
+  return new HookError('LOCKED', `another portproof hook is running: ${who} holds ${file}`, { pid: holder.pid });
+}
+
+function lockError(file: string, error: unknown, verb: 'read' | 'write' = 'write'): HookError {
+  const reason = describeFsError(error);
+  return new HookError('UNREADABLE', `cannot ${verb} the lock ${file}: ${reason}`, { path: file }, { cause: error });
+}
+
+function releaseIfOurs(file: string, ino: number, text: string): void {
   try {
-    if (fs.readFileSync(file, 'utf8') === text) fs.rmSync(file);
+    const seen = readLock(file);
+    if (seen !== null && seen.ino === ino && seen.text === text) fs.rmSync(file);
   } catch {
-    // Already removed: nothing to release.
+    // Already removed, or the directory became unreadable: nothing more to release.
   }
 }
