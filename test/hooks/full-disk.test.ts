@@ -178,22 +178,35 @@ describe('a full or read-only state directory (a real tmpfs), with the compiled 
     expectVerdict(await (await revision('v2')).run('validate'), 'ValidateService', 'OK', `nginx now → ${green}`);
   });
 
-  for (const what of ['pages', 'inodes'] as const) {
-    it(`no ${what === 'pages' ? 'space' : 'inodes'} left before the switch: start cannot record, so the new process is stopped again`, async () => {
-      const v1 = await v1Live();
-      const include = nginx.readInclude();
-      const v2 = await revision('v2');
-      fillLeaving(what);
-      const run = await v2.run('start');
-      expectStateWriteFailed(run, 'ApplicationStart', 'no space left on device (ENOSPC)', /the new PID \d+ could not be recorded and was stopped again with SIGKILL/);
-      const newPid = Number(/the new PID (\d+)/.exec(run.verdict)![1]);
-      expect(isAlive(newPid)).toBe(false);
-      expect(findListeners(green).listeners).toEqual([]);
-      expect(isAlive(v1.pid)).toBe(true);
-      expect(nginx.readInclude()).toBe(include);
-      expect(await versionBehindNginx()).toContain('version=v1');
-    });
-  }
+  it('no space left before the switch: start cannot record, so the new process is stopped again', async () => {
+    const v1 = await v1Live();
+    const include = nginx.readInclude();
+    const v2 = await revision('v2');
+    fillLeaving('pages');
+    const run = await v2.run('start');
+    expectStateWriteFailed(run, 'ApplicationStart', 'no space left on device (ENOSPC)', /the new PID \d+ could not be recorded and was stopped again with SIGKILL/);
+    const newPid = Number(/the new PID (\d+)/.exec(run.verdict)![1]);
+    expect(isAlive(newPid)).toBe(false);
+    expect(findListeners(green).listeners).toEqual([]);
+    expect(isAlive(v1.pid)).toBe(true);
+    expect(nginx.readInclude()).toBe(include);
+    expect(await versionBehindNginx()).toContain('version=v1');
+  });
+
+  it('no inodes left before the start: the lock cannot be taken, the verdict names it, nothing is started', async () => {
+    const v1 = await v1Live();
+    const include = nginx.readInclude();
+    const v2 = await revision('v2');
+    // One inode left: the lock's temp file takes it, and tmpfs counts its link() into place as one more.
+    fillLeaving('inodes');
+    const run = await v2.run('start');
+    expectVerdict(run, 'ApplicationStart', 'FAILED', `cannot write the lock ${stateDir}/fixture/lock: no space left on device (ENOSPC)`);
+    expect(run.stdout).not.toContain('portproof bug');
+    expect(findListeners(green).listeners).toEqual([]);
+    expect(isAlive(v1.pid)).toBe(true);
+    expect(nginx.readInclude()).toBe(include);
+    expect(await versionBehindNginx()).toContain('version=v1');
+  });
 
   it('no space left when stop forgets what it stopped: the verdict names state.json and says the port was freed', async () => {
     const v1 = await v1Live();

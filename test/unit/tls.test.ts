@@ -144,7 +144,7 @@ describe('health.tls in portproof.yml', () => {
     expect(missing.exitCode).toBe(2);
     const notPem = errorOf(`  tls: { ca: ${certs.selfSigned.key} }\n`);
     expect(notPem.message).toMatch(/health\.tls\.ca: .* holds no PEM certificate/);
-    expect(errorOf('  tls: { ca: ca.pem }\n').message).toMatch(/health\.tls\.ca: must be an absolute path$/);
+    expect(errorOf('  tls: { ca: ca.pem }\n').message).toMatch(/health\.tls\.ca: must be an absolute path, got the string "ca\.pem"$/);
     expect(errorOf('  tls: { verify: yes-please }\n').message).toMatch(/health\.tls\.verify: /);
     expect(errorOf('  tls: { cert: /x.pem }\n').message).toMatch(/unknown key health\.tls\.cert/);
   });

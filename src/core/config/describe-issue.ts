@@ -21,8 +21,9 @@ export function describeIssue(issue: z.core.$ZodIssue): string {
   // app.env values are secrets: the key is named, its value never echoed.
   if (issue.path[0] === 'app' && issue.path[1] === 'env') return `${key}: ${expected}`;
   const found = describeValue(issue.input);
-  // A message that already quotes the value (a bad duration) says it once.
-  if (found === null || (typeof issue.input === 'string' && expected.includes(JSON.stringify(issue.input)))) {
+  // A message that already names the value (a bad duration, a CA file not found) says it once.
+  const input = typeof issue.input === 'string' ? issue.input : null;
+  if (found === null || (input && (expected.includes(JSON.stringify(input)) || expected.startsWith(`${input} `)))) {
     return `${key}: ${expected}`;
   }
   return `${key}: ${expected}, got ${found}`;
