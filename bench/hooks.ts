@@ -30,7 +30,7 @@ function at(lines: Array<[number, string]>, prefix: string): number {
   return found[0];
 }
 
-/** When the stop hook logged 'port free' for this deployment (pino's epoch ms). */
+/** When the stop hook logged 'port free' for this deployment (the log's ISO time, as epoch ms). */
 function portFreeAt(stateDir: string, deploymentId: string): number {
   const entries = fs.readFileSync(path.join(stateDir, 'bench', 'hooks.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   const entry = entries.find((e) => e.msg === 'port free' && e.deploymentId === deploymentId && e.lifecycleEvent === 'ApplicationStop');

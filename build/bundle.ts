@@ -16,8 +16,8 @@ export async function bundleHook(name: string): Promise<string> {
     minify: false,
     legalComments: 'none',
     logLevel: 'error',
-    // pino's transports load worker files by path; portproof never uses them, and a single binary has none.
-    external: ['pino-pretty'],
+    // Paths in the bundle's comments stay relative to the checkout even when node_modules is a link elsewhere.
+    preserveSymlinks: true,
     define: { 'process.env.NODE_ENV': '"production"' },
   });
   if (result.errors.length > 0) throw new Error(`esbuild failed for ${name}`);

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { buildHooks } from '../../build/build-hooks.ts';
-import { distHooksDir, RepoRoot } from '../../build/paths.ts';
+import { Arches, distHooksDir, RepoRoot } from '../../build/paths.ts';
 import { findFreePort } from '../support/ports.ts';
 
 const QemuHint = 'qemu-aarch64-static not found: apt-get install -y qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross';
@@ -32,6 +32,15 @@ async function relocatedRevision(binary: string): Promise<string> {
   return dir;
 }
 
+/** The flags word of the single-executable blob postject placed in a binary (its last SEA magic, 0x0143da20). */
+function seaBlobFlags(binary: string): number {
+  const bytes = fs.readFileSync(binary);
+  const at = bytes.lastIndexOf(Buffer.from([0x20, 0xda, 0x43, 0x01]));
+  if (at < 0) throw new Error(`${binary}: no single-executable blob`);
+  return bytes.readUInt32LE(at + 4);
+}
+const UseCodeCache = 1 << 2; // node's SeaFlags::kUseCodeCache
+
 function qemu(): string {
   const found = ['/usr/bin/qemu-aarch64-static', '/usr/bin/qemu-aarch64'].find((p) => fs.existsSync(p));
   if (!found || !fs.existsSync('/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1')) throw new Error(QemuHint);
@@ -44,9 +53,20 @@ describe('the compiled hooks', () => {
     const run = spawnSync(binary, ['--version'], { env: noNode, encoding: 'utf8' });
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(new RegExp(`^portproof ${version.replace(/\./g, '\\.')} \\(\\w+\\) node v24\\.21\\.0 linux-x64\\n$`));
+    // A code cache V8 refused would print "Code cache data rejected" here.
+    expect(run.stderr).toBe('');
     const help = spawnSync(binary, ['--help'], { env: noNode, encoding: 'utf8' });
     expect(help.stdout).toContain(`usage: hooks/${name}`);
     expect(fs.statSync(binary).size).toBeLessThan(115 * 1024 * 1024);
+  });
+
+  it("x64 hooks carry V8's code cache; the cross-built arm64 ones do not, and no hook carries pino", () => {
+    for (const name of ['stop', 'start', 'validate']) {
+      expect(seaBlobFlags(path.join(distHooksDir('x64'), name)) & UseCodeCache).toBe(UseCodeCache);
+      expect(seaBlobFlags(path.join(distHooksDir('arm64'), name)) & UseCodeCache).toBe(0);
+      // The bundle's module comments name every package it holds.
+      expect(fs.readFileSync(path.join(distHooksDir('x64'), name)).includes('node_modules/pino/')).toBe(false);
+    }
   });
 
   it('finds portproof.yml and appspec.yml beside itself, wherever it was moved and whatever the working directory', async () => {
@@ -69,11 +89,13 @@ describe('the compiled hooks', () => {
     expect(JSON.parse(check.stdout)).toMatchObject({ config: path.join(dir, 'portproof.yml'), app: 'demo', ports: [{ role: 'in-place', owners: [] }] });
   }, 120_000);
 
-  it('is reproducible: the same inputs give the same bytes', async () => {
+  it('is reproducible: the same inputs give the same bytes, code cache included, for both arches', async () => {
     const out = path.join(temp, 'rebuild');
-    await buildHooks(['x64'], out);
-    for (const name of ['stop', 'start', 'validate']) {
-      expect(sha256(path.join(distHooksDir('x64', out), name))).toBe(sha256(path.join(distHooksDir('x64'), name)));
+    await buildHooks(Arches, out);
+    for (const arch of Arches) {
+      for (const name of ['stop', 'start', 'validate']) {
+        expect(sha256(path.join(distHooksDir(arch, out), name))).toBe(sha256(path.join(distHooksDir(arch), name)));
+      }
     }
-  }, 180_000);
+  }, 240_000);
 });

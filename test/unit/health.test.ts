@@ -1,8 +1,8 @@
 // Health polling's verdict: the last real answer, not a last try the deadline cut short.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createHookLogger } from '../../src/core/hook/logger.ts';
 import { HookOutput } from '../../src/core/hook/output.ts';
 import { waitForHealthy } from '../../src/core/health/wait-healthy.ts';
 import { readProcessInfo } from '../../src/core/procfs/index.ts';
@@ -24,7 +24,7 @@ describe('waitForHealthy', () => {
     const { port } = server.address() as AddressInfo;
     const me = readProcessInfo(process.pid)!;
     const policy = { url: `http://127.0.0.1:${port}/health`, requestTimeoutMs: 5000, intervalMs: 100, untilMs: Date.now() + 800 };
-    const failure = await waitForHealthy(me, policy, new HookOutput(pino({ enabled: false }), true)).catch((error: Error) => error);
+    const failure = await waitForHealthy(me, policy, new HookOutput(createHookLogger(null, {}), true)).catch((error: Error) => error);
     expect(requests).toBeGreaterThanOrEqual(2);
     expect((failure as Error).message).toMatch(/not healthy after .* \(\d+ tries\); last: HTTP 500/);
   });
