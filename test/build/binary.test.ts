@@ -14,6 +14,7 @@ const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-binary-'));
 afterAll(() => fs.rmSync(temp, { recursive: true, force: true }));
 
 const version = JSON.parse(fs.readFileSync(path.join(RepoRoot, 'package.json'), 'utf8')).version as string;
+const runtime = JSON.parse(fs.readFileSync(path.join(RepoRoot, 'build/runtimes.json'), 'utf8')).version as string;
 const noNode = { PATH: '/nonexistent' };
 
 function sha256(file: string): string {
@@ -52,7 +53,7 @@ describe('the compiled hooks', () => {
     const binary = path.join(distHooksDir('x64'), name);
     const run = spawnSync(binary, ['--version'], { env: noNode, encoding: 'utf8' });
     expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(new RegExp(`^portproof ${version.replace(/\./g, '\\.')} \\(\\w+\\) node v24\\.21\\.0 linux-x64\\n$`));
+    expect(run.stdout).toMatch(new RegExp(`^portproof ${version.replace(/\./g, '\\.')} \\(\\w+\\) node v${runtime.replace(/\./g, '\\.')} linux-x64\\n$`));
     // A code cache V8 refused would print "Code cache data rejected" here.
     expect(run.stderr).toBe('');
     const help = spawnSync(binary, ['--help'], { env: noNode, encoding: 'utf8' });
@@ -82,7 +83,7 @@ describe('the compiled hooks', () => {
     const binary = path.join(distHooksDir('arm64'), 'validate');
     const run = spawnSync(emulator, ['-L', '/usr/aarch64-linux-gnu', binary, '--version'], { encoding: 'utf8' });
     expect(run.stderr).toBe('');
-    expect(run.stdout).toContain(`portproof ${version} (ValidateService) node v24.21.0 linux-arm64`);
+    expect(run.stdout).toContain(`portproof ${version} (ValidateService) node v${runtime} linux-arm64`);
     const dir = await relocatedRevision(binary);
     const check = spawnSync(emulator, ['-L', '/usr/aarch64-linux-gnu', path.join(dir, 'hooks/validate'), '--check', '--json'], { cwd: '/', encoding: 'utf8' });
     expect(check.status).toBe(0);
