@@ -20,12 +20,20 @@ const MiB = 2 ** 20;
 type Command = { name: string; argv: string[]; rounds: number; env?: NodeJS.ProcessEnv };
 
 /** CodeDeploy's environment for a hook run, as the agent sets it. */
-const codeDeployEnv = (event: string) => ({ ...process.env, LIFECYCLE_EVENT: event, DEPLOYMENT_ID: 'd-BENCHBIN', APPLICATION_NAME: 'bench', DEPLOYMENT_GROUP_NAME: 'bench', DEPLOYMENT_GROUP_ID: 'g-bench' });
+const codeDeployEnv = (event: string) => ({
+  ...process.env,
+  LIFECYCLE_EVENT: event,
+  DEPLOYMENT_ID: 'd-BENCHBIN',
+  APPLICATION_NAME: 'bench',
+  DEPLOYMENT_GROUP_NAME: 'bench',
+  DEPLOYMENT_GROUP_ID: 'g-bench',
+});
 
 function requireBuilt(): void {
   for (const arch of Arches) {
     for (const name of HookNames) {
-      if (!fs.existsSync(path.join(distHooksDir(arch), name))) throw new Error(`dist/linux-${arch}/hooks/${name} is missing: run npm run build first`);
+      if (!fs.existsSync(path.join(distHooksDir(arch), name)))
+        throw new Error(`dist/linux-${arch}/hooks/${name} is missing: run npm run build first`);
     }
   }
 }
@@ -42,7 +50,12 @@ function sizes() {
       HookNames.map((name) => {
         const bytes = fs.readFileSync(path.join(build.hooksDir(arch), name));
         // zip's default method: raw deflate at level 6.
-        return { build: build.name, binary: `linux-${arch}/hooks/${name}`, rawMiB: bytes.length / MiB, deflatedMiB: zlib.deflateRawSync(bytes, { level: 6 }).length / MiB };
+        return {
+          build: build.name,
+          binary: `linux-${arch}/hooks/${name}`,
+          rawMiB: bytes.length / MiB,
+          deflatedMiB: zlib.deflateRawSync(bytes, { level: 6 }).length / MiB,
+        };
       }),
     ),
   );
@@ -54,13 +67,23 @@ function checkRevision(hooksDir: string): string {
   fs.mkdirSync(path.join(dir, 'hooks'));
   for (const name of HookNames) fs.copyFileSync(path.join(hooksDir, name), path.join(dir, 'hooks', name));
   fs.copyFileSync(path.join(RepoRoot, 'appspec.yml'), path.join(dir, 'appspec.yml'));
-  fs.writeFileSync(path.join(dir, 'portproof.yml'), stringify({ app: { name: 'bench', command: ['sleep', '1000'] }, ports: [1], health: { url: 'http://127.0.0.1:{port}/' }, stateDir: path.join(dir, 'state') }));
+  fs.writeFileSync(
+    path.join(dir, 'portproof.yml'),
+    stringify({
+      app: { name: 'bench', command: ['sleep', '1000'] },
+      ports: [1],
+      health: { url: 'http://127.0.0.1:{port}/' },
+      stateDir: path.join(dir, 'state'),
+    }),
+  );
   return dir;
 }
 
 function qemu(): string[] | null {
   const emulator = ['/usr/bin/qemu-aarch64-static', '/usr/bin/qemu-aarch64'].find((p) => fs.existsSync(p));
-  return emulator && fs.existsSync('/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1') ? [emulator, '-L', '/usr/aarch64-linux-gnu'] : null;
+  return emulator && fs.existsSync('/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1')
+    ? [emulator, '-L', '/usr/aarch64-linux-gnu']
+    : null;
 }
 
 /** Cold starts of each command, and each one's ratio to the bare runtime's `node -e 0` run right after it. */
@@ -85,36 +108,72 @@ function coldStarts(commands: Command[], runtime: Command) {
       ratios.get(c.name)!.push(ms / once(runtime));
     }
   }
-  return commands.map((c) => ({ name: c.name, ...summarize(samples.get(c.name)!), ratio: summarize(ratios.get(c.name)!).median }));
+  return commands.map((c) => ({
+    name: c.name,
+    ...summarize(samples.get(c.name)!),
+    ratio: summarize(ratios.get(c.name)!).median,
+  }));
 }
 
 requireBuilt();
 const revisions = builds.map((build) => checkRevision(build.hooksDir('x64')));
 const emulator = qemu();
-const runtime: Command = { name: 'node -e 0 (pinned runtime, no blob)', argv: [prepareRuntime('x64'), '-e', '0'], rounds: Rounds };
+const runtime: Command = {
+  name: 'node -e 0 (pinned runtime, no blob)',
+  argv: [prepareRuntime('x64'), '-e', '0'],
+  rounds: Rounds,
+};
 const commands: Command[] = [
   ...builds.flatMap((build, i): Command[] => [
-    { name: `${build.name}: validate --version`, argv: [path.join(revisions[i]!, 'hooks/validate'), '--version'], rounds: Rounds },
-    { name: `${build.name}: validate --check`, argv: [path.join(revisions[i]!, 'hooks/validate'), '--check'], rounds: Rounds },
-    { name: `${build.name}: no-op ApplicationStop`, argv: [path.join(revisions[i]!, 'hooks/stop')], rounds: Rounds, env: codeDeployEnv('ApplicationStop') },
+    {
+      name: `${build.name}: validate --version`,
+      argv: [path.join(revisions[i]!, 'hooks/validate'), '--version'],
+      rounds: Rounds,
+    },
+    {
+      name: `${build.name}: validate --check`,
+      argv: [path.join(revisions[i]!, 'hooks/validate'), '--check'],
+      rounds: Rounds,
+    },
+    {
+      name: `${build.name}: no-op ApplicationStop`,
+      argv: [path.join(revisions[i]!, 'hooks/stop')],
+      rounds: Rounds,
+      env: codeDeployEnv('ApplicationStop'),
+    },
   ]),
   runtime,
   { name: `node -e 0 (machine's ${process.version})`, argv: [process.execPath, '-e', '0'], rounds: Rounds },
   { name: 'sh -c true', argv: ['sh', '-c', 'true'], rounds: Rounds },
   ...(emulator
-    ? builds.map((build) => ({ name: `${build.name}: validate --version, linux-arm64 under qemu-user`, argv: [...emulator, path.join(build.hooksDir('arm64'), 'validate'), '--version'], rounds: QemuRounds }))
+    ? builds.map((build) => ({
+        name: `${build.name}: validate --version, linux-arm64 under qemu-user`,
+        argv: [...emulator, path.join(build.hooksDir('arm64'), 'validate'), '--version'],
+        rounds: QemuRounds,
+      }))
     : []),
 ];
 try {
   const sizeRows = sizes();
   const starts = coldStarts(commands, runtime);
-  console.log(formatTable(['build', 'binary', 'raw MiB', 'zip-deflated MiB'], sizeRows.map((r) => [r.build, r.binary, r.rawMiB.toFixed(1), r.deflatedMiB.toFixed(1)])));
+  console.log(
+    formatTable(
+      ['build', 'binary', 'raw MiB', 'zip-deflated MiB'],
+      sizeRows.map((r) => [r.build, r.binary, r.rawMiB.toFixed(1), r.deflatedMiB.toFixed(1)]),
+    ),
+  );
   console.log('');
-  console.log(formatTable(['command (linux-x64 unless named)', 'median ms', 'p90 ms', 'runs', '× node -e 0, paired (median)'], starts.map((s) => [s.name, s.median.toFixed(1), s.p90.toFixed(1), s.n, s.ratio.toFixed(2)])));
+  console.log(
+    formatTable(
+      ['command (linux-x64 unless named)', 'median ms', 'p90 ms', 'runs', '× node -e 0, paired (median)'],
+      starts.map((s) => [s.name, s.median.toFixed(1), s.p90.toFixed(1), s.n, s.ratio.toFixed(2)]),
+    ),
+  );
   if (!emulator) console.log('\n(arm64 rows missing: apt-get install -y qemu-user-static libc6-arm64-cross)');
   const out = path.join(import.meta.dirname, 'results/binary.json');
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, `${JSON.stringify({ machine: describeMachine(), baseline: BaselineCommit, rounds: Rounds, sizes: sizeRows, coldStartMs: starts }, null, 2)}\n`);
+  const result = { machine: describeMachine(), baseline: BaselineCommit, rounds: Rounds, sizes: sizeRows, coldStartMs: starts };
+  fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
   console.log('\nwritten to bench/results/binary.json');
 } finally {
   for (const dir of revisions) fs.rmSync(dir, { recursive: true, force: true });

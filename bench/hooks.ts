@@ -52,8 +52,14 @@ function at(lines: Array<[number, string]>, prefix: string): number {
 
 /** When the stop hook logged 'port free' for this deployment (the log's ISO time, as epoch ms). */
 function portFreeAt(stateDir: string, deploymentId: string): number {
-  const entries = fs.readFileSync(path.join(stateDir, 'bench', 'hooks.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  const entry = entries.find((e) => e.msg === 'port free' && e.deploymentId === deploymentId && e.lifecycleEvent === 'ApplicationStop');
+  const entries = fs
+    .readFileSync(path.join(stateDir, 'bench', 'hooks.log'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  const entry = entries.find(
+    (e) => e.msg === 'port free' && e.deploymentId === deploymentId && e.lifecycleEvent === 'ApplicationStop',
+  );
   if (!entry) throw new Error(`no 'port free' entry for ${deploymentId} in hooks.log`);
   return Date.parse(entry.time);
 }
@@ -79,11 +85,29 @@ function timeRuntime(): Promise<number> {
 async function makeLane(name: string, hooksDir: string): Promise<Lane> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-bench-hooks-'));
   const samples = { noop: [], stop: [], start: [], validate: [] };
-  return { name, hooksDir, stateDir, port: await findFreePort(), revisions: [], previous: null, idle: null, samples, noopRatio: [], releaseLag: [] };
+  return {
+    name,
+    hooksDir,
+    stateDir,
+    port: await findFreePort(),
+    revisions: [],
+    previous: null,
+    idle: null,
+    samples,
+    noopRatio: [],
+    releaseLag: [],
+  };
 }
 
 function revisionFor(lane: Lane, k: number): Revision {
-  const options = { ports: [lane.port], versionTag: `v${k}`, appFlags: [`--stop-delay=${StopDelayMs}`], stateDir: lane.stateDir, app: { name: 'bench' }, hooksDir: lane.hooksDir };
+  const options = {
+    ports: [lane.port],
+    versionTag: `v${k}`,
+    appFlags: [`--stop-delay=${StopDelayMs}`],
+    stateDir: lane.stateDir,
+    app: { name: 'bench' },
+    hooksDir: lane.hooksDir,
+  };
   const revision = makeRevision(options, `d-BENCH${k}`);
   lane.revisions.push(revision);
   return revision;
@@ -93,7 +117,12 @@ async function firstDeployment(lane: Lane): Promise<void> {
   lane.previous = revisionFor(lane, 0);
   ok(await lane.previous.run('start'), `${lane.name} v0 start`);
   ok(await lane.previous.run('validate'), `${lane.name} v0 validate`);
-  lane.idle = makeRevision({ ports: [await findFreePort()], stateDir: lane.stateDir, app: { name: 'bench-idle' }, hooksDir: lane.hooksDir });
+  lane.idle = makeRevision({
+    ports: [await findFreePort()],
+    stateDir: lane.stateDir,
+    app: { name: 'bench-idle' },
+    hooksDir: lane.hooksDir,
+  });
   lane.revisions.push(lane.idle);
 }
 
@@ -112,13 +141,22 @@ async function deployment(lane: Lane, k: number): Promise<void> {
   const revision = revisionFor(lane, k);
   const start = ok(await revision.run('start'), `${lane.name} v${k} start`);
   const bound = appLog(lane.stateDir, lane.port, `v${k}`).find(([, m]) => m.startsWith('Started on port'));
-  lane.samples.start.push({ wall: start.durationMs, appWork: Number(/ in (\d+(?:\.\d+)?) ms/.exec(bound?.[1] ?? '')?.[1] ?? NaN) });
+  lane.samples.start.push({
+    wall: start.durationMs,
+    appWork: Number(/ in (\d+(?:\.\d+)?) ms/.exec(bound?.[1] ?? '')?.[1] ?? NaN),
+  });
   // The fixture answers health as soon as it listens: time-to-healthy is nil, the wall time is all overhead.
-  lane.samples.validate.push({ wall: ok(await revision.run('validate'), `${lane.name} v${k} validate`).durationMs, appWork: 0 });
+  lane.samples.validate.push({
+    wall: ok(await revision.run('validate'), `${lane.name} v${k} validate`).durationMs,
+    appWork: 0,
+  });
   lane.previous = revision;
 }
 
-const lanes = [await makeLane(`before (${BaselineCommit})`, baselineHooksDir('x64')), await makeLane('after (this checkout)', distHooksDir('x64'))];
+const lanes = [
+  await makeLane(`before (${BaselineCommit})`, baselineHooksDir('x64')),
+  await makeLane('after (this checkout)', distHooksDir('x64')),
+];
 const runtimeStart: number[] = [];
 try {
   for (const lane of lanes) await firstDeployment(lane);
@@ -139,19 +177,59 @@ try {
       'ValidateService (in-place, healthy at once)': lane.samples.validate,
     }).map(([hook, list]) => {
       const overhead = summarize(list.map((s) => s.wall - s.appWork));
-      return { build: lane.name, hook, wall: summarize(list.map((s) => s.wall)).median, appWork: summarize(list.map((s) => s.appWork)).median, overhead };
+      return {
+        build: lane.name,
+        hook,
+        wall: summarize(list.map((s) => s.wall)).median,
+        appWork: summarize(list.map((s) => s.appWork)).median,
+        overhead,
+      };
     }),
   );
   console.log('');
-  console.log(formatTable(['build', 'hook', 'wall ms', "app's own work ms", 'overhead ms (median)', 'overhead p90', 'overhead beyond node -e 0'], rows.map((r) => [r.build, r.hook, r.wall.toFixed(0), r.appWork.toFixed(0), r.overhead.median.toFixed(0), r.overhead.p90.toFixed(0), (r.overhead.median - node.median).toFixed(0)])));
+  console.log(
+    formatTable(
+      [
+        'build',
+        'hook',
+        'wall ms',
+        "app's own work ms",
+        'overhead ms (median)',
+        'overhead p90',
+        'overhead beyond node -e 0',
+      ],
+      rows.map((r) => [
+        r.build,
+        r.hook,
+        r.wall.toFixed(0),
+        r.appWork.toFixed(0),
+        r.overhead.median.toFixed(0),
+        r.overhead.p90.toFixed(0),
+        (r.overhead.median - node.median).toFixed(0),
+      ]),
+    ),
+  );
   console.log(`\nnode -e 0 with the same runtime, in the same rounds: ${node.median.toFixed(0)} ms (median)`);
-  const summary = lanes.map((lane) => ({ build: lane.name, noopVsNode: summarize(lane.noopRatio), portFreeAfterExitMs: summarize(lane.releaseLag) }));
+  const summary = lanes.map((lane) => ({
+    build: lane.name,
+    noopVsNode: summarize(lane.noopRatio),
+    portFreeAfterExitMs: summarize(lane.releaseLag),
+  }));
   for (const s of summary) {
-    console.log(`${s.build}: no-op ApplicationStop ${s.noopVsNode.median.toFixed(2)}× node -e 0 (paired, median of ${s.noopVsNode.n}); port free seen ${s.portFreeAfterExitMs.median.toFixed(0)} ms (median), ${s.portFreeAfterExitMs.p90.toFixed(0)} ms (p90) after the old process logged its exit`);
+    const lag = s.portFreeAfterExitMs;
+    console.log(
+      `${s.build}: no-op ApplicationStop ${s.noopVsNode.median.toFixed(2)}× node -e 0 (paired, median of ` +
+        `${s.noopVsNode.n}); port free seen ${lag.median.toFixed(0)} ms (median), ${lag.p90.toFixed(0)} ms (p90) ` +
+        'after the old process logged its exit',
+    );
   }
   const out = path.join(import.meta.dirname, 'results/hooks.json');
-  const samples = Object.fromEntries(lanes.map((lane) => [lane.name, { ...lane.samples, noopRatio: lane.noopRatio, releaseLag: lane.releaseLag }]));
-  fs.writeFileSync(out, `${JSON.stringify({ machine: describeMachine(), baseline: BaselineCommit, rounds: Rounds, stopDelayMs: StopDelayMs, hooks: rows, runtimeStartMs: node, summary, samples }, null, 2)}\n`);
+  const samples = Object.fromEntries(
+    lanes.map((lane) => [lane.name, { ...lane.samples, noopRatio: lane.noopRatio, releaseLag: lane.releaseLag }]),
+  );
+  const machine = describeMachine();
+  const result = { machine, baseline: BaselineCommit, rounds: Rounds, stopDelayMs: StopDelayMs, hooks: rows };
+  fs.writeFileSync(out, `${JSON.stringify({ ...result, runtimeStartMs: node, summary, samples }, null, 2)}\n`);
   console.log('written to bench/results/hooks.json');
 } finally {
   for (const lane of lanes) {

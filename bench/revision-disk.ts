@@ -26,12 +26,28 @@ function diskBytes(target: string): number {
 
 /** Assemble a revision with one checkout's own bundle command, appspec and example config. */
 function bundleWith(checkout: string, out: string, jar: string): void {
-  execFileSync(process.execPath, [path.join(checkout, 'bin/portproof.js'), 'bundle', '--arch', 'x64', '--out', out, '--config', 'portproof.example.yml', jar], { cwd: checkout, stdio: 'ignore' });
+  execFileSync(
+    process.execPath,
+    [
+      path.join(checkout, 'bin/portproof.js'),
+      'bundle',
+      '--arch',
+      'x64',
+      '--out',
+      out,
+      '--config',
+      'portproof.example.yml',
+      jar,
+    ],
+    { cwd: checkout, stdio: 'ignore' },
+  );
 }
 
 /** What the revision's appspec `files:` copies: each source, relative to the revision's root. */
 function copiedBytes(revision: string): number {
-  const appspec = parse(fs.readFileSync(path.join(revision, 'appspec.yml'), 'utf8')) as { files?: { source: string }[] };
+  const appspec = parse(fs.readFileSync(path.join(revision, 'appspec.yml'), 'utf8')) as {
+    files?: { source: string }[];
+  };
   return (appspec.files ?? []).reduce((sum, { source }) => sum + diskBytes(path.join(revision, source)), 0);
 }
 
@@ -43,7 +59,12 @@ function measure(name: string, checkout: string, temp: string, jar: string) {
   const archive = path.join(temp, name, 'revision.zip');
   execFileSync('zip', ['-q', '-r', '-X', archive, '.'], { cwd: revision });
   const sizes = { archive: diskBytes(archive), unpacked: diskBytes(revision), copied: copiedBytes(revision) };
-  return { name, ...sizes, deployment: sizes.archive + sizes.unpacked + sizes.copied, kept: KeptRevisions * (sizes.archive + sizes.unpacked) + sizes.copied };
+  return {
+    name,
+    ...sizes,
+    deployment: sizes.archive + sizes.unpacked + sizes.copied,
+    kept: KeptRevisions * (sizes.archive + sizes.unpacked) + sizes.copied,
+  };
 }
 
 baselineHooksDir('x64'); // builds the baseline checkout once, with its hooks
@@ -52,15 +73,30 @@ try {
   const jar = path.join(temp, 'app.jar');
   fs.writeFileSync(jar, '');
   for (let i = 0; i < JarMiB; i++) fs.appendFileSync(jar, crypto.randomBytes(MiB));
-  const rows = [measure(`before (${BaselineCommit})`, path.join(CacheDir, `baseline-${BaselineCommit}`), temp, jar), measure('after (this checkout)', RepoRoot, temp, jar)];
+  const rows = [
+    measure(`before (${BaselineCommit})`, path.join(CacheDir, `baseline-${BaselineCommit}`), temp, jar),
+    measure('after (this checkout)', RepoRoot, temp, jar),
+  ];
   const mib = (bytes: number) => (bytes / MiB).toFixed(0);
-  console.log(formatTable(
-    ['revision (linux-x64, example appspec)', 'archive MiB', 'unpacked MiB', 'files: copy MiB', 'one deployment MiB', `${KeptRevisions} kept + destination MiB`],
-    rows.map((r) => [r.name, mib(r.archive), mib(r.unpacked), mib(r.copied), mib(r.deployment), mib(r.kept)]),
-  ));
+  console.log(
+    formatTable(
+      [
+        'revision (linux-x64, example appspec)',
+        'archive MiB',
+        'unpacked MiB',
+        'files: copy MiB',
+        'one deployment MiB',
+        `${KeptRevisions} kept + destination MiB`,
+      ],
+      rows.map((r) => [r.name, mib(r.archive), mib(r.unpacked), mib(r.copied), mib(r.deployment), mib(r.kept)]),
+    ),
+  );
   console.log(`\nwith a ${JarMiB} MiB jar (BENCH_JAR_MIB); sizes are allocated blocks on this filesystem`);
   const out = path.join(import.meta.dirname, 'results/revision-disk.json');
-  fs.writeFileSync(out, `${JSON.stringify({ baseline: BaselineCommit, jarMiB: JarMiB, keptRevisions: KeptRevisions, rows }, null, 2)}\n`);
+  fs.writeFileSync(
+    out,
+    `${JSON.stringify({ baseline: BaselineCommit, jarMiB: JarMiB, keptRevisions: KeptRevisions, rows }, null, 2)}\n`,
+  );
   console.log('written to bench/results/revision-disk.json');
 } finally {
   fs.rmSync(temp, { recursive: true, force: true });

@@ -19,7 +19,12 @@ childProcess.execFile = Object.assign((file, args, ...rest) => execFile(file, se
 const { default: sea } = require('@yao-pkg/pkg/lib-es5/sea');
 
 const request = JSON.parse(process.argv[2]);
-const targets = request.targets.map((t) => ({ nodeRange: request.nodeRange, platform: 'linux', arch: t.arch, output: t.output }));
+const targets = request.targets.map((t) => ({
+  nodeRange: request.nodeRange,
+  platform: 'linux',
+  arch: t.arch,
+  output: t.output,
+}));
 sea(request.entry, { targets, signature: false, seaConfig: { useCodeCache: request.useCodeCache } }).catch((error) => {
   console.error(`pkg --sea failed: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);

@@ -20,8 +20,14 @@ export interface PkgTarget {
  * the pinned runtime of the build machine's arch, which also makes the blob. `useCodeCache` stores V8's compiled
  * code for the script in the blob: only for targets of the build machine's arch, whose V8 made it.
  */
-export async function buildWithPkg(entry: string, targets: PkgTarget[], host: Arch, useCodeCache: boolean): Promise<void> {
-  if (useCodeCache && targets.some((t) => t.arch !== host)) throw new Error(`a code cache made on ${host} fits ${host} only`);
+export async function buildWithPkg(
+  entry: string,
+  targets: PkgTarget[],
+  host: Arch,
+  useCodeCache: boolean,
+): Promise<void> {
+  if (useCodeCache && targets.some((t) => t.arch !== host))
+    throw new Error(`a code cache made on ${host} fits ${host} only`);
   for (const target of targets) seedPkgCache(target.arch);
   seedPkgCache(host);
   const temps = targets.map((t) => ({ arch: t.arch, output: `${t.output}.tmp` }));
@@ -36,7 +42,9 @@ export async function buildWithPkg(entry: string, targets: PkgTarget[], host: Ar
     });
   } catch (error) {
     const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
-    throw new Error(`pkg --sea failed for ${path.basename(entry)}: ${`${stderr}\n${stdout}`.trim().split('\n').slice(-5).join('\n')}`);
+    throw new Error(
+      `pkg --sea failed for ${path.basename(entry)}: ${`${stderr}\n${stdout}`.trim().split('\n').slice(-5).join('\n')}`,
+    );
   }
   for (const [i, target] of targets.entries()) {
     fs.chmodSync(temps[i]!.output, 0o755);

@@ -16,15 +16,20 @@ export function fetchPins(version: string): { version: string; integrity: Record
   for (const arch of Arches) {
     let out: string;
     try {
-      out = execFileSync('npm', ['view', `node-linux-${arch}@${version}`, 'dist.integrity', '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      out = execFileSync('npm', ['view', `node-linux-${arch}@${version}`, 'dist.integrity', '--json'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
     } catch (error) {
       const stderr = String((error as { stderr?: string }).stderr ?? '');
-      throw new Error(`node-linux-${arch}@${version}: ${/E404|No match/.test(stderr) ? 'not on the npm registry' : stderr.trim().split('\n')[0]}`);
+      const reason = /E404|No match/.test(stderr) ? 'not on the npm registry' : stderr.trim().split('\n')[0];
+      throw new Error(`node-linux-${arch}@${version}: ${reason}`);
     }
     // npm view prints nothing for a version that does not exist.
     if (out.trim() === '') throw new Error(`node-linux-${arch}@${version}: not on the npm registry`);
     const value = JSON.parse(out) as unknown;
-    if (typeof value !== 'string' || !value.startsWith('sha512-')) throw new Error(`node-linux-${arch}@${version}: no sha512 integrity in the registry`);
+    if (typeof value !== 'string' || !value.startsWith('sha512-'))
+      throw new Error(`node-linux-${arch}@${version}: no sha512 integrity in the registry`);
     integrity[arch] = value;
   }
   return { version, integrity };
@@ -33,14 +38,20 @@ export function fetchPins(version: string): { version: string; integrity: Record
 function main(argv: string[]): number {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { 'dry-run': { type: 'boolean', default: false } } });
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { 'dry-run': { type: 'boolean', default: false } },
+    });
   } catch (error) {
     console.error(`runtime:update: ${(error as Error).message.split('\n')[0]}`);
     return 2;
   }
   const [version, ...extra] = parsed.positionals;
   if (!version || extra.length > 0 || !new RegExp(`^${Major}\\.\\d+\\.\\d+$`).test(version)) {
-    console.error(`runtime:update: give one exact version ${Major}.x.y (npm run runtime:update -- ${Major}.x.y [--dry-run])`);
+    console.error(
+      `runtime:update: give one exact version ${Major}.x.y (npm run runtime:update -- ${Major}.x.y [--dry-run])`,
+    );
     return 2;
   }
   const current = JSON.parse(fs.readFileSync(PinsFile, 'utf8')) as { version: string };

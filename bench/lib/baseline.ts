@@ -18,12 +18,21 @@ export function baselineHooksDir(arch: Arch): string {
   console.log(`building the baseline hooks of ${BaselineCommit} into ${path.relative(RepoRoot, root)} (once)`);
   fs.rmSync(root, { recursive: true, force: true });
   fs.mkdirSync(path.join(root, '.cache'), { recursive: true });
-  const tree = execFileSync('git', ['archive', '--format=tar', BaselineCommit], { cwd: RepoRoot, maxBuffer: 256 * 2 ** 20 });
+  const tree = execFileSync('git', ['archive', '--format=tar', BaselineCommit], {
+    cwd: RepoRoot,
+    maxBuffer: 256 * 2 ** 20,
+  });
   execFileSync('tar', ['-x', '-C', root], { input: tree });
   // The same pinned runtimes: no second download, and the comparison is of the build, not the runtime.
   fs.mkdirSync(path.join(CacheDir, 'runtimes'), { recursive: true });
   fs.symlinkSync(path.join(CacheDir, 'runtimes'), path.join(root, '.cache', 'runtimes'));
-  execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--silent'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
-  execFileSync(process.execPath, ['bin/portproof.js', 'build', '--out', 'dist'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--silent'], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  execFileSync(process.execPath, ['bin/portproof.js', 'build', '--out', 'dist'], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   return hooks;
 }

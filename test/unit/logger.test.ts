@@ -24,7 +24,11 @@ describe('createHookLogger', () => {
     expect(Object.keys(first)).toEqual(['level', 'time', 'pid', 'lifecycleEvent', 'deploymentId', 'port', 'msg']);
     expect(first).toMatchObject({ level: 30, pid: process.pid, port: 8081, msg: 'port free' });
     expect(new Date(first.time).toISOString()).toBe(first.time);
-    expect(JSON.parse(lines[1]!)).toMatchObject({ level: 50, step: 'lock', err: { type: 'Error', message: 'busy', code: 'EBUSY' } });
+    expect(JSON.parse(lines[1]!)).toMatchObject({
+      level: 50,
+      step: 'lock',
+      err: { type: 'Error', message: 'busy', code: 'EBUSY' },
+    });
     expect(JSON.parse(lines[2]!)).toMatchObject({ level: 40, msg: 'just a message' });
   });
 
