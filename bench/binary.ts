@@ -166,13 +166,17 @@ try {
   console.log(
     formatTable(
       ['command (linux-x64 unless named)', 'median ms', 'p90 ms', 'runs', '× node -e 0, paired (median)'],
-      starts.map((s) => [s.name, s.median.toFixed(1), s.p90.toFixed(1), s.n, s.ratio.toFixed(2)]),
+      starts.map((s) => {
+        const ratio = s.name === runtime.name ? '(itself)' : s.ratio.toFixed(2);
+        return [s.name, s.median.toFixed(1), s.p90.toFixed(1), s.n, ratio];
+      }),
     ),
   );
   if (!emulator) console.log('\n(arm64 rows missing: apt-get install -y qemu-user-static libc6-arm64-cross)');
   const out = path.join(import.meta.dirname, 'results/binary.json');
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  const result = { machine: describeMachine(), baseline: BaselineCommit, rounds: Rounds, sizes: sizeRows, coldStartMs: starts };
+  const machine = describeMachine();
+  const result = { machine, baseline: BaselineCommit, rounds: Rounds, sizes: sizeRows, coldStartMs: starts };
   fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
   console.log('\nwritten to bench/results/binary.json');
 } finally {
