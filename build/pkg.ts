@@ -4,6 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { seedPkgCache, PkgHome } from './pkg-cache.ts';
 import { RepoRoot, type Arch } from './paths.ts';
+import { replaceFile } from './replace-file.ts';
 import { prepareRuntime, RuntimeVersion } from './runtime.ts';
 
 const execFileAsync = promisify(execFile);
@@ -46,8 +47,5 @@ export async function buildWithPkg(
       `pkg --sea failed for ${path.basename(entry)}: ${`${stderr}\n${stdout}`.trim().split('\n').slice(-5).join('\n')}`,
     );
   }
-  for (const [i, target] of targets.entries()) {
-    fs.chmodSync(temps[i]!.output, 0o755);
-    fs.renameSync(temps[i]!.output, target.output);
-  }
+  for (const [i, target] of targets.entries()) replaceFile(temps[i]!.output, target.output);
 }
