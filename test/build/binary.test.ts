@@ -5,7 +5,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { buildHooks } from '../../build/build-hooks.ts';
 import { Arches, distHooksDir, RepoRoot } from '../../build/paths.ts';
 import { findFreePort } from '../support/ports.ts';
 
@@ -90,9 +89,18 @@ describe('the compiled hooks', () => {
     expect(JSON.parse(check.stdout)).toMatchObject({ config: path.join(dir, 'portproof.yml'), app: 'demo', ports: [{ role: 'in-place', owners: [] }] });
   }, 120_000);
 
-  it('is reproducible: the same inputs give the same bytes, code cache included, for both arches', async () => {
+  it('is reproducible: same inputs, same bytes for both arches (code cache included), with an empty home', () => {
     const out = path.join(temp, 'rebuild');
-    await buildHooks(Arches, out);
+    const home = fs.mkdtempSync(path.join(temp, 'home-'));
+    // npm run build as a fresh machine runs it: nothing from the user's home; pkg is given its own.
+    const build = spawnSync(process.execPath, [path.join(RepoRoot, 'bin/portproof.js'), 'build', '--out', out], {
+      cwd: RepoRoot,
+      env: { ...process.env, HOME: home },
+      encoding: 'utf8',
+    });
+    expect(build.stderr).toBe('');
+    expect(build.status).toBe(0);
+    expect(fs.readdirSync(home)).toEqual([]);
     for (const arch of Arches) {
       for (const name of ['stop', 'start', 'validate']) {
         expect(sha256(path.join(distHooksDir(arch, out), name))).toBe(sha256(path.join(distHooksDir(arch), name)));
