@@ -1,19 +1,39 @@
 // npm run bench:hooks — what each compiled hook costs beyond the app's own work, over consecutive in-place
-// deployments of the fixture app: wall time minus shutdown (stop), minus time-to-bind (start), minus
-// time-to-healthy (validate), and how soon after the old process exits the stop hook sees the port free.
-import { spawnSync } from 'node:child_process';
+// deployments of the fixture app, for the baseline build (before) and this checkout's (after) in the same rounds:
+// wall time minus shutdown (stop), minus time-to-bind (start), minus time-to-healthy (validate); a no-op stop paired
+// with the bare runtime's `node -e 0` run right after it; and how soon after the old process exits the stop hook
+// sees the port free.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { distHooksDir } from '../build/paths.ts';
 import { prepareRuntime } from '../build/runtime.ts';
 import { makeRevision, type HookRun, type Revision } from '../test/support/deployment.ts';
 import { findFreePort } from '../test/support/ports.ts';
+import { BaselineCommit, baselineHooksDir } from './lib/baseline.ts';
 import { describeMachine, formatTable, summarize } from './lib/stats.ts';
 
 const Rounds = Number(process.env.BENCH_ROUNDS ?? 12);
+/** No-op stops per round, each paired with a bare runtime start. */
+const PairsPerRound = 3;
 const StopDelayMs = 500;
 
 type Sample = { wall: number; appWork: number };
+
+/** One build's deployments: its own port, state directory and samples. */
+interface Lane {
+  name: string;
+  hooksDir: string;
+  stateDir: string;
+  port: number;
+  revisions: Revision[];
+  previous: Revision | null;
+  idle: Revision | null;
+  samples: { noop: Sample[]; stop: Sample[]; start: Sample[]; validate: Sample[] };
+  noopRatio: number[];
+  releaseLag: number[];
+}
 
 /** The fixture app's log lines of one version: [epoch ms, message]. */
 function appLog(stateDir: string, port: number, version: string): Array<[number, string]> {
@@ -30,10 +50,16 @@ function at(lines: Array<[number, string]>, prefix: string): number {
   return found[0];
 }
 
-/** When the stop hook logged 'port free' for this deployment (pino's epoch ms). */
+/** When the stop hook logged 'port free' for this deployment (the log's ISO time, as epoch ms). */
 function portFreeAt(stateDir: string, deploymentId: string): number {
-  const entries = fs.readFileSync(path.join(stateDir, 'bench', 'hooks.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  const entry = entries.find((e) => e.msg === 'port free' && e.deploymentId === deploymentId && e.lifecycleEvent === 'ApplicationStop');
+  const entries = fs
+    .readFileSync(path.join(stateDir, 'bench', 'hooks.log'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  const entry = entries.find(
+    (e) => e.msg === 'port free' && e.deploymentId === deploymentId && e.lifecycleEvent === 'ApplicationStop',
+  );
   if (!entry) throw new Error(`no 'port free' entry for ${deploymentId} in hooks.log`);
   return Date.parse(entry.time);
 }
@@ -43,70 +69,171 @@ function ok(run: HookRun, what: string): HookRun {
   return run;
 }
 
-const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-bench-hooks-'));
-const port = await findFreePort();
-const revisions: Revision[] = [];
-const revisionFor = (k: number) => {
-  const revision = makeRevision({ ports: [port], versionTag: `v${k}`, appFlags: [`--stop-delay=${StopDelayMs}`], stateDir, app: { name: 'bench' } }, `d-BENCH${k}`);
-  revisions.push(revision);
-  return revision;
-};
-const samples = { noop: [] as Sample[], stop: [] as Sample[], start: [] as Sample[], validate: [] as Sample[] };
-const releaseLag: number[] = [];
-// The bare runtime the hooks are built on, timed in the same rounds: how much of the overhead is Node's own start.
+// The bare runtime the hooks are built on, started as a hook is (pipes, waiting for both to close).
 const runtime = prepareRuntime('x64');
-const runtimeStart: number[] = [];
-const timeRuntime = () => {
+function timeRuntime(): Promise<number> {
   const startedAt = performance.now();
-  spawnSync(runtime, ['-e', '0'], { stdio: 'ignore' });
-  runtimeStart.push(performance.now() - startedAt);
-};
+  return new Promise((resolve, reject) => {
+    const child = spawn(runtime, ['-e', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.resume();
+    child.stderr.resume();
+    child.on('error', reject);
+    child.on('close', () => resolve(performance.now() - startedAt));
+  });
+}
 
+async function makeLane(name: string, hooksDir: string): Promise<Lane> {
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-bench-hooks-'));
+  const samples = { noop: [], stop: [], start: [], validate: [] };
+  return {
+    name,
+    hooksDir,
+    stateDir,
+    port: await findFreePort(),
+    revisions: [],
+    previous: null,
+    idle: null,
+    samples,
+    noopRatio: [],
+    releaseLag: [],
+  };
+}
+
+function revisionFor(lane: Lane, k: number): Revision {
+  const options = {
+    ports: [lane.port],
+    versionTag: `v${k}`,
+    appFlags: [`--stop-delay=${StopDelayMs}`],
+    stateDir: lane.stateDir,
+    app: { name: 'bench' },
+    hooksDir: lane.hooksDir,
+  };
+  const revision = makeRevision(options, `d-BENCH${k}`);
+  lane.revisions.push(revision);
+  return revision;
+}
+
+async function firstDeployment(lane: Lane): Promise<void> {
+  lane.previous = revisionFor(lane, 0);
+  ok(await lane.previous.run('start'), `${lane.name} v0 start`);
+  ok(await lane.previous.run('validate'), `${lane.name} v0 validate`);
+  lane.idle = makeRevision({
+    ports: [await findFreePort()],
+    stateDir: lane.stateDir,
+    app: { name: 'bench-idle' },
+    hooksDir: lane.hooksDir,
+  });
+  lane.revisions.push(lane.idle);
+}
+
+async function deployment(lane: Lane, k: number): Promise<void> {
+  for (let i = 0; i < PairsPerRound; i++) {
+    const noop = ok(await lane.idle!.run('stop'), `${lane.name} no-op stop`).durationMs;
+    lane.samples.noop.push({ wall: noop, appWork: 0 });
+    lane.noopRatio.push(noop / (await timeRuntime()));
+  }
+  // ApplicationStop runs from the previous revision, as CodeDeploy runs it.
+  const stop = ok(await lane.previous!.run('stop'), `${lane.name} v${k - 1} stop`);
+  const old = appLog(lane.stateDir, lane.port, `v${k - 1}`);
+  const exited = at(old, 'Shutdown complete');
+  lane.samples.stop.push({ wall: stop.durationMs, appWork: exited - at(old, 'Received SIGTERM') });
+  lane.releaseLag.push(portFreeAt(lane.stateDir, `d-BENCH${k - 1}`) - exited);
+  const revision = revisionFor(lane, k);
+  const start = ok(await revision.run('start'), `${lane.name} v${k} start`);
+  const bound = appLog(lane.stateDir, lane.port, `v${k}`).find(([, m]) => m.startsWith('Started on port'));
+  lane.samples.start.push({
+    wall: start.durationMs,
+    appWork: Number(/ in (\d+(?:\.\d+)?) ms/.exec(bound?.[1] ?? '')?.[1] ?? NaN),
+  });
+  // The fixture answers health as soon as it listens: time-to-healthy is nil, the wall time is all overhead.
+  lane.samples.validate.push({
+    wall: ok(await revision.run('validate'), `${lane.name} v${k} validate`).durationMs,
+    appWork: 0,
+  });
+  lane.previous = revision;
+}
+
+const lanes = [
+  await makeLane(`before (${BaselineCommit})`, baselineHooksDir('x64')),
+  await makeLane('after (this checkout)', distHooksDir('x64')),
+];
+const runtimeStart: number[] = [];
 try {
-  let previous = revisionFor(0);
-  ok(await previous.run('start'), 'v0 start');
-  ok(await previous.run('validate'), 'v0 validate');
-  const idle = makeRevision({ ports: [await findFreePort()], stateDir, app: { name: 'bench-idle' } });
-  revisions.push(idle);
+  for (const lane of lanes) await firstDeployment(lane);
   for (let k = 1; k <= Rounds; k++) {
     console.log(`deployment ${k}/${Rounds}`);
-    timeRuntime();
-    samples.noop.push({ wall: ok(await idle.run('stop'), 'no-op stop').durationMs, appWork: 0 });
-    // ApplicationStop runs from the previous revision, as CodeDeploy runs it.
-    const stop = ok(await previous.run('stop'), `v${k - 1} stop`);
-    const old = appLog(stateDir, port, `v${k - 1}`);
-    const exited = at(old, 'Shutdown complete');
-    samples.stop.push({ wall: stop.durationMs, appWork: exited - at(old, 'Received SIGTERM') });
-    releaseLag.push(portFreeAt(stateDir, `d-BENCH${k - 1}`) - exited);
-    const revision = revisionFor(k);
-    const start = ok(await revision.run('start'), `v${k} start`);
-    const bound = appLog(stateDir, port, `v${k}`).find(([, m]) => m.startsWith('Started on port'));
-    samples.start.push({ wall: start.durationMs, appWork: Number(/ in (\d+(?:\.\d+)?) ms/.exec(bound?.[1] ?? '')?.[1] ?? NaN) });
-    // The fixture answers health as soon as it listens: time-to-healthy is nil, the wall time is all overhead.
-    samples.validate.push({ wall: ok(await revision.run('validate'), `v${k} validate`).durationMs, appWork: 0 });
-    previous = revision;
+    runtimeStart.push(await timeRuntime());
+    // Both builds in every round, alternating which goes first, so a noisy moment hits both alike.
+    for (const lane of k % 2 === 0 ? [...lanes].reverse() : lanes) await deployment(lane, k);
   }
-  await previous.run('stop');
+  for (const lane of lanes) await lane.previous?.run('stop');
 
-  const rows = Object.entries({
-    'ApplicationStop, nothing listening': samples.noop,
-    [`ApplicationStop (app shuts down in ${StopDelayMs} ms)`]: samples.stop,
-    'ApplicationStart (app binds)': samples.start,
-    'ValidateService (in-place, healthy at once)': samples.validate,
-  }).map(([name, list]) => {
-    const overhead = summarize(list.map((s) => s.wall - s.appWork));
-    return { name, wall: summarize(list.map((s) => s.wall)).median, appWork: summarize(list.map((s) => s.appWork)).median, overhead };
-  });
-  const lag = summarize(releaseLag);
   const node = summarize(runtimeStart);
+  const rows = lanes.flatMap((lane) =>
+    Object.entries({
+      'ApplicationStop, nothing listening': lane.samples.noop,
+      [`ApplicationStop (app shuts down in ${StopDelayMs} ms)`]: lane.samples.stop,
+      'ApplicationStart (app binds)': lane.samples.start,
+      'ValidateService (in-place, healthy at once)': lane.samples.validate,
+    }).map(([hook, list]) => {
+      const overhead = summarize(list.map((s) => s.wall - s.appWork));
+      return {
+        build: lane.name,
+        hook,
+        wall: summarize(list.map((s) => s.wall)).median,
+        appWork: summarize(list.map((s) => s.appWork)).median,
+        overhead,
+      };
+    }),
+  );
   console.log('');
-  console.log(formatTable(['hook', 'wall ms', "app's own work ms", 'overhead ms (median)', 'overhead p90', 'overhead beyond node -e 0'], rows.map((r) => [r.name, r.wall.toFixed(0), r.appWork.toFixed(0), r.overhead.median.toFixed(0), r.overhead.p90.toFixed(0), (r.overhead.median - node.median).toFixed(0)])));
+  console.log(
+    formatTable(
+      [
+        'build',
+        'hook',
+        'wall ms',
+        "app's own work ms",
+        'overhead ms (median)',
+        'overhead p90',
+        'overhead beyond node -e 0',
+      ],
+      rows.map((r) => [
+        r.build,
+        r.hook,
+        r.wall.toFixed(0),
+        r.appWork.toFixed(0),
+        r.overhead.median.toFixed(0),
+        r.overhead.p90.toFixed(0),
+        (r.overhead.median - node.median).toFixed(0),
+      ]),
+    ),
+  );
   console.log(`\nnode -e 0 with the same runtime, in the same rounds: ${node.median.toFixed(0)} ms (median)`);
-  console.log(`\nport free seen ${lag.median.toFixed(0)} ms (median), ${lag.p90.toFixed(0)} ms (p90) after the old process logged its exit; ${Rounds} deployments`);
+  const summary = lanes.map((lane) => ({
+    build: lane.name,
+    noopVsNode: summarize(lane.noopRatio),
+    portFreeAfterExitMs: summarize(lane.releaseLag),
+  }));
+  for (const s of summary) {
+    const lag = s.portFreeAfterExitMs;
+    console.log(
+      `${s.build}: no-op ApplicationStop ${s.noopVsNode.median.toFixed(2)}× node -e 0 (paired, median of ` +
+        `${s.noopVsNode.n}); port free seen ${lag.median.toFixed(0)} ms (median), ${lag.p90.toFixed(0)} ms (p90) ` +
+        'after the old process logged its exit',
+    );
+  }
   const out = path.join(import.meta.dirname, 'results/hooks.json');
-  fs.writeFileSync(out, `${JSON.stringify({ machine: describeMachine(), rounds: Rounds, stopDelayMs: StopDelayMs, hooks: rows, runtimeStartMs: node, portFreeAfterExitMs: lag, samples, releaseLag }, null, 2)}\n`);
+  const samples = Object.fromEntries(
+    lanes.map((lane) => [lane.name, { ...lane.samples, noopRatio: lane.noopRatio, releaseLag: lane.releaseLag }]),
+  );
+  const machine = describeMachine();
+  const result = { machine, baseline: BaselineCommit, rounds: Rounds, stopDelayMs: StopDelayMs, hooks: rows };
+  fs.writeFileSync(out, `${JSON.stringify({ ...result, runtimeStartMs: node, summary, samples }, null, 2)}\n`);
   console.log('written to bench/results/hooks.json');
 } finally {
-  for (const revision of revisions) fs.rmSync(revision.dir, { recursive: true, force: true });
-  fs.rmSync(stateDir, { recursive: true, force: true });
+  for (const lane of lanes) {
+    for (const revision of lane.revisions) fs.rmSync(revision.dir, { recursive: true, force: true });
+    fs.rmSync(lane.stateDir, { recursive: true, force: true });
+  }
 }

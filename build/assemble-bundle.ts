@@ -12,9 +12,14 @@ export interface BundleRequest {
   force: boolean;
 }
 
+/** Where the app's own files go in a revision: the example appspec's `files:` source, so the hooks are not copied. */
+export const AppFilesDir = 'app';
+
 /**
  * Assemble a revision directory that `aws deploy push` or zip/tar can ship: appspec.yml, portproof.yml, hooks/ for
- * one arch (plain files, mode 755: the agent runs them directly), and the files the user names. Returns what it wrote.
+ * one arch (plain files, mode 755: the agent runs them directly), and the files the user names under app/, which
+ * the appspec's `files:` copies to the destination (the hooks run from the agent's unpacked copy and are not copied
+ * a third time). Returns what it wrote.
  */
 export function assembleBundle(request: BundleRequest): string[] {
   for (const file of [request.appspec, request.config, ...request.files]) {
@@ -28,6 +33,8 @@ export function assembleBundle(request: BundleRequest): string[] {
   }
   fs.rmSync(request.out, { recursive: true, force: true });
   fs.mkdirSync(path.join(request.out, 'hooks'), { recursive: true });
+  // Made even when no file is named: an appspec whose `files:` source is missing fails the Install event.
+  fs.mkdirSync(path.join(request.out, AppFilesDir));
   const written: string[] = [];
   const copy = (from: string, to: string, mode: number) => {
     fs.copyFileSync(from, path.join(request.out, to));
@@ -37,6 +44,6 @@ export function assembleBundle(request: BundleRequest): string[] {
   copy(request.appspec, 'appspec.yml', 0o644);
   copy(request.config, 'portproof.yml', 0o644);
   HookNames.forEach((name, i) => copy(hooks[i]!, `hooks/${name}`, 0o755));
-  for (const file of request.files) copy(file, path.basename(file), fs.statSync(file).mode & 0o777);
+  for (const file of request.files) copy(file, `${AppFilesDir}/${path.basename(file)}`, fs.statSync(file).mode & 0o777);
   return written;
 }

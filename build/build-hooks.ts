@@ -2,8 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { bundleHook } from './bundle.ts';
 import { Arches, distHooksDir, HookNames, RepoRoot, type Arch } from './paths.ts';
-import { prepareRuntime } from './runtime.ts';
-import { generateSeaBlob, injectBlob } from './sea.ts';
+import { buildWithPkg } from './pkg.ts';
 
 const DefaultOutRoot = path.join(RepoRoot, 'dist');
 
@@ -21,24 +20,28 @@ export function hostArch(): Arch | null {
 }
 
 /**
- * Build the three hooks for each arch: esbuild bundle → SEA blob (made by the pinned x64 runtime) → injected into the
- * stripped runtime of each arch. The host arch's hooks are also copied to hooks/ for local runs and tests.
+ * Build the three hooks for each arch: esbuild bundle → `pkg --sea` on the pinned runtime. The build machine's arch
+ * gets V8's code cache in its blob (made by its own V8); the other arch gets a plain blob, as a code cache made by
+ * another CPU's V8 would be rejected. The host arch's hooks are also copied to hooks/ for local runs and tests.
  */
 export async function buildHooks(arches: Arch[] = Arches, outRoot = DefaultOutRoot): Promise<BuiltHook[]> {
-  const blobMaker = prepareRuntime('x64');
-  const runtimes = Object.fromEntries(arches.map((arch) => [arch, prepareRuntime(arch)])) as Record<Arch, string>;
+  const host = hostArch();
+  if (!host) throw new Error(`building on ${process.arch} is not supported: build on x64 or arm64`);
   const built: BuiltHook[] = [];
   for (const name of HookNames) {
-    const blob = generateSeaBlob(await bundleHook(name), blobMaker);
+    const entry = await bundleHook(name);
+    const target = (arch: Arch) => ({ arch, output: path.join(distHooksDir(arch, outRoot), name) });
+    const others = arches.filter((arch) => arch !== host);
+    if (arches.includes(host)) await buildWithPkg(entry, [target(host)], host, true);
+    // One pkg run makes one blob for all its targets: the cross-built arches share one without a code cache.
+    if (others.length > 0) await buildWithPkg(entry, others.map(target), host, false);
     for (const arch of arches) {
-      const file = path.join(distHooksDir(arch, outRoot), name);
-      await injectBlob(runtimes[arch], blob, file);
+      const file = target(arch).output;
       built.push({ arch, name, file, bytes: fs.statSync(file).size });
     }
   }
-  const host = hostArch();
   // hooks/ mirrors the default build only: a build into another directory leaves the local hooks alone.
-  if (host && arches.includes(host) && outRoot === DefaultOutRoot) copyToLocalHooks(distHooksDir(host, outRoot));
+  if (arches.includes(host) && outRoot === DefaultOutRoot) copyToLocalHooks(distHooksDir(host, outRoot));
   return built;
 }
 

@@ -5,8 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { buildHooks } from '../../build/build-hooks.ts';
-import { distHooksDir, RepoRoot } from '../../build/paths.ts';
+import { Arches, distHooksDir, RepoRoot } from '../../build/paths.ts';
 import { findFreePort } from '../support/ports.ts';
 
 const QemuHint = 'qemu-aarch64-static not found: apt-get install -y qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross';
@@ -14,6 +13,7 @@ const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-binary-'));
 afterAll(() => fs.rmSync(temp, { recursive: true, force: true }));
 
 const version = JSON.parse(fs.readFileSync(path.join(RepoRoot, 'package.json'), 'utf8')).version as string;
+const runtime = JSON.parse(fs.readFileSync(path.join(RepoRoot, 'build/runtimes.json'), 'utf8')).version as string;
 const noNode = { PATH: '/nonexistent' };
 
 function sha256(file: string): string {
@@ -32,6 +32,15 @@ async function relocatedRevision(binary: string): Promise<string> {
   return dir;
 }
 
+/** The flags word of the single-executable blob postject placed in a binary (its last SEA magic, 0x0143da20). */
+function seaBlobFlags(binary: string): number {
+  const bytes = fs.readFileSync(binary);
+  const at = bytes.lastIndexOf(Buffer.from([0x20, 0xda, 0x43, 0x01]));
+  if (at < 0) throw new Error(`${binary}: no single-executable blob`);
+  return bytes.readUInt32LE(at + 4);
+}
+const UseCodeCache = 1 << 2; // node's SeaFlags::kUseCodeCache
+
 function qemu(): string {
   const found = ['/usr/bin/qemu-aarch64-static', '/usr/bin/qemu-aarch64'].find((p) => fs.existsSync(p));
   if (!found || !fs.existsSync('/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1')) throw new Error(QemuHint);
@@ -43,10 +52,19 @@ describe('the compiled hooks', () => {
     const binary = path.join(distHooksDir('x64'), name);
     const run = spawnSync(binary, ['--version'], { env: noNode, encoding: 'utf8' });
     expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(new RegExp(`^portproof ${version.replace(/\./g, '\\.')} \\(\\w+\\) node v24\\.21\\.0 linux-x64\\n$`));
+    expect(run.stdout).toMatch(new RegExp(`^portproof ${version.replace(/\./g, '\\.')} \\(\\w+\\) node v${runtime.replace(/\./g, '\\.')} linux-x64\\n$`));
+    // A code cache V8 refused would print "Code cache data rejected" here.
+    expect(run.stderr).toBe('');
     const help = spawnSync(binary, ['--help'], { env: noNode, encoding: 'utf8' });
     expect(help.stdout).toContain(`usage: hooks/${name}`);
     expect(fs.statSync(binary).size).toBeLessThan(115 * 1024 * 1024);
+  });
+
+  it("x64 hooks carry V8's code cache; the cross-built arm64 ones do not", () => {
+    for (const name of ['stop', 'start', 'validate']) {
+      expect(seaBlobFlags(path.join(distHooksDir('x64'), name)) & UseCodeCache).toBe(UseCodeCache);
+      expect(seaBlobFlags(path.join(distHooksDir('arm64'), name)) & UseCodeCache).toBe(0);
+    }
   });
 
   it('finds portproof.yml and appspec.yml beside itself, wherever it was moved and whatever the working directory', async () => {
@@ -62,18 +80,29 @@ describe('the compiled hooks', () => {
     const binary = path.join(distHooksDir('arm64'), 'validate');
     const run = spawnSync(emulator, ['-L', '/usr/aarch64-linux-gnu', binary, '--version'], { encoding: 'utf8' });
     expect(run.stderr).toBe('');
-    expect(run.stdout).toContain(`portproof ${version} (ValidateService) node v24.21.0 linux-arm64`);
+    expect(run.stdout).toContain(`portproof ${version} (ValidateService) node v${runtime} linux-arm64`);
     const dir = await relocatedRevision(binary);
     const check = spawnSync(emulator, ['-L', '/usr/aarch64-linux-gnu', path.join(dir, 'hooks/validate'), '--check', '--json'], { cwd: '/', encoding: 'utf8' });
     expect(check.status).toBe(0);
     expect(JSON.parse(check.stdout)).toMatchObject({ config: path.join(dir, 'portproof.yml'), app: 'demo', ports: [{ role: 'in-place', owners: [] }] });
   }, 120_000);
 
-  it('is reproducible: the same inputs give the same bytes', async () => {
+  it('is reproducible: same inputs, same bytes for both arches (code cache included), with an empty home', () => {
     const out = path.join(temp, 'rebuild');
-    await buildHooks(['x64'], out);
-    for (const name of ['stop', 'start', 'validate']) {
-      expect(sha256(path.join(distHooksDir('x64', out), name))).toBe(sha256(path.join(distHooksDir('x64'), name)));
+    const home = fs.mkdtempSync(path.join(temp, 'home-'));
+    // npm run build as a fresh machine runs it: nothing from the user's home; pkg is given its own.
+    const build = spawnSync(process.execPath, [path.join(RepoRoot, 'bin/portproof.js'), 'build', '--out', out], {
+      cwd: RepoRoot,
+      env: { ...process.env, HOME: home },
+      encoding: 'utf8',
+    });
+    expect(build.stderr).toBe('');
+    expect(build.status).toBe(0);
+    expect(fs.readdirSync(home)).toEqual([]);
+    for (const arch of Arches) {
+      for (const name of ['stop', 'start', 'validate']) {
+        expect(sha256(path.join(distHooksDir(arch, out), name))).toBe(sha256(path.join(distHooksDir(arch), name)));
+      }
     }
-  }, 180_000);
+  }, 240_000);
 });

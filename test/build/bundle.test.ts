@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { RepoRoot } from '../../build/paths.ts';
 
 const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-bundle-'));
@@ -11,14 +12,15 @@ afterAll(() => fs.rmSync(temp, { recursive: true, force: true }));
 const bundle = (...args: string[]) => spawnSync(process.execPath, [path.join(RepoRoot, 'bin/portproof.js'), 'bundle', ...args], { cwd: RepoRoot, encoding: 'utf8' });
 
 describe('portproof bundle', () => {
-  it('assembles a revision: appspec, config, executable hooks for the arch, and the named files', () => {
+  it('assembles a revision: appspec, config, executable hooks for the arch, and the named files under app/', () => {
     const jar = path.join(temp, 'app.jar');
     fs.writeFileSync(jar, 'not really a jar');
     const out = path.join(temp, 'rev');
     const run = bundle('--arch', 'arm64', '--out', out, '--config', 'portproof.example.yml', jar);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
-    expect(fs.readdirSync(out).sort()).toEqual(['app.jar', 'appspec.yml', 'hooks', 'portproof.yml']);
+    expect(fs.readdirSync(out).sort()).toEqual(['app', 'appspec.yml', 'hooks', 'portproof.yml']);
+    expect(fs.readdirSync(path.join(out, 'app'))).toEqual(['app.jar']);
     for (const name of ['stop', 'start', 'validate']) {
       const stat = fs.statSync(path.join(out, 'hooks', name));
       expect(stat.mode & 0o777).toBe(0o755);
@@ -26,6 +28,20 @@ describe('portproof bundle', () => {
     }
     expect(fs.readFileSync(path.join(out, 'hooks/validate')).subarray(0, 20).readUInt16LE(18)).toBe(183); // EM_AARCH64
     expect(fs.readFileSync(path.join(out, 'portproof.yml'), 'utf8')).toBe(fs.readFileSync(path.join(RepoRoot, 'portproof.example.yml'), 'utf8'));
+  });
+
+  it("the example appspec's files: copies the app's files and not the hooks", () => {
+    const out = path.join(temp, 'copied');
+    const jar = path.join(temp, 'app.jar');
+    fs.writeFileSync(jar, 'not really a jar');
+    expect(bundle('--out', out, '--config', 'portproof.example.yml', jar).status).toBe(0);
+    const appspec = parse(fs.readFileSync(path.join(out, 'appspec.yml'), 'utf8')) as { files: { source: string }[] };
+    // What CodeDeploy's Install event copies: each source, relative to the revision's root.
+    const copied = appspec.files.flatMap(({ source }) => {
+      const from = path.join(out, source);
+      return fs.statSync(from).isDirectory() ? fs.readdirSync(from, { recursive: true }).map(String) : [path.basename(from)];
+    });
+    expect(copied).toEqual(['app.jar']);
   });
 
   it('refuses a non-empty directory without --force, and missing inputs, with one line and exit 2', () => {

@@ -23,6 +23,8 @@ export interface RevisionOptions {
   app?: Record<string, unknown>;
   /** appspec.yml timeouts in seconds per event. */
   timeouts?: Partial<Record<'ApplicationStop' | 'ApplicationStart' | 'ValidateService', number>>;
+  /** Run the compiled hooks from this directory instead of hooks/ (the benchmarks compare two builds). */
+  hooksDir?: string;
 }
 
 /** What a hook run printed and how it ended. */
@@ -79,7 +81,7 @@ export function makeRevision(options: RevisionOptions, deploymentId = `d-${Math.
     dir,
     configPath,
     run: (hook, runOptions = {}) =>
-      runHookProcess(hookArgv(hook), runOptions.args ?? [], {
+      runHookProcess(options.hooksDir ? [path.join(options.hooksDir, hook)] : hookArgv(hook), runOptions.args ?? [], {
         ...process.env,
         PORTPROOF_BUNDLE_ROOT: dir,
         LIFECYCLE_EVENT: events[hook],
