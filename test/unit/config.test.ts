@@ -48,6 +48,15 @@ describe('loadConfig', () => {
     expect(config.nginx?.test).toEqual(['nginx', '-t']);
   });
 
+  it("runs the app from the revision's app/ directory when portproof bundle laid one out", () => {
+    const bundle = fs.mkdtempSync(path.join(dir, 'bundle-'));
+    const file = path.join(bundle, 'portproof.yml');
+    fs.writeFileSync(file, valid);
+    expect(loadConfig(file, bundle, {}).app.cwd).toBe(bundle);
+    fs.mkdirSync(path.join(bundle, 'app'));
+    expect(loadConfig(file, bundle, {}).app.cwd).toBe(path.join(bundle, 'app'));
+  });
+
   it('takes the state dir from PORTPROOF_STATE_DIR', () => {
     expect(load(valid, { PORTPROOF_STATE_DIR: '/tmp/pp' }).stateDir).toBe('/tmp/pp');
   });

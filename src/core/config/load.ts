@@ -41,11 +41,20 @@ export function loadConfig(file: string, bundleRoot: string, env = process.env):
   return completeConfig(parsed.data, file, bundleRoot, env);
 }
 
+/**
+ * Where the app runs unless app.cwd says: its own release's files, so the previous release keeps its own while it
+ * stays up for rollback — the revision's app/ directory when `portproof bundle` laid one out, else the revision itself.
+ */
+function defaultCwd(bundleRoot: string): string {
+  const app = path.join(bundleRoot, 'app');
+  return fs.statSync(app, { throwIfNoEntry: false })?.isDirectory() ? app : bundleRoot;
+}
+
 function completeConfig(config: Config, file: string, bundleRoot: string, env: NodeJS.ProcessEnv): LoadedConfig {
   const stateDir = env.PORTPROOF_STATE_DIR ? path.resolve(env.PORTPROOF_STATE_DIR) : config.stateDir;
   const app = {
     ...config.app,
-    cwd: config.app.cwd ?? bundleRoot,
+    cwd: config.app.cwd ?? defaultCwd(bundleRoot),
     log: config.app.log ?? path.join(stateDir, config.app.name, 'app-{port}.log'),
   };
   const nginx = config.nginx && { ...config.nginx, tls: config.health.tls };
