@@ -48,4 +48,11 @@ describe("the README's two commands", () => {
     expect(calls.at(-1)).toBe(index === 0 ? 'npm start' : 'npm test');
     if (index === 1) expect(calls.at(-2)).toMatch(/^sudo env PATH=.* npm test$/);
   });
+
+  it("installs what .ci/run installs, so a fresh machine that follows the README runs the same suite", () => {
+    const ci = fs.readFileSync(path.resolve(import.meta.dirname, '../../.ci/run'), 'utf8');
+    const ciPackages = /^packages=\(([^)]*)\)/m.exec(ci)![1]!.trim().split(/\s+/);
+    const readmePackages = /apt-get install -y ([^&]+)&&/.exec(commands[1]!)![1]!.trim().split(/\s+/);
+    expect(readmePackages.sort()).toEqual(ciPackages.sort());
+  });
 });
