@@ -1,0 +1,34 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cleanUpHookTests, deployed } from '../support/hook-tests.ts';
+import { findFreePorts } from '../support/ports.ts';
+
+// --check is what an operator runs after a refusal: it must report an include it cannot read, not refuse with it.
+
+afterAll(cleanUpHookTests);
+
+describe('--check with an include whose live port cannot be told, with the compiled hooks', () => {
+  it('reports both ports with the role unknown and the reason, and exits 0; stop still refuses', async () => {
+    const [a, b] = await findFreePorts(2);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-check-'));
+    const include = path.join(dir, 'service-url.inc');
+    // A port that is not one of the configured two: which app nginx serves cannot be told.
+    fs.writeFileSync(include, 'set $service_url http://127.0.0.1:9;\n');
+    const nginx = { include, test: ['true'], reload: ['true'], pidFile: path.join(dir, 'nginx.pid') };
+    const { revision } = await deployed({ ports: [a!, b!], nginx });
+    const text = await revision.run('validate', { args: ['--check'] });
+    expect(text.code, text.stdout).toBe(0);
+    expect(text.stdout).toMatch(/^nginx include: .*service-url\.inc/m);
+    expect(text.stdout).toContain(`port ${a} (unknown):`);
+    const json = await revision.run('validate', { args: ['--check', '--json'] });
+    const report = JSON.parse(json.stdout);
+    expect(report.includeProblem).toContain(include);
+    expect(report.ports.map((p: { role: string }) => p.role)).toEqual(['unknown', 'unknown']);
+    const stop = await revision.run('stop');
+    expect(stop.code).toBe(1);
+    expect(stop.verdict).toContain('ApplicationStop FAILED');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
