@@ -50,17 +50,21 @@ describe('the path to the state directory', () => {
     try {
       for (const [hook, args] of [['stop', []], ['start', []], ['validate', []], ['validate', ['--check']]] as const) {
         const run = await revision.run(hook, { args: [...args] });
+        expect(isAlive(bystander), `${hook} signalled the forged record's process`).toBe(true);
         expect(run.lines, `${hook} ${args.join(' ')}`).toHaveLength(1);
         expect(run.verdict).toMatch(expected);
         expect(run.code).toBe(2);
       }
-      expect(isAlive(bystander)).toBe(true);
       expect(fs.readFileSync(victim, 'utf8')).toBe('root only\n');
       expect(fs.statSync(victim).mode & 0o7777).toBe(0o600);
       expect(fs.readdirSync(appDir).sort()).toEqual(['hooks.log', 'state.json']);
       expect(fs.readFileSync(path.join(appDir, 'state.json'), 'utf8')).toBe(state);
     } finally {
-      process.kill(-bystander, 'SIGKILL');
+      try {
+        process.kill(-bystander, 'SIGKILL');
+      } catch {
+        // Already gone: a hook signalled it, which the assertion above has reported.
+      }
     }
   });
 
