@@ -26,7 +26,7 @@ function startTimeOf(pid: number): number {
 }
 
 describe('the path to the state directory', () => {
-  it('parent owned by nobody, the state tree swapped for a forged one: every hook refuses, nothing signalled or written', async () => {
+  it('parent owned by nobody, state tree swapped for a forged one: refused, nothing signalled or written', async () => {
     const port = await findFreePort();
     const parent = newStateDir();
     const stateDir = path.join(parent, 'state');
@@ -68,7 +68,7 @@ describe('the path to the state directory', () => {
     }
   });
 
-  it('state directory missing in a root-owned sticky 1777 directory (like /tmp): made root 0755, the hooks run', async () => {
+  it('state dir missing in a root-owned sticky 1777 dir (like /tmp): made root 0755, hooks run', async () => {
     const port = await findFreePort();
     const parent = newStateDir();
     fs.chmodSync(parent, 0o1777);
@@ -83,7 +83,7 @@ describe('the path to the state directory', () => {
     }
   });
 
-  it('app.name "..": exit 2, one line naming the key, nothing written beside or above the state directory', async () => {
+  it('app.name "..": exit 2, one line naming the key, nothing written beside or above stateDir', async () => {
     const port = await findFreePort();
     const parent = newStateDir();
     const stateDir = path.join(parent, 'state');
@@ -92,7 +92,7 @@ describe('the path to the state directory', () => {
     for (const hook of ['stop', 'start', 'validate'] as const) {
       const run = await revision.run(hook);
       expect(run.lines, hook).toHaveLength(1);
-      expect(run.verdict).toMatch(/FAILED: .*app\.name: may hold only letters, digits, .* and may not be "\." or "\.\."/);
+      expect(run.verdict).toMatch(/FAILED: .*app\.name: may hold only letters, digits, .* may not be "\." or "\.\."/);
       expect(run.code).toBe(2);
     }
     expect(fs.readdirSync(parent)).toEqual(['state']);

@@ -43,6 +43,7 @@ export function ensureTrustedStateDir(stateDir: string, appDir: string, options:
     const stat = lstatOrNull(dir, stateDir, options.readOnly);
     if (stat === undefined) return;
     if (stat === null || stat.isSymbolicLink()) {
+      // Each link followed, and each name that reappeared as it was created, counts: a loop must end somewhere.
       if (++hops > MaxLinks) throw unsafe(dir, `state directory ${stateDir} cannot be reached: too many links`);
     }
     if (stat === null) {
