@@ -82,6 +82,10 @@ describe('loadConfig', () => {
     ['two ports without nginx', valid.replace(/nginx:\n.*\n/, ''), 'nginx: is required with two ports'],
     ['a missing app', valid.replace(/app:\n(  .*\n)+/, ''), 'app: is required'],
     ['invalid YAML', 'app: [\n', 'not valid YAML'],
+    ['an app name ".." (state above stateDir)', valid.replace('name: myapp', 'name: ".."'), 'app.name: may hold only'],
+    ['an app name "."', valid.replace('name: myapp', 'name: .'), 'app.name: may hold only letters, digits, ".", "_" '
+      + 'and "-", and may not be "." or ".."'],
+    ['an app name with a slash', valid.replace('name: myapp', 'name: a/b'), 'app.name: may hold only'],
   ])('rejects %s with one line naming the key', (_what, text, expected) => {
     const error = errorOf(text);
     expect(error).toBeInstanceOf(HookError);

@@ -53,7 +53,9 @@ const argvOf = (example: string) =>
 const argv = argvOf('[java, -jar, app.jar]');
 const signalNames = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGKILL'] as const;
 const signal = z.enum(signalNames, { error: `must be one of ${signalNames.join(', ')}` });
-const name = text().check(z.regex(/^[A-Za-z0-9._-]+$/, 'may hold only letters, digits, ".", "_" and "-"'));
+// A plain file name: "." or ".." would put state.json, the lock and hooks.log in stateDir or above it.
+const nameMessage = 'may hold only letters, digits, ".", "_" and "-", and may not be "." or ".."';
+const name = text().check(z.regex(/^(?!\.\.?$)[A-Za-z0-9._-]+$/, nameMessage));
 
 /** The app section: what to start and how. */
 export const appSchema = map({

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { HookError } from '../errors.ts';
 import { describeFsError } from '../fs-error.ts';
 import { lookupAccount } from '../process/user.ts';
@@ -8,25 +9,81 @@ import { lookupUserName } from '../procfs/users.ts';
 /** Mode of a state directory portproof creates: only its owner writes; hooks.log and --check stay readable. */
 export const StateDirMode = 0o755;
 
+/** How many links the walk to the state directory follows before it gives up (the kernel's own limit). */
+const MaxLinks = 40;
+
+/** One name on the way to the app's directory; `own` marks stateDir and the app's directory themselves. */
+interface Step {
+  name: string;
+  own: boolean;
+}
+
 /**
- * Refuse a state directory, or the app's directory in it, that anyone but root (or the hook's own user) could write,
- * as sshd's StrictModes does: whoever can write state.json or plant a link there turns a root hook against the host.
- * Missing directories are created 0755; a read-only run that cannot create them goes on without them.
+ * Refuse a state directory, the app's directory in it, or any directory above them that anyone but root (or the
+ * hook's own user) could write, as sshd's StrictModes does: whoever can write state.json or plant a link there turns
+ * a root hook against the host, and whoever can rename a directory above it can swap in a tree of their own after
+ * the check. With every directory on the way unreplaceable, later lookups by path find what was checked. Missing
+ * directories are created 0755 one at a time, never through a link; a read-only run that cannot create them goes on
+ * without them.
  */
 export function ensureTrustedStateDir(stateDir: string, appDir: string, options: { readOnly: boolean }): void {
-  for (const dir of [stateDir, appDir]) {
-    if (!createIfMissing(dir, options.readOnly)) return;
-    checkDirTrust(dir);
+  const depth = splitPath(stateDir).length;
+  const steps = splitPath(appDir).map((name, i) => ({ name, own: i >= depth - 1 }));
+  let current = '/';
+  judgeDir(current, lstatOrNull(current, stateDir, options.readOnly)!, false, stateDir);
+  let hops = 0;
+  for (let step = steps.shift(); step; step = steps.shift()) {
+    if (step.name === '..') {
+      // Reached only through a link's target: `current` is a real, checked directory, so its parent is known.
+      current = path.dirname(current);
+      if (step.own) judgeDir(current, fs.lstatSync(current), true, stateDir);
+      continue;
+    }
+    const dir = path.join(current, step.name);
+    const stat = lstatOrNull(dir, stateDir, options.readOnly);
+    if (stat === undefined) return;
+    if (stat === null || stat.isSymbolicLink()) {
+      // Each link followed, and each name that reappeared as it was created, counts: a loop must end somewhere.
+      if (++hops > MaxLinks) throw unsafe(dir, `state directory ${stateDir} cannot be reached: too many links`);
+    }
+    if (stat === null) {
+      const created = createDir(dir, step, stateDir, options.readOnly);
+      if (created === 'unwritable') return;
+      // Something appeared at that name meanwhile: judge it as it is now.
+      if (created === 'exists') steps.unshift(step);
+      else current = dir;
+      continue;
+    }
+    if (stat.isSymbolicLink()) {
+      checkLinkOwner(dir, stat, stateDir);
+      const target = fs.readlinkSync(dir);
+      if (target.startsWith('/')) current = '/';
+      const names = target.split('/').filter((name) => name !== '' && name !== '.');
+      steps.unshift(...names.map((name, i) => ({ name, own: step.own && i === names.length - 1 })));
+      continue;
+    }
+    judgeDir(dir, stat, step.own, stateDir);
+    current = dir;
   }
 }
 
 /** Why `dir` cannot be trusted (owner or mode), or null when only root or the hook's own user can write it. */
 export function findDirDistrust(dir: string, uid = currentUid()): string | null {
-  const stat = fs.statSync(dir);
-  if (!stat.isDirectory()) return `state directory ${dir} is not a directory`;
+  return describeDistrust(dir, fs.statSync(dir), uid, null);
+}
+
+/**
+ * Why a directory cannot be trusted, or null. `stateDir` null: it is the state directory (or the app's) itself;
+ * otherwise a directory above it, which may also be root's and sticky (like /tmp): others cannot rename root's entries.
+ */
+function describeDistrust(dir: string, stat: fs.Stats, uid: number, stateDir: string | null): string | null {
+  const what = stateDir === null ? `state directory ${dir}` : `directory ${dir} above the state directory ${stateDir}`;
+  if (!stat.isDirectory()) return `${what} is not a directory`;
   const mode = `0${(stat.mode & 0o7777).toString(8)}`;
   const wrongOwner = stat.uid !== 0 && stat.uid !== uid;
-  const writable = [stat.mode & 0o020 ? 'group' : '', stat.mode & 0o002 ? 'others' : ''].filter(Boolean).join(' and ');
+  const sticky = stateDir !== null && stat.uid === 0 && (stat.mode & 0o1000) !== 0;
+  const writable = sticky ? '' : [stat.mode & 0o020 ? 'group' : '', stat.mode & 0o002 ? 'others' : '']
+    .filter(Boolean).join(' and ');
   if (!wrongOwner && !writable) return null;
   const allowed = uid === 0 ? 'root' : `root or ${lookupUserName(uid)}`;
   const problems = [
@@ -39,7 +96,8 @@ export function findDirDistrust(dir: string, uid = currentUid()): string | null 
     writable ? `chmod go-w ${dir}` : '',
   ];
   const is = problems.filter(Boolean).join(' and ');
-  return `state directory ${dir} is ${is} (${facts}): whoever can write it can make the hooks signal any process, `
+  const who = stateDir === null ? 'whoever can write it' : 'whoever can rename what is in it';
+  return `${what} is ${is} (${facts}): ${who} can make the hooks signal any process, `
     + `so it is refused; fix it with: ${fix.filter(Boolean).join(' && ')}`;
 }
 
@@ -54,34 +112,78 @@ export function findUserDistrust(info: ProcessInfo, appUser: string | undefined,
   return `${runsAs}, not as ${appUser ? `app.user ${appUser}` : 'root (no app.user)'}`;
 }
 
-function checkDirTrust(dir: string): void {
-  let distrust: string | null;
-  try {
-    distrust = findDirDistrust(dir);
-  } catch (error) {
-    // A parent the hook's user may not search (run as another user): what cannot be looked at cannot be trusted.
-    const message = `cannot read the state directory ${dir}: ${describeFsError(error)}`;
-    throw new HookError('UNREADABLE', message, { path: dir });
-  }
-  if (distrust) throw new HookError('UNSAFE_STATE', distrust, { path: dir });
+/** Refuse a directory on the way (`own`: the state directory or the app's) that others could write or replace. */
+function judgeDir(dir: string, stat: fs.Stats, own: boolean, stateDir: string): void {
+  const distrust = describeDistrust(dir, stat, currentUid(), own ? null : stateDir);
+  if (distrust) throw unsafe(dir, distrust);
 }
 
-/** Create `dir` 0755 when missing; false when a read-only run could not (nothing there to trust or read). */
-function createIfMissing(dir: string, readOnly: boolean): boolean {
-  if (fs.existsSync(dir)) return true;
+/** A link on the way is followed only when root (or the hook's user) made it: its owner could point it elsewhere. */
+function checkLinkOwner(link: string, stat: fs.Stats, stateDir: string): void {
+  const uid = currentUid();
+  if (stat.uid === 0 || stat.uid === uid) return;
+  const allowed = uid === 0 ? 'root' : `root or ${lookupUserName(uid)}`;
+  throw unsafe(link, `${link} on the way to the state directory ${stateDir} is a link owned by `
+    + `${lookupUserName(stat.uid)} (uid ${stat.uid}), not ${allowed}: whoever owns it can point it anywhere, so it is `
+    + `refused; fix it with: rm ${link} (or set stateDir to a directory root owns)`);
+}
+
+/** lstat `dir`: null when missing, undefined when a read-only run may not look (nothing there to read). */
+function lstatOrNull(dir: string, stateDir: string, readOnly: boolean): fs.Stats | null | undefined {
   try {
-    // recursive: stateDir's parents may be missing too; an existing dir is left as it is and judged as it is.
-    fs.mkdirSync(dir, { recursive: true, mode: StateDirMode });
-    // The umask may have taken bits away or (with 002) left group write in: set the mode exactly.
-    fs.chmodSync(dir, StateDirMode);
-    return true;
+    return fs.lstatSync(dir);
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    // A parent the hook's user may not search (run as another user): a report goes on without the directory.
+    if (readOnly) return undefined;
+    // What cannot be looked at cannot be trusted.
+    const message = `cannot read the state directory ${stateDir}: ${dir}: ${describeFsError(error)}`;
+    throw new HookError('UNREADABLE', message, { path: dir });
+  }
+}
+
+/**
+ * Create the missing directory `dir` 0755 inside its checked parent without following links: mkdir, then open it
+ * O_NOFOLLOW and set and judge its mode through that descriptor, so a link swapped in meanwhile is refused, never
+ * chmodded. 'exists' when something else appeared at the name first; 'unwritable' when a read-only run could not.
+ */
+function createDir(dir: string, step: Step, stateDir: string, readOnly: boolean): 'created' | 'exists' | 'unwritable' {
+  try {
+    fs.mkdirSync(dir, { mode: StateDirMode });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return 'exists';
     // A read-only report run as a user who may not create it has nothing to read there: go on without it.
-    if (readOnly) return false;
+    if (readOnly) return 'unwritable';
     const reason = describeFsError(error);
     const message = `cannot create the state directory ${dir}: ${reason} (run the hook as root, or set stateDir)`;
     throw new HookError('UNREADABLE', message, { path: dir });
   }
+  let fd: number;
+  try {
+    fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
+  } catch (error) {
+    const reason = describeFsError(error);
+    throw unsafe(dir, `state directory ${dir} was replaced as portproof created it (${reason}): someone else can `
+      + `write to ${path.dirname(dir)}, so it is refused; fix it with: chown root:root ${path.dirname(dir)} `
+      + `&& chmod go-w ${path.dirname(dir)}`);
+  }
+  try {
+    // The umask may have taken bits away or (with 002) left group write in: set the mode exactly.
+    fs.fchmodSync(fd, StateDirMode);
+    judgeDir(dir, fs.fstatSync(fd), step.own, stateDir);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return 'created';
+}
+
+function unsafe(dir: string, message: string): HookError {
+  return new HookError('UNSAFE_STATE', message, { path: dir });
+}
+
+/** The names of an absolute path, root first ("/var/lib/portproof" → var, lib, portproof). */
+function splitPath(dir: string): string[] {
+  return path.resolve(dir).split('/').filter(Boolean);
 }
 
 function currentUid(): number {
