@@ -61,6 +61,8 @@ function readIncludeForSwitch(file: string, port: number): IncludeFile {
   try {
     return readIncludeFile(file);
   } catch (error) {
+    // A link others could redirect is refused as such, with its own code.
+    if (error instanceof HookError) throw error;
     // Not missing (that is a first deployment) but unreadable: permissions, a loop of links, an I/O error.
     const message = `cannot read nginx include ${file}: ${describeFsError(error)}; nginx left unchanged`;
     throw new HookError('NGINX_FAILED', message, { port });
