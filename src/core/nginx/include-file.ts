@@ -76,7 +76,7 @@ export function followTrustedLinks(file: string): string {
       return current;
     }
     if (!stat.isSymbolicLink()) {
-      // A plain file named directly is the operator's choice; only a followed link needs its target's directory checked.
+      // A plain file named directly is the operator's choice; only a followed link's target has its directory checked.
       if (hops > 0) checkTrustedDirectory(file, current);
       return current;
     }
@@ -92,7 +92,9 @@ function checkTrustedDirectory(file: string, entry: string): void {
   const directory = path.dirname(entry);
   const stat = fs.statSync(directory);
   const sticky = (stat.mode & 0o1000) !== 0;
-  if (stat.uid !== 0) throw unsafeLink(file, `the directory ${directory} of ${entry} is owned by uid ${stat.uid}, not root`);
+  if (stat.uid !== 0) {
+    throw unsafeLink(file, `the directory ${directory} of ${entry} is owned by uid ${stat.uid}, not root`);
+  }
   if ((stat.mode & 0o022) !== 0 && !sticky) {
     const mode = (stat.mode & 0o7777).toString(8).padStart(4, '0');
     throw unsafeLink(file, `the directory ${directory} of ${entry} is writable by group or others (mode ${mode})`);
