@@ -36,7 +36,8 @@ export async function checkFlow(ctx: HookContext): Promise<string> {
   if (ctx.options.json) {
     // Every string as printed lines are cleaned: a command line may carry C1 controls or bidi overrides JSON keeps.
     const { lastStarted, problem: stateProblem } = state;
-    const report = { config: ctx.config.file, app: ctx.config.app.name, live: roles.live, includeProblem, lastStarted, stateProblem, ports: reports };
+    const { file: config, app } = ctx.config;
+    const report = { config, app: app.name, live: roles.live, includeProblem, lastStarted, stateProblem, ports: reports };
     process.stdout.write(`${JSON.stringify(cleanStrings(report))}\n`);
   }
   return reports.map(summarizePort).join(', ');
