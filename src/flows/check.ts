@@ -37,7 +37,8 @@ export async function checkFlow(ctx: HookContext): Promise<string> {
     // Every string as printed lines are cleaned: a command line may carry C1 controls or bidi overrides JSON keeps.
     const { lastStarted, problem: stateProblem } = state;
     const { file: config, app } = ctx.config;
-    const report = { config, app: app.name, live: roles.live, includeProblem, lastStarted, stateProblem, ports: reports };
+    const live = roles.live;
+    const report = { config, app: app.name, live, includeProblem, lastStarted, stateProblem, ports: reports };
     process.stdout.write(`${JSON.stringify(cleanStrings(report))}\n`);
   }
   return reports.map(summarizePort).join(', ');
