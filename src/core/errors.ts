@@ -17,6 +17,7 @@ export type HookErrorCode =
   | 'INTERRUPTED'
   | 'UNREADABLE'
   | 'INCLUDE_UNKNOWN'
+  | 'INCLUDE_UNSAFE'
   | 'LIVE_PORT_CONFLICT'
   | 'STATE_WRITE_FAILED';
 

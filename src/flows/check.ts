@@ -1,4 +1,5 @@
 import { HookError } from '../core/errors.ts';
+import { cleanStrings } from '../core/hook/clean-line.ts';
 import type { HookContext } from '../core/hook/context.ts';
 import { judgeAnswer } from '../core/health/check.ts';
 import { probeOnce } from '../core/health/probe.ts';
@@ -33,9 +34,23 @@ export async function checkFlow(ctx: HookContext): Promise<string> {
     if (!ctx.options.json) printPort(ctx, report);
   }
   if (ctx.options.json) {
-    process.stdout.write(`${JSON.stringify({ config: ctx.config.file, app: ctx.config.app.name, live: roles.live, includeProblem, lastStarted: state.lastStarted, stateProblem: state.problem, ports: reports })}\n`);
+    // Every string as printed lines are cleaned: a command line may carry C1 controls or bidi overrides JSON keeps.
+    const { lastStarted, problem: stateProblem } = state;
+    const { file: config, app } = ctx.config;
+    const live = roles.live;
+    const report = { config, app: app.name, live, includeProblem, lastStarted, stateProblem, ports: reports };
+    process.stdout.write(`${JSON.stringify(cleanStrings(report))}\n`);
   }
-  return reports.map((r) => `${r.port} ${r.role} (${r.owners.length === 0 ? 'nothing listening' : `PID ${[...new Set(r.owners.map((o) => o.pid))].join(',')}, ${r.health.ok ? 'healthy' : 'unhealthy'}`})`).join(', ');
+  return reports.map(summarizePort).join(', ');
+}
+
+/** One port in the verdict: who listens (PIDs, and owners that cannot be read), and whether it is healthy. */
+export function summarizePort(report: PortReport): string {
+  const pids = [...new Set(report.owners.map((o) => o.pid))];
+  if (pids.length === 0 && report.unknownOwners === 0) return `${report.port} ${report.role} (nothing listening)`;
+  const unread = report.unknownOwners > 0 ? [`${report.unknownOwners} listener(s) with an unreadable owner`] : [];
+  const who = [...(pids.length > 0 ? [`PID ${pids.join(',')}`] : []), ...unread].join(' + ');
+  return `${report.port} ${report.role} (${who}, ${report.health.ok ? 'healthy' : 'unhealthy'})`;
 }
 
 /** The port roles; an include whose live port cannot be told is reported, not fatal: --check is the diagnosis. */
@@ -43,7 +58,8 @@ function readRolesForReport(ctx: HookContext): { roles: PortRoles; includeProble
   try {
     return { roles: readPortRoles(ctx.config), includeProblem: null };
   } catch (error) {
-    if (!(error instanceof HookError) || error.code !== 'INCLUDE_UNKNOWN') throw error;
+    // Only an include that cannot be read safely or told apart is reported; anything else is the hook's failure.
+    if (!(error instanceof HookError) || !['INCLUDE_UNKNOWN', 'INCLUDE_UNSAFE'].includes(error.code)) throw error;
     return { roles: { live: null, target: ctx.config.ports[0]!, blueGreen: true }, includeProblem: error.message };
   }
 }

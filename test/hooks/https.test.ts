@@ -51,6 +51,20 @@ describe('https health checks with the compiled hooks', () => {
     expectNoWarnings(validate);
   });
 
+  it('verify: true, a raw @ in the URL password: the rejection names the URL with *** for all of the password', async () => {
+    const port = await findFreePort();
+    const health = { url: `https://monitor:Sup3r@Leaky@127.0.0.1:{port}${HealthPath}`, timeout: '5s', tls: { verify: true } };
+    const { stateDir, revision } = await deployed({ ports: [port], appFlags: tlsFlags(certs.selfSigned), health });
+    const start = await revision.run('start');
+    expectVerdict(start, 'ApplicationStart', 'OK');
+    remember(stateDir, port);
+    const validate = await revision.run('validate');
+    const shown = `https://monitor:***@127.0.0.1:${port}${HealthPath}`;
+    expectVerdict(validate, 'ValidateService', 'FAILED', shown, /certificate rejected: self-signed certificate/);
+    const log = fs.readFileSync(`${stateDir}/fixture/hooks.log`, 'utf8');
+    for (const text of [start.stdout, validate.stdout, validate.stderr, log]) expect(text).not.toMatch(/Leaky|Sup3r/);
+  });
+
   it('a certificate for another name, over localhost: accepted (socket ownership proves the server)', async () => {
     const { port, pid, validate } = await deployInPlace(certs.otherName, {}, 'localhost');
     expectVerdict(validate, 'ValidateService', 'OK', `port ${port} owned by PID ${pid}`, /healthy \(HTTP 200/);

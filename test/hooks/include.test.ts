@@ -154,4 +154,38 @@ describe('the nginx include as people write it, with the compiled hooks', () => 
     expect(fs.readdirSync(path.dirname(nginx.includePath)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     expect(await versionBehindNginx()).toContain('version=v1');
   });
+
+  it('a symlinked include through a link or directory another user owns: refused (INCLUDE_UNSAFE), nothing quoted', async () => {
+    const v1 = await v1Live();
+    // nobody's home holds the include the root-owned link points at; nobody swaps it for a link to a secret file.
+    const home = path.join(nginx.prefix, 'uhome');
+    fs.mkdirSync(home);
+    fs.chownSync(home, 65534, 65534);
+    const secret = path.join(nginx.prefix, 'shadow');
+    fs.writeFileSync(secret, 'root:*:20228:0:99999:7:::\ndaemon:*:20228:0:99999:7:::\n', { mode: 0o600 });
+    const planted = path.join(home, 'service-url.inc');
+    fs.symlinkSync(secret, planted);
+    fs.lchownSync(planted, 65534, 65534);
+    fs.rmSync(nginx.includePath);
+    fs.symlinkSync(planted, nginx.includePath);
+    const stop = await v1.revision.run('stop');
+    expectVerdict(stop, 'ApplicationStop', 'FAILED', `nginx include ${nginx.includePath} is a symlink that others could redirect`, `the link ${planted} is owned by uid 65534, not root`);
+    expect(isAlive(v1.pid)).toBe(true);
+    const log = fs.readFileSync(path.join(stateDir, 'fixture', 'hooks.log'), 'utf8');
+    expect(log).toContain('INCLUDE_UNSAFE');
+    for (const text of [stop.stdout, stop.stderr, log]) expect(text).not.toContain('root:*');
+
+    // The link is root's now, but the directory it sits in is still nobody's: it could be swapped back.
+    fs.rmSync(planted);
+    fs.writeFileSync(planted, `set $service_url http://127.0.0.1:${blue};\n`);
+    const again = await v1.revision.run('stop');
+    expectVerdict(again, 'ApplicationStop', 'FAILED', `the directory ${home} of ${planted} is owned by uid 65534, not root`);
+    // A root directory others may write to is refused for the switch too: the include is left as it was.
+    fs.chownSync(home, 0, 0);
+    fs.chmodSync(home, 0o777);
+    const validate = await v1.revision.run('validate', { args: ['--port', String(blue)] });
+    expectVerdict(validate, 'ValidateService', 'FAILED', `the directory ${home} of ${planted} is writable by group or others (mode 0777)`);
+    expect(fs.readFileSync(planted, 'utf8')).toBe(`set $service_url http://127.0.0.1:${blue};\n`);
+    expect(isAlive(v1.pid)).toBe(true);
+  });
 });

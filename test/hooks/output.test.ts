@@ -78,6 +78,38 @@ describe('what reaches the console and hooks.log', () => {
     }
   });
 
+  it('a raw @ in a URL password and a multi-line app.env value: no part of either is printed or logged', async () => {
+    const port = await findFreePort();
+    const health = { url: 'http://monitor:Sup3r@Leaky@127.0.0.1:{port}/actuator/health', timeout: '1s' };
+    const app = { env: { MULTI: 'hunter2-part-one\nhunter2-part-two' } };
+    const shown = `http://monitor:***@127.0.0.1:${port}/actuator/health`;
+    const { stateDir, revision: good } = await deployed({ ports: [port], health, app });
+    const runs: HookRun[] = [await good.run('start')];
+    expectVerdict(runs[0]!, 'ApplicationStart', 'OK');
+    remember(stateDir, port);
+    runs.push(await good.run('validate'));
+    expectVerdict(runs[1]!, 'ValidateService', 'OK');
+    expect(runs[1]!.stdout).toContain(`Checking health at ${shown}`);
+    runs.push(await good.run('stop'));
+    const { revision: sick } = await deployed({ ports: [port], health, app, appFlags: ['--health=500'], stateDir });
+    runs.push(await sick.run('start'));
+    remember(stateDir, port);
+    runs.push(await sick.run('validate'));
+    expectVerdict(runs.at(-1)!, 'ValidateService', 'FAILED', `${shown} not healthy`);
+    runs.push(await sick.run('stop'));
+    const flags = ['--print-env=MULTI', '--crash-colored'];
+    const { revision: crash } = await deployed({ ports: [port], health, app, appFlags: flags, stateDir });
+    runs.push(await crash.run('start'));
+    expectVerdict(runs.at(-1)!, 'ApplicationStart', 'FAILED', 'exited with code 1');
+    // The app really printed both lines of the value: the hook shows that log only redacted.
+    const appLog = fs.readFileSync(path.join(stateDir, 'fixture', `app-${port}.log`), 'utf8');
+    expect(appLog).toContain('hunter2-part-two');
+    expect(runs.at(-1)!.stdout).toContain('MULTI=***');
+    for (const text of [...runs.flatMap((r) => [r.stdout, r.stderr]), hooksLog(stateDir)]) {
+      expect(text).not.toMatch(/Leaky|Sup3r|hunter2-part/);
+    }
+  });
+
   it('a coloured crash log with control bytes and emoji: every line clean, the verdict last and under 1 KB', async () => {
     const port = await findFreePort();
     const { stateDir, revision } = await deployed({ ports: [port], appFlags: ['--crash-colored'] });

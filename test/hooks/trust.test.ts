@@ -159,6 +159,18 @@ describe('what the hooks trust', () => {
     expect(run.durationMs).toBeLessThan(30_000);
   });
 
+  it('appspec timeout of 99999999999 s: read as CodeDeploy\'s 3600 s, no timer overflow warning, no false failure', async () => {
+    const port = await findFreePort();
+    const timeouts = { ApplicationStart: 99999999999, ValidateService: 99999999999 };
+    const { stateDir, revision } = await deployed({ ports: [port], timeouts });
+    const start = await revision.run('start');
+    expectVerdict(start, 'ApplicationStart', 'OK');
+    remember(stateDir, port);
+    const validate = await revision.run('validate');
+    expectVerdict(validate, 'ValidateService', 'OK');
+    for (const run of [start, validate]) expect(run.stderr).not.toMatch(/TimeoutOverflowWarning|gave up/);
+  });
+
   it('SIGTERM (the agent\'s timeout): says what it was waiting for and exits 1', async () => {
     const port = await findFreePort();
     const { stateDir, revision } = await deployed({ ports: [port], appFlags: ['--health=hang'], health: { timeout: '30s', requestTimeout: '1s' } });

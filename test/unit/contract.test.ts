@@ -8,6 +8,7 @@ import { parseIncludePort, renderInclude } from '../../src/core/nginx/include.ts
 import { LogTailBudgetChars, readLogTail } from '../../src/core/process/log-tail.ts';
 import { HookError } from '../../src/core/errors.ts';
 import { failedVerdict } from '../../src/core/hook/verdict.ts';
+import { parseHookArgs } from '../../src/core/hook/args.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-contract-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -19,6 +20,31 @@ describe('appspec timeout', () => {
     expect(readHookTimeoutSeconds(dir, 'ValidateService', '/elsewhere')).toBe(30);
     expect(readHookTimeoutSeconds(dir, 'ApplicationStart', '/elsewhere')).toBe(3600);
     expect(readHookTimeoutSeconds(path.join(dir, 'missing'), 'ValidateService')).toBe(3600);
+  });
+
+  it('reads a timeout above CodeDeploy\'s 3600 s maximum as 3600 (a timer cannot hold 99999999999 s)', () => {
+    const big = path.join(dir, 'big');
+    fs.mkdirSync(big);
+    fs.writeFileSync(path.join(big, 'appspec.yml'), 'hooks:\n  ValidateService:\n    - location: hooks/validate\n      timeout: 99999999999\n');
+    expect(readHookTimeoutSeconds(big, 'ValidateService')).toBe(3600);
+  });
+});
+
+describe('--port', () => {
+  it('takes decimal digits only: hex, exponents, signs and spaces are a usage error (exit 2)', () => {
+    expect(parseHookArgs(['--port', '8081'], true).port).toBe(8081);
+    expect(parseHookArgs(['--port', '08081'], true).port).toBe(8081);
+    for (const bad of ['0x1F91', '1e3', '+8081', ' 8081', '8081.0', '0', '65536', '0b1', '']) {
+      let thrown: unknown;
+      try {
+        parseHookArgs(['--port', bad], true);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown, bad).toBeInstanceOf(HookError);
+      expect((thrown as HookError).exitCode).toBe(2);
+      expect((thrown as HookError).message).toBe(`--port ${bad}: not a port (1-65535)`);
+    }
   });
 });
 

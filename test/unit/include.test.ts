@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileLinePattern, parseIncludePort, readIncludeText, renderInclude, rewriteIncludePort } from '../../src/core/nginx/include.ts';
+import { compileLinePattern, includeRefusal, parseIncludePort, readIncludeText, renderInclude, rewriteIncludePort } from '../../src/core/nginx/include.ts';
 import { NginxSyntaxError, tokenizeNginx } from '../../src/core/nginx/tokenize.ts';
 import { HookError } from '../../src/core/errors.ts';
 
@@ -54,6 +54,20 @@ describe('reading the include', () => {
     expect(read('set $service_url http://127.0.0.1:8081;\nset $service_url http://127.0.0.1:8082;')).toMatchObject({ kind: 'unknown', reason: 'active directives name different ports (8081, 8082)' });
     expect(read('set $service_url "http://127.0.0.1:8081;')).toMatchObject({ kind: 'unknown', reason: /nginx would not read it/ });
     expect(read('if ($x) { set $service_url http://127.0.0.1:8081; }')).toMatchObject({ kind: 'unknown', reason: /inside a block/ });
+  });
+
+  it('quotes only directives whose first word is nginx.line\'s; other lines are named by number, never quoted', () => {
+    const shadow = 'root:*:20228:0:99999:7:::\ndaemon:*:20228:0:99999:7:::\n';
+    const unreadable = read(shadow);
+    expect(unreadable).toMatchObject({ kind: 'unknown', found: [], unquoted: [1, 2] });
+    const refusal = includeRefusal('/etc/nginx/service-url.inc', unreadable as Extract<typeof unreadable, { kind: 'unknown' }>);
+    expect(refusal.message).not.toContain('root:');
+    expect(refusal.message).toContain('lines 1, 2 not quoted');
+    const other = read('proxy_pass http://secret-host:9/;\nset $service_url http://10.0.0.1:8081;\n');
+    expect(other).toMatchObject({ kind: 'unknown', found: ['set $service_url http://10.0.0.1:8081;'], unquoted: [1] });
+    const message = includeRefusal('/x.inc', other as Extract<typeof other, { kind: 'unknown' }>).message;
+    expect(message).not.toContain('secret-host');
+    expect(message).toContain('line 1 not quoted');
   });
 
   it('cuts what it quotes', () => {

@@ -4,6 +4,8 @@ import { parse as parseYaml } from 'yaml';
 
 /** The agent's default when appspec.yml gives no timeout for a hook. */
 export const DefaultHookTimeoutSeconds = 3600;
+/** CodeDeploy's maximum timeout for one lifecycle hook. */
+export const MaxHookTimeoutSeconds = 3600;
 
 /**
  * This hook's timeout in seconds from the bundle's appspec.yml: the entry for the event, preferring the one whose
@@ -21,5 +23,7 @@ export function readHookTimeoutSeconds(bundleRoot: string, event: string, execut
   if (!Array.isArray(entries) || entries.length === 0) return DefaultHookTimeoutSeconds;
   const mine = entries.find((e) => path.resolve(bundleRoot, String(e?.location ?? '')) === executable) ?? entries[0];
   const timeout = Number(mine?.timeout);
-  return Number.isFinite(timeout) && timeout > 0 ? timeout : DefaultHookTimeoutSeconds;
+  if (!Number.isFinite(timeout) || timeout <= 0) return DefaultHookTimeoutSeconds;
+  // CodeDeploy allows at most 3600 s per hook: a larger value is read as 3600 (it would also overflow the timers).
+  return Math.min(timeout, MaxHookTimeoutSeconds);
 }

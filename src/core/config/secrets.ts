@@ -21,8 +21,14 @@ const Ordinary = /^(\d+|true|false|yes|no|on|off|null)$/i;
 export function listSecrets(config: Pick<Config, 'app' | 'health' | 'nginx'>): string[] {
   const urls = [config.health.url, config.nginx?.url].filter((u): u is string => u !== undefined);
   const passwords = urls.flatMap(readUrlPassword);
-  const envValues = Object.values(config.app.env ?? {}).filter((v) => v.length >= MinSecretChars && !Ordinary.test(v));
-  return [...passwords, ...envValues];
+  // A multi-line value is also remembered line by line: logs are split into lines before they are redacted.
+  const envValues = Object.values(config.app.env ?? {}).flatMap((v) => [v, ...v.split(/\r?\n|\r/)]);
+  return [...new Set([...passwords, ...envValues.filter(isSecretValue)])];
+}
+
+/** A value long and unusual enough to hide wherever it turns up. */
+function isSecretValue(value: string): boolean {
+  return value.length >= MinSecretChars && !Ordinary.test(value);
 }
 
 function readUrlPassword(url: string): string[] {

@@ -47,8 +47,8 @@ export async function waitForHealthy(root: ProcessIdentity, policy: HealthPolicy
     if (reason === null) return { attempts, status: answer.status ?? 0, latencyMs: answer.durationMs, waitedMs: Date.now() - startedAt };
     // The new process itself presents a certificate that fails verification: it will present the same one again.
     if (answer.certificateRejected === true && answer.attribution === null) {
-      const context = { url: policy.url, attempts, durationMs: Date.now() - startedAt };
-      throw new HookError('UNHEALTHY', `${policy.url}: ${reason}`, context);
+      const context = { url: shownUrl, attempts, durationMs: Date.now() - startedAt };
+      throw new HookError('UNHEALTHY', `${shownUrl}: ${reason}`, context);
     }
     // A last try cut short by the deadline says nothing new about the app: the verdict keeps the answer before it.
     const cutShort = timeoutMs < policy.requestTimeoutMs && answer.timedOut === true && attempts > 1;

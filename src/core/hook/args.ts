@@ -32,7 +32,8 @@ export function parseHookArgs(argv: string[], allowPort: boolean): HookOptions {
     throw new HookError('BAD_USAGE', `${(error as Error).message.split('\n')[0]} (see --help)`);
   }
   if (values.port !== undefined && !allowPort) throw new HookError('BAD_USAGE', '--port is a ValidateService flag (hooks/validate --port N)');
-  const port = values.port === undefined ? undefined : Number(values.port);
+  // Decimal digits only: Number() would also take "0x1F91", "1e3" or " 8081 " as a port.
+  const port = values.port === undefined ? undefined : /^[0-9]{1,5}$/.test(values.port) ? Number(values.port) : NaN;
   if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) {
     throw new HookError('BAD_USAGE', `--port ${values.port}: not a port (1-65535)`);
   }

@@ -50,3 +50,12 @@ export function cleanLine(text: string, maxBytes: number): string {
   // Hidden before stripping (a secret split by a line break) and after (a secret split by an escape sequence).
   return cutOnCodePoints(redactSecrets(stripControls(redactSecrets(text))), maxBytes);
 }
+
+/** A JSON-bound value with every string in it cleaned as a printed line is (secrets hidden, controls gone), uncut. */
+export function cleanStrings<T>(value: T): T {
+  if (typeof value === 'string') return redactSecrets(stripControls(redactSecrets(value))) as T;
+  if (Array.isArray(value)) return value.map((item) => cleanStrings(item)) as T;
+  // Dates and other objects with their own JSON form keep it; plain objects are cleaned key by key.
+  if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) return value;
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [cleanStrings(key), cleanStrings(item)])) as T;
+}

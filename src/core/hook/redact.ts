@@ -12,24 +12,29 @@ export function hideSecrets(values: Iterable<string>): void {
 
 /** Text with every remembered secret and any URL password replaced by ***. */
 export function redactSecrets(text: string): string {
-  let out = hideUrlPasswords(text);
-  // Longest first: a secret that contains another is hidden whole.
+  let out = text;
+  // Remembered secrets first, longest first: a secret that contains another (or an `@`) is hidden whole, before the
+  // URL pattern could cut it at a character the pattern stops at.
   for (const secret of [...secrets].sort((a, b) => b.length - a.length)) out = out.replaceAll(secret, Hidden);
-  return out;
+  return hideUrlPasswords(out);
 }
 
 /** A serialized JSON line with every remembered secret hidden, in its raw and its JSON-escaped spelling. */
 export function redactJsonLine(line: string): string {
-  let out = hideUrlPasswords(line);
+  let out = line;
+  // As redactSecrets: remembered secrets whole first, then any URL password.
   for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
     out = out.replaceAll(secret, Hidden).replaceAll(JSON.stringify(secret).slice(1, -1), Hidden);
   }
-  return out;
+  return hideUrlPasswords(out);
 }
 
-/** `scheme://user:password@` becomes `scheme://user:***@`, `scheme://token@` becomes `scheme://***@`, anywhere. */
+/**
+ * `scheme://user:password@` becomes `scheme://user:***@`, `scheme://token@` becomes `scheme://***@`, anywhere. The
+ * userinfo ends at the authority's LAST `@` (as URL parsers read it): a raw `@` in a password is hidden with it.
+ */
 export function hideUrlPasswords(text: string): string {
   return text
-    .replace(/\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#@:"]*):[^\s/?#@"]*@/gi, `$1:${Hidden}@`)
-    .replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@:"*]+@/gi, `$1${Hidden}@`);
+    .replace(/\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#@:"]*):[^\s/?#"]*@/gi, `$1:${Hidden}@`)
+    .replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#:"*]+@/gi, `$1${Hidden}@`);
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic, type FileAttributes } from '../atomic-write.ts';
+import { HookError } from '../errors.ts';
 
 /** Links followed before giving up, as the kernel's own limit (ELOOP). */
 const MaxLinks = 40;
@@ -15,7 +16,7 @@ export interface IncludeFile {
 
 /** Read the include's bytes through any symlinks, with what a rewrite must keep. */
 export function readIncludeFile(file: string): IncludeFile {
-  const target = followLinks(file);
+  const target = followTrustedLinks(file);
   try {
     const bytes = fs.readFileSync(target);
     const stat = fs.statSync(target);
@@ -54,4 +55,55 @@ export function followLinks(file: string): string {
     current = path.resolve(path.dirname(current), fs.readlinkSync(current));
   }
   throw Object.assign(new Error(`too many levels of symbolic links: ${file}`), { code: 'ELOOP' });
+}
+
+/**
+ * followLinks, refusing a chain someone other than root could redirect: the switch writes the target as root (a temp
+ * file renamed in the target's directory), and a refusal would quote what it read. Every link must be root's, and the
+ * directory of every link and of the target root's and not writable by group or others (a sticky root directory such
+ * as /tmp is fine: others cannot replace root's entries there). The target file itself may be anyone's.
+ */
+export function followTrustedLinks(file: string): string {
+  let current = path.resolve(file);
+  for (let hops = 0; hops < MaxLinks; hops += 1) {
+    let stat: fs.Stats;
+    try {
+      stat = fs.lstatSync(current);
+    } catch (error) {
+      // A missing file (or a dangling link's target) is where a first include is created: its directory still counts.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      if (hops > 0) checkTrustedDirectory(file, current);
+      return current;
+    }
+    if (!stat.isSymbolicLink()) {
+      // A plain file named directly is the operator's choice; only a followed link's target has its directory checked.
+      if (hops > 0) checkTrustedDirectory(file, current);
+      return current;
+    }
+    if (stat.uid !== 0) throw unsafeLink(file, `the link ${current} is owned by uid ${stat.uid}, not root`);
+    checkTrustedDirectory(file, current);
+    current = path.resolve(path.dirname(current), fs.readlinkSync(current));
+  }
+  throw Object.assign(new Error(`too many levels of symbolic links: ${file}`), { code: 'ELOOP' });
+}
+
+/** Refuse unless the directory holding `entry` is root's and only root can add, remove or rename entries in it. */
+function checkTrustedDirectory(file: string, entry: string): void {
+  const directory = path.dirname(entry);
+  const stat = fs.statSync(directory);
+  const sticky = (stat.mode & 0o1000) !== 0;
+  if (stat.uid !== 0) {
+    throw unsafeLink(file, `the directory ${directory} of ${entry} is owned by uid ${stat.uid}, not root`);
+  }
+  if ((stat.mode & 0o022) !== 0 && !sticky) {
+    const mode = (stat.mode & 0o7777).toString(8).padStart(4, '0');
+    throw unsafeLink(file, `the directory ${directory} of ${entry} is writable by group or others (mode ${mode})`);
+  }
+}
+
+function unsafeLink(file: string, why: string): HookError {
+  const message = `nginx include ${file} is a symlink that others could redirect: ${why}; nothing was read, ` +
+    'nothing signalled (make every link and the directories they and the target sit in root\'s, not group- or ' +
+    'world-writable)';
+  return new HookError('INCLUDE_UNSAFE', message, { include: file });
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { HookError } from '../errors.ts';
 import { cutLine } from '../hook/output.ts';
+import { followTrustedLinks } from './include-file.ts';
 import { NginxSyntaxError, tokenizeNginx, type NginxDirective } from './tokenize.ts';
 
 /** Stands in for `{port}` while nginx.line is tokenized: `{` would otherwise open a block. */
@@ -8,6 +9,8 @@ const PortMark = '\uE000';
 /** How many of the include's directives a refusal quotes, and how long each may be. */
 const QuotedDirectives = 4;
 const QuotedChars = 80;
+/** How many line numbers a refusal lists for lines it does not quote. */
+const QuotedLineNumbers = 8;
 
 /** nginx.line as words to match, `{port}` marked in them. */
 export interface LinePattern {
@@ -28,7 +31,7 @@ export type IncludeReading =
   /** One active directive (or several naming the same port) names a configured port. */
   | { kind: 'live'; text: string; port: number; matches: PortDirective[] }
   /** Anything else: the live port cannot be told, and nothing may be signalled. */
-  | { kind: 'unknown'; text: string; reason: string; found: string[] };
+  | { kind: 'unknown'; text: string; reason: string; found: string[]; unquoted: number[] };
 
 /** nginx.line tokenized as nginx would read it; a line that is not exactly one directive is a config error. */
 export function compileLinePattern(line: string): LinePattern {
@@ -88,24 +91,24 @@ export function readIncludeText(text: string, pattern: LinePattern, ports: reado
     // nginx itself would refuse this file: no port read from it can be trusted.
     if (!(error instanceof NginxSyntaxError)) throw error;
     const reason = `nginx would not read it (${error.message})`;
-    return { kind: 'unknown', text, reason, found: quoteDirectives(text, []) };
+    return { kind: 'unknown', text, reason, ...quoteDirectives(text, [], pattern) };
   }
-  const found = quoteDirectives(text, directives);
+  const quotes = quoteDirectives(text, directives, pattern);
   const matches = directives.map((d) => matchDirective(d, pattern)).filter((m): m is PortDirective => m !== null);
-  if (matches.length === 0) return { kind: 'unknown', text, reason: 'no directive matches nginx.line', found };
+  if (matches.length === 0) return { kind: 'unknown', text, reason: 'no directive matches nginx.line', ...quotes };
   const nested = matches.find((m) => m.directive.depth > 0);
   if (nested) {
     const reason = `the matching directive in line ${nested.directive.line} is inside a block`;
-    return { kind: 'unknown', text, reason, found };
+    return { kind: 'unknown', text, reason, ...quotes };
   }
   const named = [...new Set(matches.map((m) => m.port))];
   if (named.length > 1) {
-    return { kind: 'unknown', text, reason: `active directives name different ports (${named.join(', ')})`, found };
+    return { kind: 'unknown', text, reason: `active directives name different ports (${named.join(', ')})`, ...quotes };
   }
   const port = named[0]!;
   if (ports !== null && !ports.includes(port)) {
     const reason = `it names port ${port}, which is not one of the configured ports (${ports.join(', ')})`;
-    return { kind: 'unknown', text, reason, found };
+    return { kind: 'unknown', text, reason, ...quotes };
   }
   return { kind: 'live', text, port, matches };
 }
@@ -118,8 +121,10 @@ export function readInclude(includeFile: string, line: string, ports: readonly n
   const pattern = compileLinePattern(line);
   let text: string;
   try {
-    text = fs.readFileSync(includeFile, 'latin1');
+    text = fs.readFileSync(followTrustedLinks(includeFile), 'latin1');
   } catch (error) {
+    // A link others could redirect is refused with its own code, before anything is read through it.
+    if (error instanceof HookError) throw error;
     // No include yet means nothing is live (a first deployment); any other error is the operator's to fix.
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'none', text: '' };
     throw new HookError('NGINX_FAILED', `cannot read nginx include ${includeFile}: ${(error as Error).message}`);
@@ -130,9 +135,10 @@ export function readInclude(includeFile: string, line: string, ports: readonly n
 /** The refusal for an include whose live port cannot be told: names the file, the reason and the lines found. */
 export function includeRefusal(includeFile: string, reading: Extract<IncludeReading, { kind: 'unknown' }>): HookError {
   const quoted = reading.found.length === 0 ? 'no directives' : reading.found.map((l) => `"${l}"`).join(', ');
+  const others = reading.unquoted.length === 0 ? '' : `; ${describeUnquoted(reading.unquoted)}`;
   return new HookError(
     'INCLUDE_UNKNOWN',
-    `cannot tell which port nginx serves from ${includeFile}: ${reading.reason}; found ${quoted}; ` +
+    `cannot tell which port nginx serves from ${includeFile}: ${reading.reason}; found ${quoted}${others}; ` +
       'nothing was signalled (fix the include so that one line matches nginx.line)',
     { include: includeFile },
   );
@@ -152,13 +158,29 @@ export function parseIncludePort(text: string, line: string, ports: readonly num
   return reading.kind === 'live' ? reading.port : null;
 }
 
-/** The include's directives as short one-line quotes (comments and whitespace runs dropped). */
-function quoteDirectives(text: string, directives: NginxDirective[]): string[] {
-  const lines = directives.length > 0
-    ? directives.map((d) => text.slice(d.start, d.end))
-    : text.split('\n').filter((l) => l.trim() !== '' && !l.trim().startsWith('#'));
+/**
+ * The include's directives as short one-line quotes (comments and whitespace runs dropped). Only directives nginx
+ * parsed whose first word is nginx.line's are quoted: the path may lead anywhere (a link to /etc/shadow), and a
+ * refusal must not copy a file's raw text into the console and the log. Other lines are named by number only.
+ */
+function quoteDirectives(text: string, directives: NginxDirective[], pattern: LinePattern) {
+  const first = pattern.words[0];
+  const kept = directives.filter((d) => d.tokens[0]?.value === first);
+  const unquoted = directives.length > 0
+    ? directives.filter((d) => !kept.includes(d)).map((d) => d.line)
+    : text.split('\n').flatMap((l, i) => (l.trim() !== '' && !l.trim().startsWith('#') ? [i + 1] : []));
+  const lines = kept.map((d) => text.slice(d.start, d.end));
   const quoted = lines.slice(0, QuotedDirectives).map((l) => cutLine(l.replace(/\s+/g, ' ').trim(), QuotedChars));
-  return lines.length > QuotedDirectives ? [...quoted, `… ${lines.length - QuotedDirectives} more`] : quoted;
+  const found = lines.length > QuotedDirectives ? [...quoted, `… ${lines.length - QuotedDirectives} more`] : quoted;
+  return { found, unquoted: [...new Set(unquoted)] };
+}
+
+/** "line 3 not quoted (...)" for the lines a refusal names by number only, the first few of them. */
+function describeUnquoted(lines: number[]): string {
+  const shown = lines.slice(0, QuotedLineNumbers).join(', ');
+  const more = lines.length > QuotedLineNumbers ? ` and ${lines.length - QuotedLineNumbers} more` : '';
+  const which = lines.length === 1 ? 'line' : 'lines';
+  return `${which} ${shown}${more} not quoted (not a directive like nginx.line's, or unreadable)`;
 }
 
 function escapeRegExp(text: string): string {

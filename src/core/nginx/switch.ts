@@ -1,4 +1,5 @@
 import { formatDuration } from '../config/duration.ts';
+import { displayUrl } from '../config/secrets.ts';
 import type { LoadedConfig } from '../config/load.ts';
 import { HookError } from '../errors.ts';
 import { describeFsError } from '../fs-error.ts';
@@ -61,6 +62,8 @@ function readIncludeForSwitch(file: string, port: number): IncludeFile {
   try {
     return readIncludeFile(file);
   } catch (error) {
+    // A link others could redirect is refused as such, with its own code.
+    if (error instanceof HookError) throw error;
     // Not missing (that is a first deployment) but unreadable: permissions, a loop of links, an I/O error.
     const message = `cannot read nginx include ${file}: ${describeFsError(error)}; nginx left unchanged`;
     throw new HookError('NGINX_FAILED', message, { port });
@@ -103,14 +106,16 @@ async function reloadAndConfirm(nginx: NginxConfig, untilMs: number, progress = 
 
 /** One GET through nginx after the switch; over https with health.tls's rules (verified unless loopback). */
 async function probeThroughNginx(url: string, tls: TlsSettings | undefined, out: HookOutput, untilMs: number) {
-  out.begin(`Probing ${url} through nginx`);
+  // The URL as printed and logged: a password in it is shown as ***.
+  const shown = displayUrl(url);
+  out.begin(`Probing ${shown} through nginx`);
   const answer = await probeOnce(url, Math.max(1000, Math.min(5000, untilMs - Date.now())), () => null, tls);
   const ok = answer.error === null && answer.status !== null && answer.status >= 200 && answer.status < 300;
   if (ok) return;
   // No answer at all (TLS, refused, timeout) is named as what happened; an answer is named by its status.
   const what = answer.error !== null ? `: ${answer.error}` : ` answered HTTP ${answer.status}`;
-  const context = { url, status: answer.status ?? undefined };
-  throw new HookError('NGINX_FAILED', `probe through nginx failed: ${url}${what}`, context);
+  const context = { url: shown, status: answer.status ?? undefined };
+  throw new HookError('NGINX_FAILED', `probe through nginx failed: ${shown}${what}`, context);
 }
 
 interface RestorePlan {
