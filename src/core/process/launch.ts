@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { HookError } from '../errors.ts';
+import { describeFsError } from '../fs-error.ts';
 import type { LoadedConfig } from '../config/load.ts';
 import { readBootId, readProcessInfo } from '../procfs/index.ts';
 import type { ProcessInfo } from '../procfs/types.ts';
@@ -63,6 +64,10 @@ export async function launchApp(config: LoadedConfig, port: number): Promise<Lau
       detached: true,
       stdio: ['ignore', log.fd, log.fd],
     });
+  } catch (error) {
+    // Node throws (not emits) for E2BIG, a NUL byte and the like: preflight checks for those, this names any other.
+    const failed = { code: null, signal: null, error: error as Error };
+    throw exitedAtStartError(argv, port, failed, logFile, logOffset, undefined);
   } finally {
     fs.closeSync(log.fd);
   }
@@ -98,7 +103,10 @@ export function exitedAtStartError(
 ): HookError {
   const program = path.basename(argv[0]!);
   if (exit?.error) {
-    const reason = (exit.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'program not found' : exit.error.message;
+    const code = (exit.error as NodeJS.ErrnoException).code;
+    // Node's own argument errors (ERR_*) say it in their message; a system error is named in words with its errno.
+    const system = code?.startsWith('ERR_') ? exit.error.message : describeFsError(exit.error);
+    const reason = code === 'ENOENT' ? 'program not found' : system;
     return new HookError('START_EXITED', `could not start ${argv[0]}: ${reason}`, { port });
   }
   const ended = exit?.signal ? `was killed by ${exit.signal}` : `exited with code ${exit?.code ?? 'unknown'}`;
