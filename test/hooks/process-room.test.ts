@@ -1,0 +1,128 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { stopAll } from '../support/app.ts';
+import { cleanUpHookTests, deployed, expectVerdict, isAlive, remember } from '../support/hook-tests.ts';
+import { findFreePort } from '../support/ports.ts';
+
+// The process room's holes a red team found: the app log's path, what exec refuses, an app.user change.
+
+const NobodyUid = 65534;
+const temps: string[] = [];
+const mounts: string[] = [];
+afterEach(async () => stopAll());
+afterAll(async () => {
+  for (const dir of mounts.splice(0)) spawnSync('umount', ['-l', dir]);
+  for (const dir of temps.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+  await cleanUpHookTests();
+});
+
+function tempDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  temps.push(dir);
+  return dir;
+}
+
+/** v1 running on a fresh port: what a failed v2 start must leave running. */
+async function runningV1(app: Record<string, unknown> = {}) {
+  const port = await findFreePort();
+  const { stateDir, revision } = await deployed({ ports: [port], versionTag: 'v1', app });
+  expectVerdict(await revision.run('start'), 'ApplicationStart', 'OK');
+  return { port, stateDir, oldPid: remember(stateDir, port) };
+}
+
+describe('the app log is reached without following a link', () => {
+  it('the log directory swapped for a link to a root-only directory: exit 2 naming the link, nothing made there', async () => {
+    const port = await findFreePort();
+    const home = tempDir('portproof-uhome-');
+    fs.chownSync(home, NobodyUid, NobodyUid);
+    const rootOnly = tempDir('portproof-rootonly-');
+    fs.chmodSync(rootOnly, 0o700);
+    // What nobody can do in a home it owns: rm -r logs; ln -s /root-only-dir logs.
+    fs.symlinkSync(rootOnly, path.join(home, 'logs'));
+    fs.lchownSync(path.join(home, 'logs'), NobodyUid, NobodyUid);
+    const app = { user: 'nobody', log: path.join(home, 'logs', 'app-{port}.log') };
+    const { revision } = await deployed({ ports: [port], app });
+    const run = await revision.run('start');
+    expect(run.code).toBe(2);
+    expect(run.verdict).toContain(`app.log: ${home}/logs/app-${port}.log: ${home}/logs is a symbolic link (to ${rootOnly})`);
+    expect(fs.readdirSync(rootOnly)).toEqual([]);
+  });
+});
+
+describe('what exec or the log would refuse is found before the old app is stopped', () => {
+  it('a NUL byte in an app.env value: exit 2 naming the key, the old app still running', async () => {
+    const { port, stateDir, oldPid } = await runningV1();
+    const { revision } = await deployed({ ports: [port], versionTag: 'v2', stateDir, app: { env: { GREETING: 'a\0b' } } });
+    const run = await revision.run('start');
+    expect(run.code).toBe(2);
+    expect(run.verdict).toContain('app.env.GREETING contains a NUL byte');
+    expect(run.verdict).not.toContain('portproof bug');
+    expect(isAlive(oldPid)).toBe(true);
+  });
+
+  it('an argument of 140,000 bytes (E2BIG): exit 2 naming app.command, the old app still running', async () => {
+    const { port, stateDir, oldPid } = await runningV1();
+    // The fixture command, with one more argument far over MAX_ARG_STRLEN.
+    const appFlags = [`--pad=${'x'.repeat(140_000)}`];
+    const { revision } = await deployed({ ports: [port], versionTag: 'v2', stateDir, appFlags });
+    const run = await revision.run('start');
+    expect(run.code).toBe(2);
+    expect(run.verdict).toMatch(/app\.command\[\d+\] is 14000\d bytes; Linux refuses one argument or variable over 131072/);
+    expect(isAlive(oldPid)).toBe(true);
+  });
+
+  it('a log directory that is a dangling link: exit 2 naming app.log and the link', async () => {
+    const { port, stateDir, oldPid } = await runningV1();
+    const dir = tempDir('portproof-dangling-');
+    fs.symlinkSync('/nonexistent-portproof-logs', path.join(dir, 'logs'));
+    const app = { log: path.join(dir, 'logs', 'app-{port}.log') };
+    const { revision } = await deployed({ ports: [port], versionTag: 'v2', stateDir, app });
+    const run = await revision.run('start');
+    expect(run.code).toBe(2);
+    expect(run.verdict).toContain(`${dir}/logs is a symbolic link (to /nonexistent-portproof-logs)`);
+    expect(isAlive(oldPid)).toBe(true);
+  });
+
+  it('a log on a read-only file system: a named failure with the log\'s path and the errno in words', async () => {
+    const port = await findFreePort();
+    const dir = tempDir('portproof-rofs-');
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', dir], { encoding: 'utf8' });
+    if (mounted.status !== 0) throw new Error(`mount failed (the test needs root): ${mounted.stderr}`);
+    mounts.push(dir);
+    const { revision } = await deployed({ ports: [port], app: { log: path.join(dir, 'app-{port}.log') } });
+    const run = await revision.run('start');
+    expect(run.code).toBe(1);
+    expect(run.verdict).toContain(`app.log ${dir}/app-${port}.log cannot be opened: read-only file system (EROFS)`);
+    expect(run.verdict).not.toContain('/proc/self/fd');
+    expect(run.verdict).not.toContain('portproof bug');
+  });
+});
+
+describe('changing app.user on an in-place app', () => {
+  it("the old user's log: exit 2 while the old app still runs, naming the owner", async () => {
+    const logs = tempDir('portproof-userlog-');
+    const log = path.join(logs, 'app-{port}.log');
+    const { port, stateDir, oldPid } = await runningV1({ log });
+    const { revision } = await deployed({ ports: [port], versionTag: 'v2', stateDir, app: { log, user: 'nobody' } });
+    const run = await revision.run('start');
+    expect(run.code).toBe(2);
+    expect(run.verdict).toContain(`app.log: ${logs}/app-${port}.log belongs to uid 0, not to app.user nobody`);
+    expect(isAlive(oldPid)).toBe(true);
+  });
+
+  it('the recorded app of the old user is not trusted as the record, and the output says it is stopped as a listener', async () => {
+    const { port, stateDir, oldPid } = await runningV1();
+    const logs = tempDir('portproof-newlog-');
+    fs.chmodSync(logs, 0o755);
+    const app = { user: 'nobody', log: path.join(logs, 'app-{port}.log') };
+    const { revision } = await deployed({ ports: [port], versionTag: 'v2', stateDir, app });
+    const run = await revision.run('start');
+    const notTrusted = run.lines.find((line) => line.includes(`the recorded PID ${oldPid}`));
+    expect(notTrusted).toMatch(/^Not trusting the recorded PID \d+ .*as portproof's record; it is stopped only as a listener on port/);
+    expect(run.lines.some((line) => line.startsWith(`Sending SIGTERM to PID ${oldPid}`))).toBe(true);
+    expect(run.lines.join('\n')).not.toContain('Not signalling');
+  });
+});
