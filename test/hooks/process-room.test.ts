@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { stopAll } from '../support/app.ts';
+import { FixtureAppPath, spawnTracked, stopAll, waitForPort } from '../support/app.ts';
+import { readProcessInfo } from '../../src/core/procfs/index.ts';
 import { cleanUpHookTests, deployed, expectVerdict, isAlive, remember } from '../support/hook-tests.ts';
 import { findFreePort } from '../support/ports.ts';
 
@@ -124,5 +125,23 @@ describe('changing app.user on an in-place app', () => {
     expect(notTrusted).toMatch(/^Not trusting the recorded PID \d+ .*as portproof's record; it is stopped only as a listener on port/);
     expect(run.lines.some((line) => line.startsWith(`Sending SIGTERM to PID ${oldPid}`))).toBe(true);
     expect(run.lines.join('\n')).not.toContain('Not signalling');
+  });
+});
+
+describe('a port taken during the start', () => {
+  it("an external supervisor's restart is named as a foreign process and not stopped, not blamed as a daemon", async () => {
+    const port = await findFreePort();
+    // A legacy supervisor loop, in a session older than the start: it restarts its app on the port once freed.
+    const loop = `while :; do "${process.execPath}" "${FixtureAppPath}" --port=${port}; sleep 0.5; done`;
+    const supervisor = spawnTracked(['sh', '-c', loop]);
+    await waitForPort(port, 10_000);
+    const { revision } = await deployed({ ports: [port], appFlags: ['--bind-delay=8000'] });
+    const run = await revision.run('start');
+    expectVerdict(run, 'ApplicationStart', 'FAILED', /a foreign process/, /something else restarts it/);
+    expect(run.verdict).not.toContain('daemon');
+    const holder = Number(new RegExp(`taken during the start by PID (\\d+)`).exec(run.verdict)![1]);
+    const info = readProcessInfo(holder);
+    expect(info?.sid).toBe(supervisor.pid);
+    expect(isAlive(holder)).toBe(true);
   });
 });

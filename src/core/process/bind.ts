@@ -9,7 +9,7 @@ import { pollUntil } from '../wait.ts';
 import { describeProcess } from './describe.ts';
 import { exitedAtStartError, type ExitStatus, type LaunchedApp } from './launch.ts';
 import { readLogTail } from './log-tail.ts';
-import { findSessionRoot, isSessionMember, scanSession, type SessionScan } from './session.ts';
+import { findSessionRoot, isDaemonOfStart, isSessionMember, scanSession, type SessionScan } from './session.ts';
 import { isRunning, signalProcess } from './signal.ts';
 
 /** How long the start hook gives a process it started, and gave up on, to exit before SIGKILL. */
@@ -31,6 +31,7 @@ export interface BoundApp {
 type Outcome =
   | { kind: 'bound'; owner: ProcessInfo; holders: Set<number> }
   | { kind: 'daemon'; owners: ProcessInfo[] }
+  | { kind: 'foreign'; owners: ProcessInfo[] }
   | { kind: 'exited' };
 
 /**
@@ -77,6 +78,7 @@ export async function waitForBind(app: LaunchedApp, port: number, untilMs: numbe
     throw exitedAtStartError(app.argv, port, app.exited(), app.logFile, app.logOffset, app.info.pid, left);
   }
   if (outcome.kind === 'daemon') throw await refuseDaemon(app, launcher, port, outcome.owners, out);
+  if (outcome.kind === 'foreign') throw await refuseForeign(app, launcher, port, outcome.owners, out);
   const bindMs = Date.now() - app.spawnedAt;
   const root = findSessionRoot(outcome.owner, launcher, outcome.holders);
   // Re-read after the bind: an exec'ing launcher or shim now runs as the app itself.
@@ -95,10 +97,14 @@ function findPortHolder(launcher: ProcessIdentity, port: number): Outcome | unde
   const owners = ownership.listeners.flatMap((l) => l.owners);
   const mine = owners.find((o) => treePids.has(o.pid)) ?? owners.find((o) => isSessionMember(o, launcher));
   if (mine) return { kind: 'bound', owner: mine, holders: new Set(owners.map((o) => o.pid)) };
-  // Started after the spawn, listening on the target port, in another session: a daemon this start let loose.
-  const daemons = owners.filter((o) => o.startTime >= launcher.startTime && o.bootId === launcher.bootId);
   // An older holder (the port was taken again after it was freed) is not ours: the app fails on it or times out.
-  return daemons.length > 0 ? { kind: 'daemon', owners: unique(daemons) } : undefined;
+  const fresh = owners.filter((o) => o.startTime >= launcher.startTime && o.bootId === launcher.bootId);
+  if (fresh.length === 0) return undefined;
+  // Started after the spawn in a daemon-like session newer than the spawn: a daemon this start let loose.
+  const daemons = fresh.filter((o) => isDaemonOfStart(o.sid, launcher));
+  if (daemons.length > 0) return { kind: 'daemon', owners: unique(daemons) };
+  // New, but in a session older than the spawn: something else restarts it (a supervisor loop); never stopped here.
+  return { kind: 'foreign', owners: unique(fresh) };
 }
 
 async function refuseDaemon(
@@ -114,6 +120,24 @@ async function refuseDaemon(
     `${who} listening on port ${port} left the start command's session (setsid or a double fork: a daemon), so it `
       + `cannot be proved to be this start's and was stopped; ${started}. Run it in the foreground (no nohup, & or `
       + 'daemon mode), or use app.supervisor: systemd',
+    { port, pid: owners[0]!.pid, foreign: owners.map((o) => o.pid) },
+  );
+}
+
+async function refuseForeign(
+  app: LaunchedApp, launcher: ProcessIdentity, port: number, owners: ProcessInfo[], out: HookOutput,
+): Promise<HookError> {
+  const who = owners.map(describeProcess).join(' and ');
+  const mine = scanSession(launcher).members;
+  await stopAll(mine, out, `port ${port} was taken by a foreign process`);
+  const ours = mine.length > 0
+    ? `what this start ran was stopped (${mine.map((m) => `PID ${m.pid} (${m.comm})`).join(', ')})`
+    : `the start command, PID ${app.info.pid} (${app.info.comm}), is no longer running`;
+  return new HookError(
+    'NOT_OWNER',
+    `port ${port} was taken during the start by ${who}, a foreign process: its session predates this start, so `
+      + `something else restarts it (a supervisor or a loop); it was not stopped, and ${ours}. Stop whatever `
+      + `restarts it on port ${port}`,
     { port, pid: owners[0]!.pid, foreign: owners.map((o) => o.pid) },
   );
 }

@@ -38,6 +38,28 @@ export function scanSession(launcher: ProcessIdentity, procRoot = DefaultProcRoo
   return { members, detached: fresh.filter(daemonLike).length };
 }
 
+/**
+ * True when `sid`'s session can be shown to come from this start: it is newer than the spawn (its leader, or with the
+ * leader gone its oldest live member, started no earlier than the launcher) and daemon-like (its leader gone, orphaned
+ * to PID 1, or the child of a process in the launcher's session). A supervisor's session that predates the spawn and
+ * restarts its app on the port is not.
+ */
+export function isDaemonOfStart(sid: number, launcher: ProcessIdentity, procRoot = DefaultProcRoot): boolean {
+  const leader = readStat(procRoot, sid);
+  if (leader !== null && leader.sid === sid && leader.state !== 'Z') {
+    if (leader.startTime < launcher.startTime) return false;
+    const parent = readProcessInfo(leader.ppid, procRoot);
+    return leader.ppid === 1 || (parent !== null && isSessionMember(parent, launcher));
+  }
+  // The leader is gone (a double fork): the session is as old as its oldest process still alive.
+  let oldest = Infinity;
+  for (const pid of listPids(procRoot)) {
+    const stat = readStat(procRoot, pid);
+    if (stat !== null && stat.sid === sid) oldest = Math.min(oldest, stat.startTime);
+  }
+  return oldest >= launcher.startTime;
+}
+
 /** True when `info` is in the launcher's session and started no earlier than it. */
 export function isSessionMember(info: ProcessInfo, launcher: ProcessIdentity): boolean {
   return info.sid === launcher.pid && info.startTime >= launcher.startTime && info.bootId === launcher.bootId;
