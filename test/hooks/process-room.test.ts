@@ -145,3 +145,19 @@ describe('a port taken during the start', () => {
     expect(isAlive(holder)).toBe(true);
   });
 });
+
+describe('a start given up on', () => {
+  it('a daemon slower than start.timeout: named, stopped, and the verdict does not say nothing was left', async () => {
+    const port = await findFreePort();
+    const fixtures = path.dirname(FixtureAppPath);
+    const command = ['python3', path.join(fixtures, 'daemon.py'), process.execPath, FixtureAppPath, '--port={port}',
+      '--bind-delay=60000'];
+    const { revision } = await deployed({ ports: [port], app: { command }, start: { timeout: '3s' } });
+    const run = await revision.run('start');
+    expectVerdict(run, 'ApplicationStart', 'FAILED', /outside its session \(a daemon\), stopped since/);
+    expect(run.verdict).not.toContain('left nothing running');
+    const daemon = Number(/it left PID (\d+) \(/.exec(run.verdict)![1]);
+    expect(run.stdout).toContain(`Stopping PID ${daemon}`);
+    expect(isAlive(daemon)).toBe(false);
+  });
+});

@@ -7,7 +7,7 @@ import {
 import type { ProcessIdentity, ProcessInfo } from '../procfs/types.ts';
 import { pollUntil } from '../wait.ts';
 import { describeProcess } from './describe.ts';
-import { exitedAtStartError, type ExitStatus, type LaunchedApp } from './launch.ts';
+import { exitedAtStartError, hasStartMark, type ExitStatus, type LaunchedApp } from './launch.ts';
 import { readLogTail } from './log-tail.ts';
 import { findSessionRoot, isDaemonOfStart, isSessionMember, scanSession, type SessionScan } from './session.ts';
 import { isRunning, signalProcess } from './signal.ts';
@@ -65,7 +65,7 @@ export async function waitForBind(app: LaunchedApp, port: number, untilMs: numbe
         out.say(`PID ${app.info.pid} exited with code 0; following what it left running in its session: ${left}`);
       }
       // Members remain (a backgrounded app on its way to bind), or a new session appeared (perhaps a daemon): wait.
-      return scan.members.length > 0 || scan.detached > 0 ? undefined : { kind: 'exited' };
+      return scan.members.length > 0 || scan.detached.length > 0 ? undefined : { kind: 'exited' };
     },
     untilMs,
     { onTick: () => out.progress(startedAt, untilMs) },
@@ -145,7 +145,11 @@ async function refuseForeign(
 async function abandon(
   app: LaunchedApp, launcher: ProcessIdentity, port: number, waitedMs: number, out: HookOutput,
 ): Promise<HookError> {
-  const members = scanSession(launcher).members;
+  const scan = scanSession(launcher);
+  const members = scan.members;
+  const loose = scan.detached.filter((d) => !members.some((m) => m.pid === d.pid));
+  const ours = loose.filter((d) => isLooseFromStart(d, app, launcher));
+  const unproved = loose.filter((d) => !ours.includes(d) && d.user === app.user).slice(0, 3);
   const rootInfo = members.find((m) => m.pid === launcher.pid) ?? members[0];
   const holders = findListeners(port).listeners.flatMap((l) => l.owners).map(describeProcess);
   const held = holders.length > 0 ? `; port ${port} is held by ${holders.join(', ')}` : '';
@@ -157,9 +161,14 @@ async function abandon(
     evidence: evidence.length > 0 ? [`last lines of ${app.logFile}:`, ...evidence.map((l) => `  ${l}`)] : [],
   };
   const within = formatDuration(waitedMs);
+  await stopAll(ours, out, 'it left the start command\'s session (a daemon) and did not listen in time');
+  const daemons = describeLoose(ours, unproved);
   if (rootInfo === undefined) {
     const how = describeExit(app.exited() ?? { code: null, signal: null });
-    const what = `new PID ${app.info.pid} (${app.info.comm}) ${how} and left nothing running in its session`;
+    // "Nothing running" only when nothing it may have let loose runs either.
+    const anyLoose = ours.length > 0 || unproved.length > 0;
+    const left = anyLoose ? 'left nothing in its session' : 'left nothing running in its session';
+    const what = `new PID ${app.info.pid} (${app.info.comm}) ${how} and ${left}${daemons}`;
     const none = `nothing it started listened on port ${port} within ${within}`;
     return new HookError('START_TIMEOUT', `${what}; ${none}${held}`, context);
   }
@@ -168,7 +177,26 @@ async function abandon(
   const listens = elsewhere.length > 0 ? `it listens on ${elsewhere.join(', ')} instead` : 'it listens on no TCP port';
   await stopAll(members, out, 'it did not bind in time');
   const what = `new PID ${root.pid} is running but did not listen on port ${port} within ${within}`;
-  return new HookError('START_TIMEOUT', `${what}: ${listens}${held}`, context);
+  return new HookError('START_TIMEOUT', `${what}: ${listens}${held}${daemons}`, context);
+}
+
+/**
+ * A process that left the start command's session can be shown to be this start's daemon: it runs as the app, its
+ * session is daemon-like and newer than the spawn, and it carries this start's mark in its environment (a daemon
+ * inherits it; another deployment's or the host's processes do not).
+ */
+function isLooseFromStart(info: ProcessInfo, app: LaunchedApp, launcher: ProcessIdentity): boolean {
+  return info.user === app.user && info.bootId === launcher.bootId && isDaemonOfStart(info.sid, launcher)
+    && hasStartMark(info.pid, app.startMark);
+}
+
+/** "; it left PID 4712 (java) outside its session (a daemon), stopped" and what was left running, and why. */
+function describeLoose(ours: ProcessInfo[], unproved: ProcessInfo[]): string {
+  const name = (list: ProcessInfo[]) => list.map((p) => `PID ${p.pid} (${p.comm})`).join(', ');
+  const stopped = ours.length > 0 ? `; it left ${name(ours)} outside its session (a daemon), stopped since` : '';
+  const why = 'started since but without this start\'s mark in its environment, so not shown to be its';
+  const left = unproved.length > 0 ? `; left running ${name(unproved)}: ${why}` : '';
+  return `${stopped}${left}`;
 }
 
 /** SIGTERM each process (its group when it leads the session's), SIGKILL what is left after AbandonGraceMs. */

@@ -28,11 +28,26 @@ export interface LaunchedApp {
   logFile: string;
   /** Where this start's output begins in the log file. */
   logOffset: number;
+  /** The value of StartMarkVariable in the app's environment: what a daemon it forks inherits. */
+  startMark: string;
   /** Date.now() just before the spawn: time to bind is counted from here. */
   spawnedAt: number;
   exited(): ExitStatus | null;
   /** Stop tracking the child so the hook can exit while the app runs on. */
   detach(): void;
+}
+
+/** The variable that carries a start's mark into the app's environment. */
+export const StartMarkVariable = 'PORTPROOF_START';
+
+/** True when the process's environment carries this start's mark (root reads any process's environ). */
+export function hasStartMark(pid: number, mark: string): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`${StartMarkVariable}=${mark}`);
+  } catch {
+    // Gone, or not readable as this user: not shown to be this start's.
+    return false;
+  }
 }
 
 /** The app's argv and log file for a port: {port} substituted. */
@@ -48,7 +63,9 @@ export function expandForPort(config: LoadedConfig, port: number): { argv: strin
 export async function launchApp(config: LoadedConfig, port: number): Promise<LaunchedApp> {
   const { argv, logFile } = expandForPort(config, port);
   const account = config.app.user && process.getuid?.() === 0 ? lookupAccount(config.app.user) : null;
-  const env = { ...process.env, ...config.app.env, PORT: String(port) };
+  // A mark unique to this start: a daemon that left the session still carries it (abandon proves it by it).
+  const startMark = `${process.pid}-${Date.now()}`;
+  const env = { ...process.env, ...config.app.env, PORT: String(port), [StartMarkVariable]: startMark };
   if (account) Object.assign(env, { USER: account.name, LOGNAME: account.name, HOME: account.home });
   // As root with app.user: setpriv drops to the user with its supplementary groups, then execs the app in place.
   const spawned = account ? runAsAccount(account, argv) : argv;
@@ -86,6 +103,7 @@ export async function launchApp(config: LoadedConfig, port: number): Promise<Lau
     argv,
     logFile,
     logOffset,
+    startMark,
     spawnedAt,
     exited: () => exit,
     detach: () => {

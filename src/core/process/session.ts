@@ -8,7 +8,7 @@ export interface SessionScan {
   /** Live processes in the session the launcher leads (sid = its PID), started no earlier than it. */
   members: ProcessInfo[];
   /** Processes started after the spawn that look daemonized (their session's leader gone, or orphaned to PID 1). */
-  detached: number;
+  detached: ProcessInfo[];
 }
 
 /**
@@ -18,7 +18,7 @@ export interface SessionScan {
 export function scanSession(launcher: ProcessIdentity, procRoot = DefaultProcRoot): SessionScan {
   const members: ProcessInfo[] = [];
   const alive = new Set<number>();
-  const fresh: { sid: number; ppid: number }[] = [];
+  const fresh: { pid: number; sid: number; ppid: number; startTime: number }[] = [];
   for (const pid of listPids(procRoot)) {
     const stat = readStat(procRoot, pid);
     // Exited mid-scan or unreadable: it can be neither a live member nor a daemon.
@@ -27,7 +27,7 @@ export function scanSession(launcher: ProcessIdentity, procRoot = DefaultProcRoo
     if (stat.startTime < launcher.startTime || stat.state === 'Z') continue;
     if (stat.sid !== launcher.pid) {
       // Session 0: kernel threads, or a leader outside this PID namespace; neither is a daemon of ours.
-      if (stat.sid !== 0) fresh.push({ sid: stat.sid, ppid: stat.ppid });
+      if (stat.sid !== 0) fresh.push({ pid, sid: stat.sid, ppid: stat.ppid, startTime: stat.startTime });
       continue;
     }
     const info = readProcessInfo(pid, procRoot);
@@ -35,7 +35,11 @@ export function scanSession(launcher: ProcessIdentity, procRoot = DefaultProcRoo
   }
   // A double fork leaves its session without a leader; a single fork and setsid leaves a leader orphaned to init.
   const daemonLike = (p: { sid: number; ppid: number }) => !alive.has(p.sid) || p.ppid === 1;
-  return { members, detached: fresh.filter(daemonLike).length };
+  const detached = fresh.filter(daemonLike).flatMap((p) => {
+    const info = readProcessInfo(p.pid, procRoot);
+    return info !== null && info.startTime === p.startTime ? [info] : [];
+  });
+  return { members, detached };
 }
 
 /**
