@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { FixtureAppPath, spawnTracked, stopAll, waitForPort } from '../support/app.ts';
+import { FixtureAppPath, pollUntil, spawnTracked, stopAll, waitForPort } from '../support/app.ts';
 import { readProcessInfo } from '../../src/core/procfs/index.ts';
 import { cleanUpHookTests, deployed, expectVerdict, isAlive, remember } from '../support/hook-tests.ts';
 import { findFreePort } from '../support/ports.ts';
@@ -159,5 +159,27 @@ describe('a start given up on', () => {
     const daemon = Number(/it left PID (\d+) \(/.exec(run.verdict)![1]);
     expect(run.stdout).toContain(`Stopping PID ${daemon}`);
     expect(isAlive(daemon)).toBe(false);
+  });
+});
+
+describe('an interrupted start', () => {
+  it('SIGTERM during the bind wait stops the backgrounded app this start left, and the verdict says so', async () => {
+    const port = await findFreePort();
+    const out = path.join(tempDir('portproof-bgout-'), 'app.out');
+    const script = path.join(path.dirname(FixtureAppPath), 'background-start.sh');
+    const command = ['/bin/sh', script, out, process.execPath, FixtureAppPath, '--port={port}', '--bind-delay=60000'];
+    const { revision } = await deployed({ ports: [port], app: { command } });
+    let hook = 0;
+    const running = revision.run('start', { onSpawn: (pid) => (hook = pid) });
+    // The backgrounded app is up and waiting to bind: the hook is in its bind wait.
+    const delaying = /INFO (\d+) --- .*Delaying the web server/;
+    await pollUntil(async () => delaying.test(fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : ''), 20_000,
+      'the backgrounded app to start');
+    const app = Number(delaying.exec(fs.readFileSync(out, 'utf8'))![1]);
+    process.kill(hook, 'SIGTERM');
+    const run = await running;
+    expectVerdict(run, 'ApplicationStart', 'FAILED', /interrupted by SIGTERM/,
+      new RegExp(`stopped what this start had started: .*PID ${app} \\(`));
+    expect(isAlive(app)).toBe(false);
   });
 });

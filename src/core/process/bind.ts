@@ -199,8 +199,30 @@ function describeLoose(ours: ProcessInfo[], unproved: ProcessInfo[]): string {
   return `${stopped}${left}`;
 }
 
-/** SIGTERM each process (its group when it leads the session's), SIGKILL what is left after AbandonGraceMs. */
-async function stopAll(processes: ProcessInfo[], out: HookOutput, why: string): Promise<void> {
+/** How long an interrupted start gives what it started to exit before SIGKILL: the agent may kill the hook soon. */
+export const InterruptGraceMs = 1000;
+
+/**
+ * On an interrupt before the bind was recorded: stop what this start left running (its session, and the daemons
+ * proved its), identity re-read per signal; a clause for the verdict saying what was stopped.
+ */
+export async function stopUnrecordedStart(app: LaunchedApp, out: HookOutput): Promise<string> {
+  const launcher: ProcessIdentity = { pid: app.info.pid, startTime: app.info.startTime, bootId: app.bootId };
+  const scan = scanSession(launcher);
+  const loose = scan.detached.filter((d) => isLooseFromStart(d, app, launcher));
+  const targets = unique([...scan.members, ...loose]);
+  if (targets.length === 0) return `the new PID ${app.info.pid} had left nothing running`;
+  await stopAll(targets, out, 'the start was interrupted before it was recorded as bound', InterruptGraceMs);
+  const still = targets.filter((t) => isRunning(t));
+  const named = targets.map((t) => `PID ${t.pid} (${t.comm})`).join(', ');
+  const left = still.length > 0 ? `, but ${still.map((t) => `PID ${t.pid}`).join(', ')} still runs` : '';
+  return `stopped what this start had started: ${named}${left}`;
+}
+
+/** SIGTERM each process (its group when it leads the session's), SIGKILL what is left after the grace. */
+async function stopAll(
+  processes: ProcessInfo[], out: HookOutput, why: string, graceMs = AbandonGraceMs,
+): Promise<void> {
   const targets = unique(processes);
   if (targets.length === 0) return;
   const leaders = new Set(targets.filter((t) => t.pid === t.sid).map((t) => t.pid));
@@ -212,10 +234,10 @@ async function stopAll(processes: ProcessInfo[], out: HookOutput, why: string): 
     signalProcess(target, 'SIGTERM', leaders.has(target.pid));
   }
   const allGone = () => (targets.every((t) => !isRunning(t)) ? true : undefined);
-  const gone = await pollUntil(allGone, Date.now() + AbandonGraceMs);
+  const gone = await pollUntil(allGone, Date.now() + graceMs);
   // Identity is re-read per signal: a process that exited meanwhile is skipped, never a reused PID hit.
   if (!gone.done) for (const target of targets) signalProcess(target, 'SIGKILL', leaders.has(target.pid));
-  await pollUntil(allGone, Date.now() + AbandonGraceMs);
+  await pollUntil(allGone, Date.now() + graceMs);
 }
 
 /** "exited with code 0", "was killed by SIGTERM". */
