@@ -149,7 +149,10 @@ async function abandon(
   const members = scan.members;
   const loose = scan.detached.filter((d) => !members.some((m) => m.pid === d.pid));
   const ours = loose.filter((d) => isLooseFromStart(d, app, launcher));
-  const unproved = loose.filter((d) => !ours.includes(d) && d.user === app.user).slice(0, 3);
+  // Others that look like a daemon of this start but lack its mark: named (a few), not stopped.
+  const unproved = loose
+    .filter((d) => !ours.includes(d) && d.user === app.user && isDaemonOfStart(d.sid, launcher))
+    .slice(0, 3);
   const rootInfo = members.find((m) => m.pid === launcher.pid) ?? members[0];
   const holders = findListeners(port).listeners.flatMap((l) => l.owners).map(describeProcess);
   const held = holders.length > 0 ? `; port ${port} is held by ${holders.join(', ')}` : '';
@@ -194,8 +197,8 @@ function isLooseFromStart(info: ProcessInfo, app: LaunchedApp, launcher: Process
 function describeLoose(ours: ProcessInfo[], unproved: ProcessInfo[]): string {
   const name = (list: ProcessInfo[]) => list.map((p) => `PID ${p.pid} (${p.comm})`).join(', ');
   const stopped = ours.length > 0 ? `; it left ${name(ours)} outside its session (a daemon), stopped since` : '';
-  const why = 'started since but without this start\'s mark in its environment, so not shown to be its';
-  const left = unproved.length > 0 ? `; left running ${name(unproved)}: ${why}` : '';
+  const why = 'started since in a new session, but without this start\'s PORTPROOF_START mark: not shown to be its';
+  const left = unproved.length > 0 ? `; not stopped ${name(unproved)}: ${why}` : '';
   return `${stopped}${left}`;
 }
 
