@@ -1,6 +1,7 @@
 import { formatDuration } from '../core/config/duration.ts';
 import type { HookContext } from '../core/hook/context.ts';
-import { describeExit, waitForBind, type BoundApp } from '../core/process/bind.ts';
+import { describeExit, stopUnrecordedStart, waitForBind, type BoundApp } from '../core/process/bind.ts';
+import { onInterrupt } from '../core/hook/interrupt-cleanup.ts';
 import { formatClock } from '../core/process/describe.ts';
 import { HookError } from '../core/errors.ts';
 import { launchApp } from '../core/process/launch.ts';
@@ -23,6 +24,9 @@ export async function startFlow(ctx: HookContext): Promise<string> {
   if (freed.stopped.length > 0) ctx.out.say(`Port ${target} free after ${formatDuration(freed.releasedAfterMs)}`);
   ctx.out.begin(`Starting ${ctx.config.app.command.join(' ').replaceAll('{port}', String(target))}`, { port: target });
   const app = await launchApp(ctx.config, target);
+  // Interrupted before the bound process is recorded, the start stops what it started rather than leave it running
+  // unrecorded (state.json would name only the launcher); once recorded, ApplicationStop owns it.
+  const forget = onInterrupt(() => stopUnrecordedStart(app, ctx.out));
   const state = readState(ctx.appDir);
   state.processes[String(target)] = {
     pid: app.info.pid,
@@ -46,6 +50,7 @@ export async function startFlow(ctx: HookContext): Promise<string> {
   const startedAt = info.startedAt.toISOString();
   state.processes[String(target)] = { ...state.processes[String(target)]!, ...record, startedAt };
   await recordOrStop(ctx, state, info);
+  forget();
   const launcherPid = bound.launcher?.info.pid;
   ctx.log.info({ port: target, pid: info.pid, launcherPid, bindMs: bound.bindMs }, 'listening');
   const started = `PID ${info.pid} (${info.comm}, started ${formatClock(info.startedAt)})`;

@@ -38,7 +38,8 @@ export async function freeTargetPort(ctx: HookContext, port: number): Promise<Fr
 
 /** "port 8082 free: stopped PID 4711 (…) with SIGTERM in 8.0 s" */
 export function describeFreed(report: FreePortReport): string {
-  const notTrusted = report.notTrusted ? `; not signalled ${report.notTrusted}` : '';
+  const untrusted = report.notTrustedListens ? 'not trusted as the record (stopped as a listener)' : 'not signalled';
+  const notTrusted = report.notTrusted ? `; ${untrusted} ${report.notTrusted}` : '';
   if (report.stopped.length === 0) return `port ${report.port} free (nothing was listening)${notTrusted}`;
   const who = report.stopped.map((s) => `${describeProcess(s.info)} with ${s.signal}${s.signal === 'SIGKILL' ? ' after the grace period' : ''}`);
   const after = formatDuration(report.releasedAfterMs);

@@ -62,4 +62,27 @@ describe('openAppLog', () => {
     expect(() => open(path.join(dir, 'app.log'))).toThrow('is a symbolic link');
     expect(fs.existsSync(target)).toBe(false);
   });
+
+  it('a log directory the app user swapped for a link to a root-only directory: refused, nothing made there', () => {
+    const home = logDir();
+    const rootOnly = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-rootonly-'));
+    dirs.push(rootOnly);
+    fs.chmodSync(rootOnly, 0o700);
+    fs.symlinkSync(rootOnly, path.join(home, 'logs'));
+    fs.lchownSync(path.join(home, 'logs'), nobody.uid, nobody.gid);
+    const file = path.join(home, 'logs', 'sub', 'app-8081.log');
+    expect(() => open(file)).toThrow(`app.log ${file} cannot be opened: ${home}/logs is a symbolic link`);
+    expect(fs.readdirSync(rootOnly)).toEqual([]);
+  });
+
+  it('a file system error opening the log names app.log and the errno in words, not a /proc path', () => {
+    const file = '/proc/portproof-no-such-dir/app.log';
+    expect(() => open(file)).toThrow(/^app\.log \/proc\/portproof-no-such-dir\/app\.log cannot be opened/);
+    try {
+      open(file);
+    } catch (error) {
+      expect((error as Error).message).not.toContain('/proc/self/fd');
+      expect((error as Error).name).toBe('HookError');
+    }
+  });
 });

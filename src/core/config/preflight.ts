@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { describeFsError } from '../fs-error.ts';
 import { lookupAccount, type Account } from '../process/user.ts';
 import { findProgram, readUserGroups, type RunAs } from './find-program.ts';
 import type { LoadedConfig } from './load.ts';
@@ -20,7 +21,9 @@ export function preflight(config: LoadedConfig, needs: PreflightNeeds, isRoot = 
   if (needs.launch) {
     const cwdOk = checkDirectory('app.cwd', config.app.cwd, problems);
     if (cwdOk) checkProgram(config, account && isRoot ? account : null, problems);
-    for (const port of config.ports) checkLog(config.app.log.replaceAll('{port}', String(port)), problems);
+    checkLaunchArguments(config, problems);
+    const owner = account && isRoot ? account : null;
+    for (const port of config.ports) checkLog(config.app.log.replaceAll('{port}', String(port)), owner, problems);
   }
   if (needs.nginx && config.nginx) {
     checkDirectory('nginx.include', path.dirname(config.nginx.include), problems, 'directory ');
@@ -58,8 +61,49 @@ function checkProgram(config: LoadedConfig, account: Account | null, problems: s
   if ('problem' in found) problems.push(`app.command: ${found.problem}`);
 }
 
-/** The app's log must be a regular file (or not exist yet) in a directory that exists or can be made. */
-function checkLog(file: string, problems: string[]): void {
+/** Linux refuses one argument or environment string longer than this (MAX_ARG_STRLEN, 32 pages), with E2BIG. */
+export const MaxArgBytes = 131072;
+
+/** What portproof lets argv and environment come to in all: well under ARG_MAX (a quarter of an 8 MiB stack). */
+export const MaxExecBytes = 1024 * 1024;
+
+/**
+ * What exec(2) would refuse after the old app was stopped: a NUL byte (it ends a C string: Node refuses the spawn),
+ * one string over MAX_ARG_STRLEN, or argv and environment together too big (E2BIG).
+ */
+function checkLaunchArguments(config: LoadedConfig, problems: string[]): void {
+  const strings: string[] = [];
+  config.app.command.forEach((arg, i) => {
+    strings.push(arg);
+    checkExecString(`app.command[${i}]`, arg, problems);
+  });
+  for (const [key, value] of Object.entries(config.app.env)) {
+    strings.push(`${key}=${value}`);
+    checkExecString(`app.env.${key.replaceAll('\0', '\\0')}`, `${key}=${value}`, problems);
+  }
+  // The hook's own environment goes to the app too, and setpriv's few arguments: 256 bytes cover them.
+  for (const [key, value] of Object.entries(process.env)) strings.push(`${key}=${value ?? ''}`);
+  const total = strings.reduce((sum, text) => sum + Buffer.byteLength(text) + 1 + 8, 256);
+  if (total > MaxExecBytes) {
+    const limit = `portproof keeps them under ${MaxExecBytes} bytes so that exec cannot fail with E2BIG`;
+    problems.push(`app.command and app.env: ${total} bytes with the hook's environment; ${limit}`);
+  }
+}
+
+function checkExecString(key: string, text: string, problems: string[]): void {
+  if (text.includes('\0')) problems.push(`${key} contains a NUL byte, which no program argument or variable can hold`);
+  const bytes = Buffer.byteLength(text) + 1;
+  if (bytes > MaxArgBytes) {
+    problems.push(`${key} is ${bytes} bytes; Linux refuses one argument or variable over ${MaxArgBytes} (E2BIG)`);
+  }
+}
+
+/**
+ * The app's log must be a regular file (or not exist yet), an existing one already app.user's, in a directory
+ * reached without a link (the hook refuses links on the way) that exists or can be made.
+ */
+function checkLog(file: string, owner: Account | null, problems: string[]): void {
+  if (!checkLogDirectory(file, problems)) return;
   let stat: fs.Stats | null = null;
   try {
     stat = fs.lstatSync(file);
@@ -74,24 +118,51 @@ function checkLog(file: string, problems: string[]): void {
     problems.push(`app.log: ${file} is a symbolic link (to ${readLink(file)}); the app's log must be a regular file`);
   } else if (stat && !stat.isFile()) {
     problems.push(`app.log: ${file} is ${describeKind(stat)}, not a regular file`);
-  } else if (!stat) {
-    checkCanMakeDirectory(path.dirname(file), problems);
+  } else if (stat && owner && stat.uid !== owner.uid) {
+    // The hook would refuse it after stopping the old app (an app.user change): say so while the old app runs.
+    const fix = `chown it to ${owner.name} or remove it`;
+    problems.push(`app.log: ${file} belongs to uid ${stat.uid}, not to app.user ${owner.name}; ${fix}`);
   }
 }
 
-function checkCanMakeDirectory(dir: string, problems: string[]): void {
-  let existing = dir;
-  while (!fs.existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
-  const stat = fs.statSync(existing);
-  if (!stat.isDirectory()) {
-    problems.push(`app.log: directory ${dir} cannot be made: ${existing} is not a directory`);
-    return;
+/** Walk the log's directory from `/` as the hook will: no link, each part a directory, the first missing makeable. */
+function checkLogDirectory(file: string, problems: string[]): boolean {
+  const dir = path.resolve(path.dirname(file));
+  let walked = '/';
+  for (const name of dir.split('/').filter((part) => part !== '')) {
+    const next = path.join(walked, name);
+    let stat: fs.Stats;
+    try {
+      stat = fs.lstatSync(next);
+    } catch (error) {
+      // The rest is made by the hook, as root, inside the last directory that exists.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return checkWritable(file, walked, problems);
+      problems.push(`app.log: ${file} cannot be reached: ${next} ${describeMissing(error)}`);
+      return false;
+    }
+    if (stat.isSymbolicLink()) {
+      const why = 'portproof follows no link on the way to the app log (set app.log to the real path)';
+      problems.push(`app.log: ${file}: ${next} is a symbolic link (to ${readLink(next)}); ${why}`);
+      return false;
+    }
+    if (!stat.isDirectory()) {
+      problems.push(`app.log: directory ${dir} cannot be made: ${next} is not a directory`);
+      return false;
+    }
+    walked = next;
   }
-  if (existing === dir) return;
+  return true;
+}
+
+function checkWritable(file: string, existing: string, problems: string[]): boolean {
   try {
     fs.accessSync(existing, fs.constants.W_OK);
-  } catch {
-    problems.push(`app.log: directory ${dir} does not exist and cannot be made (${existing} is not writable)`);
+    return true;
+  } catch (error) {
+    const dir = path.dirname(file);
+    const why = describeFsError(error);
+    problems.push(`app.log: directory ${dir} does not exist and cannot be made in ${existing}: ${why}`);
+    return false;
   }
 }
 

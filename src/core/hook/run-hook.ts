@@ -14,6 +14,7 @@ import { parseHookArgs } from './args.ts';
 import type { HookContext, HookFlow } from './context.ts';
 import { Deadline } from './deadline.ts';
 import { hookHelp, type LifecycleEvent } from './help.ts';
+import { isInterrupted, runInterruptCleanups } from './interrupt-cleanup.ts';
 import { createHookLogger, type Logger } from './logger.ts';
 import { HookOutput } from './output.ts';
 import { hideSecrets } from './redact.ts';
@@ -61,9 +62,12 @@ export async function executeHook(event: LifecycleEvent, flows: HookFlows, argv:
     watchForInterrupts(event, ctx, () => lock?.release());
     if (!options.check) lock = await acquireLock(appDir, event, deployment?.deploymentId ?? null, Math.min(DefaultLockWaitMs, deadline.remainingMs()));
     const summary = await (options.check ? flows.check : flows.run)(ctx);
+    if (isInterrupted()) return await waitForInterruptVerdict();
     log.info({ verdict: 'OK', durationMs: deadline.elapsedMs() }, summary);
     return options.json ? 0 : print(okVerdict(event, summary), 0);
   } catch (error) {
+    // The flow failed while an interrupt cleans up (it stopped the flow's processes): the interrupt says why.
+    if (isInterrupted()) return await waitForInterruptVerdict();
     const hookError = toHookError(error);
     log?.error({ verdict: 'FAILED', code: hookError.code, ...hookError.context, err: hookError }, hookError.message);
     return print(failedVerdict(event, hookError).join('\n'), hookError.exitCode);
@@ -83,18 +87,28 @@ function openLog(appDir: string, event: LifecycleEvent, deploymentId: string | n
 }
 
 function watchForInterrupts(event: LifecycleEvent, ctx: HookContext, release: () => void): void {
-  const interrupt = (why: string) => {
+  const interrupt = async (why: string) => {
+    // A second signal while the cleanup runs: the first interrupt's verdict is on its way.
+    if (isInterrupted()) return;
+    const activity = ctx.out.activity.replace(/^./, (c) => c.toLowerCase());
+    const elapsed = formatDuration(ctx.deadline.elapsedMs());
+    const cleaned = await runInterruptCleanups();
     release();
-    const message = `${why} after ${formatDuration(ctx.deadline.elapsedMs())} while ${ctx.out.activity.replace(/^./, (c) => c.toLowerCase())}`;
+    const message = `${why} after ${elapsed} while ${activity}${cleaned ? `; ${cleaned}` : ''}`;
     ctx.log.error({ verdict: 'FAILED', code: 'INTERRUPTED' }, message);
     process.stdout.write(`${failedVerdict(event, new HookError('INTERRUPTED', message)).join('\n')}\n`);
     process.exit(1);
   };
-  process.once('SIGTERM', () => interrupt('interrupted by SIGTERM (CodeDeploy timeout?)'));
-  process.once('SIGINT', () => interrupt('interrupted by SIGINT'));
+  process.once('SIGTERM', () => void interrupt('interrupted by SIGTERM (CodeDeploy timeout?)'));
+  process.once('SIGINT', () => void interrupt('interrupted by SIGINT'));
   // A safety net behind the capped waits: whatever hangs, the hook's own verdict comes before the agent's timeout.
-  const timer = setTimeout(() => interrupt(`gave up before the appspec timeout of ${formatDuration(ctx.deadline.timeoutMs)}`), ctx.deadline.remainingMs() + 1000);
+  const timer = setTimeout(() => void interrupt(`gave up before the appspec timeout of ${formatDuration(ctx.deadline.timeoutMs)}`), ctx.deadline.remainingMs() + 1000);
   timer.unref();
+}
+
+/** Never settles: an interrupted hook ends with the interrupt's verdict, not the flow's. */
+function waitForInterruptVerdict(): Promise<never> {
+  return new Promise(() => {});
 }
 
 function print(text: string, code: number): number {

@@ -1,9 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { HookError } from '../errors.ts';
+import { describeFsError } from '../fs-error.ts';
 import type { Account } from './user.ts';
 
 const { O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_WRONLY } = fs.constants;
+/** A directory on the way to the log: opened only if it is one, never through a link. */
+const DirFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW;
 /** Append, never follow a link at the last component, never block on a FIFO nobody reads. */
 const AppendFlags = O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK;
 
@@ -20,8 +23,7 @@ export interface AppLog {
  * the app user's. A log directory the app user can write therefore gains that user nothing.
  */
 export function openAppLog(file: string, account: Account | null): AppLog {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const dirFd = fs.openSync(path.dirname(file), O_RDONLY | O_DIRECTORY);
+  const dirFd = openLogDirectory(file);
   try {
     // /proc/self/fd/N/name resolves the name inside the directory already open, as openat(2) would.
     const via = `/proc/self/fd/${dirFd}/${path.basename(file)}`;
@@ -41,9 +43,65 @@ export function openAppLog(file: string, account: Account | null): AppLog {
       fs.closeSync(fd);
       throw error;
     }
+  } catch (error) {
+    throw nameLogError(file, error);
   } finally {
     fs.closeSync(dirFd);
   }
+}
+
+/**
+ * Open the log's directory one component at a time from `/`, each through the fd of the one before and never
+ * following a link, creating what is missing as root: a directory the app user swapped for a link (`logs` ->
+ * `/root-only-dir`) is refused, not followed by the open nor by a mkdir.
+ */
+function openLogDirectory(file: string): number {
+  let fd = fs.openSync('/', DirFlags);
+  let walked = '';
+  try {
+    for (const name of path.resolve(path.dirname(file)).split('/').filter((part) => part !== '')) {
+      walked += `/${name}`;
+      const next = openComponent(file, walked, `/proc/self/fd/${fd}/${name}`);
+      fs.closeSync(fd);
+      fd = next;
+    }
+    return fd;
+  } catch (error) {
+    fs.closeSync(fd);
+    throw nameLogError(file, error, walked);
+  }
+}
+
+function openComponent(file: string, walked: string, via: string, create = true): number {
+  try {
+    return fs.openSync(via, DirFlags);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // O_DIRECTORY with O_NOFOLLOW answers ENOTDIR for a link: lstat tells a link from a file.
+    if (code === 'ELOOP' || (code === 'ENOTDIR' && lstatOrNull(via)?.isSymbolicLink())) {
+      refuse(file, `cannot be opened: ${walked} is a symbolic link; ${NoLinks}`);
+    }
+    if (code === 'ENOTDIR') refuse(file, `cannot be opened: ${walked} is not a directory`);
+    // Missing: made here once, then opened again without following a link planted between the two calls.
+    if (code !== 'ENOENT' || !create) throw error;
+  }
+  try {
+    fs.mkdirSync(via, 0o755);
+  } catch (error) {
+    // Made by someone else meanwhile: the open below decides whether it is a directory and not a link.
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  return openComponent(file, walked, via, false);
+}
+
+const NoLinks = 'portproof follows no link on the way to the app log (set app.log to the real path)';
+
+/** A file system error on the way to the log, named by the log's own path and the errno in words. */
+function nameLogError(file: string, error: unknown, at?: string): unknown {
+  if (error instanceof HookError || !(error as NodeJS.ErrnoException).code) return error;
+  const where = at && at !== path.dirname(path.resolve(file)) ? ` (at ${at})` : '';
+  const why = describeFsError(error);
+  return new HookError('START_EXITED', `app.log ${file} cannot be opened${where}: ${why}`, {}, { cause: error });
 }
 
 function openForAppend(file: string, via: string): { fd: number; created: boolean } {

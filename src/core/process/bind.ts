@@ -7,9 +7,9 @@ import {
 import type { ProcessIdentity, ProcessInfo } from '../procfs/types.ts';
 import { pollUntil } from '../wait.ts';
 import { describeProcess } from './describe.ts';
-import { exitedAtStartError, type ExitStatus, type LaunchedApp } from './launch.ts';
+import { exitedAtStartError, hasStartMark, type ExitStatus, type LaunchedApp } from './launch.ts';
 import { readLogTail } from './log-tail.ts';
-import { findSessionRoot, isSessionMember, scanSession, type SessionScan } from './session.ts';
+import { findSessionRoot, isDaemonOfStart, isSessionMember, scanSession, type SessionScan } from './session.ts';
 import { isRunning, signalProcess } from './signal.ts';
 
 /** How long the start hook gives a process it started, and gave up on, to exit before SIGKILL. */
@@ -31,6 +31,7 @@ export interface BoundApp {
 type Outcome =
   | { kind: 'bound'; owner: ProcessInfo; holders: Set<number> }
   | { kind: 'daemon'; owners: ProcessInfo[] }
+  | { kind: 'foreign'; owners: ProcessInfo[] }
   | { kind: 'exited' };
 
 /**
@@ -64,7 +65,7 @@ export async function waitForBind(app: LaunchedApp, port: number, untilMs: numbe
         out.say(`PID ${app.info.pid} exited with code 0; following what it left running in its session: ${left}`);
       }
       // Members remain (a backgrounded app on its way to bind), or a new session appeared (perhaps a daemon): wait.
-      return scan.members.length > 0 || scan.detached > 0 ? undefined : { kind: 'exited' };
+      return scan.members.length > 0 || scan.detached.length > 0 ? undefined : { kind: 'exited' };
     },
     untilMs,
     { onTick: () => out.progress(startedAt, untilMs) },
@@ -77,6 +78,7 @@ export async function waitForBind(app: LaunchedApp, port: number, untilMs: numbe
     throw exitedAtStartError(app.argv, port, app.exited(), app.logFile, app.logOffset, app.info.pid, left);
   }
   if (outcome.kind === 'daemon') throw await refuseDaemon(app, launcher, port, outcome.owners, out);
+  if (outcome.kind === 'foreign') throw await refuseForeign(app, launcher, port, outcome.owners, out);
   const bindMs = Date.now() - app.spawnedAt;
   const root = findSessionRoot(outcome.owner, launcher, outcome.holders);
   // Re-read after the bind: an exec'ing launcher or shim now runs as the app itself.
@@ -95,10 +97,14 @@ function findPortHolder(launcher: ProcessIdentity, port: number): Outcome | unde
   const owners = ownership.listeners.flatMap((l) => l.owners);
   const mine = owners.find((o) => treePids.has(o.pid)) ?? owners.find((o) => isSessionMember(o, launcher));
   if (mine) return { kind: 'bound', owner: mine, holders: new Set(owners.map((o) => o.pid)) };
-  // Started after the spawn, listening on the target port, in another session: a daemon this start let loose.
-  const daemons = owners.filter((o) => o.startTime >= launcher.startTime && o.bootId === launcher.bootId);
   // An older holder (the port was taken again after it was freed) is not ours: the app fails on it or times out.
-  return daemons.length > 0 ? { kind: 'daemon', owners: unique(daemons) } : undefined;
+  const fresh = owners.filter((o) => o.startTime >= launcher.startTime && o.bootId === launcher.bootId);
+  if (fresh.length === 0) return undefined;
+  // Started after the spawn in a daemon-like session newer than the spawn: a daemon this start let loose.
+  const daemons = fresh.filter((o) => isDaemonOfStart(o.sid, launcher));
+  if (daemons.length > 0) return { kind: 'daemon', owners: unique(daemons) };
+  // New, but in a session older than the spawn: something else restarts it (a supervisor loop); never stopped here.
+  return { kind: 'foreign', owners: unique(fresh) };
 }
 
 async function refuseDaemon(
@@ -118,10 +124,35 @@ async function refuseDaemon(
   );
 }
 
+async function refuseForeign(
+  app: LaunchedApp, launcher: ProcessIdentity, port: number, owners: ProcessInfo[], out: HookOutput,
+): Promise<HookError> {
+  const who = owners.map(describeProcess).join(' and ');
+  const mine = scanSession(launcher).members;
+  await stopAll(mine, out, `port ${port} was taken by a foreign process`);
+  const ours = mine.length > 0
+    ? `what this start ran was stopped (${mine.map((m) => `PID ${m.pid} (${m.comm})`).join(', ')})`
+    : `the start command, PID ${app.info.pid} (${app.info.comm}), is no longer running`;
+  return new HookError(
+    'NOT_OWNER',
+    `port ${port} was taken during the start by ${who}, a foreign process: its session predates this start, so `
+      + `something else restarts it (a supervisor or a loop); it was not stopped, and ${ours}. Stop whatever `
+      + `restarts it on port ${port}`,
+    { port, pid: owners[0]!.pid, foreign: owners.map((o) => o.pid) },
+  );
+}
+
 async function abandon(
   app: LaunchedApp, launcher: ProcessIdentity, port: number, waitedMs: number, out: HookOutput,
 ): Promise<HookError> {
-  const members = scanSession(launcher).members;
+  const scan = scanSession(launcher);
+  const members = scan.members;
+  const loose = scan.detached.filter((d) => !members.some((m) => m.pid === d.pid));
+  const ours = loose.filter((d) => isLooseFromStart(d, app, launcher));
+  // Others that look like a daemon of this start but lack its mark: named (a few), not stopped.
+  const unproved = loose
+    .filter((d) => !ours.includes(d) && d.user === app.user && isDaemonOfStart(d.sid, launcher))
+    .slice(0, 3);
   const rootInfo = members.find((m) => m.pid === launcher.pid) ?? members[0];
   const holders = findListeners(port).listeners.flatMap((l) => l.owners).map(describeProcess);
   const held = holders.length > 0 ? `; port ${port} is held by ${holders.join(', ')}` : '';
@@ -133,9 +164,14 @@ async function abandon(
     evidence: evidence.length > 0 ? [`last lines of ${app.logFile}:`, ...evidence.map((l) => `  ${l}`)] : [],
   };
   const within = formatDuration(waitedMs);
+  await stopAll(ours, out, 'it left the start command\'s session (a daemon) and did not listen in time');
+  const daemons = describeLoose(ours, unproved);
   if (rootInfo === undefined) {
     const how = describeExit(app.exited() ?? { code: null, signal: null });
-    const what = `new PID ${app.info.pid} (${app.info.comm}) ${how} and left nothing running in its session`;
+    // "Nothing running" only when nothing it may have let loose runs either.
+    const anyLoose = ours.length > 0 || unproved.length > 0;
+    const left = anyLoose ? 'left nothing in its session' : 'left nothing running in its session';
+    const what = `new PID ${app.info.pid} (${app.info.comm}) ${how} and ${left}${daemons}`;
     const none = `nothing it started listened on port ${port} within ${within}`;
     return new HookError('START_TIMEOUT', `${what}; ${none}${held}`, context);
   }
@@ -144,11 +180,52 @@ async function abandon(
   const listens = elsewhere.length > 0 ? `it listens on ${elsewhere.join(', ')} instead` : 'it listens on no TCP port';
   await stopAll(members, out, 'it did not bind in time');
   const what = `new PID ${root.pid} is running but did not listen on port ${port} within ${within}`;
-  return new HookError('START_TIMEOUT', `${what}: ${listens}${held}`, context);
+  return new HookError('START_TIMEOUT', `${what}: ${listens}${held}${daemons}`, context);
 }
 
-/** SIGTERM each process (its group when it leads the session's), SIGKILL what is left after AbandonGraceMs. */
-async function stopAll(processes: ProcessInfo[], out: HookOutput, why: string): Promise<void> {
+/**
+ * A process that left the start command's session can be shown to be this start's daemon: it runs as the app, its
+ * session is daemon-like and newer than the spawn, and it carries this start's mark in its environment (a daemon
+ * inherits it; another deployment's or the host's processes do not).
+ */
+function isLooseFromStart(info: ProcessInfo, app: LaunchedApp, launcher: ProcessIdentity): boolean {
+  return info.user === app.user && info.bootId === launcher.bootId && isDaemonOfStart(info.sid, launcher)
+    && hasStartMark(info.pid, app.startMark);
+}
+
+/** "; it left PID 4712 (java) outside its session (a daemon), stopped" and what was left running, and why. */
+function describeLoose(ours: ProcessInfo[], unproved: ProcessInfo[]): string {
+  const name = (list: ProcessInfo[]) => list.map((p) => `PID ${p.pid} (${p.comm})`).join(', ');
+  const stopped = ours.length > 0 ? `; it left ${name(ours)} outside its session (a daemon), stopped since` : '';
+  const why = 'started since in a new session, but without this start\'s PORTPROOF_START mark: not shown to be its';
+  const left = unproved.length > 0 ? `; not stopped ${name(unproved)}: ${why}` : '';
+  return `${stopped}${left}`;
+}
+
+/** How long an interrupted start gives what it started to exit before SIGKILL: the agent may kill the hook soon. */
+export const InterruptGraceMs = 1000;
+
+/**
+ * On an interrupt before the bind was recorded: stop what this start left running (its session, and the daemons
+ * proved its), identity re-read per signal; a clause for the verdict saying what was stopped.
+ */
+export async function stopUnrecordedStart(app: LaunchedApp, out: HookOutput): Promise<string> {
+  const launcher: ProcessIdentity = { pid: app.info.pid, startTime: app.info.startTime, bootId: app.bootId };
+  const scan = scanSession(launcher);
+  const loose = scan.detached.filter((d) => isLooseFromStart(d, app, launcher));
+  const targets = unique([...scan.members, ...loose]);
+  if (targets.length === 0) return `the new PID ${app.info.pid} had left nothing running`;
+  await stopAll(targets, out, 'the start was interrupted before it was recorded as bound', InterruptGraceMs);
+  const still = targets.filter((t) => isRunning(t));
+  const named = targets.map((t) => `PID ${t.pid} (${t.comm})`).join(', ');
+  const left = still.length > 0 ? `, but ${still.map((t) => `PID ${t.pid}`).join(', ')} still runs` : '';
+  return `stopped what this start had started: ${named}${left}`;
+}
+
+/** SIGTERM each process (its group when it leads the session's), SIGKILL what is left after the grace. */
+async function stopAll(
+  processes: ProcessInfo[], out: HookOutput, why: string, graceMs = AbandonGraceMs,
+): Promise<void> {
   const targets = unique(processes);
   if (targets.length === 0) return;
   const leaders = new Set(targets.filter((t) => t.pid === t.sid).map((t) => t.pid));
@@ -160,10 +237,10 @@ async function stopAll(processes: ProcessInfo[], out: HookOutput, why: string): 
     signalProcess(target, 'SIGTERM', leaders.has(target.pid));
   }
   const allGone = () => (targets.every((t) => !isRunning(t)) ? true : undefined);
-  const gone = await pollUntil(allGone, Date.now() + AbandonGraceMs);
+  const gone = await pollUntil(allGone, Date.now() + graceMs);
   // Identity is re-read per signal: a process that exited meanwhile is skipped, never a reused PID hit.
   if (!gone.done) for (const target of targets) signalProcess(target, 'SIGKILL', leaders.has(target.pid));
-  await pollUntil(allGone, Date.now() + AbandonGraceMs);
+  await pollUntil(allGone, Date.now() + graceMs);
 }
 
 /** "exited with code 0", "was killed by SIGTERM". */

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { HookError } from '../errors.ts';
+import { describeFsError } from '../fs-error.ts';
 import type { LoadedConfig } from '../config/load.ts';
 import { readBootId, readProcessInfo } from '../procfs/index.ts';
 import type { ProcessInfo } from '../procfs/types.ts';
@@ -27,11 +28,26 @@ export interface LaunchedApp {
   logFile: string;
   /** Where this start's output begins in the log file. */
   logOffset: number;
+  /** The value of StartMarkVariable in the app's environment: what a daemon it forks inherits. */
+  startMark: string;
   /** Date.now() just before the spawn: time to bind is counted from here. */
   spawnedAt: number;
   exited(): ExitStatus | null;
   /** Stop tracking the child so the hook can exit while the app runs on. */
   detach(): void;
+}
+
+/** The variable that carries a start's mark into the app's environment. */
+export const StartMarkVariable = 'PORTPROOF_START';
+
+/** True when the process's environment carries this start's mark (root reads any process's environ). */
+export function hasStartMark(pid: number, mark: string): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`${StartMarkVariable}=${mark}`);
+  } catch {
+    // Gone, or not readable as this user: not shown to be this start's.
+    return false;
+  }
 }
 
 /** The app's argv and log file for a port: {port} substituted. */
@@ -47,7 +63,9 @@ export function expandForPort(config: LoadedConfig, port: number): { argv: strin
 export async function launchApp(config: LoadedConfig, port: number): Promise<LaunchedApp> {
   const { argv, logFile } = expandForPort(config, port);
   const account = config.app.user && process.getuid?.() === 0 ? lookupAccount(config.app.user) : null;
-  const env = { ...process.env, ...config.app.env, PORT: String(port) };
+  // A mark unique to this start: a daemon that left the session still carries it (abandon proves it by it).
+  const startMark = `${process.pid}-${Date.now()}`;
+  const env = { ...process.env, ...config.app.env, PORT: String(port), [StartMarkVariable]: startMark };
   if (account) Object.assign(env, { USER: account.name, LOGNAME: account.name, HOME: account.home });
   // As root with app.user: setpriv drops to the user with its supplementary groups, then execs the app in place.
   const spawned = account ? runAsAccount(account, argv) : argv;
@@ -63,6 +81,10 @@ export async function launchApp(config: LoadedConfig, port: number): Promise<Lau
       detached: true,
       stdio: ['ignore', log.fd, log.fd],
     });
+  } catch (error) {
+    // Node throws (not emits) for E2BIG, a NUL byte and the like: preflight checks for those, this names any other.
+    const failed = { code: null, signal: null, error: error as Error };
+    throw exitedAtStartError(argv, port, failed, logFile, logOffset, undefined);
   } finally {
     fs.closeSync(log.fd);
   }
@@ -81,6 +103,7 @@ export async function launchApp(config: LoadedConfig, port: number): Promise<Lau
     argv,
     logFile,
     logOffset,
+    startMark,
     spawnedAt,
     exited: () => exit,
     detach: () => {
@@ -98,7 +121,10 @@ export function exitedAtStartError(
 ): HookError {
   const program = path.basename(argv[0]!);
   if (exit?.error) {
-    const reason = (exit.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'program not found' : exit.error.message;
+    const code = (exit.error as NodeJS.ErrnoException).code;
+    // Node's own argument errors (ERR_*) say it in their message; a system error is named in words with its errno.
+    const system = code?.startsWith('ERR_') ? exit.error.message : describeFsError(exit.error);
+    const reason = code === 'ENOENT' ? 'program not found' : system;
     return new HookError('START_EXITED', `could not start ${argv[0]}: ${reason}`, { port });
   }
   const ended = exit?.signal ? `was killed by ${exit.signal}` : `exited with code ${exit?.code ?? 'unknown'}`;

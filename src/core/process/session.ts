@@ -8,7 +8,7 @@ export interface SessionScan {
   /** Live processes in the session the launcher leads (sid = its PID), started no earlier than it. */
   members: ProcessInfo[];
   /** Processes started after the spawn that look daemonized (their session's leader gone, or orphaned to PID 1). */
-  detached: number;
+  detached: ProcessInfo[];
 }
 
 /**
@@ -18,7 +18,7 @@ export interface SessionScan {
 export function scanSession(launcher: ProcessIdentity, procRoot = DefaultProcRoot): SessionScan {
   const members: ProcessInfo[] = [];
   const alive = new Set<number>();
-  const fresh: { sid: number; ppid: number }[] = [];
+  const fresh: { pid: number; sid: number; ppid: number; startTime: number }[] = [];
   for (const pid of listPids(procRoot)) {
     const stat = readStat(procRoot, pid);
     // Exited mid-scan or unreadable: it can be neither a live member nor a daemon.
@@ -27,7 +27,7 @@ export function scanSession(launcher: ProcessIdentity, procRoot = DefaultProcRoo
     if (stat.startTime < launcher.startTime || stat.state === 'Z') continue;
     if (stat.sid !== launcher.pid) {
       // Session 0: kernel threads, or a leader outside this PID namespace; neither is a daemon of ours.
-      if (stat.sid !== 0) fresh.push({ sid: stat.sid, ppid: stat.ppid });
+      if (stat.sid !== 0) fresh.push({ pid, sid: stat.sid, ppid: stat.ppid, startTime: stat.startTime });
       continue;
     }
     const info = readProcessInfo(pid, procRoot);
@@ -35,7 +35,33 @@ export function scanSession(launcher: ProcessIdentity, procRoot = DefaultProcRoo
   }
   // A double fork leaves its session without a leader; a single fork and setsid leaves a leader orphaned to init.
   const daemonLike = (p: { sid: number; ppid: number }) => !alive.has(p.sid) || p.ppid === 1;
-  return { members, detached: fresh.filter(daemonLike).length };
+  const detached = fresh.filter(daemonLike).flatMap((p) => {
+    const info = readProcessInfo(p.pid, procRoot);
+    return info !== null && info.startTime === p.startTime ? [info] : [];
+  });
+  return { members, detached };
+}
+
+/**
+ * True when `sid`'s session can be shown to come from this start: it is newer than the spawn (its leader, or with the
+ * leader gone its oldest live member, started no earlier than the launcher) and daemon-like (its leader gone, orphaned
+ * to PID 1, or the child of a process in the launcher's session). A supervisor's session that predates the spawn and
+ * restarts its app on the port is not.
+ */
+export function isDaemonOfStart(sid: number, launcher: ProcessIdentity, procRoot = DefaultProcRoot): boolean {
+  const leader = readStat(procRoot, sid);
+  if (leader !== null && leader.sid === sid && leader.state !== 'Z') {
+    if (leader.startTime < launcher.startTime) return false;
+    const parent = readProcessInfo(leader.ppid, procRoot);
+    return leader.ppid === 1 || (parent !== null && isSessionMember(parent, launcher));
+  }
+  // The leader is gone (a double fork): the session is as old as its oldest process still alive.
+  let oldest = Infinity;
+  for (const pid of listPids(procRoot)) {
+    const stat = readStat(procRoot, pid);
+    if (stat !== null && stat.sid === sid) oldest = Math.min(oldest, stat.startTime);
+  }
+  return oldest >= launcher.startTime;
 }
 
 /** True when `info` is in the launcher's session and started no earlier than it. */

@@ -28,8 +28,10 @@ export interface FreePortReport {
   releasedAfterMs: number;
   /** From the last process's exit until the port was seen free. */
   releaseLagMs: number;
-  /** Why the process recorded on the port was not signalled although it runs, when its user was wrong. */
+  /** Why the process recorded on the port was not trusted as the record although it runs, when its user was wrong. */
   notTrusted?: string;
+  /** That process listens on the port, so it was stopped as a listener (not signalled as the record's group). */
+  notTrustedListens?: boolean;
 }
 
 /** How to stop: the configured signal and grace, the process portproof recorded on this port, and the deadline. */
@@ -48,8 +50,13 @@ export interface FreePortOptions {
  * exited and nothing listens, SIGKILL after the grace period. Nothing listening is success.
  */
 export async function freePort(port: number, options: FreePortOptions): Promise<FreePortReport> {
-  const { targets, notTrusted } = findStopTargets(port, options.recorded, options.appUser);
-  if (notTrusted) options.out.say(`Not signalling ${notTrusted}`);
+  const { targets, notTrusted, notTrustedListens } = findStopTargets(port, options.recorded, options.appUser);
+  if (notTrusted && notTrustedListens) {
+    const fate = `it is stopped only as a listener on port ${port}`;
+    options.out.say(`Not trusting ${notTrusted} as portproof's record; ${fate}`);
+  } else if (notTrusted) {
+    options.out.say(`Not signalling ${notTrusted}`);
+  }
   const stopped: StoppedProcess[] = [];
   if (targets.length === 0) return { port, stopped, releasedAfterMs: 0, releaseLagMs: 0, notTrusted };
   const startedAt = Date.now();
@@ -89,13 +96,15 @@ export async function freePort(port: number, options: FreePortOptions): Promise<
   if (!result.done) throw stillHeldError(port, targets, exitedAt, releasedAt - startedAt);
   const lastExit = Math.max(...[...exitedAt.values()]);
   const releaseLagMs = Math.max(0, releasedAt - lastExit);
-  return { port, stopped, releasedAfterMs: releasedAt - startedAt, releaseLagMs, notTrusted };
+  return { port, stopped, releasedAfterMs: releasedAt - startedAt, releaseLagMs, notTrusted, notTrustedListens };
 }
 
 /** Whom to signal, and why the recorded process is not among them when it runs as another user. */
 interface StopTargets {
   targets: StopTarget[];
   notTrusted?: string;
+  /** The untrusted recorded process listens on the port: it is among the targets, as a listener only. */
+  notTrustedListens?: boolean;
 }
 
 /** While the port stays held and the known holders still run, rescan its owners at most this often. */
@@ -137,7 +146,9 @@ function findStopTargets(port: number, recorded: StartRecord | undefined, appUse
   // Running as another user than the app's, it is not what ApplicationStart launched (a forged or stale record).
   const distrust = findUserDistrust(leader, appUser);
   if (distrust) {
-    return { targets: [...targets.values()], notTrusted: `the recorded ${describeProcess(leader)}: it ${distrust}` };
+    const notTrusted = `the recorded ${describeProcess(leader)}: it ${distrust}`;
+    // Still a listener on the port (an app.user change): stopped as any holder is, never as the record's group.
+    return { targets: [...targets.values()], notTrusted, notTrustedListens: targets.has(leader.pid) };
   }
   targets.set(leader.pid, { info: leader, group: leader.pgid === leader.sid });
   return { targets: [...targets.values()] };
