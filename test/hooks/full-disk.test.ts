@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { findEntry, HookEntries, type HookEntry } from '../../src/core/events.ts';
 import { findListeners, readProcessInfo } from '../../src/core/procfs/index.ts';
 import { httpGet, stopAll } from '../support/app.ts';
 import type { HookRun } from '../support/deployment.ts';
@@ -211,7 +212,7 @@ describe('a full or read-only state directory (a real tmpfs), with the compiled 
   it('no space left when stop forgets what it stopped: the verdict names state.json and says the port was freed', async () => {
     const v1 = await v1Live();
     const v2 = await revision('v2');
-    for (const hook of ['stop', 'start', 'validate'] as const) expectVerdict(await v2.run(hook), hookEvent(hook), 'OK');
+    for (const hook of HookEntries) expectVerdict(await v2.run(hook), hookEvent(hook), 'OK');
     remember(stateDir, green);
     fillLeaving('pages');
     const run = await (await revision('v3')).run('stop');
@@ -221,6 +222,6 @@ describe('a full or read-only state directory (a real tmpfs), with the compiled 
   });
 });
 
-function hookEvent(hook: 'stop' | 'start' | 'validate'): string {
-  return { stop: 'ApplicationStop', start: 'ApplicationStart', validate: 'ValidateService' }[hook];
+function hookEvent(hook: HookEntry): string {
+  return findEntry(hook).event;
 }
