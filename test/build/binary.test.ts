@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { Arches, distHooksDir, RepoRoot } from '../../build/paths.ts';
 import { HookEntries } from '../../src/core/events.ts';
-import { findFreePort } from '../support/ports.ts';
+import { findFreePort } from '../../src/lab/ports.ts';
 
 const QemuHint = 'qemu-aarch64-static not found: apt-get install -y qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross';
 const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-binary-'));

@@ -5,11 +5,12 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { findEntry, HookEntries, type HookEntry } from '../../src/core/events.ts';
 import { findListeners, readProcessInfo } from '../../src/core/procfs/index.ts';
-import { httpGet, stopAll } from '../support/app.ts';
-import type { HookRun } from '../support/deployment.ts';
+import { startNginx, type TestNginx } from '../../src/lab/nginx.ts';
+import { findFreePorts } from '../../src/lab/ports.ts';
+import { stopAll } from '../../src/lab/processes.ts';
+import type { HookRun } from '../../src/lab/run-hook.ts';
+import { httpGet } from '../support/app.ts';
 import { cleanUpHookTests, deployed, expectVerdict, isAlive, readState, remember } from '../support/hook-tests.ts';
-import { startNginx, type TestNginx } from '../support/nginx.ts';
-import { findFreePorts } from '../support/ports.ts';
 
 // A state directory that fills up or turns read-only, for real: a tiny tmpfs mounted as the state dir (root only).
 

@@ -5,10 +5,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { HookEntries } from '../../src/core/events.ts';
-import { stopAll } from '../support/app.ts';
+import { findFreePort } from '../../src/lab/ports.ts';
+import { stopAll } from '../../src/lab/processes.ts';
 import { expectWaitedAtLeast } from '../support/durations.ts';
 import { cleanUpHookTests, deployed, expectVerdict, isAlive, newStateDir, readState, remember } from '../support/hook-tests.ts';
-import { findFreePort } from '../support/ports.ts';
 
 afterEach(async () => stopAll());
 afterAll(cleanUpHookTests);
