@@ -11,7 +11,7 @@ import { Arches, distHooksDir, HookNames } from '../build/paths.ts';
 import { prepareRuntime } from '../build/runtime.ts';
 import { findEvent, type LifecycleEvent } from '../src/core/events.ts';
 import { writeRevision } from '../src/lab/revision.ts';
-import { agentEnv } from '../src/lab/run-hook.ts';
+import { agentEnv } from '../src/lab/agent.ts';
 import { BaselineCommit, baselineHooksDir } from './lib/baseline.ts';
 import { describeMachine, formatTable, summarize } from './lib/stats.ts';
 

@@ -11,7 +11,7 @@ import { distHooksDir } from '../build/paths.ts';
 import { prepareRuntime } from '../build/runtime.ts';
 import { findFreePort } from '../src/lab/ports.ts';
 import { writeRevision } from '../src/lab/revision.ts';
-import { openRevision, type HookRun, type Revision } from '../src/lab/run-hook.ts';
+import { openRevision, type HookRun, type Revision } from '../src/lab/agent.ts';
 import { BaselineCommit, baselineHooksDir } from './lib/baseline.ts';
 import { describeMachine, formatTable, summarize } from './lib/stats.ts';
 

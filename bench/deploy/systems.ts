@@ -3,7 +3,7 @@ import path from 'node:path';
 import { findEvent, type LifecycleEvent } from '../../src/core/events.ts';
 import type { TestNginx } from '../../src/lab/nginx.ts';
 import { writeRevision } from '../../src/lab/revision.ts';
-import { agentEnv, runHookProcess } from '../../src/lab/run-hook.ts';
+import { agentEnv, runHookProcess } from '../../src/lab/agent.ts';
 
 const repo = path.resolve(import.meta.dirname, '../..');
 const FixtureApp = path.join(repo, 'test/fixtures/app.mjs');

@@ -9,7 +9,7 @@ import { startHammer, type Hammer } from '../lab/hammer.ts';
 import { findNginxBin, NginxMissing, startNginx, type TestNginx } from '../lab/nginx.ts';
 import { findFreePorts } from '../lab/ports.ts';
 import { writeRevision } from '../lab/revision.ts';
-import { agentEnv, runHookProcess } from '../lab/run-hook.ts';
+import { agentEnv, runHookProcess } from '../lab/agent.ts';
 
 const repo = path.resolve(import.meta.dirname, '../..');
 const SampleApp = path.join(repo, 'examples/sample-app/server.mjs');

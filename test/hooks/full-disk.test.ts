@@ -8,7 +8,7 @@ import { findListeners, readProcessInfo } from '../../src/core/procfs/index.ts';
 import { startNginx, type TestNginx } from '../../src/lab/nginx.ts';
 import { findFreePorts } from '../../src/lab/ports.ts';
 import { stopAll } from '../../src/lab/processes.ts';
-import type { HookRun } from '../../src/lab/run-hook.ts';
+import type { HookRun } from '../../src/lab/agent.ts';
 import { httpGet } from '../support/app.ts';
 import { cleanUpHookTests, deployed, expectVerdict, isAlive, readState, remember } from '../support/hook-tests.ts';
 

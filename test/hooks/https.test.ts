@@ -4,7 +4,7 @@ import { waitForPort } from '../../src/lab/net.ts';
 import { startNginx, type TestNginx } from '../../src/lab/nginx.ts';
 import { findFreePort, findFreePorts } from '../../src/lab/ports.ts';
 import { stopAll } from '../../src/lab/processes.ts';
-import type { HookRun } from '../../src/lab/run-hook.ts';
+import type { HookRun } from '../../src/lab/agent.ts';
 import { httpGet } from '../support/app.ts';
 import { makeCertificates, removeCertificates, type CertPair, type TestCertificates } from '../support/certs.ts';
 import { cleanUpHookTests, deployed, expectVerdict, newStateDir, remember } from '../support/hook-tests.ts';

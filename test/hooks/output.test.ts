@@ -4,7 +4,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startNginx } from '../../src/lab/nginx.ts';
 import { findFreePort, findFreePorts } from '../../src/lab/ports.ts';
 import { stopAll } from '../../src/lab/processes.ts';
-import type { HookRun } from '../../src/lab/run-hook.ts';
+import type { HookRun } from '../../src/lab/agent.ts';
 import { cleanUpHookTests, deployed, expectVerdict, remember } from '../support/hook-tests.ts';
 
 afterEach(async () => stopAll());

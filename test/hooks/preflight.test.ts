@@ -4,7 +4,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { findFreePort } from '../../src/lab/ports.ts';
 import { stopAll } from '../../src/lab/processes.ts';
-import type { Revision } from '../../src/lab/run-hook.ts';
+import type { Revision } from '../../src/lab/agent.ts';
 import { cleanUpHookTests, deployed, expectVerdict, isAlive, remember } from '../support/hook-tests.ts';
 
 afterEach(async () => stopAll());

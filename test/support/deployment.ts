@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { LifecycleEvent } from '../../src/core/events.ts';
 import { writeRevision } from '../../src/lab/revision.ts';
-import { openRevision, type Revision } from '../../src/lab/run-hook.ts';
+import { openRevision, type Revision } from '../../src/lab/agent.ts';
 import { FixtureAppPath } from './app.ts';
 import { hookArgv } from './hooks.ts';
 
