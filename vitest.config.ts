@@ -1,6 +1,9 @@
 import { defineConfig } from 'vitest/config';
+import { versionDefine } from './build/version.ts';
 
 export default defineConfig({
+  // The version the build puts into src/core/version.ts, for the tests that import the core from source.
+  define: versionDefine(),
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],

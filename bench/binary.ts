@@ -7,9 +7,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import zlib from 'node:zlib';
-import { stringify } from 'yaml';
-import { Arches, distHooksDir, HookNames, RepoRoot } from '../build/paths.ts';
+import { Arches, distHooksDir, HookNames } from '../build/paths.ts';
 import { prepareRuntime } from '../build/runtime.ts';
+import { findEvent, type LifecycleEvent } from '../src/core/events.ts';
+import { writeRevision } from '../src/lab/revision.ts';
+import { agentEnv } from '../src/lab/agent.ts';
 import { BaselineCommit, baselineHooksDir } from './lib/baseline.ts';
 import { describeMachine, formatTable, summarize } from './lib/stats.ts';
 
@@ -20,14 +22,8 @@ const MiB = 2 ** 20;
 type Command = { name: string; argv: string[]; rounds: number; env?: NodeJS.ProcessEnv };
 
 /** CodeDeploy's environment for a hook run, as the agent sets it. */
-const codeDeployEnv = (event: string) => ({
-  ...process.env,
-  LIFECYCLE_EVENT: event,
-  DEPLOYMENT_ID: 'd-BENCHBIN',
-  APPLICATION_NAME: 'bench',
-  DEPLOYMENT_GROUP_NAME: 'bench',
-  DEPLOYMENT_GROUP_ID: 'g-bench',
-});
+const codeDeployEnv = (event: LifecycleEvent) =>
+  agentEnv({ event, deploymentId: 'd-BENCHBIN', applicationName: 'bench', groupName: 'bench', groupId: 'g-bench' });
 
 function requireBuilt(): void {
   for (const arch of Arches) {
@@ -64,18 +60,13 @@ function sizes() {
 /** A revision directory with a build's x64 hooks and a real config to read: in-place, nothing listening. */
 function checkRevision(hooksDir: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-bench-binary-'));
-  fs.mkdirSync(path.join(dir, 'hooks'));
-  for (const name of HookNames) fs.copyFileSync(path.join(hooksDir, name), path.join(dir, 'hooks', name));
-  fs.copyFileSync(path.join(RepoRoot, 'appspec.yml'), path.join(dir, 'appspec.yml'));
-  fs.writeFileSync(
-    path.join(dir, 'portproof.yml'),
-    stringify({
-      app: { name: 'bench', command: ['sleep', '1000'] },
-      ports: [1],
-      health: { url: 'http://127.0.0.1:{port}/' },
-      stateDir: path.join(dir, 'state'),
-    }),
-  );
+  const config = {
+    app: { name: 'bench', command: ['sleep', '1000'] },
+    ports: [1],
+    health: { url: 'http://127.0.0.1:{port}/' },
+    stateDir: path.join(dir, 'state'),
+  };
+  writeRevision(dir, { config, hooksDir });
   return dir;
 }
 
@@ -137,7 +128,7 @@ const commands: Command[] = [
     },
     {
       name: `${build.name}: no-op ApplicationStop`,
-      argv: [path.join(revisions[i]!, 'hooks/stop')],
+      argv: [path.join(revisions[i]!, findEvent('ApplicationStop').executable)],
       rounds: Rounds,
       env: codeDeployEnv('ApplicationStop'),
     },

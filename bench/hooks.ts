@@ -9,8 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { distHooksDir } from '../build/paths.ts';
 import { prepareRuntime } from '../build/runtime.ts';
-import { makeRevision, type HookRun, type Revision } from '../test/support/deployment.ts';
-import { findFreePort } from '../test/support/ports.ts';
+import { findFreePort } from '../src/lab/ports.ts';
+import { writeRevision } from '../src/lab/revision.ts';
+import { openRevision, type HookRun, type Revision } from '../src/lab/agent.ts';
 import { BaselineCommit, baselineHooksDir } from './lib/baseline.ts';
 import { describeMachine, formatTable, summarize } from './lib/stats.ts';
 
@@ -99,31 +100,41 @@ async function makeLane(name: string, hooksDir: string): Promise<Lane> {
   };
 }
 
-function revisionFor(lane: Lane, k: number): Revision {
-  const options = {
-    ports: [lane.port],
-    versionTag: `v${k}`,
-    appFlags: [`--stop-delay=${StopDelayMs}`],
+const FixtureApp = path.resolve(import.meta.dirname, '../test/fixtures/app.mjs');
+
+/** A revision of the fixture app (or of an idle app that never starts) run by one lane's build of the hooks. */
+function makeRevision(lane: Lane, app: { name: string; port: number; version: string }, deploymentId: string): Revision {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-rev-'));
+  const command = [process.execPath, FixtureApp, '--port={port}', `--version-tag=${app.version}`, `--stop-delay=${StopDelayMs}`];
+  const config = {
+    app: { name: app.name, command },
+    ports: [app.port],
+    health: { url: 'http://127.0.0.1:{port}/actuator/health', interval: '200ms', timeout: '10s', requestTimeout: '2s' },
+    stop: { grace: '15s' },
+    start: { timeout: '10s' },
     stateDir: lane.stateDir,
-    app: { name: 'bench' },
-    hooksDir: lane.hooksDir,
   };
-  const revision = makeRevision(options, `d-BENCH${k}`);
+  writeRevision(dir, { config });
+  const revision = openRevision(dir, {
+    hookArgv: (entry) => [path.join(lane.hooksDir, entry)],
+    deploymentId,
+    applicationName: 'fixture',
+    groupName: 'test',
+    groupId: 'g-1',
+  });
   lane.revisions.push(revision);
   return revision;
+}
+
+function revisionFor(lane: Lane, k: number): Revision {
+  return makeRevision(lane, { name: 'bench', port: lane.port, version: `v${k}` }, `d-BENCH${k}`);
 }
 
 async function firstDeployment(lane: Lane): Promise<void> {
   lane.previous = revisionFor(lane, 0);
   ok(await lane.previous.run('start'), `${lane.name} v0 start`);
   ok(await lane.previous.run('validate'), `${lane.name} v0 validate`);
-  lane.idle = makeRevision({
-    ports: [await findFreePort()],
-    stateDir: lane.stateDir,
-    app: { name: 'bench-idle' },
-    hooksDir: lane.hooksDir,
-  });
-  lane.revisions.push(lane.idle);
+  lane.idle = makeRevision(lane, { name: 'bench-idle', port: await findFreePort(), version: 'v1' }, 'd-BENCHIDLE');
 }
 
 async function deployment(lane: Lane, k: number): Promise<void> {

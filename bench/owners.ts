@@ -5,9 +5,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { checkTreeOwnsPort, findListeners, listPids, readProcessInfo } from '../src/core/procfs/index.ts';
-import { startApp, stopAll, waitForPort } from '../test/support/app.ts';
-import { findFreePort } from '../test/support/ports.ts';
+import { waitForPort } from '../src/lab/net.ts';
+import { findFreePort } from '../src/lab/ports.ts';
+import { spawnTracked, stopAll } from '../src/lab/processes.ts';
 import { describeMachine, formatTable, summarize } from './lib/stats.ts';
+
+const FixtureApp = path.resolve(import.meta.dirname, '../test/fixtures/app.mjs');
 
 const Rounds = Number(process.env.BENCH_ROUNDS ?? 40);
 const LoadProcesses = 500;
@@ -69,7 +72,7 @@ function countFds(): { processes: number; fds: number } {
 
 async function main(): Promise<void> {
   const port = await findFreePort();
-  const app = startApp([`--port=${port}`]);
+  const app = spawnTracked([process.execPath, FixtureApp, `--port=${port}`]);
   const load: ChildProcess[] = [];
   try {
     await waitForPort(port, 5000);

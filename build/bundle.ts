@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { build } from 'esbuild';
 import { CacheDir, RepoRoot } from './paths.ts';
+import { versionDefine } from './version.ts';
 
 /** Bundle one hook (src/hooks/<name>.ts and everything it imports) into the one CommonJS script pkg's SEA takes. */
 export async function bundleHook(name: string): Promise<string> {
@@ -18,7 +19,7 @@ export async function bundleHook(name: string): Promise<string> {
     logLevel: 'error',
     // Paths in the bundle's comments stay relative to the checkout even when node_modules is a link elsewhere.
     preserveSymlinks: true,
-    define: { 'process.env.NODE_ENV': '"production"' },
+    define: { 'process.env.NODE_ENV': '"production"', ...versionDefine() },
   });
   if (result.errors.length > 0) throw new Error(`esbuild failed for ${name}`);
   return outfile;

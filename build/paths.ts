@@ -1,10 +1,11 @@
 import path from 'node:path';
+import { HookEntries } from '../src/core/events.ts';
 
 /** The two targets: Node's arch names, as the npm packages node-linux-<arch> use them. */
 export type Arch = 'x64' | 'arm64';
 export const Arches: Arch[] = ['x64', 'arm64'];
-/** The hook executables, by entry name. */
-export const HookNames = ['stop', 'start', 'validate'] as const;
+/** The hook executables, by entry name (src/core/events.ts). */
+export const HookNames = HookEntries;
 
 /** The repository root, whatever the working directory. */
 export const RepoRoot = path.resolve(import.meta.dirname, '..');

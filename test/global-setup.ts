@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { buildCli } from '../build/build-cli.ts';
 import { buildHooks } from '../build/build-hooks.ts';
 import { Arches, distHooksDir, HookNames, RepoRoot } from '../build/paths.ts';
 
@@ -13,10 +14,12 @@ function newestMtime(dir: string): number {
 }
 
 /**
- * Build the hook binaries once per test run when any is missing or older than the sources, so the end-to-end tests
+ * Compile the workstation CLI that bin/portproof.js runs (well under a second, so every run: never a stale one), and
+ * build the hook binaries once per test run when any is missing or older than the sources, so the end-to-end tests
  * run the compiled executables, as CodeDeploy would.
  */
 export default async function setup(): Promise<void> {
+  await buildCli();
   if (process.env.PORTPROOF_TEST_FROM_SOURCE === '1') return;
   const outputs = Arches.flatMap((arch) => HookNames.map((name) => path.join(distHooksDir(arch), name))).concat(HookNames.map((n) => path.join(RepoRoot, 'hooks', n)));
   const sources = Math.max(newestMtime(path.join(RepoRoot, 'src')), newestMtime(path.join(RepoRoot, 'build')), fs.statSync(path.join(RepoRoot, 'package-lock.json')).mtimeMs);

@@ -4,11 +4,11 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { listPids, readListenSockets, readProcessInfo } from '../../src/core/procfs/index.ts';
 import { parseIncludePort } from '../../src/core/nginx/include.ts';
-import { startNginx } from '../../src/rehearsal/nginx.ts';
-import { waitForPort } from '../../src/rehearsal/net.ts';
-import { findFreePorts } from '../../src/rehearsal/ports.ts';
-import { spawnTracked } from '../../test/support/app.ts';
-import { startLoad, type Bucket } from './load.ts';
+import { startHammer, type Bucket } from '../../src/lab/hammer.ts';
+import { waitForPort } from '../../src/lab/net.ts';
+import { startNginx } from '../../src/lab/nginx.ts';
+import { findFreePorts } from '../../src/lab/ports.ts';
+import { spawnTracked } from '../../src/lab/processes.ts';
 import { appFlags, baselineSystem, portproofSystem, type AppSpec, type DeploySystem } from './systems.ts';
 
 /** One setting of the grid: how slowly the old app stops and the new one starts, and how many deployments. */
@@ -56,7 +56,8 @@ export async function runScenario(kind: 'portproof' | 'baseline', setting: Setti
     spawnTracked([process.execPath, Fixture, `--port=${a}`, ...appFlags(previous)]).child.unref();
     spawnTracked([process.execPath, Fixture, `--port=${b}`, ...appFlags({ ...previous, version: 'v-1' })]).child.unref();
     await Promise.all([waitForPort(a!, 10_000), waitForPort(b!, 10_000)]);
-    const load = await startLoad(`${nginx.url}/`, LoadClients, LoadRate, 600);
+    const load = startHammer(`${nginx.url}/`, { concurrency: LoadClients, rate: LoadRate, maxDurationMs: 600_000 });
+    await load.started;
     const loadStartedAt = Date.now();
     const deployments: DeploymentRecord[] = [];
     await sleep(1000);

@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { stringify } from 'yaml';
-import type { TestNginx } from '../../src/rehearsal/nginx.ts';
-import { runHookProcess } from '../../test/support/deployment.ts';
+import { findEvent, type LifecycleEvent } from '../../src/core/events.ts';
+import type { TestNginx } from '../../src/lab/nginx.ts';
+import { writeRevision } from '../../src/lab/revision.ts';
+import { agentEnv, runHookProcess } from '../../src/lab/agent.ts';
 
 const repo = path.resolve(import.meta.dirname, '../..');
 const FixtureApp = path.join(repo, 'test/fixtures/app.mjs');
@@ -18,7 +19,7 @@ export interface AppSpec {
 /** A way to deploy: three hooks run in CodeDeploy's order, each returning its exit code. */
 export interface DeploySystem {
   name: string;
-  hook(event: 'ApplicationStop' | 'ApplicationStart' | 'ValidateService', app: AppSpec, previous: AppSpec | null): Promise<number>;
+  hook(event: LifecycleEvent, app: AppSpec, previous: AppSpec | null): Promise<number>;
 }
 
 /** The fixture app's flags for a spec; --bench-run tags every process of a run so teardown finds them all. */
@@ -31,8 +32,9 @@ async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return (await runHookProcess(argv, [], env)).code ?? 1;
 }
 
-function codeDeployEnv(event: string, app: AppSpec): NodeJS.ProcessEnv {
-  return { ...process.env, LIFECYCLE_EVENT: event, DEPLOYMENT_ID: `d-${app.runId.slice(0, 4).toUpperCase()}${app.version.toUpperCase()}`, APPLICATION_NAME: 'bench', DEPLOYMENT_GROUP_NAME: 'bench', DEPLOYMENT_GROUP_ID: 'bench' };
+function codeDeployEnv(event: LifecycleEvent, app: AppSpec): NodeJS.ProcessEnv {
+  const deploymentId = `d-${app.runId.slice(0, 4).toUpperCase()}${app.version.toUpperCase()}`;
+  return agentEnv({ event, deploymentId, applicationName: 'bench', groupName: 'bench', groupId: 'bench' });
 }
 
 /** portproof's compiled hooks, each revision with its own portproof.yml; ApplicationStop runs from the previous one. */
@@ -40,8 +42,7 @@ export function portproofSystem(nginx: TestNginx, ports: number[], workDir: stri
   const revisionFor = (app: AppSpec) => {
     const dir = path.join(workDir, `revision-${app.version}`);
     if (!fs.existsSync(dir)) {
-      fs.mkdirSync(dir, { recursive: true });
-      fs.writeFileSync(path.join(dir, 'portproof.yml'), stringify({
+      writeRevision(dir, { config: {
         app: { name: 'bench', command: [process.execPath, FixtureApp, '--port={port}', ...appFlags(app)] },
         ports,
         health: { url: 'http://127.0.0.1:{port}/actuator/health', expectBody: '"status":"UP"', interval: '100ms', timeout: '60s' },
@@ -49,28 +50,26 @@ export function portproofSystem(nginx: TestNginx, ports: number[], workDir: stri
         start: { timeout: '60s' },
         nginx: { include: nginx.includePath, test: nginx.testCommand, reload: nginx.reloadCommand, pidFile: nginx.pidFile, url: `${nginx.url}/actuator/health` },
         stateDir: path.join(workDir, 'state'),
-      }));
+      } });
     }
     return dir;
   };
-  const binaries = { ApplicationStop: 'stop', ApplicationStart: 'start', ValidateService: 'validate' } as const;
   return {
     name: 'portproof',
     hook: (event, app, previous) => {
       // CodeDeploy skips ApplicationStop on a first deployment and runs it from the last successful revision.
       const from = event === 'ApplicationStop' ? previous ?? app : app;
-      return run([path.join(repo, 'hooks', binaries[event])], { ...codeDeployEnv(event, app), PORTPROOF_BUNDLE_ROOT: revisionFor(from) });
+      return run([path.join(repo, findEvent(event).executable)], { ...codeDeployEnv(event, app), PORTPROOF_BUNDLE_ROOT: revisionFor(from) });
     },
   };
 }
 
 /** The widely copied shell recipe (bench/baseline), configured through its environment. */
 export function baselineSystem(nginx: TestNginx, ports: number[], workDir: string): DeploySystem {
-  const scripts = { ApplicationStop: 'stop.sh', ApplicationStart: 'start.sh', ValidateService: 'validate.sh' } as const;
   return {
     name: 'shell recipe',
     hook: (event, app) =>
-      run(['bash', path.join(repo, 'bench/baseline', scripts[event])], {
+      run(['bash', path.join(repo, 'bench/baseline', `${findEvent(event).entry}.sh`)], {
         ...codeDeployEnv(event, app),
         INCLUDE: nginx.includePath,
         PORTS: ports.join(' '),

@@ -4,11 +4,12 @@ import path from 'node:path';
 import { readState } from '../core/state/state.ts';
 import { isRunning, signalProcess } from '../core/process/signal.ts';
 import { readProcessInfo } from '../core/procfs/index.ts';
-import { startHammer, type Hammer } from './hammer.ts';
-import { findNginxBin, NginxMissing, startNginx, type TestNginx } from './nginx.ts';
-import { findFreePorts } from './ports.ts';
-import { writeRevision } from './revision.ts';
-import { runRevisionHook, type HookOutcome } from './run-revision-hook.ts';
+import { LifecycleEvents } from '../core/events.ts';
+import { startHammer, type Hammer } from '../lab/hammer.ts';
+import { findNginxBin, NginxMissing, startNginx, type TestNginx } from '../lab/nginx.ts';
+import { findFreePorts } from '../lab/ports.ts';
+import { writeRevision } from '../lab/revision.ts';
+import { agentEnv, runHookProcess } from '../lab/agent.ts';
 
 const repo = path.resolve(import.meta.dirname, '../..');
 const SampleApp = path.join(repo, 'examples/sample-app/server.mjs');
@@ -33,7 +34,8 @@ export async function runRehearsal(hooksDir: string, say: (line: string) => void
     let previous: string | null = null;
     for (const version of ['v1', 'v2']) {
       const revision = path.join(stage.root, `revision-${version}`);
-      writeRevision(revision, hooksDir, sampleConfig(stage, version));
+      const timeouts = { ApplicationStop: 180, ApplicationStart: 180, ValidateService: 300 };
+      writeRevision(revision, { config: sampleConfig(stage, version), hooksDir, timeouts, destination: revision });
       await deploy(stage, revision, previous, version, say);
       previous = revision;
       if (stage.nginx && !stage.hammer) {
@@ -88,17 +90,23 @@ async function deploy(stage: Stage, revision: string, previous: string | null, v
   const deploymentId = `d-REHEARSE${version.toUpperCase()}`;
   say('');
   say(`deployment ${deploymentId}: ${version}   (serving before: ${await whoServes(stage)})`);
-  const steps: Array<[string, string | null]> = [['ApplicationStop', previous], ['ApplicationStart', revision], ['ValidateService', revision]];
-  for (const [event, dir] of steps) {
+  for (const { event, executable } of LifecycleEvents) {
+    // CodeDeploy runs ApplicationStop from the last successful revision, the others from the new one.
+    const dir = event === 'ApplicationStop' ? previous : revision;
     if (dir === null) {
       say(`  ${event.padEnd(17)} skipped: CodeDeploy runs it from the last successful revision, and there is none yet`);
       continue;
     }
-    const outcome: HookOutcome = await runRevisionHook(dir, event as 'ApplicationStop', deploymentId, stage.root);
-    say(`  ${event.padEnd(17)} ${outcome.verdict}  [${outcome.durationMs} ms]`);
-    if (outcome.code !== 0) {
+    // Run directly, as the agent does: the hook finds its bundle from its own path, not from a variable.
+    const env = agentEnv({ event, deploymentId, applicationName: 'rehearsal', groupName: 'local', groupId: 'local' });
+    delete env.PORTPROOF_BUNDLE_ROOT;
+    delete env.PORTPROOF_CONFIG;
+    const run = await runHookProcess([path.join(dir, executable)], [], env, { cwd: stage.root });
+    const output = run.stdout + run.stderr;
+    say(`  ${event.padEnd(17)} ${run.verdict || (output.trim().split('\n').at(-1) ?? '')}  [${run.durationMs} ms]`);
+    if (run.code !== 0) {
       stage.failedHooks += 1;
-      for (const line of outcome.output.trim().split('\n').slice(-12, -1)) say(`      ${line}`);
+      for (const line of output.trim().split('\n').slice(-12, -1)) say(`      ${line}`);
       return;
     }
   }

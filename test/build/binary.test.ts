@@ -6,7 +6,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { Arches, distHooksDir, RepoRoot } from '../../build/paths.ts';
-import { findFreePort } from '../support/ports.ts';
+import { HookEntries } from '../../src/core/events.ts';
+import { findFreePort } from '../../src/lab/ports.ts';
 
 const QemuHint = 'qemu-aarch64-static not found: apt-get install -y qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross';
 const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-binary-'));
@@ -48,7 +49,7 @@ function qemu(): string {
 }
 
 describe('the compiled hooks', () => {
-  it.each(['stop', 'start', 'validate'])('x64 %s runs with no Node.js anywhere on PATH', (name) => {
+  it.each(HookEntries)('x64 %s runs with no Node.js anywhere on PATH', (name) => {
     const binary = path.join(distHooksDir('x64'), name);
     const run = spawnSync(binary, ['--version'], { env: noNode, encoding: 'utf8' });
     expect(run.status).toBe(0);
@@ -61,7 +62,7 @@ describe('the compiled hooks', () => {
   });
 
   it("x64 hooks carry V8's code cache; the cross-built arm64 ones do not", () => {
-    for (const name of ['stop', 'start', 'validate']) {
+    for (const name of HookEntries) {
       expect(seaBlobFlags(path.join(distHooksDir('x64'), name)) & UseCodeCache).toBe(UseCodeCache);
       expect(seaBlobFlags(path.join(distHooksDir('arm64'), name)) & UseCodeCache).toBe(0);
     }
@@ -100,7 +101,7 @@ describe('the compiled hooks', () => {
     expect(build.status).toBe(0);
     expect(fs.readdirSync(home)).toEqual([]);
     for (const arch of Arches) {
-      for (const name of ['stop', 'start', 'validate']) {
+      for (const name of HookEntries) {
         expect(sha256(path.join(distHooksDir(arch, out), name))).toBe(sha256(path.join(distHooksDir(arch), name)));
       }
     }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { RepoRoot } from '../../build/paths.ts';
+import { HookEntries } from '../../src/core/events.ts';
 
 const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-bundle-'));
 afterAll(() => fs.rmSync(temp, { recursive: true, force: true }));
@@ -21,7 +22,7 @@ describe('portproof bundle', () => {
     expect(run.status).toBe(0);
     expect(fs.readdirSync(out).sort()).toEqual(['app', 'appspec.yml', 'hooks', 'portproof.yml']);
     expect(fs.readdirSync(path.join(out, 'app'))).toEqual(['app.jar']);
-    for (const name of ['stop', 'start', 'validate']) {
+    for (const name of HookEntries) {
       const stat = fs.statSync(path.join(out, 'hooks', name));
       expect(stat.mode & 0o777).toBe(0o755);
       expect(fs.lstatSync(path.join(out, 'hooks', name)).isSymbolicLink()).toBe(false);

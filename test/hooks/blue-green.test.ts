@@ -1,14 +1,15 @@
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { httpGet, pollUntil, startApp, startReuseportApp, stopAll, waitForPort } from '../support/app.ts';
+import { startHammer } from '../../src/lab/hammer.ts';
+import { pollUntil, waitForPort } from '../../src/lab/net.ts';
+import { renderServiceUrl, startNginx, type TestNginx } from '../../src/lab/nginx.ts';
+import { findFreePorts } from '../../src/lab/ports.ts';
+import { stopAll } from '../../src/lab/processes.ts';
+import { httpGet, ReuseportAppPath, startApp, startReuseportApp } from '../support/app.ts';
 import { findListeners } from '../../src/core/procfs/index.ts';
 import { expectWaitedAtLeast } from '../support/durations.ts';
 import { cleanUpHookTests, deployed, expectVerdict, isAlive, newStateDir, remember } from '../support/hook-tests.ts';
-import { startHammer } from '../support/hammer.ts';
-import { renderServiceUrl, startNginx, type TestNginx } from '../support/nginx.ts';
-import { findFreePorts } from '../support/ports.ts';
-import { ReuseportAppPath } from '../support/app.ts';
 
 let nginx: TestNginx;
 let blue: number;

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanUpHookTests, deployed } from '../support/hook-tests.ts';
-import { findFreePorts } from '../support/ports.ts';
+import { findFreePorts } from '../../src/lab/ports.ts';
 
 // --check is what an operator runs after a refusal: it must report an include it cannot read, not refuse with it.
 

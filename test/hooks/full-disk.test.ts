@@ -3,12 +3,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { findEntry, HookEntries, type HookEntry } from '../../src/core/events.ts';
 import { findListeners, readProcessInfo } from '../../src/core/procfs/index.ts';
-import { httpGet, stopAll } from '../support/app.ts';
-import type { HookRun } from '../support/deployment.ts';
+import { startNginx, type TestNginx } from '../../src/lab/nginx.ts';
+import { findFreePorts } from '../../src/lab/ports.ts';
+import { stopAll } from '../../src/lab/processes.ts';
+import type { HookRun } from '../../src/lab/agent.ts';
+import { httpGet } from '../support/app.ts';
 import { cleanUpHookTests, deployed, expectVerdict, isAlive, readState, remember } from '../support/hook-tests.ts';
-import { startNginx, type TestNginx } from '../support/nginx.ts';
-import { findFreePorts } from '../support/ports.ts';
 
 // A state directory that fills up or turns read-only, for real: a tiny tmpfs mounted as the state dir (root only).
 
@@ -211,7 +213,7 @@ describe('a full or read-only state directory (a real tmpfs), with the compiled 
   it('no space left when stop forgets what it stopped: the verdict names state.json and says the port was freed', async () => {
     const v1 = await v1Live();
     const v2 = await revision('v2');
-    for (const hook of ['stop', 'start', 'validate'] as const) expectVerdict(await v2.run(hook), hookEvent(hook), 'OK');
+    for (const hook of HookEntries) expectVerdict(await v2.run(hook), hookEvent(hook), 'OK');
     remember(stateDir, green);
     fillLeaving('pages');
     const run = await (await revision('v3')).run('stop');
@@ -221,6 +223,6 @@ describe('a full or read-only state directory (a real tmpfs), with the compiled 
   });
 });
 
-function hookEvent(hook: 'stop' | 'start' | 'validate'): string {
-  return { stop: 'ApplicationStop', start: 'ApplicationStart', validate: 'ValidateService' }[hook];
+function hookEvent(hook: HookEntry): string {
+  return findEntry(hook).event;
 }

@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { stopAll } from '../support/app.ts';
+import { findFreePort } from '../../src/lab/ports.ts';
+import { stopAll } from '../../src/lab/processes.ts';
 import { cleanUpHookTests, deployed, expectVerdict, remember } from '../support/hook-tests.ts';
-import { findFreePort } from '../support/ports.ts';
 
 // Root must not be turned against the host (issue 10): the app log is never a followed link or a non-regular file,
 // and the app keeps its user's supplementary groups.

@@ -1,11 +1,13 @@
 import fs from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { httpGet, stopAll, waitForPort } from '../support/app.ts';
+import { waitForPort } from '../../src/lab/net.ts';
+import { startNginx, type TestNginx } from '../../src/lab/nginx.ts';
+import { findFreePort, findFreePorts } from '../../src/lab/ports.ts';
+import { stopAll } from '../../src/lab/processes.ts';
+import type { HookRun } from '../../src/lab/agent.ts';
+import { httpGet } from '../support/app.ts';
 import { makeCertificates, removeCertificates, type CertPair, type TestCertificates } from '../support/certs.ts';
-import type { HookRun } from '../support/deployment.ts';
 import { cleanUpHookTests, deployed, expectVerdict, newStateDir, remember } from '../support/hook-tests.ts';
-import { startNginx, type TestNginx } from '../support/nginx.ts';
-import { findFreePort, findFreePorts } from '../support/ports.ts';
 
 // HTTPS health checks and the probe through nginx, with certificates the openssl CLI makes for this file.
 

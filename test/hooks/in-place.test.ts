@@ -1,10 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { canConnect, httpGet, ReuseportAppPath, startApp, stopAll, waitForPort } from '../support/app.ts';
+import { canConnect, waitForPort } from '../../src/lab/net.ts';
+import { findFreePort, findFreePorts } from '../../src/lab/ports.ts';
+import { stopAll } from '../../src/lab/processes.ts';
+import { httpGet, ReuseportAppPath, startApp } from '../support/app.ts';
 import { expectWaitedAtLeast } from '../support/durations.ts';
 import { cleanUpHookTests, deployed, expectVerdict, isAlive, readState, remember } from '../support/hook-tests.ts';
-import { findFreePort, findFreePorts } from '../support/ports.ts';
 
 afterEach(async () => stopAll());
 afterAll(cleanUpHookTests);

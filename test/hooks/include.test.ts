@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { httpGet, stopAll } from '../support/app.ts';
+import { startNginx, type TestNginx } from '../../src/lab/nginx.ts';
+import { findFreePorts } from '../../src/lab/ports.ts';
+import { stopAll } from '../../src/lab/processes.ts';
+import { httpGet } from '../support/app.ts';
 import { cleanUpHookTests, deployed, expectVerdict, isAlive, newStateDir, readState, remember } from '../support/hook-tests.ts';
-import { startNginx, type TestNginx } from '../support/nginx.ts';
-import { findFreePorts } from '../support/ports.ts';
 
 // The include as people write it: comments, quotes, other directives, symlinks, a mode and owner of its own.
 

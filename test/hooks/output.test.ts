@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { stopAll } from '../support/app.ts';
-import type { HookRun } from '../support/deployment.ts';
+import { startNginx } from '../../src/lab/nginx.ts';
+import { findFreePort, findFreePorts } from '../../src/lab/ports.ts';
+import { stopAll } from '../../src/lab/processes.ts';
+import type { HookRun } from '../../src/lab/agent.ts';
 import { cleanUpHookTests, deployed, expectVerdict, remember } from '../support/hook-tests.ts';
-import { startNginx } from '../support/nginx.ts';
-import { findFreePort, findFreePorts } from '../support/ports.ts';
 
 afterEach(async () => stopAll());
 afterAll(cleanUpHookTests);

@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { stopAll } from '../support/app.ts';
-import type { Revision } from '../support/deployment.ts';
+import { findFreePort } from '../../src/lab/ports.ts';
+import { stopAll } from '../../src/lab/processes.ts';
+import type { Revision } from '../../src/lab/agent.ts';
 import { cleanUpHookTests, deployed, expectVerdict, isAlive, remember } from '../support/hook-tests.ts';
-import { findFreePort } from '../support/ports.ts';
 
 afterEach(async () => stopAll());
 afterAll(cleanUpHookTests);

@@ -3,9 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { findListeners, readProcessInfo } from '../../src/core/procfs/index.ts';
-import { canConnect, FixtureAppPath, httpGet, pollUntil, startApp, stopAll, waitForPort } from '../support/app.ts';
+import { canConnect, pollUntil, waitForPort } from '../../src/lab/net.ts';
+import { findFreePort, findFreePorts } from '../../src/lab/ports.ts';
+import { stopAll } from '../../src/lab/processes.ts';
+import { FixtureAppPath, httpGet, startApp } from '../support/app.ts';
 import { cleanUpHookTests, deployed, expectVerdict, isAlive, readState } from '../support/hook-tests.ts';
-import { findFreePort, findFreePorts } from '../support/ports.ts';
 
 // Start commands as people have them (issue 9): a script that backgrounds the app, a daemon that leaves the session,
 // a launcher that execs, and an app whose drain child keeps the listening socket after SIGTERM.

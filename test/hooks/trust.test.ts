@@ -4,10 +4,11 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { stopAll } from '../support/app.ts';
+import { HookEntries } from '../../src/core/events.ts';
+import { findFreePort } from '../../src/lab/ports.ts';
+import { stopAll } from '../../src/lab/processes.ts';
 import { expectWaitedAtLeast } from '../support/durations.ts';
 import { cleanUpHookTests, deployed, expectVerdict, isAlive, newStateDir, readState, remember } from '../support/hook-tests.ts';
-import { findFreePort } from '../support/ports.ts';
 
 afterEach(async () => stopAll());
 afterAll(cleanUpHookTests);
@@ -122,7 +123,7 @@ describe('what the hooks trust', () => {
     const config = parse(fs.readFileSync(revision.configPath, 'utf8'));
     edit(config);
     fs.writeFileSync(revision.configPath, stringify(config));
-    for (const hook of ['stop', 'start', 'validate'] as const) {
+    for (const hook of HookEntries) {
       const run = await revision.run(hook);
       expect(run.code).toBe(2);
       expect(run.lines).toHaveLength(1);
@@ -236,7 +237,7 @@ describe('what the hooks trust', () => {
     const pid = remember(stateDir, port);
     spoil(stateDir);
     const before = snapshotAppDir(stateDir);
-    for (const hook of ['stop', 'start', 'validate'] as const) {
+    for (const hook of HookEntries) {
       for (const args of [[], ['--check']]) {
         if (hook !== 'validate' && args.length > 0) continue;
         const run = await revision.run(hook, { args });

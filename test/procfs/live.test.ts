@@ -3,8 +3,10 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkTreeOwnsPort, findConnectionOwners, findListeners, readProcessInfo } from '../../src/core/procfs/index.ts';
-import { startApp, startReuseportApp, stopAll, waitForPort, type AppProcess } from '../support/app.ts';
-import { findFreePort } from '../support/ports.ts';
+import { waitForPort } from '../../src/lab/net.ts';
+import { findFreePort } from '../../src/lab/ports.ts';
+import { type AppProcess, stopAll } from '../../src/lab/processes.ts';
+import { startApp, startReuseportApp } from '../support/app.ts';
 
 afterAll(stopAll);
 

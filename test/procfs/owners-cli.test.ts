@@ -1,8 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startApp, stopAll, waitForPort } from '../support/app.ts';
-import { findFreePort } from '../support/ports.ts';
+import { waitForPort } from '../../src/lab/net.ts';
+import { findFreePort } from '../../src/lab/ports.ts';
+import { stopAll } from '../../src/lab/processes.ts';
+import { startApp } from '../support/app.ts';
 
 afterAll(stopAll);
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runRehearsal } from '../../src/rehearsal/demo.ts';
-import { findNginxBin } from '../../src/rehearsal/nginx.ts';
+import { findNginxBin } from '../../src/lab/nginx.ts';
 import { isAlive } from '../support/hook-tests.ts';
 
 const repo = path.resolve(import.meta.dirname, '../..');

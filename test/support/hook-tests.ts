@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'vitest';
 import { readProcessInfo } from '../../src/core/procfs/index.ts';
-import { makeRevision, type HookRun, type RevisionOptions } from './deployment.ts';
+import type { HookRun } from '../../src/lab/agent.ts';
+import { makeRevision, type RevisionOptions } from './deployment.ts';
 
 // Helpers shared by the hook test files: temp state dirs, reading state, liveness, verdict checks, cleanup.
 

@@ -1,22 +1,13 @@
 import fs from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  canConnect,
-  httpGet,
-  pollUntil,
-  startApp,
-  startReuseportApp,
-  stopAll,
-  waitForExit,
-  waitForPort,
-  waitForPortFree,
-  type AppProcess,
-} from './app.ts';
-import { startHammer } from './hammer.ts';
+import { startHammer } from '../../src/lab/hammer.ts';
+import { canConnect, pollUntil, waitForPort, waitForPortFree } from '../../src/lab/net.ts';
+import { findNginxBin, isRunning, NginxMissing, startNginx, type TestNginx } from '../../src/lab/nginx.ts';
+import { findFreePort, findFreePorts } from '../../src/lab/ports.ts';
+import { type AppProcess, stopAll, waitForExit } from '../../src/lab/processes.ts';
+import { httpGet, startApp, startReuseportApp } from './app.ts';
 import { readProcessInfo } from '../../src/core/procfs/index.ts';
 import { runCommand } from '../../src/core/run-command.ts';
-import { findNginxBin, isRunning, NginxMissing, startNginx, type TestNginx } from './nginx.ts';
-import { findFreePort, findFreePorts } from './ports.ts';
 
 const BootMs = 5000;
 

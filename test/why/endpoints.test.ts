@@ -1,7 +1,7 @@
 // Where requests go: AWS_ENDPOINT_URL_CODEDEPLOY and AWS_ENDPOINT_URL (honoured by SDK 3.1133 itself), --endpoint-url,
 // and which wins; --region over AWS_REGION. A closed loopback port stands for "the wrong place".
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findFreePort } from '../support/ports.ts';
+import { findFreePort } from '../../src/lab/ports.ts';
 import { startCodeDeployServer, type CodeDeployServer } from '../support/codedeploy-server.ts';
 import { linesOf, runWhyCli, whyEnv } from '../support/why-cli.ts';
 import { singleFailure } from './scenarios.ts';

@@ -1,6 +1,6 @@
 // Every expected failure is one line on stderr, no stack trace, with the promised exit code.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { findFreePort } from '../support/ports.ts';
+import { findFreePort } from '../../src/lab/ports.ts';
 import { startCodeDeployServer, type CodeDeployServer } from '../support/codedeploy-server.ts';
 import { linesOf, runWhyCli, whyEnv, type CliResult } from '../support/why-cli.ts';
 import { hasStackTrace, singleFailure } from './scenarios.ts';

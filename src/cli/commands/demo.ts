@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { HookEntries } from '../../core/events.ts';
 import { runRehearsal } from '../../rehearsal/demo.ts';
 
 const repo = path.resolve(import.meta.dirname, '../../..');
@@ -12,7 +13,7 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const hooksDir = path.join(repo, 'hooks');
-  if (!['stop', 'start', 'validate'].every((name) => fs.existsSync(path.join(hooksDir, name)))) {
+  if (!HookEntries.every((name) => fs.existsSync(path.join(hooksDir, name)))) {
     // This machine's arch only: the rehearsal runs them here, and arm64 would need the cross binutils too.
     const arch = process.arch === 'arm64' ? 'arm64' : 'x64';
     console.log(`The compiled hooks are missing: building them first (portproof build --arch ${arch}).`);

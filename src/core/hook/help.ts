@@ -1,7 +1,7 @@
+import { findEvent, type LifecycleEvent } from '../events.ts';
 import { VERSION } from '../version.ts';
 
-/** The lifecycle events portproof implements, each its own executable. */
-export type LifecycleEvent = 'ApplicationStop' | 'ApplicationStart' | 'ValidateService';
+export type { LifecycleEvent } from '../events.ts';
 
 const purposes: Record<LifecycleEvent, string> = {
   ApplicationStop: 'frees the target port: stops every process listening on it, SIGKILL after the grace period',
@@ -9,16 +9,9 @@ const purposes: Record<LifecycleEvent, string> = {
   ValidateService: 'proves the new process owns the port, checks health, then switches nginx to it',
 };
 
-/** Each event's executable, relative to the bundle root, as appspec.yml names it. */
-export const HookExecutables: Record<LifecycleEvent, string> = {
-  ApplicationStop: 'hooks/stop',
-  ApplicationStart: 'hooks/start',
-  ValidateService: 'hooks/validate',
-};
-
 /** --help text for a hook executable. */
 export function hookHelp(event: LifecycleEvent): string {
-  const executable = HookExecutables[event];
+  const { executable } = findEvent(event);
   return [
     `${executable} — portproof ${event} hook ${VERSION}`,
     `  ${purposes[event]}`,

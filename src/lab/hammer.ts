@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { pollUntil } from './net.ts';
 
 /** What the load client saw: non-2xx answers by status, connection errors by code, 2xx answers by app version. */
@@ -15,10 +16,28 @@ export interface HammerCounts {
   hitMaxDuration: boolean;
 }
 
+/** 100 ms of load, by the moment answers ended: successes, failures by kind, response times. */
+export interface Bucket {
+  /** ms since the worker started. */
+  t: number;
+  ok: number;
+  failed: number;
+  failures: Record<string, number>;
+  latencies: number[];
+}
+
+/** The final counts, with the worker's start on the wall clock and every 100 ms bucket. */
+export interface HammerResult extends HammerCounts {
+  startedAt: number;
+  buckets: Bucket[];
+}
+
 /** How hard and how long to hammer. */
 export interface HammerOptions {
-  /** Requests in flight at once. Default 2 (two shared cores). */
+  /** Clients, each with one request in flight at a time. Default 2 (two shared cores). */
   concurrency?: number;
+  /** Requests a second from all clients together, steadily; default 0: each client as fast as it gets answers. */
+  rate?: number;
   /** The worker stops by itself after this long. Default 60 s. */
   maxDurationMs?: number;
   /** A request with no answer by then counts as TIMEOUT. Default 3 s. */
@@ -39,70 +58,14 @@ export interface Hammer {
   latest(): HammerCounts;
   /** Resolve with the counts once the predicate holds; reject after timeoutMs. */
   waitUntil(predicate: (counts: HammerCounts) => boolean, timeoutMs: number): Promise<HammerCounts>;
-  /** Stop sending, let requests in flight finish, and resolve with the final counts. */
-  stop(): Promise<HammerCounts>;
+  /** Resolves once the worker runs and has reported. */
+  started: Promise<void>;
+  /** Stop sending, let requests in flight finish, and resolve with the final counts and buckets. */
+  stop(): Promise<HammerResult>;
 }
 
-// The worker runs in its own Node process so that the test's event loop is never what limits the load.
-const WorkerSource = `
-import http from 'node:http';
-const o = JSON.parse(process.argv[1]);
-const agent = o.keepAlive ? new http.Agent({ keepAlive: true, maxSockets: o.concurrency }) : false;
-const c = { sent: 0, ok: 0, failed: 0, failures: {}, byVersion: {}, durationMs: 0, hitMaxDuration: false };
-const startedAt = Date.now();
-let running = true;
-const bump = (map, key) => { map[key] = (map[key] ?? 0) + 1; };
-const report = (type) => { c.durationMs = Date.now() - startedAt; process.stdout.write(JSON.stringify({ type, ...c }) + '\\n'); };
-function once() {
-  return new Promise((resolve) => {
-    let settled = false;
-    const settle = (ok, key) => {
-      if (settled) return;
-      settled = true;
-      if (ok) { c.ok++; bump(c.byVersion, key); } else { c.failed++; bump(c.failures, key); }
-      resolve();
-    };
-    c.sent++;
-    const req = http.get(o.url, { agent, timeout: o.requestTimeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk) => { if (body.length < 4096) body += chunk; });
-      res.on('error', (e) => settle(false, e.code ?? 'response error'));
-      res.on('end', () => {
-        const status = res.statusCode ?? 0;
-        if (status < 200 || status > 299) return settle(false, 'status ' + status);
-        settle(true, res.headers['x-version'] ?? /version=(\\S+)/.exec(body)?.[1] ?? 'unknown');
-      });
-    });
-    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
-    req.on('error', (e) => settle(false, e.code ?? e.message));
-  });
-}
-async function loop() {
-  while (running) {
-    await once();
-    if (o.pauseMs > 0) await new Promise((r) => setTimeout(r, o.pauseMs));
-  }
-}
-const loops = Array.from({ length: o.concurrency }, loop);
-const progress = setInterval(() => report('progress'), 100);
-let stopping = false;
-async function stop(byTimer) {
-  if (stopping) return;
-  stopping = true;
-  running = false;
-  c.hitMaxDuration = byTimer;
-  clearInterval(progress);
-  clearTimeout(maxTimer);
-  await Promise.all(loops);
-  report('final');
-  process.stdout.end(() => process.exit(0));
-}
-const maxTimer = setTimeout(() => stop(true), o.maxDurationMs);
-process.stdin.on('data', () => stop(false));
-process.stdin.on('end', () => stop(false));
-process.on('SIGTERM', () => stop(false));
-`;
+// The worker is a plain .mjs file beside this one: it runs in its own Node process, with no TypeScript loader.
+const WorkerPath = path.join(import.meta.dirname, 'hammer-worker.mjs');
 
 const LoopbackHosts = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
@@ -116,16 +79,22 @@ export function startHammer(url: string, options: HammerOptions = {}): Hammer {
   const settings = {
     url,
     concurrency: options.concurrency ?? 2,
+    rate: options.rate ?? 0,
     maxDurationMs: options.maxDurationMs ?? 60_000,
     requestTimeoutMs: options.requestTimeoutMs ?? 3000,
     keepAlive: options.keepAlive ?? false,
     pauseMs: options.pauseMs ?? 0,
   };
-  const child = spawn(process.execPath, ['--input-type=module', '-e', WorkerSource, JSON.stringify(settings)], {
+  const child = spawn(process.execPath, [WorkerPath, JSON.stringify(settings)], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let latest = emptyCounts();
-  let final: HammerCounts | null = null;
+  let final: HammerResult | null = null;
+  let reported: () => void = () => {};
+  let died: (error: Error) => void = () => {};
+  const started = new Promise<void>((resolve, reject) => ((reported = resolve), (died = reject)));
+  // Nobody need await `started`: a worker that dies unheard is reported by stop().
+  started.catch(() => {});
   let pending = '';
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -133,12 +102,15 @@ export function startHammer(url: string, options: HammerOptions = {}): Hammer {
     const lines = (pending + chunk.toString()).split('\n');
     pending = lines.pop() ?? '';
     for (const line of lines) {
-      const { type, ...counts } = JSON.parse(line) as HammerCounts & { type: string };
+      const { type, startedAt, buckets, ...counts } = JSON.parse(line) as HammerResult & { type: string };
       latest = counts;
-      if (type === 'final') final = counts;
+      reported();
+      if (type === 'final') final = { ...counts, startedAt, buckets };
     }
   });
   const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  // A rejection after the first report changes nothing: the promise has settled.
+  void exited.then(() => died(new Error(`the hammer exited before it reported (code ${child.exitCode}); stderr: ${stderr}`)));
   // Writing to a worker that already stopped itself fails with EPIPE; the final counts are already read then.
   child.stdin.on('error', () => {});
 
@@ -147,7 +119,7 @@ export function startHammer(url: string, options: HammerOptions = {}): Hammer {
     if (!predicate(latest)) throw new Error(`the hammer stopped before its counts matched: ${JSON.stringify(latest)}`);
     return latest;
   };
-  const stop = async (): Promise<HammerCounts> => {
+  const stop = async (): Promise<HammerResult> => {
     child.stdin.end('stop\n');
     const bound = settings.requestTimeoutMs + 5000;
     const timer = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), bound).unref());
@@ -158,5 +130,5 @@ export function startHammer(url: string, options: HammerOptions = {}): Hammer {
     if (final === null) throw new Error(`the hammer exited without final counts (code ${child.exitCode}); stderr: ${stderr}`);
     return final;
   };
-  return { pid: child.pid!, latest: () => latest, waitUntil, stop };
+  return { pid: child.pid!, latest: () => latest, waitUntil, started, stop };
 }
