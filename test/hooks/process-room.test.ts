@@ -3,10 +3,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { FixtureAppPath, pollUntil, spawnTracked, stopAll, waitForPort } from '../support/app.ts';
+import { pollUntil, waitForPort } from '../../src/lab/net.ts';
+import { findFreePort } from '../../src/lab/ports.ts';
+import { spawnTracked, stopAll } from '../../src/lab/processes.ts';
+import { FixtureAppPath } from '../support/app.ts';
 import { readProcessInfo } from '../../src/core/procfs/index.ts';
 import { cleanUpHookTests, deployed, expectVerdict, isAlive, remember } from '../support/hook-tests.ts';
-import { findFreePort } from '../support/ports.ts';
 
 // The process room's holes a red team found: the app log's path, what exec refuses, an app.user change.
 

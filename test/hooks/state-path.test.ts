@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { stopAll } from '../support/app.ts';
+import { findFreePort } from '../../src/lab/ports.ts';
+import { stopAll } from '../../src/lab/processes.ts';
 import { cleanUpHookTests, deployed, expectVerdict, isAlive, newStateDir, remember } from '../support/hook-tests.ts';
-import { findFreePort } from '../support/ports.ts';
 
 // The red team's findings, end to end with the hooks as shipped: the whole path to the state directory is judged,
 // not only its last two directories, so nobody can swap the tree the hooks read after they checked it.
