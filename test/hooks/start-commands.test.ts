@@ -104,7 +104,8 @@ describe('start commands as people have them, with the compiled hooks', () => {
     await waitForPort(busy!, 5000);
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-bg-')), 'nohup.out');
     const script = path.join(fixtures, 'background-start.sh');
-    const app = [process.execPath, FixtureAppPath, `--bind-other=${busy}`, '--start-delay=300'];
+    // Alive 2 s before it fails: time enough, on a loaded machine, for the hook to see it in the session first.
+    const app = [process.execPath, FixtureAppPath, `--bind-other=${busy}`, '--start-delay=2000'];
     const command = ['/bin/sh', script, out, ...app];
     const { revision } = await deployed({ ports: [port!], app: { command } });
     const start = await revision.run('start');
