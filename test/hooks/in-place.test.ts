@@ -99,9 +99,9 @@ describe('in-place deployment with the compiled hooks', () => {
     const run = await revision.run('start');
     remember(stateDir, port);
     expectVerdict(run, 'ApplicationStart', 'OK');
-    const bindMs = Number(/listening on port \d+ after (\d+) ms/.exec(run.verdict)?.[1]);
-    expect(bindMs).toBeGreaterThanOrEqual(600);
-    expect(bindMs).toBeLessThan(run.durationMs);
+    // "after 742 ms", or "after 1.2 s" on a loaded machine: at least the delay, within the hook's own run.
+    const bindMs = expectWaitedAtLeast(run.verdict, 'listening on port \\d+ after', 600);
+    expect(bindMs).toBeLessThan(run.durationMs + 100);
   });
 
   it('new process binds another port: start names where it listens', async () => {
