@@ -1,6 +1,6 @@
 import { formatDuration } from '../config/duration.ts';
 import { HookError } from '../errors.ts';
-import type { HookOutput } from '../hook/output.ts';
+import type { Progress } from '../progress.ts';
 import {
   checkTreeOwnsPort, findListeners, listTreeListenSockets, readListenSockets, readProcessInfo,
 } from '../procfs/index.ts';
@@ -40,7 +40,7 @@ type Outcome =
  * command fails or leaves nothing, when a daemon that left the session takes the port (it is stopped), or at
  * `untilMs` naming what it listens on instead and who holds the port; a process given up on is stopped.
  */
-export async function waitForBind(app: LaunchedApp, port: number, untilMs: number, out: HookOutput): Promise<BoundApp> {
+export async function waitForBind(app: LaunchedApp, port: number, untilMs: number, out: Progress): Promise<BoundApp> {
   const startedAt = Date.now();
   const launcher: ProcessIdentity = { pid: app.info.pid, startTime: app.info.startTime, bootId: app.bootId };
   let following: string[] = [];
@@ -108,7 +108,7 @@ function findPortHolder(launcher: ProcessIdentity, port: number): Outcome | unde
 }
 
 async function refuseDaemon(
-  app: LaunchedApp, launcher: ProcessIdentity, port: number, owners: ProcessInfo[], out: HookOutput,
+  app: LaunchedApp, launcher: ProcessIdentity, port: number, owners: ProcessInfo[], out: Progress,
 ): Promise<HookError> {
   const who = owners.map(describeProcess).join(' and ');
   const exit = app.exited();
@@ -125,7 +125,7 @@ async function refuseDaemon(
 }
 
 async function refuseForeign(
-  app: LaunchedApp, launcher: ProcessIdentity, port: number, owners: ProcessInfo[], out: HookOutput,
+  app: LaunchedApp, launcher: ProcessIdentity, port: number, owners: ProcessInfo[], out: Progress,
 ): Promise<HookError> {
   const who = owners.map(describeProcess).join(' and ');
   const mine = scanSession(launcher).members;
@@ -143,7 +143,7 @@ async function refuseForeign(
 }
 
 async function abandon(
-  app: LaunchedApp, launcher: ProcessIdentity, port: number, waitedMs: number, out: HookOutput,
+  app: LaunchedApp, launcher: ProcessIdentity, port: number, waitedMs: number, out: Progress,
 ): Promise<HookError> {
   const scan = scanSession(launcher);
   const members = scan.members;
@@ -209,7 +209,7 @@ export const InterruptGraceMs = 1000;
  * On an interrupt before the bind was recorded: stop what this start left running (its session, and the daemons
  * proved its), identity re-read per signal; a clause for the verdict saying what was stopped.
  */
-export async function stopUnrecordedStart(app: LaunchedApp, out: HookOutput): Promise<string> {
+export async function stopUnrecordedStart(app: LaunchedApp, out: Progress): Promise<string> {
   const launcher: ProcessIdentity = { pid: app.info.pid, startTime: app.info.startTime, bootId: app.bootId };
   const scan = scanSession(launcher);
   const loose = scan.detached.filter((d) => isLooseFromStart(d, app, launcher));
@@ -224,7 +224,7 @@ export async function stopUnrecordedStart(app: LaunchedApp, out: HookOutput): Pr
 
 /** SIGTERM each process (its group when it leads the session's), SIGKILL what is left after the grace. */
 async function stopAll(
-  processes: ProcessInfo[], out: HookOutput, why: string, graceMs = AbandonGraceMs,
+  processes: ProcessInfo[], out: Progress, why: string, graceMs = AbandonGraceMs,
 ): Promise<void> {
   const targets = unique(processes);
   if (targets.length === 0) return;
