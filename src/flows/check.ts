@@ -4,8 +4,7 @@ import type { HookContext } from '../core/hook/context.ts';
 import { judgeAnswer } from '../core/health/check.ts';
 import { probeOnce } from '../core/health/probe.ts';
 import { describeProcess } from '../core/process/describe.ts';
-import { isRunning } from '../core/process/signal.ts';
-import { findListeners } from '../core/procfs/index.ts';
+import { findListeners, isSameProcess } from '../core/procfs/index.ts';
 import { readState, type StartRecord } from '../core/state/state.ts';
 import { readPortRoles, type PortRoles } from './ports.ts';
 
@@ -76,7 +75,7 @@ async function inspectPort(ctx: HookContext, port: number, role: PortReport['rol
     const reason = judgeAnswer(answer, ctx.config.health);
     health = { ok: reason === null, status: answer.status, detail: reason ?? `HTTP ${answer.status}` };
   }
-  return { port, role, recorded: record ? { ...record, running: isRunning(record) } : null, owners, unknownOwners, health };
+  return { port, role, recorded: record ? { ...record, running: isSameProcess(record) } : null, owners, unknownOwners, health };
 }
 
 function printPort(ctx: HookContext, report: PortReport): void {

@@ -6,8 +6,9 @@ import { formatClock } from '../core/process/describe.ts';
 import { HookError } from '../core/errors.ts';
 import { launchApp } from '../core/process/launch.ts';
 import type { ProcessInfo } from '../core/procfs/types.ts';
-import { DefaultKillWaitMs } from '../core/process/stop.ts';
-import { isRunning, signalProcess } from '../core/process/signal.ts';
+import { DefaultKillWaitMs } from '../core/process/free-port.ts';
+import { signalProcess } from '../core/process/signal.ts';
+import { isSameProcess } from '../core/procfs/index.ts';
 import { readState, writeState, type AppState } from '../core/state/state.ts';
 import { pollUntil } from '../core/wait.ts';
 import { readPortRoles } from './ports.ts';
@@ -31,7 +32,7 @@ export async function startFlow(ctx: HookContext): Promise<string> {
   state.processes[String(target)] = {
     pid: app.info.pid,
     startTime: app.info.startTime,
-    bootId: app.bootId,
+    bootId: app.info.bootId,
     command: app.info.command,
     user: app.user,
     startedAt: app.info.startedAt.toISOString(),
@@ -73,7 +74,7 @@ async function recordOrStop(ctx: HookContext, state: AppState, app: ProcessInfo)
     if (!(error instanceof HookError)) throw error;
     const signalled = signalProcess(app, 'SIGKILL', true);
     // The verdict says it is gone only once it is: SIGKILL takes effect when the kernel next schedules it.
-    const gone = await pollUntil(() => (isRunning(app) ? undefined : true), Date.now() + DefaultKillWaitMs);
+    const gone = await pollUntil(() => (isSameProcess(app) ? undefined : true), Date.now() + DefaultKillWaitMs);
     const killed = gone.done ? 'stopped again with SIGKILL' : 'sent SIGKILL but is still running';
     const stopped = signalled ? killed : 'already gone';
     const note = `the new PID ${app.pid} could not be recorded and was ${stopped}`;

@@ -1,7 +1,7 @@
 import { formatDuration } from '../core/config/duration.ts';
 import type { HookContext } from '../core/hook/context.ts';
 import { describeProcess } from '../core/process/describe.ts';
-import { freePort, type FreePortReport } from '../core/process/stop.ts';
+import { freePort, type FreePortReport } from '../core/process/free-port.ts';
 import { readState, writeState, type AppState } from '../core/state/state.ts';
 import { HookError } from '../core/errors.ts';
 import { assertNotServed, readPortRoles } from './ports.ts';

@@ -23,10 +23,9 @@ export async function validateFlow(ctx: HookContext): Promise<string> {
   }
   ctx.out.begin(`Verifying PID ${record.pid} owns port ${port}`, { port, pid: record.pid });
   const info = confirmRecordedProcess(record, port, ctx.config.app.user);
-  proveTreeOwnsPort(info, record.bootId, port);
-  const root = { pid: info.pid, startTime: info.startTime, bootId: record.bootId };
+  proveTreeOwnsPort(info, port);
   const health = ctx.config.health;
-  const healthy = await waitForHealthy(root, {
+  const healthy = await waitForHealthy(info, {
     url: health.url.replaceAll('{port}', String(port)),
     expectStatus: health.expectStatus,
     expectBody: health.expectBody,
@@ -37,7 +36,7 @@ export async function validateFlow(ctx: HookContext): Promise<string> {
   }, ctx.out);
   // Ownership again after the health checks: a second listener could have appeared while we waited.
   confirmRecordedProcess(record, port, ctx.config.app.user);
-  const { listeners } = proveTreeOwnsPort(info, record.bootId, port);
+  const { listeners } = proveTreeOwnsPort(info, port);
   const owned = `port ${port} owned by PID ${info.pid} (${info.comm}, started ${formatClock(info.startedAt)}${listeners > 1 ? `, ${listeners} listeners` : ''}); healthy (HTTP ${healthy.status} in ${formatDuration(healthy.latencyMs)}, try ${healthy.attempts})`;
   ctx.log.info({ port, pid: info.pid, attempts: healthy.attempts, healthyAfterMs: healthy.waitedMs }, 'verified');
   return `${owned}${await switchTraffic(ctx, state, port)}`;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { HookError } from '../errors.ts';
 import { describeFsError } from '../fs-error.ts';
 import type { LoadedConfig } from '../config/load.ts';
-import { readBootId, readProcessInfo } from '../procfs/index.ts';
+import { readProcessInfo } from '../procfs/index.ts';
 import type { ProcessInfo } from '../procfs/types.ts';
 import { cutLine } from '../hook/output.ts';
 import { pickReason, readLogTail } from './log-tail.ts';
@@ -23,7 +23,6 @@ export interface LaunchedApp {
   info: ProcessInfo;
   /** Who it runs as: app.user when the hook dropped to it (setpriv may not have switched yet when info was read). */
   user: string;
-  bootId: string;
   argv: string[];
   logFile: string;
   /** Where this start's output begins in the log file. */
@@ -99,7 +98,6 @@ export async function launchApp(config: LoadedConfig, port: number): Promise<Lau
   return {
     info,
     user: account?.name ?? info.user,
-    bootId: readBootId(),
     argv,
     logFile,
     logOffset,

@@ -1,13 +1,13 @@
 import { formatDuration } from '../config/duration.ts';
 import { HookError } from '../errors.ts';
 import type { HookOutput } from '../hook/output.ts';
-import { findListeners, readListenSockets, readProcessInfo } from '../procfs/index.ts';
+import { findListeners, hasIdentity, isSameProcess, readListenSockets, rereadProcess } from '../procfs/index.ts';
 import type { ProcessInfo } from '../procfs/types.ts';
 import type { StartRecord } from '../state/state.ts';
 import { findUserDistrust } from '../state/trust.ts';
 import { pollUntil } from '../wait.ts';
 import { describeProcess } from './describe.ts';
-import { isRunning, signalProcess } from './signal.ts';
+import { signalProcess } from './signal.ts';
 
 /** How long to wait for the kernel to reap a process after SIGKILL. */
 export const DefaultKillWaitMs = 5000;
@@ -112,8 +112,7 @@ export const HolderRescanMs = 500;
 
 /** Signal every process now holding the port that is not a target yet (identity re-read), and make it one. */
 function adoptNewHolders(port: number, targets: StopTarget[], signal: NodeJS.Signals, out: HookOutput): void {
-  const known = (owner: ProcessInfo) =>
-    targets.some((t) => t.info.pid === owner.pid && t.info.startTime === owner.startTime);
+  const known = (owner: ProcessInfo) => targets.some((t) => hasIdentity(t.info, owner));
   const holders = findListeners(port).listeners.flatMap((l) => l.owners);
   for (const owner of new Map(holders.map((o) => [o.pid, o])).values()) {
     if (known(owner)) continue;
@@ -139,10 +138,9 @@ function findStopTargets(port: number, recorded: StartRecord | undefined, appUse
   }
   const targets = new Map<number, StopTarget>();
   for (const owner of listeners.flatMap((l) => l.owners)) targets.set(owner.pid, { info: owner, group: false });
-  const leader = recorded ? readProcessInfo(recorded.pid) : null;
   // The recorded process counts only if it is still the very process portproof started: a reused PID is someone else.
-  const same = leader && recorded && leader.startTime === recorded.startTime && leader.bootId === recorded.bootId;
-  if (!leader || !same || leader.state === 'Z') return { targets: [...targets.values()] };
+  const leader = recorded ? rereadProcess(recorded) : null;
+  if (!leader) return { targets: [...targets.values()] };
   // Running as another user than the app's, it is not what ApplicationStart launched (a forged or stale record).
   const distrust = findUserDistrust(leader, appUser);
   if (distrust) {
@@ -166,7 +164,7 @@ function sendToAll(targets: StopTarget[], signal: NodeJS.Signals, out: HookOutpu
 
 function recordExits(targets: StopTarget[], exitedAt: Map<number, number>): boolean {
   for (const target of targets) {
-    if (!exitedAt.has(target.info.pid) && !isRunning(target.info)) exitedAt.set(target.info.pid, Date.now());
+    if (!exitedAt.has(target.info.pid) && !isSameProcess(target.info)) exitedAt.set(target.info.pid, Date.now());
   }
   return exitedAt.size === targets.length;
 }
