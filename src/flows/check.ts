@@ -1,3 +1,4 @@
+import { resolvePort } from '../core/config/resolve-port.ts';
 import { HookError } from '../core/errors.ts';
 import { cleanStrings } from '../core/hook/clean-line.ts';
 import type { HookContext } from '../core/hook/context.ts';
@@ -5,7 +6,7 @@ import { judgeAnswer } from '../core/health/check.ts';
 import { probeOnce } from '../core/health/probe.ts';
 import { describeProcess } from '../core/process/describe.ts';
 import { findListeners, isSameProcess } from '../core/procfs/index.ts';
-import { readState, type StartRecord } from '../core/state/state.ts';
+import { findRecord, readState, type StartRecord } from '../core/state/state.ts';
 import { readPortRoles, type PortRoles } from './ports.ts';
 
 /** What --check found on one port. */
@@ -28,7 +29,7 @@ export async function checkFlow(ctx: HookContext): Promise<string> {
   const reports: PortReport[] = [];
   for (const port of ctx.config.ports) {
     const role = !roles.blueGreen ? 'in-place' : includeProblem !== null ? 'unknown' : port === roles.live ? 'live' : 'target';
-    const report = await inspectPort(ctx, port, role, state.processes[String(port)] ?? null);
+    const report = await inspectPort(ctx, port, role, findRecord(state, port) ?? null);
     reports.push(report);
     if (!ctx.options.json) printPort(ctx, report);
   }
@@ -67,7 +68,7 @@ async function inspectPort(ctx: HookContext, port: number, role: PortReport['rol
   const { listeners } = findListeners(port);
   const owners = listeners.flatMap((l) => l.owners.map((o) => ({ pid: o.pid, user: o.user, startedAt: o.startedAt.toISOString(), command: o.command, address: `${l.address}:${l.port}` })));
   const unknownOwners = listeners.filter((l) => l.owners.length === 0).length;
-  const url = ctx.config.health.url.replaceAll('{port}', String(port));
+  const url = resolvePort(ctx.config, port).healthUrl;
   let health: PortReport['health'] = { ok: false, status: null, detail: 'not checked: nothing listening' };
   if (listeners.length > 0) {
     const { requestTimeout, tls } = ctx.config.health;
