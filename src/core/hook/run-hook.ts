@@ -82,7 +82,7 @@ function openLog(appDir: string, event: LifecycleEvent, deploymentId: string | n
   } catch (error) {
     // A read-only report may run as a user who cannot write the state dir; a real hook run needs it.
     if (readOnly) return createHookLogger(null, {});
-    throw new HookError('UNREADABLE', `cannot write ${appDir}: ${(error as Error).message} (run the hook as root, or set stateDir)`);
+    throw new HookError('STATE_DIR_FAILED', `cannot write ${appDir}: ${(error as Error).message} (run the hook as root, or set stateDir)`);
   }
 }
 

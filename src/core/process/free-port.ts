@@ -134,7 +134,7 @@ function findStopTargets(port: number, recorded: StartRecord | undefined, appUse
   const { listeners } = findListeners(port);
   const unknown = listeners.filter((l) => l.owners.length === 0);
   if (unknown.length > 0) {
-    throw new HookError('UNREADABLE', `port ${port} has a listener whose owner cannot be read (${unknown.map((l) => `${l.address} inode ${l.inode}`).join(', ')}); run the hook as root`, { port });
+    throw new HookError('OWNER_UNKNOWN', `port ${port} has a listener whose owner cannot be read (${unknown.map((l) => `${l.address} inode ${l.inode}`).join(', ')}); run the hook as root`, { port });
   }
   const targets = new Map<number, StopTarget>();
   for (const owner of listeners.flatMap((l) => l.owners)) targets.set(owner.pid, { info: owner, group: false });

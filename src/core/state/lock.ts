@@ -55,7 +55,7 @@ export async function acquireLock(
 ): Promise<HeldLock> {
   const file = path.join(dir, 'lock');
   const me = readProcessInfo(process.pid);
-  if (me === null) throw new HookError('UNREADABLE', `cannot read /proc/${process.pid}: is /proc mounted?`);
+  if (me === null) throw new HookError('PROC_UNREADABLE', `cannot read /proc/${process.pid}: is /proc mounted?`);
   const acquiredAt = new Date().toISOString();
   const mine: LockHolder = { pid: me.pid, startTime: me.startTime, bootId: me.bootId, event, deploymentId, acquiredAt };
   const text = `${JSON.stringify(mine)}\n`;
@@ -228,7 +228,7 @@ function lockedError(file: string, seen: SeenLock): HookError {
 
 function lockError(file: string, error: unknown, verb: 'read' | 'write' = 'write'): HookError {
   const reason = describeFsError(error);
-  return new HookError('UNREADABLE', `cannot ${verb} the lock ${file}: ${reason}`, { path: file }, { cause: error });
+  return new HookError('LOCK_FAILED', `cannot ${verb} the lock ${file}: ${reason}`, { path: file }, { cause: error });
 }
 
 function releaseIfOurs(file: string, ino: number, text: string): void {
