@@ -7,7 +7,7 @@ import { HookError } from '../core/errors.ts';
 import { resolvePort } from '../core/config/resolve-port.ts';
 import { launchApp } from '../core/process/launch.ts';
 import type { ProcessInfo } from '../core/procfs/types.ts';
-import { DefaultKillWaitMs } from '../core/process/free-port.ts';
+import { DefaultKillWaitMs } from '../core/defaults.ts';
 import { signalProcess } from '../core/process/signal.ts';
 import { isSameProcess } from '../core/procfs/index.ts';
 import { findRecord, readState, recordStart, writeState, type AppState } from '../core/state/state.ts';

@@ -11,12 +11,7 @@ import { exitedAtStartError, hasStartMark, type ExitStatus, type LaunchedApp } f
 import { readLogTail } from './log-tail.ts';
 import { findSessionRoot, isDaemonOfStart, isSessionMember, scanSession, type SessionScan } from './session.ts';
 import { signalProcess } from './signal.ts';
-
-/** How long the start hook gives a process it started, and gave up on, to exit before SIGKILL. */
-export const AbandonGraceMs = 3000;
-
-/** Once the start command has exited 0, how often the hook re-reads its session while waiting for the bind. */
-export const SessionRescanMs = 250;
+import { DefaultAbandonGraceMs, DefaultInterruptGraceMs, DefaultSessionRescanMs } from '../defaults.ts';
 
 /** The process that bound: what the state records and ValidateService proves. */
 export interface BoundApp {
@@ -55,7 +50,7 @@ export async function waitForBind(app: LaunchedApp, port: number, untilMs: numbe
       const holder = findPortHolder(launcher, port);
       if (holder !== undefined || exit === null) return holder;
       // The session is read from every process's stat: now and then, not on every 50 ms poll.
-      if (scan === null || Date.now() - scannedAt >= SessionRescanMs) {
+      if (scan === null || Date.now() - scannedAt >= DefaultSessionRescanMs) {
         scan = scanSession(launcher);
         scannedAt = Date.now();
       }
@@ -201,9 +196,6 @@ function describeLoose(ours: ProcessInfo[], unproved: ProcessInfo[]): string {
   return `${stopped}${left}`;
 }
 
-/** How long an interrupted start gives what it started to exit before SIGKILL: the agent may kill the hook soon. */
-export const InterruptGraceMs = 1000;
-
 /**
  * On an interrupt before the bind was recorded: stop what this start left running (its session, and the daemons
  * proved its), identity re-read per signal; a clause for the verdict saying what was stopped.
@@ -214,7 +206,7 @@ export async function stopUnrecordedStart(app: LaunchedApp, out: HookOutput): Pr
   const loose = scan.detached.filter((d) => isLooseFromStart(d, app, launcher));
   const targets = unique([...scan.members, ...loose]);
   if (targets.length === 0) return `the new PID ${app.info.pid} had left nothing running`;
-  await stopAll(targets, out, 'the start was interrupted before it was recorded as bound', InterruptGraceMs);
+  await stopAll(targets, out, 'the start was interrupted before it was recorded as bound', DefaultInterruptGraceMs);
   const still = targets.filter((t) => isSameProcess(t));
   const named = targets.map((t) => `PID ${t.pid} (${t.comm})`).join(', ');
   const left = still.length > 0 ? `, but ${still.map((t) => `PID ${t.pid}`).join(', ')} still runs` : '';
@@ -223,7 +215,7 @@ export async function stopUnrecordedStart(app: LaunchedApp, out: HookOutput): Pr
 
 /** SIGTERM each process (its group when it leads the session's), SIGKILL what is left after the grace. */
 async function stopAll(
-  processes: ProcessInfo[], out: HookOutput, why: string, graceMs = AbandonGraceMs,
+  processes: ProcessInfo[], out: HookOutput, why: string, graceMs = DefaultAbandonGraceMs,
 ): Promise<void> {
   const targets = unique(processes);
   if (targets.length === 0) return;

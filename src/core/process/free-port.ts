@@ -8,9 +8,7 @@ import { findUserDistrust } from '../state/trust.ts';
 import { pollUntil } from '../wait.ts';
 import { describeProcess } from './describe.ts';
 import { signalProcess } from './signal.ts';
-
-/** How long to wait for the kernel to reap a process after SIGKILL. */
-export const DefaultKillWaitMs = 5000;
+import { DefaultHolderRescanMs, DefaultKillWaitMs } from '../defaults.ts';
 
 /** One process that was stopped, and how. */
 export interface StoppedProcess {
@@ -71,7 +69,7 @@ export async function freePort(port: number, options: FreePortOptions): Promise<
     if (readListenSockets(port).length === 0) return exited ? true : undefined;
     // Still held: a process can take the socket over (a drain child forked on the signal). Look for new holders
     // on every poll once the known ones are gone, and now and then while they still run (a scan reads every fd).
-    if (exited || Date.now() - scannedAt >= HolderRescanMs) {
+    if (exited || Date.now() - scannedAt >= DefaultHolderRescanMs) {
       scannedAt = Date.now();
       adoptNewHolders(port, targets, signal, options.out);
     }
@@ -106,9 +104,6 @@ interface StopTargets {
   /** The untrusted recorded process listens on the port: it is among the targets, as a listener only. */
   notTrustedListens?: boolean;
 }
-
-/** While the port stays held and the known holders still run, rescan its owners at most this often. */
-export const HolderRescanMs = 500;
 
 /** Signal every process now holding the port that is not a target yet (identity re-read), and make it one. */
 function adoptNewHolders(port: number, targets: StopTarget[], signal: NodeJS.Signals, out: HookOutput): void {

@@ -5,19 +5,7 @@ import { HookError } from '../errors.ts';
 import { describeFsError } from '../fs-error.ts';
 import { isSameProcess, readProcessInfo } from '../procfs/index.ts';
 import type { ProcessIdentity } from '../procfs/types.ts';
-
-/** How long a second hook waits for the first before failing. */
-export const DefaultLockWaitMs = 10_000;
-
-/**
- * An empty or unparsable lock file is taken over only once it is this old. This release never leaves one (the lock
- * appears with its content in one step), but an older release created the file first and wrote it after: a lock
- * that young may be a live holder's, mid-write. Five seconds is ages for one write and short next to the 10 s wait.
- */
-export const DefaultUnreadableLockStaleMs = 5000;
-
-/** How often a waiter looks at the lock again. */
-const PollMs = 100;
+import { DefaultLockPollMs, DefaultLockWaitMs, DefaultUnreadableLockStaleMs } from '../defaults.ts';
 
 /** Claims left by takers that died mid-takeover, passed over before giving up on one stale lock. */
 const MaxClaimGenerations = 8;
@@ -75,7 +63,7 @@ export async function acquireLock(
       if (isStale(seen) && takeOverStaleLock(file, seen)) continue;
       if (Date.now() >= giveUpAt) throw lockedError(file, seen);
       // A live holder, or an unreadable lock too young to judge: look again shortly.
-      await sleep(PollMs);
+      await sleep(DefaultLockPollMs);
     }
   } finally {
     fs.rmSync(temp, { force: true });
