@@ -1,7 +1,7 @@
 import { resolvePort } from '../core/config/resolve-port.ts';
 import { HookError } from '../core/errors.ts';
-import { cleanStrings } from '../core/hook/clean-line.ts';
-import type { HookContext } from '../core/hook/context.ts';
+import { cleanStrings } from '../core/text/clean-line.ts';
+import type { HookContext } from '../runner/context.ts';
 import { judgeAnswer } from '../core/health/check.ts';
 import { probeOnce } from '../core/health/probe.ts';
 import { describeProcess } from '../core/process/describe.ts';

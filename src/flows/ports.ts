@@ -24,8 +24,9 @@ export function readPortRoles(config: LoadedConfig): PortRoles {
 }
 
 /**
- * Refuse to signal anything on `port` if nginx may be serving it: per the include and per the state's record of the
- * last switch (`roles`, read from the include once per hook). When those two disagree, which app is live is not certain, and the operator settles it with validate.
+ * Refuse to signal anything on `port` if nginx may be serving it: per the include (`roles`, read once per hook) and
+ * per the state's record of the last switch. When those two disagree, which app is live is not certain, and the
+ * operator settles it with validate.
  */
 export function assertNotServed(
   config: LoadedConfig, roles: PortRoles, state: AppState, appDir: string, port: number,

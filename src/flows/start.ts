@@ -1,7 +1,7 @@
 import { formatDuration } from '../core/config/duration.ts';
-import type { HookContext } from '../core/hook/context.ts';
+import type { HookContext } from '../runner/context.ts';
 import { describeExit, stopUnrecordedStart, waitForBind, type BoundApp } from '../core/process/bind.ts';
-import { onInterrupt } from '../core/hook/interrupt-cleanup.ts';
+import { onInterrupt } from '../runner/interrupt-cleanup.ts';
 import { formatClock } from '../core/process/describe.ts';
 import { HookError } from '../core/errors.ts';
 import { resolvePort } from '../core/config/resolve-port.ts';

@@ -1,5 +1,5 @@
 import { formatDuration } from '../core/config/duration.ts';
-import type { HookContext } from '../core/hook/context.ts';
+import type { HookContext } from '../runner/context.ts';
 import { describeProcess } from '../core/process/describe.ts';
 import { freePort, type FreePortReport } from '../core/process/free-port.ts';
 import { findRecord, forgetPort, readState, writeState, type AppState } from '../core/state/state.ts';

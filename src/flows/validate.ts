@@ -1,7 +1,7 @@
 import { formatDuration } from '../core/config/duration.ts';
 import { resolvePort } from '../core/config/resolve-port.ts';
 import { HookError } from '../core/errors.ts';
-import type { HookContext } from '../core/hook/context.ts';
+import type { HookContext } from '../runner/context.ts';
 import { waitForHealthy } from '../core/health/wait-healthy.ts';
 import { switchNginx } from '../core/nginx/switch.ts';
 import { confirmRecordedProcess, proveTreeOwnsPort } from '../core/ownership/prove-owner.ts';

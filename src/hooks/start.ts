@@ -1,3 +1,5 @@
-import { startHook } from '../core/hook/start-hook.ts';
+import { checkFlow } from '../flows/check.ts';
+import { startFlow } from '../flows/start.ts';
+import { runHook } from '../runner/run-hook.ts';
 
-startHook('ApplicationStart', async () => (await import('../flows/start.ts')).startFlow);
+runHook('ApplicationStart', { run: startFlow, check: checkFlow });

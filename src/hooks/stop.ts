@@ -1,3 +1,5 @@
-import { startHook } from '../core/hook/start-hook.ts';
+import { checkFlow } from '../flows/check.ts';
+import { stopFlow } from '../flows/stop.ts';
+import { runHook } from '../runner/run-hook.ts';
 
-startHook('ApplicationStop', async () => (await import('../flows/stop.ts')).stopFlow);
+runHook('ApplicationStop', { run: stopFlow, check: checkFlow });

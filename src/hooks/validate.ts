@@ -1,3 +1,5 @@
-import { startHook } from '../core/hook/start-hook.ts';
+import { checkFlow } from '../flows/check.ts';
+import { validateFlow } from '../flows/validate.ts';
+import { runHook } from '../runner/run-hook.ts';
 
-startHook('ValidateService', async () => (await import('../flows/validate.ts')).validateFlow);
+runHook('ValidateService', { run: validateFlow, check: checkFlow });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeAddress, parseNetTcp } from '../../src/core/procfs/net-tcp.ts';
 import { parseCmdline, parseStat, parseStatusUid } from '../../src/core/procfs/stat.ts';
-import { toHookError } from '../../src/core/hook/verdict.ts';
+import { toHookError } from '../../src/runner/verdict.ts';
 
 const header = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
 const header6 = '  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { displayUrl, listSecrets } from '../../src/core/config/secrets.ts';
-import { cleanLine, cleanStrings, cutOnCodePoints, stripControls } from '../../src/core/hook/clean-line.ts';
-import { hideSecrets, hideUrlPasswords, redactJsonLine, redactSecrets } from '../../src/core/hook/redact.ts';
+import { cleanLine, cleanStrings, cutOnCodePoints, stripControls } from '../../src/core/text/clean-line.ts';
+import { hideSecrets, hideUrlPasswords, redactJsonLine, redactSecrets } from '../../src/core/text/redact.ts';
 
 describe('stripControls', () => {
   it.each([

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseDuration } from '../../src/core/config/duration.ts';
 import { buildConfigJsonSchema } from '../../src/core/config/json-schema.ts';
-import { Deadline, deadlineMarginMs } from '../../src/core/hook/deadline.ts';
+import { Deadline, deadlineMarginMs } from '../../src/runner/deadline.ts';
 import { loadConfig } from '../../src/core/config/load.ts';
 import { resolvePort } from '../../src/core/config/resolve-port.ts';
 import { HookError } from '../../src/core/errors.ts';

@@ -7,8 +7,8 @@ import { readCodeDeployEnv } from '../../src/core/codedeploy/env.ts';
 import { parseIncludePort, renderInclude } from '../../src/core/nginx/include.ts';
 import { LogTailBudgetChars, readLogTail } from '../../src/core/process/log-tail.ts';
 import { HookError } from '../../src/core/errors.ts';
-import { failedVerdict } from '../../src/core/hook/verdict.ts';
-import { parseHookArgs } from '../../src/core/hook/args.ts';
+import { failedVerdict } from '../../src/runner/verdict.ts';
+import { parseHookArgs } from '../../src/runner/args.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-contract-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

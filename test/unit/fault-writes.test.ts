@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeFileAtomic } from '../../src/core/atomic-write.ts';
 import { describeFsError } from '../../src/core/fs-error.ts';
-import { openLogDestination } from '../../src/core/hook/logger.ts';
+import { openLogDestination } from '../../src/runner/logger.ts';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-writes-'));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));

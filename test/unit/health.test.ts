@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { HookOutput } from '../../src/core/hook/output.ts';
+import { HookOutput } from '../../src/runner/output.ts';
 import { waitForHealthy } from '../../src/core/health/wait-healthy.ts';
 import { readProcessInfo } from '../../src/core/procfs/index.ts';
 

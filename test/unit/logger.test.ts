@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createHookLogger } from '../../src/core/hook/logger.ts';
+import { createHookLogger } from '../../src/runner/logger.ts';
 
 const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-logger-'));
 afterAll(() => fs.rmSync(temp, { recursive: true, force: true }));

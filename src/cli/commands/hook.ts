@@ -1,5 +1,5 @@
-import { executeHook } from '../../core/hook/run-hook.ts';
-import type { LifecycleEvent } from '../../core/hook/help.ts';
+import { executeHook } from '../../runner/run-hook.ts';
+import type { LifecycleEvent } from '../../core/events.ts';
 import { checkFlow } from '../../flows/check.ts';
 import { startFlow } from '../../flows/start.ts';
 import { stopFlow } from '../../flows/stop.ts';

@@ -1,5 +1,5 @@
 import type * as z from 'zod/mini';
-import { hideUrlPasswords } from '../hook/redact.ts';
+import { hideUrlPasswords } from '../text/redact.ts';
 
 // One config problem as a line a person can act on: the key, what it must be, and what the file holds instead.
 

@@ -1,4 +1,4 @@
-import { cutLine } from '../hook/output.ts';
+import { cutLine } from '../text/clean-line.ts';
 import type { ProbeAnswer } from './probe.ts';
 
 /** What counts as healthy: a status (default any 2xx) and optionally a body substring. */

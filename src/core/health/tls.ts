@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
-import { cutLine } from '../hook/output.ts';
+import { cutLine } from '../text/clean-line.ts';
 
 // HTTPS for the health check and the probe through nginx. Over loopback the server is proved by who owns the socket,
 // not by its certificate, so the certificate is verified only elsewhere unless health.tls.verify says otherwise.

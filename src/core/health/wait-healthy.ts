@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { formatDuration } from '../config/duration.ts';
 import { displayUrl } from '../config/secrets.ts';
 import { HookError } from '../errors.ts';
-import type { HookOutput } from '../hook/output.ts';
+import type { Progress } from '../progress.ts';
 import { describeProcess } from '../process/describe.ts';
 import { findConnectionOwners, hasIdentity, listProcessTree } from '../procfs/index.ts';
 import type { ProcessIdentity } from '../procfs/types.ts';
@@ -32,7 +32,7 @@ export interface Healthy {
  * Poll the health URL until an answer passes, each one proven to have come over a connection whose server side is
  * owned by the new process tree. Fails with the last answer's reason when the time is up.
  */
-export async function waitForHealthy(root: ProcessIdentity, policy: HealthPolicy, out: HookOutput): Promise<Healthy> {
+export async function waitForHealthy(root: ProcessIdentity, policy: HealthPolicy, out: Progress): Promise<Healthy> {
   const startedAt = Date.now();
   // The URL as printed and logged: a password in it is shown as ***.
   const shownUrl = displayUrl(policy.url);

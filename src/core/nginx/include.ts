@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { substitutePort } from '../config/port-placeholder.ts';
 import { HookError } from '../errors.ts';
-import { cutLine } from '../hook/output.ts';
+import { cutLine } from '../text/clean-line.ts';
 import { followTrustedLinks } from './include-file.ts';
 import { NginxSyntaxError, tokenizeNginx, type NginxDirective } from './tokenize.ts';
 

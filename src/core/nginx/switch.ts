@@ -3,7 +3,7 @@ import { displayUrl } from '../config/secrets.ts';
 import type { LoadedConfig } from '../config/load.ts';
 import { HookError } from '../errors.ts';
 import { describeFsError } from '../fs-error.ts';
-import type { HookOutput } from '../hook/output.ts';
+import type { Progress } from '../progress.ts';
 import { probeOnce } from '../health/probe.ts';
 import type { TlsSettings } from '../health/tls.ts';
 import { formatArgv, runCommand, type CommandResult } from '../run-command.ts';
@@ -25,7 +25,7 @@ export async function switchNginx(
   nginx: NginxConfig,
   ports: readonly number[],
   port: number,
-  out: HookOutput,
+  out: Progress,
   untilMs: number,
   record: () => void,
 ): Promise<void> {
@@ -71,7 +71,7 @@ function readIncludeForSwitch(file: string, port: number): IncludeFile {
 async function applyInclude(
   nginx: NginxConfig,
   masterPid: number,
-  out: HookOutput,
+  out: Progress,
   untilMs: number,
   progress: { reloaded: boolean },
 ): Promise<void> {
@@ -103,7 +103,7 @@ async function reloadAndConfirm(nginx: NginxConfig, untilMs: number, progress = 
 }
 
 /** One GET through nginx after the switch; over https with health.tls's rules (verified unless loopback). */
-async function probeThroughNginx(url: string, tls: TlsSettings | undefined, out: HookOutput, untilMs: number) {
+async function probeThroughNginx(url: string, tls: TlsSettings | undefined, out: Progress, untilMs: number) {
   // The URL as printed and logged: a password in it is shown as ***.
   const shown = displayUrl(url);
   out.begin(`Probing ${shown} through nginx`);

@@ -1,6 +1,6 @@
 import { formatDuration } from '../config/duration.ts';
 import { HookError } from '../errors.ts';
-import type { HookOutput } from '../hook/output.ts';
+import type { Progress } from '../progress.ts';
 import {
   checkTreeOwnsPort, findListeners, isSameProcess, listTreeListenSockets, readListenSockets, rereadProcess,
 } from '../procfs/index.ts';
@@ -35,7 +35,7 @@ type Outcome =
  * command fails or leaves nothing, when a daemon that left the session takes the port (it is stopped), or at
  * `untilMs` naming what it listens on instead and who holds the port; a process given up on is stopped.
  */
-export async function waitForBind(app: LaunchedApp, port: number, untilMs: number, out: HookOutput): Promise<BoundApp> {
+export async function waitForBind(app: LaunchedApp, port: number, untilMs: number, out: Progress): Promise<BoundApp> {
   const startedAt = Date.now();
   const launcher = app.info;
   let following: string[] = [];
@@ -102,7 +102,7 @@ function findPortHolder(launcher: ProcessIdentity, port: number): Outcome | unde
 }
 
 async function refuseDaemon(
-  app: LaunchedApp, launcher: ProcessIdentity, port: number, owners: ProcessInfo[], out: HookOutput,
+  app: LaunchedApp, launcher: ProcessIdentity, port: number, owners: ProcessInfo[], out: Progress,
 ): Promise<HookError> {
   const who = owners.map(describeProcess).join(' and ');
   const exit = app.exited();
@@ -119,7 +119,7 @@ async function refuseDaemon(
 }
 
 async function refuseForeign(
-  app: LaunchedApp, launcher: ProcessIdentity, port: number, owners: ProcessInfo[], out: HookOutput,
+  app: LaunchedApp, launcher: ProcessIdentity, port: number, owners: ProcessInfo[], out: Progress,
 ): Promise<HookError> {
   const who = owners.map(describeProcess).join(' and ');
   const mine = scanSession(launcher).members;
@@ -137,7 +137,7 @@ async function refuseForeign(
 }
 
 async function abandon(
-  app: LaunchedApp, launcher: ProcessIdentity, port: number, waitedMs: number, out: HookOutput,
+  app: LaunchedApp, launcher: ProcessIdentity, port: number, waitedMs: number, out: Progress,
 ): Promise<HookError> {
   const scan = scanSession(launcher);
   const members = scan.members;
@@ -200,7 +200,7 @@ function describeLoose(ours: ProcessInfo[], unproved: ProcessInfo[]): string {
  * On an interrupt before the bind was recorded: stop what this start left running (its session, and the daemons
  * proved its), identity re-read per signal; a clause for the verdict saying what was stopped.
  */
-export async function stopUnrecordedStart(app: LaunchedApp, out: HookOutput): Promise<string> {
+export async function stopUnrecordedStart(app: LaunchedApp, out: Progress): Promise<string> {
   const launcher = app.info;
   const scan = scanSession(launcher);
   const loose = scan.detached.filter((d) => isLooseFromStart(d, app, launcher));
@@ -215,7 +215,7 @@ export async function stopUnrecordedStart(app: LaunchedApp, out: HookOutput): Pr
 
 /** SIGTERM each process (its group when it leads the session's), SIGKILL what is left after the grace. */
 async function stopAll(
-  processes: ProcessInfo[], out: HookOutput, why: string, graceMs = DefaultAbandonGraceMs,
+  processes: ProcessInfo[], out: Progress, why: string, graceMs = DefaultAbandonGraceMs,
 ): Promise<void> {
   const targets = unique(processes);
   if (targets.length === 0) return;

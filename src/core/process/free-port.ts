@@ -1,6 +1,6 @@
 import { formatDuration } from '../config/duration.ts';
 import { HookError } from '../errors.ts';
-import type { HookOutput } from '../hook/output.ts';
+import type { Progress } from '../progress.ts';
 import { findListeners, hasIdentity, isSameProcess, readListenSockets, rereadProcess } from '../procfs/index.ts';
 import type { ProcessInfo } from '../procfs/types.ts';
 import type { StartRecord } from '../state/state.ts';
@@ -40,7 +40,7 @@ export interface FreePortOptions {
   /** config app.user: the recorded process must run as this user (root when none). */
   appUser: string | undefined;
   untilMs: number;
-  out: HookOutput;
+  out: Progress;
 }
 
 /**
@@ -106,7 +106,7 @@ interface StopTargets {
 }
 
 /** Signal every process now holding the port that is not a target yet (identity re-read), and make it one. */
-function adoptNewHolders(port: number, targets: StopTarget[], signal: NodeJS.Signals, out: HookOutput): void {
+function adoptNewHolders(port: number, targets: StopTarget[], signal: NodeJS.Signals, out: Progress): void {
   const known = (owner: ProcessInfo) => targets.some((t) => hasIdentity(t.info, owner));
   const holders = findListeners(port).listeners.flatMap((l) => l.owners);
   for (const owner of new Map(holders.map((o) => [o.pid, o])).values()) {
@@ -147,7 +147,7 @@ function findStopTargets(port: number, recorded: StartRecord | undefined, appUse
   return { targets: [...targets.values()] };
 }
 
-function sendToAll(targets: StopTarget[], signal: NodeJS.Signals, out: HookOutput): void {
+function sendToAll(targets: StopTarget[], signal: NodeJS.Signals, out: Progress): void {
   const groups = new Set(targets.filter((t) => t.group).map((t) => t.info.pgid));
   for (const target of targets) {
     // A member of a group that is signalled as a whole gets the signal once, through its group.

@@ -7,7 +7,7 @@ import type { LoadedConfig } from '../config/load.ts';
 import { resolvePort } from '../config/resolve-port.ts';
 import { readProcessInfo } from '../procfs/index.ts';
 import type { ProcessInfo } from '../procfs/types.ts';
-import { cutLine } from '../hook/output.ts';
+import { cutLine } from '../text/clean-line.ts';
 import { pickReason, readLogTail } from './log-tail.ts';
 import { openAppLog } from './app-log.ts';
 import { lookupAccount, runAsAccount } from './user.ts';

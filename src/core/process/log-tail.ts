@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { cutLine } from '../hook/output.ts';
+import { cutLine } from '../text/clean-line.ts';
 
 /** At most this many app log lines go under a verdict, each cut to LogLineChars. */
 export const LogTailLines = 20;

@@ -1,6 +1,6 @@
-import { HookError } from '../errors.ts';
-import type { LifecycleEvent } from './help.ts';
-import { cutLine } from './output.ts';
+import { HookError } from '../core/errors.ts';
+import type { LifecycleEvent } from '../core/events.ts';
+import { cutLine } from '../core/text/clean-line.ts';
 
 /** The verdict line (in UTF-8 bytes) may be longer than other lines, but never near the console's ~2 KB limit. */
 export const MaxVerdictChars = 1000;

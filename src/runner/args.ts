@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { HookError } from '../errors.ts';
+import { HookError } from '../core/errors.ts';
 
 /** The operator flags every hook executable takes. */
 export interface HookOptions {

@@ -16,6 +16,9 @@ const Unprintable = anyOf(
   /(?<![\ud800-\udbff])[\udc00-\udfff]/,
 );
 
+/** Longest ordinary printed line in UTF-8 bytes: the console's tail drops every line if one is over ~2 KB. */
+export const MaxLineChars = 300;
+
 function anyOf(...patterns: RegExp[]): RegExp {
   return new RegExp(patterns.map((p) => p.source).join('|'), 'g');
 }
@@ -58,4 +61,9 @@ export function cleanStrings<T>(value: T): T {
   // Dates and other objects with their own JSON form keep it; plain objects are cleaned key by key.
   if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) return value;
   return Object.fromEntries(Object.entries(value).map(([key, item]) => [cleanStrings(key), cleanStrings(item)])) as T;
+}
+
+/** A line fit to print: secrets hidden, control characters stripped, cut to `max` UTF-8 bytes on a code point. */
+export function cutLine(text: string, max = MaxLineChars): string {
+  return cleanLine(text, max);
 }

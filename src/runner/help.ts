@@ -1,7 +1,5 @@
-import { findEvent, type LifecycleEvent } from '../events.ts';
-import { VERSION } from '../version.ts';
-
-export type { LifecycleEvent } from '../events.ts';
+import { findEvent, type LifecycleEvent } from '../core/events.ts';
+import { VERSION } from '../core/version.ts';
 
 const purposes: Record<LifecycleEvent, string> = {
   ApplicationStop: 'frees the target port: stops every process listening on it, SIGKILL after the grace period',
@@ -25,4 +23,9 @@ export function hookHelp(event: LifecycleEvent): string {
     '',
     'exit codes: 0 success, 1 failed verification, 2 bad config or usage, or a state directory others could write',
   ].join('\n');
+}
+
+/** --version text for a hook executable: portproof's version, the event, and the Node runtime it runs on. */
+export function hookVersion(event: LifecycleEvent): string {
+  return `portproof ${VERSION} (${event}) node ${process.version} ${process.platform}-${process.arch}`;
 }

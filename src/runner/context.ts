@@ -1,8 +1,8 @@
-import type { LoadedConfig } from '../config/load.ts';
-import type { CodeDeployEnv } from '../codedeploy/env.ts';
+import type { LoadedConfig } from '../core/config/load.ts';
+import type { CodeDeployEnv } from '../core/codedeploy/env.ts';
 import type { HookOptions } from './args.ts';
 import type { Deadline } from './deadline.ts';
-import type { LifecycleEvent } from './help.ts';
+import type { LifecycleEvent } from '../core/events.ts';
 import type { Logger } from './logger.ts';
 import type { HookOutput } from './output.ts';
 

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
-import { describeFsError } from '../fs-error.ts';
-import { redactJsonLine } from './redact.ts';
+import { describeFsError } from '../core/fs-error.ts';
+import { redactJsonLine } from '../core/text/redact.ts';
 
 export type Logger = pino.Logger;
 

@@ -1,24 +1,24 @@
-import { locateBundleRoot } from '../codedeploy/bundle-root.ts';
-import { readHookTimeoutSeconds } from '../codedeploy/appspec.ts';
-import { readCodeDeployEnv } from '../codedeploy/env.ts';
-import { formatDuration } from '../config/duration.ts';
-import { configProblems, loadConfig, resolveConfigPath } from '../config/load.ts';
-import { preflight } from '../config/preflight.ts';
-import { listSecrets } from '../config/secrets.ts';
-import { HookError } from '../errors.ts';
-import { appStateDir } from '../state/state.ts';
-import { DefaultLockWaitMs } from '../defaults.ts';
-import { acquireLock, type HeldLock } from '../state/lock.ts';
-import { ensureTrustedStateDir } from '../state/trust.ts';
-import { VERSION } from '../version.ts';
+import { locateBundleRoot } from '../core/codedeploy/bundle-root.ts';
+import { readHookTimeoutSeconds } from '../core/codedeploy/appspec.ts';
+import { readCodeDeployEnv } from '../core/codedeploy/env.ts';
+import { formatDuration } from '../core/config/duration.ts';
+import { configProblems, loadConfig, resolveConfigPath } from '../core/config/load.ts';
+import { preflight } from '../core/config/preflight.ts';
+import { listSecrets } from '../core/config/secrets.ts';
+import { HookError } from '../core/errors.ts';
+import type { LifecycleEvent } from '../core/events.ts';
+import { appStateDir } from '../core/state/state.ts';
+import { DefaultLockWaitMs } from '../core/defaults.ts';
+import { acquireLock, type HeldLock } from '../core/state/lock.ts';
+import { ensureTrustedStateDir } from '../core/state/trust.ts';
+import { hideSecrets } from '../core/text/redact.ts';
 import { parseHookArgs } from './args.ts';
 import type { HookContext, HookFlow } from './context.ts';
 import { Deadline } from './deadline.ts';
-import { hookHelp, type LifecycleEvent } from './help.ts';
+import { hookHelp, hookVersion } from './help.ts';
 import { isInterrupted, runInterruptCleanups } from './interrupt-cleanup.ts';
 import { createHookLogger, type Logger } from './logger.ts';
 import { HookOutput } from './output.ts';
-import { hideSecrets } from './redact.ts';
 import { failedVerdict, okVerdict, toHookError } from './verdict.ts';
 
 /** The flows a hook executable can run: its own, and the read-only report every hook offers. */
@@ -42,7 +42,7 @@ export async function executeHook(event: LifecycleEvent, flows: HookFlows, argv:
   try {
     const options = parseHookArgs(argv, event === 'ValidateService');
     if (options.help) return print(hookHelp(event), 0);
-    if (options.version) return print(`portproof ${VERSION} (${event}) node ${process.version} ${process.platform}-${process.arch}`, 0);
+    if (options.version) return print(hookVersion(event), 0);
     const bundleRoot = locateBundleRoot();
     const config = loadConfig(resolveConfigPath(bundleRoot, options.config), bundleRoot);
     hideSecrets(listSecrets(config));

@@ -1,19 +1,13 @@
-import { formatDuration } from '../config/duration.ts';
-import { cleanLine } from './clean-line.ts';
+import { formatDuration } from '../core/config/duration.ts';
+import type { Progress } from '../core/progress.ts';
+import { cutLine } from '../core/text/clean-line.ts';
 import type { Logger } from './logger.ts';
 
-/** Longest ordinary stdout line in UTF-8 bytes: the console's tail drops every line if one is over ~2 KB. */
-export const MaxLineChars = 300;
 /** How often a wait prints that it is still waiting. */
 export const ProgressEveryMs = 5000;
 
-/** A line fit to print: secrets hidden, control characters stripped, cut to `max` UTF-8 bytes on a code point. */
-export function cutLine(text: string, max = MaxLineChars): string {
-  return cleanLine(text, max);
-}
-
 /** Human lines on stdout, each mirrored to the JSON log; remembers what the hook is doing for an interrupt. */
-export class HookOutput {
+export class HookOutput implements Progress {
   activity = 'starting';
   private lastProgressAt = 0;
 
@@ -40,6 +34,8 @@ export class HookOutput {
     const now = Date.now();
     if (now - this.lastProgressAt < ProgressEveryMs) return;
     this.lastProgressAt = now;
-    this.say(`  still ${this.activity.replace(/^./, (c) => c.toLowerCase())} (${formatDuration(now - startedAt)} so far, gives up in ${formatDuration(Math.max(0, deadlineAt - now))})`);
+    const what = this.activity.replace(/^./, (c) => c.toLowerCase());
+    const left = formatDuration(Math.max(0, deadlineAt - now));
+    this.say(`  still ${what} (${formatDuration(now - startedAt)} so far, gives up in ${left})`);
   }
 }
