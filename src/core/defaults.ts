@@ -4,6 +4,9 @@
 /** How often a wait re-checks its condition: short enough to see a port released within 100 ms. */
 export const DefaultPollMs = 50;
 
+/** How often a wait prints that it is still waiting. */
+export const DefaultProgressEveryMs = 5000;
+
 /** How long to wait for the kernel to reap a process after SIGKILL. */
 export const DefaultKillWaitMs = 5000;
 
