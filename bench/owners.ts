@@ -4,7 +4,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { checkTreeOwnsPort, findListeners, listPids, readProcessInfo } from '../src/core/procfs/index.ts';
+import { checkTreeOwnsPort, findListeners, listPids, readProcessInfo, type ProcessIdentity } from '../src/core/procfs/index.ts';
 import { waitForPort } from '../src/lab/net.ts';
 import { findFreePort } from '../src/lab/ports.ts';
 import { spawnTracked, stopAll } from '../src/lab/processes.ts';
@@ -18,7 +18,7 @@ const FdsPerProcess = 40;
 
 type Method = { name: string; run: () => void };
 
-function methodsFor(port: number, root: { pid: number; startTime: number; bootId: string }): Method[] {
+function methodsFor(port: number, root: ProcessIdentity): Method[] {
   const exec = (cmd: string, args: string[]) => () => {
     const result = spawnSync(cmd, args, { encoding: 'utf8' });
     if (result.error) throw new Error(`${cmd}: ${result.error.message} (apt-get install -y iproute2 lsof)`);
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   try {
     await waitForPort(port, 5000);
     const info = readProcessInfo(app.pid)!;
-    const methods = methodsFor(port, { pid: info.pid, startTime: info.startTime, bootId: info.bootId });
+    const methods = methodsFor(port, info);
     const results: Record<string, unknown> = {};
     const rows: (string | number)[][] = [];
     for (const scenario of ['this machine as it is', `+${LoadProcesses} processes, ${LoadProcesses * FdsPerProcess} fds`]) {

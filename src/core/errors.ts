@@ -1,25 +1,42 @@
 // One error type for every way a hook can fail; its message is the verdict a person reads in the console.
 
-/** Stable codes: scripts and the JSON log match on these, people read the message. */
+/** Stable codes, one meaning each: scripts and the JSON log match on these, people read the message. */
 export type HookErrorCode =
+  /** portproof.yml is invalid or implies something the host cannot do. */
   | 'BAD_CONFIG'
+  /** The command line is wrong. */
   | 'BAD_USAGE'
+  /** Another hook holds the app's lock. */
   | 'LOCKED'
+  /** The lock file cannot be read or written. */
+  | 'LOCK_FAILED'
+  /** The port is still held after the grace period and SIGKILL. */
   | 'STOP_FAILED'
+  /** A listener on the port has an owner this user cannot read: nothing is signalled blind. */
+  | 'OWNER_UNKNOWN'
   | 'START_EXITED'
   | 'START_TIMEOUT'
   | 'NOT_OWNER'
+  /** The recorded process is missing or not trusted (another boot, another user). */
   | 'STATE_INVALID'
+  /** The state directory may be written by others: the host's setup is wrong. */
   | 'UNSAFE_STATE'
+  /** The state directory cannot be read or created. */
+  | 'STATE_DIR_FAILED'
+  | 'STATE_WRITE_FAILED'
   | 'UNHEALTHY'
   | 'NGINX_FAILED'
-  | 'DEADLINE'
+  /** The hook was signalled, or gave up before the appspec timeout. */
   | 'INTERRUPTED'
-  | 'UNREADABLE'
   | 'INCLUDE_UNKNOWN'
   | 'INCLUDE_UNSAFE'
   | 'LIVE_PORT_CONFLICT'
-  | 'STATE_WRITE_FAILED';
+  /** /proc cannot be read (not mounted, or an error other than a vanished process or a permission). */
+  | 'PROC_UNREADABLE'
+  /** /proc holds text in a format portproof does not read (a kernel it does not know). */
+  | 'PROC_MALFORMED'
+  /** Anything else thrown: a portproof bug. */
+  | 'INTERNAL';
 
 /** Evidence a failure carries; every field optional, all of it logged. */
 export interface HookErrorContext {

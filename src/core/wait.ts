@@ -1,7 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-
-/** How often a wait re-checks its condition: short enough to see a port released within 100 ms. */
-export const DefaultPollMs = 50;
+import { DefaultPollMs } from './defaults.ts';
 
 /** The outcome of pollUntil: the value that ended the wait, or a timeout. */
 export type PollResult<T> = { done: true; value: T; waitedMs: number } | { done: false; waitedMs: number };

@@ -1,12 +1,12 @@
+import { resolvePort } from '../core/config/resolve-port.ts';
 import { HookError } from '../core/errors.ts';
 import { cleanStrings } from '../core/text/clean-line.ts';
 import type { HookContext } from '../runner/context.ts';
 import { judgeAnswer } from '../core/health/check.ts';
 import { probeOnce } from '../core/health/probe.ts';
 import { describeProcess } from '../core/process/describe.ts';
-import { isRunning } from '../core/process/signal.ts';
-import { findListeners } from '../core/procfs/index.ts';
-import { readState, type StartRecord } from '../core/state/state.ts';
+import { findListeners, isSameProcess } from '../core/procfs/index.ts';
+import { findRecord, readState, type StartRecord } from '../core/state/state.ts';
 import { readPortRoles, type PortRoles } from './ports.ts';
 
 /** What --check found on one port. */
@@ -29,7 +29,7 @@ export async function checkFlow(ctx: HookContext): Promise<string> {
   const reports: PortReport[] = [];
   for (const port of ctx.config.ports) {
     const role = !roles.blueGreen ? 'in-place' : includeProblem !== null ? 'unknown' : port === roles.live ? 'live' : 'target';
-    const report = await inspectPort(ctx, port, role, state.processes[String(port)] ?? null);
+    const report = await inspectPort(ctx, port, role, findRecord(state, port) ?? null);
     reports.push(report);
     if (!ctx.options.json) printPort(ctx, report);
   }
@@ -68,7 +68,7 @@ async function inspectPort(ctx: HookContext, port: number, role: PortReport['rol
   const { listeners } = findListeners(port);
   const owners = listeners.flatMap((l) => l.owners.map((o) => ({ pid: o.pid, user: o.user, startedAt: o.startedAt.toISOString(), command: o.command, address: `${l.address}:${l.port}` })));
   const unknownOwners = listeners.filter((l) => l.owners.length === 0).length;
-  const url = ctx.config.health.url.replaceAll('{port}', String(port));
+  const url = resolvePort(ctx.config, port).healthUrl;
   let health: PortReport['health'] = { ok: false, status: null, detail: 'not checked: nothing listening' };
   if (listeners.length > 0) {
     const { requestTimeout, tls } = ctx.config.health;
@@ -76,7 +76,7 @@ async function inspectPort(ctx: HookContext, port: number, role: PortReport['rol
     const reason = judgeAnswer(answer, ctx.config.health);
     health = { ok: reason === null, status: answer.status, detail: reason ?? `HTTP ${answer.status}` };
   }
-  return { port, role, recorded: record ? { ...record, running: isRunning(record) } : null, owners, unknownOwners, health };
+  return { port, role, recorded: record ? { ...record, running: isSameProcess(record) } : null, owners, unknownOwners, health };
 }
 
 function printPort(ctx: HookContext, report: PortReport): void {

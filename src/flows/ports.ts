@@ -24,13 +24,16 @@ export function readPortRoles(config: LoadedConfig): PortRoles {
 }
 
 /**
- * Refuse to signal anything on `port` if nginx may be serving it: per the include and per the state's record of the
- * last switch. When those two disagree, which app is live is not certain, and the operator settles it with validate.
+ * Refuse to signal anything on `port` if nginx may be serving it: per the include (`roles`, read once per hook) and
+ * per the state's record of the last switch. When those two disagree, which app is live is not certain, and the
+ * operator settles it with validate.
  */
-export function assertNotServed(config: LoadedConfig, state: AppState, appDir: string, port: number): void {
-  if (config.ports.length < 2 || !config.nginx) return;
+export function assertNotServed(
+  config: LoadedConfig, roles: PortRoles, state: AppState, appDir: string, port: number,
+): void {
+  if (!roles.blueGreen || !config.nginx) return;
   const include = config.nginx.include;
-  const live = readIncludeLive(config);
+  const live = roles.live;
   const recorded = state.live;
   const stateFile = path.join(appDir, 'state.json');
   if (recorded !== null && live !== recorded) {

@@ -4,11 +4,13 @@ import { describeExit, stopUnrecordedStart, waitForBind, type BoundApp } from '.
 import { onInterrupt } from '../runner/interrupt-cleanup.ts';
 import { formatClock } from '../core/process/describe.ts';
 import { HookError } from '../core/errors.ts';
+import { resolvePort } from '../core/config/resolve-port.ts';
 import { launchApp } from '../core/process/launch.ts';
 import type { ProcessInfo } from '../core/procfs/types.ts';
-import { DefaultKillWaitMs } from '../core/process/stop.ts';
-import { isRunning, signalProcess } from '../core/process/signal.ts';
-import { readState, writeState, type AppState } from '../core/state/state.ts';
+import { DefaultKillWaitMs } from '../core/defaults.ts';
+import { signalProcess } from '../core/process/signal.ts';
+import { isSameProcess } from '../core/procfs/index.ts';
+import { findRecord, readState, recordStart, writeState, type AppState } from '../core/state/state.ts';
 import { pollUntil } from '../core/wait.ts';
 import { readPortRoles } from './ports.ts';
 import { freeTargetPort } from './stop.ts';
@@ -18,27 +20,27 @@ import { freeTargetPort } from './stop.ts';
  * app detached, record who it is, and wait until it listens.
  */
 export async function startFlow(ctx: HookContext): Promise<string> {
-  const { target } = readPortRoles(ctx.config);
+  const roles = readPortRoles(ctx.config);
+  const target = roles.target;
   ctx.out.begin(`Freeing port ${target} before starting`, { port: target });
-  const freed = await freeTargetPort(ctx, target);
+  const freed = await freeTargetPort(ctx, roles);
   if (freed.stopped.length > 0) ctx.out.say(`Port ${target} free after ${formatDuration(freed.releasedAfterMs)}`);
-  ctx.out.begin(`Starting ${ctx.config.app.command.join(' ').replaceAll('{port}', String(target))}`, { port: target });
+  ctx.out.begin(`Starting ${resolvePort(ctx.config, target).argv.join(' ')}`, { port: target });
   const app = await launchApp(ctx.config, target);
   // Interrupted before the bound process is recorded, the start stops what it started rather than leave it running
   // unrecorded (state.json would name only the launcher); once recorded, ApplicationStop owns it.
   const forget = onInterrupt(() => stopUnrecordedStart(app, ctx.out));
   const state = readState(ctx.appDir);
-  state.processes[String(target)] = {
+  recordStart(state, target, {
     pid: app.info.pid,
     startTime: app.info.startTime,
-    bootId: app.bootId,
+    bootId: app.info.bootId,
     command: app.info.command,
     user: app.user,
     startedAt: app.info.startedAt.toISOString(),
     deploymentId: ctx.deployment?.deploymentId ?? null,
     log: app.logFile,
-  };
-  state.lastStarted = target;
+  });
   await recordOrStop(ctx, state, app.info);
   ctx.out.say(`Started PID ${app.info.pid} as ${app.user}; output goes to ${app.logFile}`, { pid: app.info.pid });
   const bindUntil = Math.min(Date.now() + ctx.config.start.timeout, ctx.deadline.at);
@@ -48,7 +50,7 @@ export async function startFlow(ctx: HookContext): Promise<string> {
   const { info } = bound;
   const record = { pid: info.pid, startTime: info.startTime, command: info.command, user: info.user };
   const startedAt = info.startedAt.toISOString();
-  state.processes[String(target)] = { ...state.processes[String(target)]!, ...record, startedAt };
+  recordStart(state, target, { ...findRecord(state, target)!, ...record, startedAt });
   await recordOrStop(ctx, state, info);
   forget();
   const launcherPid = bound.launcher?.info.pid;
@@ -73,7 +75,7 @@ async function recordOrStop(ctx: HookContext, state: AppState, app: ProcessInfo)
     if (!(error instanceof HookError)) throw error;
     const signalled = signalProcess(app, 'SIGKILL', true);
     // The verdict says it is gone only once it is: SIGKILL takes effect when the kernel next schedules it.
-    const gone = await pollUntil(() => (isRunning(app) ? undefined : true), Date.now() + DefaultKillWaitMs);
+    const gone = await pollUntil(() => (isSameProcess(app) ? undefined : true), Date.now() + DefaultKillWaitMs);
     const killed = gone.done ? 'stopped again with SIGKILL' : 'sent SIGKILL but is still running';
     const stopped = signalled ? killed : 'already gone';
     const note = `the new PID ${app.pid} could not be recorded and was ${stopped}`;

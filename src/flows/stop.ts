@@ -1,37 +1,35 @@
 import { formatDuration } from '../core/config/duration.ts';
 import type { HookContext } from '../runner/context.ts';
 import { describeProcess } from '../core/process/describe.ts';
-import { freePort, type FreePortReport } from '../core/process/stop.ts';
-import { readState, writeState, type AppState } from '../core/state/state.ts';
+import { freePort, type FreePortReport } from '../core/process/free-port.ts';
+import { findRecord, forgetPort, readState, writeState, type AppState } from '../core/state/state.ts';
 import { HookError } from '../core/errors.ts';
-import { assertNotServed, readPortRoles } from './ports.ts';
+import { assertNotServed, readPortRoles, type PortRoles } from './ports.ts';
 
 /** ApplicationStop: free the target port. Nothing listening is success; so is running it twice. */
 export async function stopFlow(ctx: HookContext): Promise<string> {
-  const { target } = readPortRoles(ctx.config);
-  ctx.out.begin(`Freeing port ${target}`, { port: target });
-  const report = await freeTargetPort(ctx, target);
+  const roles = readPortRoles(ctx.config);
+  ctx.out.begin(`Freeing port ${roles.target}`, { port: roles.target });
+  const report = await freeTargetPort(ctx, roles);
   return describeFreed(report);
 }
 
-/** Free `port` with the configured signal and grace, and forget the process portproof had recorded there. */
-export async function freeTargetPort(ctx: HookContext, port: number): Promise<FreePortReport> {
+/** Free the target port with the configured signal and grace, and forget the process portproof had recorded there. */
+export async function freeTargetPort(ctx: HookContext, roles: PortRoles): Promise<FreePortReport> {
+  const port = roles.target;
   const state = readState(ctx.appDir);
   // Last look before any signal: the port nginx serves (per the include and the last recorded switch) is never freed.
-  assertNotServed(ctx.config, state, ctx.appDir, port);
+  assertNotServed(ctx.config, roles, state, ctx.appDir, port);
   if (state.problem) ctx.out.say(`Note: ${state.problem}; only processes found listening will be stopped`);
   const report = await freePort(port, {
     signal: ctx.config.stop.signal,
     graceMs: ctx.config.stop.grace,
-    recorded: state.processes[String(port)],
+    recorded: findRecord(state, port),
     appUser: ctx.config.app.user,
     untilMs: ctx.deadline.at,
     out: ctx.out,
   });
-  if (state.processes[String(port)]) {
-    delete state.processes[String(port)];
-    forgetStopped(ctx, state, report);
-  }
+  if (forgetPort(state, port)) forgetStopped(ctx, state, report);
   ctx.log.info({ port, stopped: report.stopped.map((s) => ({ pid: s.info.pid, signal: s.signal, exitedAfterMs: s.exitedAfterMs })), releasedAfterMs: report.releasedAfterMs, releaseLagMs: report.releaseLagMs }, 'port free');
   return report;
 }

@@ -1,12 +1,13 @@
 import { formatDuration } from '../core/config/duration.ts';
+import { resolvePort } from '../core/config/resolve-port.ts';
 import { HookError } from '../core/errors.ts';
 import type { HookContext } from '../runner/context.ts';
 import { waitForHealthy } from '../core/health/wait-healthy.ts';
 import { switchNginx } from '../core/nginx/switch.ts';
 import { confirmRecordedProcess, proveTreeOwnsPort } from '../core/ownership/prove-owner.ts';
 import { formatClock } from '../core/process/describe.ts';
-import { readState, writeState, type AppState } from '../core/state/state.ts';
-import { readPortRoles } from './ports.ts';
+import { findRecord, readState, recordSwitch, writeState, type AppState } from '../core/state/state.ts';
+import { readPortRoles, type PortRoles } from './ports.ts';
 
 /**
  * ValidateService: the process ApplicationStart recorded is still the same process, its tree owns every listener on
@@ -15,19 +16,20 @@ import { readPortRoles } from './ports.ts';
  */
 export async function validateFlow(ctx: HookContext): Promise<string> {
   const state = readState(ctx.appDir);
-  const port = choosePort(ctx, state);
-  const record = state.processes[String(port)];
+  // The include is read once: the roles chosen here are the ones the switch starts from.
+  const roles = readPortRoles(ctx.config);
+  const port = choosePort(ctx, state, roles);
+  const record = findRecord(state, port);
   if (!record) {
     const why = state.problem ?? `no process recorded for port ${port} in ${ctx.appDir}/state.json`;
     throw new HookError('STATE_INVALID', `${why}; nothing on port ${port} is trusted (run ApplicationStart first)`, { port });
   }
   ctx.out.begin(`Verifying PID ${record.pid} owns port ${port}`, { port, pid: record.pid });
   const info = confirmRecordedProcess(record, port, ctx.config.app.user);
-  proveTreeOwnsPort(info, record.bootId, port);
-  const root = { pid: info.pid, startTime: info.startTime, bootId: record.bootId };
+  proveTreeOwnsPort(info, port);
   const health = ctx.config.health;
-  const healthy = await waitForHealthy(root, {
-    url: health.url.replaceAll('{port}', String(port)),
+  const healthy = await waitForHealthy(info, {
+    url: resolvePort(ctx.config, port).healthUrl,
     expectStatus: health.expectStatus,
     expectBody: health.expectBody,
     requestTimeoutMs: health.requestTimeout,
@@ -37,22 +39,21 @@ export async function validateFlow(ctx: HookContext): Promise<string> {
   }, ctx.out);
   // Ownership again after the health checks: a second listener could have appeared while we waited.
   confirmRecordedProcess(record, port, ctx.config.app.user);
-  const { listeners } = proveTreeOwnsPort(info, record.bootId, port);
+  const { listeners } = proveTreeOwnsPort(info, port);
   const owned = `port ${port} owned by PID ${info.pid} (${info.comm}, started ${formatClock(info.startedAt)}${listeners > 1 ? `, ${listeners} listeners` : ''}); healthy (HTTP ${healthy.status} in ${formatDuration(healthy.latencyMs)}, try ${healthy.attempts})`;
   ctx.log.info({ port, pid: info.pid, attempts: healthy.attempts, healthyAfterMs: healthy.waitedMs }, 'verified');
-  return `${owned}${await switchTraffic(ctx, state, port)}`;
+  return `${owned}${await switchTraffic(ctx, state, roles, port)}`;
 }
 
-function choosePort(ctx: HookContext, state: AppState): number {
-  const port = ctx.options.port ?? state.lastStarted ?? readPortRoles(ctx.config).target;
+function choosePort(ctx: HookContext, state: AppState, roles: PortRoles): number {
+  const port = ctx.options.port ?? state.lastStarted ?? roles.target;
   if (!ctx.config.ports.includes(port)) {
     throw new HookError('BAD_USAGE', `--port ${port} is not one of the configured ports (${ctx.config.ports.join(', ')})`);
   }
   return port;
 }
 
-async function switchTraffic(ctx: HookContext, state: AppState, port: number): Promise<string> {
-  const roles = readPortRoles(ctx.config);
+async function switchTraffic(ctx: HookContext, state: AppState, roles: PortRoles, port: number): Promise<string> {
   if (!roles.blueGreen || !ctx.config.nginx) return '';
   // The include alone is not proof: a hook killed mid-switch can leave it naming this port before any reload.
   if (roles.live === port && state.live === port) {
@@ -60,10 +61,10 @@ async function switchTraffic(ctx: HookContext, state: AppState, port: number): P
     return `; nginx already → ${port}`;
   }
   // The previous port counts only if portproof started something there: it is what a rollback would return to.
-  const previous = roles.live === port ? state.previous : roles.live !== null && state.processes[String(roles.live)] ? roles.live : null;
+  const previous = roles.live === port ? state.previous : roles.live !== null && findRecord(state, roles.live) ? roles.live : null;
   // Switch first, record second: a record that cannot be written puts nginx back, so the two never disagree.
   await switchNginx(ctx.config.nginx, ctx.config.ports, port, ctx.out, ctx.deadline.at, () => {
-    writeState(ctx.appDir, { ...state, previous, live: port });
+    writeState(ctx.appDir, recordSwitch(state, port, previous));
   });
   return `; nginx now → ${port}${previous !== null ? ` (previous ${previous} kept for rollback)` : ''}`;
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { listProcessTree, readBootId, readProcessInfo } from '../core/procfs/index.ts';
+import { listProcessTree, readProcessInfo } from '../core/procfs/index.ts';
 import { runCommand } from '../core/run-command.ts';
 import { pollUntil, waitForPort } from './net.ts';
 
@@ -210,7 +210,7 @@ export function isRunning(pid: number): boolean {
 function findChildren(parent: number): number[] {
   const info = readProcessInfo(parent);
   if (info === null) return [];
-  const tree = listProcessTree({ pid: info.pid, startTime: info.startTime, bootId: readBootId() });
+  const tree = listProcessTree(info);
   return tree.filter((p) => p.pid !== parent && p.state !== 'Z').map((p) => p.pid);
 }
 

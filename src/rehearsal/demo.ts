@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { readState } from '../core/state/state.ts';
-import { isRunning, signalProcess } from '../core/process/signal.ts';
-import { readProcessInfo } from '../core/procfs/index.ts';
+import { signalProcess } from '../core/process/signal.ts';
+import { isSameProcess } from '../core/procfs/index.ts';
 import { LifecycleEvents } from '../core/events.ts';
 import { startHammer, type Hammer } from '../lab/hammer.ts';
 import { findNginxBin, NginxMissing, startNginx, type TestNginx } from '../lab/nginx.ts';
@@ -151,11 +151,10 @@ async function tearDown(stage: Stage, say: (line: string) => void): Promise<void
   const state = readState(path.join(stage.stateDir, 'sample'));
   const stopped: number[] = [];
   for (const record of Object.values(state.processes)) {
-    const info = readProcessInfo(record.pid);
-    if (info && info.startTime === record.startTime && signalProcess(info, 'SIGKILL', true)) stopped.push(record.pid);
+    if (signalProcess(record, 'SIGKILL', true)) stopped.push(record.pid);
   }
   const deadline = Date.now() + 5000;
-  while (Date.now() < deadline && Object.values(state.processes).some((r) => isRunning(r))) await new Promise((r) => setTimeout(r, 50));
+  while (Date.now() < deadline && Object.values(state.processes).some((r) => isSameProcess(r))) await new Promise((r) => setTimeout(r, 50));
   await stage.nginx?.stop();
   fs.rmSync(stage.root, { recursive: true, force: true });
   say(`cleaned up: stopped ${stopped.length > 0 ? `PIDs ${stopped.join(', ')}` : 'no app'}${stage.nginx ? ' and nginx' : ''}, removed ${stage.root}`);

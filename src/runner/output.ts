@@ -1,10 +1,8 @@
 import { formatDuration } from '../core/config/duration.ts';
 import type { Progress } from '../core/progress.ts';
 import { cutLine } from '../core/text/clean-line.ts';
+import { DefaultProgressEveryMs } from '../core/defaults.ts';
 import type { Logger } from './logger.ts';
-
-/** How often a wait prints that it is still waiting. */
-export const ProgressEveryMs = 5000;
 
 /** Human lines on stdout, each mirrored to the JSON log; remembers what the hook is doing for an interrupt. */
 export class HookOutput implements Progress {
@@ -29,10 +27,10 @@ export class HookOutput implements Progress {
     this.say(activity, fields);
   }
 
-  /** A progress line at most every ProgressEveryMs: what, how long so far, until when. */
+  /** A progress line at most every DefaultProgressEveryMs: what, how long so far, until when. */
   progress(startedAt: number, deadlineAt: number): void {
     const now = Date.now();
-    if (now - this.lastProgressAt < ProgressEveryMs) return;
+    if (now - this.lastProgressAt < DefaultProgressEveryMs) return;
     this.lastProgressAt = now;
     const what = this.activity.replace(/^./, (c) => c.toLowerCase());
     const left = formatDuration(Math.max(0, deadlineAt - now));

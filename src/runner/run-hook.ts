@@ -8,7 +8,8 @@ import { listSecrets } from '../core/config/secrets.ts';
 import { HookError } from '../core/errors.ts';
 import type { LifecycleEvent } from '../core/events.ts';
 import { appStateDir } from '../core/state/state.ts';
-import { acquireLock, DefaultLockWaitMs, type HeldLock } from '../core/state/lock.ts';
+import { DefaultLockWaitMs } from '../core/defaults.ts';
+import { acquireLock, type HeldLock } from '../core/state/lock.ts';
 import { ensureTrustedStateDir } from '../core/state/trust.ts';
 import { hideSecrets } from '../core/text/redact.ts';
 import { parseHookArgs } from './args.ts';
@@ -82,7 +83,7 @@ function openLog(appDir: string, event: LifecycleEvent, deploymentId: string | n
   } catch (error) {
     // A read-only report may run as a user who cannot write the state dir; a real hook run needs it.
     if (readOnly) return createHookLogger(null, {});
-    throw new HookError('UNREADABLE', `cannot write ${appDir}: ${(error as Error).message} (run the hook as root, or set stateDir)`);
+    throw new HookError('STATE_DIR_FAILED', `cannot write ${appDir}: ${(error as Error).message} (run the hook as root, or set stateDir)`);
   }
 }
 

@@ -1,7 +1,7 @@
 // `portproof why` flags and the env tunables for --wait; every mistake is a one-line usage error (exit 2).
 import { parseArgs } from 'node:util';
 import { WhyError } from './errors.ts';
-import { DefaultPollMs, DefaultProgressMs } from './wait.ts';
+import { DefaultStatusPollMs, DefaultProgressMs } from './wait.ts';
 
 /** What one `portproof why` run was asked to do. */
 export interface WhyOptions {
@@ -70,7 +70,7 @@ export function parseWhyArgs(argv: string[], env: NodeJS.ProcessEnv): WhyOptions
     json: values.json,
     region: values.region,
     endpointUrl,
-    pollMs: readMs(env, 'PORTPROOF_WHY_POLL_MS', DefaultPollMs),
+    pollMs: readMs(env, 'PORTPROOF_WHY_POLL_MS', DefaultStatusPollMs),
     progressMs: readMs(env, 'PORTPROOF_WHY_PROGRESS_MS', DefaultProgressMs),
   };
 }

@@ -6,16 +6,6 @@ export const DefaultListWidth = 100;
 /** Beyond this many ids a group lists the first ones and a count; --json has them all. */
 export const DefaultMaxListedIds = 40;
 
-/** `4m 08s`, `1h 02m`, `12s`, `850ms`. */
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
-  const s = Math.floor(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
-}
-
 /** `2025-03-01 10:00:02Z`, or just `10:00:02Z` on the same UTC day as `sameDayAs`. */
 export function formatTime(date: Date, sameDayAs?: Date): string {
   const iso = date.toISOString();

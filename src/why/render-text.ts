@@ -1,6 +1,7 @@
 // The terminal report: the deployment, then each group of identical failures with one log tail, then one summary line.
 import { firstLine } from './errors.ts';
-import { describeOverview, formatDuration, formatTime, pluralize, wrapList } from './format.ts';
+import { formatDuration } from '../core/config/duration.ts';
+import { describeOverview, formatTime, pluralize, wrapList } from './format.ts';
 import type { DeploymentFacts, FailureGroup, TargetFacts, WhyReport } from './types.ts';
 import { isFinalStatus } from './wait.ts';
 
@@ -43,7 +44,7 @@ export function renderGroup(group: FailureGroup, total: number, noun: string): s
   const event = group.representativeEvent;
   if (event?.diagnostics?.logTail === undefined) return lines;
   const about = [event.name];
-  if (event.startTime !== undefined && event.endTime !== undefined) about.push(formatDuration(event.endTime.getTime() - event.startTime.getTime()));
+  if (event.startTime !== undefined && event.endTime !== undefined) about.push(formatDuration(event.endTime.getTime() - event.startTime.getTime(), 'clock'));
   if (count > 1) about.push(group.distinctLogTails === 1 ? `same tail on all ${count}` : `${group.distinctLogTails} different tails among ${count}`);
   lines.push(`  log tail of ${group.representative.id} (${about.join('; ')}):`);
   const tail = event.diagnostics.logTail.replace(/\s+$/, '');
@@ -81,7 +82,7 @@ function describeTiming(d: DeploymentFacts): string {
   if (d.startTime !== undefined) parts.push(`started ${formatTime(d.startTime, d.createTime)}`);
   if (d.completeTime !== undefined) {
     const from = d.startTime ?? d.createTime;
-    parts.push(`completed ${formatTime(d.completeTime, d.createTime)}${from === undefined ? '' : ` after ${formatDuration(d.completeTime.getTime() - from.getTime())}`}`);
+    parts.push(`completed ${formatTime(d.completeTime, d.createTime)}${from === undefined ? '' : ` after ${formatDuration(d.completeTime.getTime() - from.getTime(), 'clock')}`}`);
   }
   return parts.join('; ');
 }

@@ -1,11 +1,12 @@
 // --wait: poll GetDeployment until the status is final, with a progress line at most every few seconds.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WhyError } from './errors.ts';
-import { describeOverview, formatDuration } from './format.ts';
+import { formatDuration } from '../core/config/duration.ts';
+import { describeOverview } from './format.ts';
 import { FinalStatuses, type DeploymentFacts } from './types.ts';
 
 /** How often GetDeployment is asked by default (PORTPROOF_WHY_POLL_MS overrides). */
-export const DefaultPollMs = 5_000;
+export const DefaultStatusPollMs = 5_000;
 /** At most one progress line per this interval (PORTPROOF_WHY_PROGRESS_MS overrides). */
 export const DefaultProgressMs = 5_000;
 /** Polls throttled in a row (after the SDK's own retries) that --wait rides out before giving up. */
@@ -55,7 +56,7 @@ export async function waitForFinalStatus(poll: () => Promise<DeploymentFacts>, o
 
 /** `waiting for d-…: InProgress after 12s (2 succeeded, 0 failed, …)`. */
 export function describeProgress(facts: DeploymentFacts, elapsedMs: number): string {
-  return `waiting for ${facts.id}: ${facts.status} after ${formatDuration(elapsedMs)} (${describeOverview(facts.overview)})`;
+  return `waiting for ${facts.id}: ${facts.status} after ${formatDuration(elapsedMs, 'clock')} (${describeOverview(facts.overview)})`;
 }
 
 function isThrottled(error: unknown): boolean {

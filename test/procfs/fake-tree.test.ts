@@ -12,10 +12,13 @@ const bootId = '11111111-2222-3333-4444-555555555555';
 const row = (sl: number, local: string, remote: string, state: string, inode: number) =>
   `   ${sl}: ${local} ${remote} ${state} 00000000:00000000 00:00000000 00000000     0        0 ${inode} 1 0000000000000000 100 0 0 10 0`;
 
-function writeProcess(pid: number, opts: { comm: string; ppid: number; start: number; sockets?: number[]; cmdline?: string; noFdDir?: boolean }) {
+function writeProcess(
+  pid: number,
+  opts: { comm: string; ppid: number; start: number; sockets?: number[]; cmdline?: string; noFdDir?: boolean; state?: string },
+) {
   const dir = path.join(root, String(pid));
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'stat'), `${pid} (${opts.comm}) S ${opts.ppid} ${pid} ${pid} 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 ${opts.start} 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n`);
+  fs.writeFileSync(path.join(dir, 'stat'), `${pid} (${opts.comm}) ${opts.state ?? 'S'} ${opts.ppid} ${pid} ${pid} 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 ${opts.start} 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n`);
   fs.writeFileSync(path.join(dir, 'status'), `Name:\t${opts.comm}\nUid:\t0\t0\t0\t0\n`);
   fs.writeFileSync(path.join(dir, 'cmdline'), (opts.cmdline ?? opts.comm).split(' ').join('\0'));
   if (opts.noFdDir) return;
@@ -47,6 +50,8 @@ writeProcess(300, { comm: 'stray (copy)', ppid: 1, start: 50, sockets: [502] });
 writeProcess(400, { comm: 'ghost', ppid: 1, start: 60, noFdDir: true });
 // An old process whose PID-wise parent is the app: started before it, so a reused-PID child, not a descendant.
 writeProcess(102, { comm: 'older', ppid: 100, start: 10, sockets: [] });
+// Exited, not yet reaped by its parent: the PID and start time still read back, but it no longer runs.
+writeProcess(103, { comm: 'reaped late', ppid: 1, start: 5002, sockets: [], cmdline: '', state: 'Z' });
 
 const app = { pid: 100, startTime: 5000, bootId };
 
@@ -58,6 +63,9 @@ describe('a fake procfs tree', () => {
     expect(readProcessInfo(999, root)).toBeNull();
     expect(isSameProcess({ ...app, startTime: 4999 }, root)).toBe(false);
     expect(isSameProcess({ ...app, bootId: 'other' }, root)).toBe(false);
+    expect(isSameProcess(app, root)).toBe(true);
+    // A zombie keeps its PID and start time until reaped: it is not the running process any more.
+    expect(isSameProcess({ pid: 103, startTime: 5002, bootId }, root)).toBe(false);
   });
 
   it('lists a tree: descendants started no earlier than the root', () => {

@@ -32,8 +32,7 @@ function procListeners(port: number): Map<string, number[]> {
 }
 
 function identity(app: AppProcess) {
-  const info = readProcessInfo(app.pid)!;
-  return { pid: info.pid, startTime: info.startTime, bootId: info.bootId };
+  return readProcessInfo(app.pid)!;
 }
 
 /** A python server that listens, then forks: parent and child hold one listening socket. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeAddress, parseNetTcp } from '../../src/core/procfs/net-tcp.ts';
 import { parseCmdline, parseStat, parseStatusUid } from '../../src/core/procfs/stat.ts';
+import { toHookError } from '../../src/runner/verdict.ts';
 
 const header = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
 const header6 = '  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
@@ -46,6 +47,19 @@ describe('parseStat', () => {
 
   it('rejects a truncated line', () => {
     expect(() => parseStat('12 (x) S 1', '/proc/12/stat')).toThrow('/proc/12/stat: malformed stat line');
+  });
+
+  it('reports malformed /proc data with its own code, not as a portproof bug', () => {
+    let thrown: unknown;
+    try {
+      parseStat('12 (x) S 1', '/proc/12/stat');
+    } catch (error) {
+      thrown = error;
+    }
+    const verdict = toHookError(thrown);
+    expect(verdict.code).toBe('PROC_MALFORMED');
+    expect(verdict.message).toContain('/proc/12/stat: malformed stat line');
+    expect(verdict.message).not.toContain('portproof bug');
   });
 
   it('reads the real uid and the command line', () => {

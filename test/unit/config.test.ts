@@ -6,6 +6,7 @@ import { parseDuration } from '../../src/core/config/duration.ts';
 import { buildConfigJsonSchema } from '../../src/core/config/json-schema.ts';
 import { Deadline, deadlineMarginMs } from '../../src/runner/deadline.ts';
 import { loadConfig } from '../../src/core/config/load.ts';
+import { resolvePort } from '../../src/core/config/resolve-port.ts';
 import { HookError } from '../../src/core/errors.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-config-'));
@@ -154,5 +155,21 @@ describe('buildConfigJsonSchema', () => {
     expect(schema.additionalProperties).toBe(false);
     expect(schema.properties.app?.additionalProperties).toBe(false);
     expect(schema.required).toEqual(expect.arrayContaining(['app', 'ports', 'health']));
+  });
+});
+
+describe('resolvePort', () => {
+  it('fills in {port} once for the argv, the log, the health URL and the include line', () => {
+    const config = load(`${valid}  line: "set $service_url http://127.0.0.1:{port}"\n`);
+    const resolved = resolvePort(config, 8082);
+    expect(resolved.argv).toEqual(['java', '-jar', 'app.jar', '--server.port=8082']);
+    expect(resolved.healthUrl).toBe('http://127.0.0.1:8082/actuator/health');
+    expect(resolved.includeLine).toBe('set $service_url http://127.0.0.1:8082;');
+    expect(resolved.logFile).not.toContain('{port}');
+  });
+
+  it('has no include line without nginx', () => {
+    const config = load('app:\n  name: a\n  command: [run, "{port}"]\nports: [8080]\nhealth:\n  url: http://127.0.0.1:{port}/\n');
+    expect(resolvePort(config, 8080)).toMatchObject({ port: 8080, argv: ['run', '8080'], includeLine: null });
   });
 });

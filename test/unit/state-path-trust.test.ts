@@ -140,6 +140,6 @@ describe('the path to the state directory', () => {
       throw Object.assign(new Error('EACCES'), { code: 'EACCES', errno: -13 });
     });
     expect(ensureError(path.join(parent, 'state'), true)).toBeNull();
-    expect(ensureError(path.join(parent, 'state'), false)?.code).toBe('UNREADABLE');
+    expect(ensureError(path.join(parent, 'state'), false)?.code).toBe('STATE_DIR_FAILED');
   });
 });

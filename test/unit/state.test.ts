@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readState, writeState } from '../../src/core/state/state.ts';
+import { findRecord, forgetPort, readState, recordStart, recordSwitch, writeState } from '../../src/core/state/state.ts';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-state-'));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -49,5 +49,23 @@ describe('state', () => {
     writeState(dir, { processes: { '8081': record }, lastStarted: 8081, live: null, previous: null, problem: null, raw: {} });
     expect(fs.readdirSync(dir)).toEqual(['state.json']);
     expect(readState(dir).processes['8081']).toEqual(record);
+  });
+});
+
+describe('state verbs', () => {
+  it('records a start, a switch, and forgets a port', () => {
+    const dir = dirWith(null);
+    const state = readState(dir);
+    recordStart(state, 8082, record);
+    expect(state.lastStarted).toBe(8082);
+    expect(findRecord(state, 8082)).toEqual(record);
+    const switched = recordSwitch(state, 8082, 8081);
+    expect(switched).toMatchObject({ live: 8082, previous: 8081 });
+    writeState(dir, switched);
+    const again = readState(dir);
+    expect(again).toMatchObject({ live: 8082, previous: 8081, lastStarted: 8082 });
+    expect(forgetPort(again, 8082)).toBe(true);
+    expect(forgetPort(again, 8082)).toBe(false);
+    expect(findRecord(again, 8082)).toBeUndefined();
   });
 });

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describeFsError } from '../fs-error.ts';
+import { resolvePort } from './resolve-port.ts';
 import { lookupAccount, type Account } from '../process/user.ts';
 import { findProgram, readUserGroups, type RunAs } from './find-program.ts';
 import type { LoadedConfig } from './load.ts';
@@ -23,7 +24,7 @@ export function preflight(config: LoadedConfig, needs: PreflightNeeds, isRoot = 
     if (cwdOk) checkProgram(config, account && isRoot ? account : null, problems);
     checkLaunchArguments(config, problems);
     const owner = account && isRoot ? account : null;
-    for (const port of config.ports) checkLog(config.app.log.replaceAll('{port}', String(port)), owner, problems);
+    for (const port of config.ports) checkLog(resolvePort(config, port).logFile, owner, problems);
   }
   if (needs.nginx && config.nginx) {
     checkDirectory('nginx.include', path.dirname(config.nginx.include), problems, 'directory ');
@@ -52,7 +53,7 @@ function checkDirectory(key: string, dir: string, problems: string[], what = '')
 }
 
 function checkProgram(config: LoadedConfig, account: Account | null, problems: string[]): void {
-  const program = config.app.command[0]!.replaceAll('{port}', String(config.ports[0]));
+  const program = resolvePort(config, config.ports[0]!).argv[0]!;
   const runAs: RunAs | null = account
     ? { name: account.name, uid: account.uid, gids: readUserGroups(account.name, account.gid) }
     : null;

@@ -3,11 +3,10 @@ import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { urlToHttpOptions } from 'node:url';
 import { secureSocket, type TlsSettings } from './tls.ts';
+import { DefaultAcceptWaitMs } from '../defaults.ts';
 
 /** Largest body read from a health answer; enough for any actuator document. */
 export const MaxHealthBodyBytes = 64 * 1024;
-/** How long to wait for the server to accept a connection before asking /proc who owns its side. */
-export const AcceptWaitMs = 1000;
 
 /** What one health request saw. */
 export interface ProbeAnswer {
@@ -57,13 +56,13 @@ export async function probeOnce(
     if (connected !== null) return finish({ status: null, body: '', error: connected.reason, timedOut: connected.timedOut, attribution: null });
     const end = { serverPort, localAddress: socket.localAddress ?? '', localPort: socket.localPort ?? 0 };
     let attribution = attribute(end);
-    const acceptUntil = Date.now() + Math.min(AcceptWaitMs, timeoutMs);
+    const acceptUntil = Date.now() + Math.min(DefaultAcceptWaitMs, timeoutMs);
     while (attribution === 'pending' && Date.now() < acceptUntil) {
       // Connected but not yet accepted: the socket waits in the listen queue with no process holding it.
       await sleep(10);
       attribution = attribute(end);
     }
-    if (attribution === 'pending') attribution = `the connection (port ${serverPort} ← ${end.localPort}) was not accepted by any process within ${AcceptWaitMs} ms`;
+    if (attribution === 'pending') attribution = `the connection (port ${serverPort} ← ${end.localPort}) was not accepted by any process within ${DefaultAcceptWaitMs} ms`;
     const remainingMs = () => Math.max(1, timeoutMs - (Date.now() - startedAt));
     let stream: net.Socket = socket;
     if (https) {

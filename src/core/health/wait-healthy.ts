@@ -4,7 +4,7 @@ import { displayUrl } from '../config/secrets.ts';
 import { HookError } from '../errors.ts';
 import type { Progress } from '../progress.ts';
 import { describeProcess } from '../process/describe.ts';
-import { findConnectionOwners, listProcessTree } from '../procfs/index.ts';
+import { findConnectionOwners, hasIdentity, listProcessTree } from '../procfs/index.ts';
 import type { ProcessIdentity } from '../procfs/types.ts';
 import { judgeAnswer, type HealthExpectation } from './check.ts';
 import { probeOnce, type ClientEnd } from './probe.ts';
@@ -72,7 +72,7 @@ function attributeConnection(root: ProcessIdentity, end: ClientEnd): string | nu
   const found = findConnectionOwners({ localPort: end.serverPort, remoteAddress: end.localAddress, remotePort: end.localPort }, undefined, root);
   if (found.owners.length === 0) return 'pending';
   // Held by the started process itself: proven without listing its descendants.
-  if (found.owners.every((o) => o.pid === root.pid && o.startTime === root.startTime)) return null;
+  if (found.owners.every((o) => hasIdentity(o, root))) return null;
   const tree = new Set(listProcessTree(root).map((p) => p.pid));
   const foreign = found.owners.filter((o) => !tree.has(o.pid));
   return foreign.length === 0 ? null : `the answer came from ${describeProcess(foreign[0]!)}, not from the new process`;

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { substitutePort } from '../config/port-placeholder.ts';
 import { HookError } from '../errors.ts';
 import { cutLine } from '../text/clean-line.ts';
 import { followTrustedLinks } from './include-file.ts';
@@ -54,8 +55,13 @@ export function compileLinePattern(line: string): LinePattern {
 
 /** The include's text for a port when there is none yet: the configured line. */
 export function renderInclude(line: string, port: number): string {
-  const text = line.replaceAll('{port}', String(port)).trimEnd();
-  return `${text.endsWith(';') ? text : `${text};`}\n`;
+  return `${renderIncludeLine(line, port)}\n`;
+}
+
+/** The configured line for a port, as one directive ending in ";". */
+export function renderIncludeLine(line: string, port: number): string {
+  const text = substitutePort(line, port).trimEnd();
+  return text.endsWith(';') ? text : `${text};`;
 }
 
 /** The port a directive names if its words match the pattern word by word (every `{port}` the same digits). */

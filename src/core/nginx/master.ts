@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { listProcessTree, readBootId, readProcessInfo, readSocketFds, readTcpSockets } from '../procfs/index.ts';
+import { listProcessTree, readProcessInfo, readSocketFds, readTcpSockets } from '../procfs/index.ts';
 import { TcpListen } from '../procfs/net-tcp.ts';
 import type { ProcessInfo } from '../procfs/types.ts';
 
@@ -20,7 +20,7 @@ export function readNginxMaster(pidFile: string): { master: ProcessInfo } | { pr
 
 /** The identities of the master's worker processes, as "pid:startTime" keys. */
 export function readWorkerKeys(master: ProcessInfo): Set<string> {
-  const tree = listProcessTree({ pid: master.pid, startTime: master.startTime, bootId: readBootId() });
+  const tree = listProcessTree(master);
   return new Set(tree.filter((p) => p.pid !== master.pid && p.state !== 'Z').map((p) => `${p.pid}:${p.startTime}`));
 }
 

@@ -11,11 +11,9 @@ import { pollUntil } from '../wait.ts';
 import { compileLinePattern, includeRefusal, readIncludeText, renderInclude, rewriteIncludePort } from './include.ts';
 import { readIncludeFile, restoreIncludeFile, writeIncludeFile, type IncludeFile } from './include-file.ts';
 import { oldWorkersStoppedAccepting, readNginxMaster, readWorkerKeys } from './master.ts';
+import { DefaultMinRestoreMs } from '../defaults.ts';
 
 type NginxConfig = NonNullable<LoadedConfig['nginx']>;
-
-/** The least time a restore gets to reload nginx, even when the hook's own deadline is nearly spent. */
-const MinRestoreMs = 3000;
 
 /**
  * Point nginx at `port`: rewrite only the include's active line (atomically, through a symlink, mode and owner
@@ -140,7 +138,7 @@ async function restoreInclude(
   const { was } = plan;
   try {
     restoreIncludeFile(include);
-    if (plan.confirm) await reloadAndConfirm(nginx, Math.max(plan.untilMs, Date.now() + MinRestoreMs));
+    if (plan.confirm) await reloadAndConfirm(nginx, Math.max(plan.untilMs, Date.now() + DefaultMinRestoreMs));
     else await reloadBestEffort(nginx, plan.untilMs);
   } catch (error) {
     // The first failure stays the headline; the failed restore is what the operator must fix before anything else.

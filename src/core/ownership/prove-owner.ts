@@ -1,7 +1,7 @@
 import { HookError } from '../errors.ts';
 import { describeProcess, formatClock } from '../process/describe.ts';
 import { readLogTail } from '../process/log-tail.ts';
-import { checkTreeOwnsPort, findListeners, readBootId, readProcessInfo } from '../procfs/index.ts';
+import { checkTreeOwnsPort, findListeners, readBootId, readProcessInfo, rereadProcess } from '../procfs/index.ts';
 import type { ProcessInfo, SocketOwner } from '../procfs/types.ts';
 import type { StartRecord } from '../state/state.ts';
 import { findUserDistrust } from '../state/trust.ts';
@@ -12,9 +12,11 @@ export function confirmRecordedProcess(record: StartRecord, port: number, appUse
   if (record.bootId !== readBootId()) {
     throw new HookError('STATE_INVALID', `the process recorded on port ${port}, ${recorded}, was started before the last reboot; it is not trusted`, { port, pid: record.pid });
   }
-  const now = readProcessInfo(record.pid);
-  if (now === null || now.startTime !== record.startTime || now.state === 'Z') {
-    const reused = now && now.startTime !== record.startTime ? `; PID ${record.pid} now belongs to ${describeProcess(now)}` : '';
+  const now = rereadProcess(record);
+  if (now === null) {
+    // Only to name who has the PID now: a reused PID is someone else.
+    const other = readProcessInfo(record.pid);
+    const reused = other && other.startTime !== record.startTime ? `; PID ${record.pid} now belongs to ${describeProcess(other)}` : '';
     const holders = findListeners(port).listeners.flatMap((l) => l.owners).map(describeProcess);
     const held = holders.length > 0 ? `; port ${port} is held by ${holders.join(', ')}` : `; nothing listens on port ${port}`;
     const tail = record.log ? readLogTail(record.log) : [];
@@ -37,8 +39,8 @@ export function confirmRecordedProcess(record: StartRecord, port: number, appUse
  * Prove every listener on `port` (IPv4 and IPv6) belongs to the new process's tree; otherwise name who else holds
  * it, whether anything listens at all, and what could not be read.
  */
-export function proveTreeOwnsPort(info: ProcessInfo, bootId: string, port: number): { listeners: number } {
-  const ownership = checkTreeOwnsPort({ pid: info.pid, startTime: info.startTime, bootId }, port);
+export function proveTreeOwnsPort(info: ProcessInfo, port: number): { listeners: number } {
+  const ownership = checkTreeOwnsPort(info, port);
   if (ownership.owned) return { listeners: ownership.listeners.length };
   const newPid = `the new PID ${info.pid} (${info.comm}, started ${formatClock(info.startedAt)})`;
   if (ownership.listeners.length === 0) {

@@ -2,7 +2,7 @@ import { formatDuration } from '../config/duration.ts';
 import { HookError } from '../errors.ts';
 import type { Progress } from '../progress.ts';
 import {
-  checkTreeOwnsPort, findListeners, listTreeListenSockets, readListenSockets, readProcessInfo,
+  checkTreeOwnsPort, findListeners, isSameProcess, listTreeListenSockets, readListenSockets, rereadProcess,
 } from '../procfs/index.ts';
 import type { ProcessIdentity, ProcessInfo } from '../procfs/types.ts';
 import { pollUntil } from '../wait.ts';
@@ -10,13 +10,8 @@ import { describeProcess } from './describe.ts';
 import { exitedAtStartError, hasStartMark, type ExitStatus, type LaunchedApp } from './launch.ts';
 import { readLogTail } from './log-tail.ts';
 import { findSessionRoot, isDaemonOfStart, isSessionMember, scanSession, type SessionScan } from './session.ts';
-import { isRunning, signalProcess } from './signal.ts';
-
-/** How long the start hook gives a process it started, and gave up on, to exit before SIGKILL. */
-export const AbandonGraceMs = 3000;
-
-/** Once the start command has exited 0, how often the hook re-reads its session while waiting for the bind. */
-export const SessionRescanMs = 250;
+import { signalProcess } from './signal.ts';
+import { DefaultAbandonGraceMs, DefaultInterruptGraceMs, DefaultSessionRescanMs } from '../defaults.ts';
 
 /** The process that bound: what the state records and ValidateService proves. */
 export interface BoundApp {
@@ -42,7 +37,7 @@ type Outcome =
  */
 export async function waitForBind(app: LaunchedApp, port: number, untilMs: number, out: Progress): Promise<BoundApp> {
   const startedAt = Date.now();
-  const launcher: ProcessIdentity = { pid: app.info.pid, startTime: app.info.startTime, bootId: app.bootId };
+  const launcher = app.info;
   let following: string[] = [];
   let scan: SessionScan | null = null;
   let scannedAt = 0;
@@ -55,7 +50,7 @@ export async function waitForBind(app: LaunchedApp, port: number, untilMs: numbe
       const holder = findPortHolder(launcher, port);
       if (holder !== undefined || exit === null) return holder;
       // The session is read from every process's stat: now and then, not on every 50 ms poll.
-      if (scan === null || Date.now() - scannedAt >= SessionRescanMs) {
+      if (scan === null || Date.now() - scannedAt >= DefaultSessionRescanMs) {
         scan = scanSession(launcher);
         scannedAt = Date.now();
       }
@@ -82,8 +77,7 @@ export async function waitForBind(app: LaunchedApp, port: number, untilMs: numbe
   const bindMs = Date.now() - app.spawnedAt;
   const root = findSessionRoot(outcome.owner, launcher, outcome.holders);
   // Re-read after the bind: an exec'ing launcher or shim now runs as the app itself.
-  const info = readProcessInfo(root.pid);
-  const bound = info !== null && info.startTime === root.startTime ? info : root;
+  const bound = rereadProcess(root) ?? root;
   const via = bound.pid === app.info.pid ? null : { info: app.info, exit: app.exited() };
   return { info: bound, bindMs, launcher: via };
 }
@@ -202,21 +196,18 @@ function describeLoose(ours: ProcessInfo[], unproved: ProcessInfo[]): string {
   return `${stopped}${left}`;
 }
 
-/** How long an interrupted start gives what it started to exit before SIGKILL: the agent may kill the hook soon. */
-export const InterruptGraceMs = 1000;
-
 /**
  * On an interrupt before the bind was recorded: stop what this start left running (its session, and the daemons
  * proved its), identity re-read per signal; a clause for the verdict saying what was stopped.
  */
 export async function stopUnrecordedStart(app: LaunchedApp, out: Progress): Promise<string> {
-  const launcher: ProcessIdentity = { pid: app.info.pid, startTime: app.info.startTime, bootId: app.bootId };
+  const launcher = app.info;
   const scan = scanSession(launcher);
   const loose = scan.detached.filter((d) => isLooseFromStart(d, app, launcher));
   const targets = unique([...scan.members, ...loose]);
   if (targets.length === 0) return `the new PID ${app.info.pid} had left nothing running`;
-  await stopAll(targets, out, 'the start was interrupted before it was recorded as bound', InterruptGraceMs);
-  const still = targets.filter((t) => isRunning(t));
+  await stopAll(targets, out, 'the start was interrupted before it was recorded as bound', DefaultInterruptGraceMs);
+  const still = targets.filter((t) => isSameProcess(t));
   const named = targets.map((t) => `PID ${t.pid} (${t.comm})`).join(', ');
   const left = still.length > 0 ? `, but ${still.map((t) => `PID ${t.pid}`).join(', ')} still runs` : '';
   return `stopped what this start had started: ${named}${left}`;
@@ -224,7 +215,7 @@ export async function stopUnrecordedStart(app: LaunchedApp, out: Progress): Prom
 
 /** SIGTERM each process (its group when it leads the session's), SIGKILL what is left after the grace. */
 async function stopAll(
-  processes: ProcessInfo[], out: Progress, why: string, graceMs = AbandonGraceMs,
+  processes: ProcessInfo[], out: Progress, why: string, graceMs = DefaultAbandonGraceMs,
 ): Promise<void> {
   const targets = unique(processes);
   if (targets.length === 0) return;
@@ -236,7 +227,7 @@ async function stopAll(
     out.say(`Stopping ${describeProcess(target)}${group}: ${why}`, { pid: target.pid });
     signalProcess(target, 'SIGTERM', leaders.has(target.pid));
   }
-  const allGone = () => (targets.every((t) => !isRunning(t)) ? true : undefined);
+  const allGone = () => (targets.every((t) => !isSameProcess(t)) ? true : undefined);
   const gone = await pollUntil(allGone, Date.now() + graceMs);
   // Identity is re-read per signal: a process that exited meanwhile is skipped, never a reused PID hit.
   if (!gone.done) for (const target of targets) signalProcess(target, 'SIGKILL', leaders.has(target.pid));

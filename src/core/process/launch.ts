@@ -4,7 +4,8 @@ import path from 'node:path';
 import { HookError } from '../errors.ts';
 import { describeFsError } from '../fs-error.ts';
 import type { LoadedConfig } from '../config/load.ts';
-import { readBootId, readProcessInfo } from '../procfs/index.ts';
+import { resolvePort } from '../config/resolve-port.ts';
+import { readProcessInfo } from '../procfs/index.ts';
 import type { ProcessInfo } from '../procfs/types.ts';
 import { cutLine } from '../text/clean-line.ts';
 import { pickReason, readLogTail } from './log-tail.ts';
@@ -23,7 +24,6 @@ export interface LaunchedApp {
   info: ProcessInfo;
   /** Who it runs as: app.user when the hook dropped to it (setpriv may not have switched yet when info was read). */
   user: string;
-  bootId: string;
   argv: string[];
   logFile: string;
   /** Where this start's output begins in the log file. */
@@ -50,18 +50,12 @@ export function hasStartMark(pid: number, mark: string): boolean {
   }
 }
 
-/** The app's argv and log file for a port: {port} substituted. */
-export function expandForPort(config: LoadedConfig, port: number): { argv: string[]; logFile: string } {
-  const sub = (text: string) => text.replaceAll('{port}', String(port));
-  return { argv: config.app.command.map(sub), logFile: sub(config.app.log) };
-}
-
 /**
  * Start the app detached: its own session, stdin from /dev/null, stdout and stderr appended to its log (never the
  * hook's pipes, or the agent waits for them to close), as app.user when the hook runs as root.
  */
 export async function launchApp(config: LoadedConfig, port: number): Promise<LaunchedApp> {
-  const { argv, logFile } = expandForPort(config, port);
+  const { argv, logFile } = resolvePort(config, port);
   const account = config.app.user && process.getuid?.() === 0 ? lookupAccount(config.app.user) : null;
   // A mark unique to this start: a daemon that left the session still carries it (abandon proves it by it).
   const startMark = `${process.pid}-${Date.now()}`;
@@ -99,7 +93,6 @@ export async function launchApp(config: LoadedConfig, port: number): Promise<Lau
   return {
     info,
     user: account?.name ?? info.user,
-    bootId: readBootId(),
     argv,
     logFile,
     logOffset,

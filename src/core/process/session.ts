@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { DefaultProcRoot, listPids, parseStat, readProcessInfo } from '../procfs/index.ts';
+import { DefaultProcRoot, listPids, parseStat, readProcessInfo, rereadProcess } from '../procfs/index.ts';
 import type { ProcessIdentity, ProcessInfo } from '../procfs/types.ts';
 
 /** What became of a start command's session since its spawn: who is still in it, and who left sessions behind. */
@@ -30,14 +30,14 @@ export function scanSession(launcher: ProcessIdentity, procRoot = DefaultProcRoo
       if (stat.sid !== 0) fresh.push({ pid, sid: stat.sid, ppid: stat.ppid, startTime: stat.startTime });
       continue;
     }
-    const info = readProcessInfo(pid, procRoot);
-    if (info !== null && info.startTime === stat.startTime) members.push(info);
+    const info = rereadProcess({ pid, startTime: stat.startTime, bootId: launcher.bootId }, procRoot);
+    if (info !== null) members.push(info);
   }
   // A double fork leaves its session without a leader; a single fork and setsid leaves a leader orphaned to init.
   const daemonLike = (p: { sid: number; ppid: number }) => !alive.has(p.sid) || p.ppid === 1;
   const detached = fresh.filter(daemonLike).flatMap((p) => {
-    const info = readProcessInfo(p.pid, procRoot);
-    return info !== null && info.startTime === p.startTime ? [info] : [];
+    const info = rereadProcess({ ...p, bootId: launcher.bootId }, procRoot);
+    return info !== null ? [info] : [];
   });
   return { members, detached };
 }

@@ -1,20 +1,14 @@
-import { readProcessInfo } from '../procfs/index.ts';
-import type { ProcessIdentity, ProcessInfo } from '../procfs/types.ts';
-
-/** True while the identified process is alive: same PID and start time, and not a zombie awaiting its reaper. */
-export function isRunning(id: Pick<ProcessIdentity, 'pid' | 'startTime'>): boolean {
-  const now = readProcessInfo(id.pid);
-  return now !== null && now.startTime === id.startTime && now.state !== 'Z';
-}
+import { rereadProcess } from '../procfs/index.ts';
+import type { ProcessIdentity } from '../procfs/types.ts';
 
 /**
  * Send `signal` to a process, or to its whole process group when asked and the group is its session's first one (the
  * group the start command portproof launched as a session leader led), but only after re-reading its identity: a PID
  * alone may already belong to someone else. Returns false if it was gone.
  */
-export function signalProcess(target: ProcessInfo, signal: NodeJS.Signals, group: boolean): boolean {
-  const now = readProcessInfo(target.pid);
-  if (now === null || now.startTime !== target.startTime || now.state === 'Z') return false;
+export function signalProcess(target: ProcessIdentity, signal: NodeJS.Signals, group: boolean): boolean {
+  const now = rereadProcess(target);
+  if (now === null) return false;
   try {
     process.kill(group && now.pgid === now.sid ? -now.pgid : now.pid, signal);
     return true;

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { malformedProcError } from './proc-errors.ts';
 
 /** The procfs root every reader defaults to; tests pass a fake tree instead. */
 export const DefaultProcRoot = '/proc';
@@ -24,7 +25,7 @@ export function readBootTimeMs(procRoot = DefaultProcRoot): number {
   let ms = bootTimes.get(procRoot);
   if (ms === undefined) {
     const match = /^btime\s+(\d+)/m.exec(fs.readFileSync(path.join(procRoot, 'stat'), 'utf8'));
-    if (!match) throw new Error(`${path.join(procRoot, 'stat')}: no btime line`);
+    if (!match) throw malformedProcError(`${path.join(procRoot, 'stat')}: no btime line`);
     ms = Number(match[1]) * 1000;
     bootTimes.set(procRoot, ms);
   }

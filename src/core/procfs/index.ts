@@ -5,7 +5,7 @@ export { listPids, readSocketFds } from './fds.ts';
 export { findListeners, readListenSockets } from './listeners.ts';
 export { decodeAddress, parseNetTcp, readTcpSockets } from './net-tcp.ts';
 export { checkTreeOwnsPort, listTreeListenSockets, type TreeOwnership } from './ownership.ts';
-export { isSameProcess, readProcessInfo } from './process.ts';
+export { hasIdentity, isSameProcess, readProcessInfo, rereadProcess } from './process.ts';
 export { parseStat } from './stat.ts';
 export { listProcessTree } from './tree.ts';
 export type * from './types.ts';

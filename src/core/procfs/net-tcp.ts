@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { TcpSocket } from './types.ts';
+import { malformedProcError, unreadableProcError } from './proc-errors.ts';
 
 /** The kernel TCP state of a listening socket. */
 export const TcpListen = 0x0a;
@@ -58,7 +59,7 @@ export function parseNetTcp(text: string, family: 4 | 6, fileName: string, keep:
       fields.length >= 10 && localHex?.length === addressLength && remoteHex?.length === addressLength &&
       /^[0-9A-Fa-f]{4}$/.test(localPort ?? '') && /^[0-9A-Fa-f]{4}$/.test(remotePort ?? '') &&
       /^[0-9A-Fa-f]{2}$/.test(state ?? '') && /^\d+$/.test(uid ?? '') && /^\d+$/.test(inode ?? '');
-    if (!valid) throw new Error(`${fileName} line ${i + 1}: malformed socket entry: ${line.slice(0, 120)}`);
+    if (!valid) throw malformedProcError(`${fileName} line ${i + 1}: malformed socket entry: ${line.slice(0, 120)}`);
     sockets.push({
       family,
       localAddress: decodeAddress(localHex!, family),
@@ -84,7 +85,7 @@ export function readTcpSockets(procRoot: string, keep?: (line: string) => boolea
     } catch (error) {
       // No tcp6 file: IPv6 is disabled on this kernel, so there are no IPv6 sockets to list.
       if ((error as NodeJS.ErrnoException).code === 'ENOENT' && family === 6) continue;
-      throw new Error(`reading ${file}: ${(error as Error).message}`, { cause: error });
+      throw unreadableProcError(file, error);
     }
     sockets.push(...parseNetTcp(text, family, file, keep));
   }

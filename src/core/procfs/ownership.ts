@@ -2,7 +2,7 @@ import { DefaultProcRoot } from './boot.ts';
 import { readTcpSockets, TcpListen } from './net-tcp.ts';
 import { readListenSockets, toListener } from './listeners.ts';
 import { scanSocketOwners } from './owners.ts';
-import { readProcessInfo } from './process.ts';
+import { rereadProcess } from './process.ts';
 import { listProcessTree } from './tree.ts';
 import type { Listener, ProcessIdentity, ProcessInfo, ScanSkip, SocketOwner, TcpSocket } from './types.ts';
 
@@ -32,8 +32,7 @@ export function checkTreeOwnsPort(root: ProcessIdentity, port: number, procRoot 
   const ownedBy = (tree: ProcessInfo[], scan: { owners: Map<number, SocketOwner[]>; skipped: ScanSkip[] }): TreeOwnership => ({
     port, tree, skipped: scan.skipped, listeners: sockets.map((s) => toListener(s, scan.owners.get(s.inode)!)), owned: true, foreign: [], unknown: [], fullScan: false,
   });
-  const read = readProcessInfo(root.pid, procRoot);
-  const rootInfo = read && read.startTime === root.startTime && read.bootId === root.bootId ? read : null;
+  const rootInfo = rereadProcess(root, procRoot);
   // The common case costs the root's fds alone: a server that listens in the process portproof started.
   const byRoot = rootInfo ? scanSocketOwners(wanted, procRoot, [root.pid]) : null;
   if (rootInfo && byRoot && provenBy(byRoot.owners)) return ownedBy([rootInfo], byRoot);

@@ -35,11 +35,24 @@ export function readProcessInfo(pid: number, procRoot = DefaultProcRoot): Proces
   };
 }
 
-/** Re-read a process now: true only if the PID is alive with the same start time in the same boot. */
-export function isSameProcess(id: ProcessIdentity, procRoot = DefaultProcRoot): boolean {
-  if (id.bootId !== readBootId(procRoot)) return false;
+/**
+ * Re-read a recorded or remembered process now: the process as it runs, or null unless the PID is alive (not a zombie
+ * awaiting its reaper) with the same start time in the same boot. The one identity check every re-read goes through.
+ */
+export function rereadProcess(id: ProcessIdentity, procRoot = DefaultProcRoot): ProcessInfo | null {
+  if (id.bootId !== readBootId(procRoot)) return null;
   const now = readProcessInfo(id.pid, procRoot);
-  return now !== null && now.startTime === id.startTime;
+  return now !== null && hasIdentity(now, id) && now.state !== 'Z' ? now : null;
+}
+
+/** True only if the identified process still runs: same PID, start time and boot, and not a zombie. */
+export function isSameProcess(id: ProcessIdentity, procRoot = DefaultProcRoot): boolean {
+  return rereadProcess(id, procRoot) !== null;
+}
+
+/** True when two identities name the same process: PID, start time and boot id (no re-read). */
+export function hasIdentity(a: ProcessIdentity, b: ProcessIdentity): boolean {
+  return a.pid === b.pid && a.startTime === b.startTime && a.bootId === b.bootId;
 }
 
 function readOptional(file: string): string {

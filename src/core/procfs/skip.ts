@@ -1,3 +1,4 @@
+import { unreadableProcError } from './proc-errors.ts';
 import type { ScanSkip } from './types.ts';
 
 /**
@@ -8,5 +9,5 @@ export function toSkip(error: unknown, pid: number, path: string): ScanSkip {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ENOENT' || code === 'ESRCH') return { pid, path, reason: 'vanished', detail: code };
   if (code === 'EACCES' || code === 'EPERM') return { pid, path, reason: 'permission', detail: code };
-  throw new Error(`reading ${path}: ${(error as Error).message}`, { cause: error });
+  throw unreadableProcError(path, error);
 }

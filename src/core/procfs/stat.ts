@@ -1,3 +1,5 @@
+import { malformedProcError } from './proc-errors.ts';
+
 /** The fields of /proc/PID/stat portproof uses. */
 export interface StatFields {
   comm: string;
@@ -16,12 +18,14 @@ export interface StatFields {
 export function parseStat(text: string, fileName = 'stat'): StatFields {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
-  if (open < 0 || close < open) throw new Error(`${fileName}: malformed stat line: ${text.slice(0, 80)}`);
+  if (open < 0 || close < open) throw malformedProcError(`${fileName}: malformed stat line: ${text.slice(0, 80)}`);
   // After ") ": field 3 (state) is index 0, so field N is index N - 3.
   const rest = text.slice(close + 2).trim().split(' ');
   const field = (n: number) => rest[n - 3];
   const numbers = [4, 5, 6, 22].map((n) => Number(field(n)));
-  if (rest.length < 20 || numbers.some((n) => !Number.isInteger(n))) throw new Error(`${fileName}: malformed stat line: ${text.slice(0, 80)}`);
+  if (rest.length < 20 || numbers.some((n) => !Number.isInteger(n))) {
+    throw malformedProcError(`${fileName}: malformed stat line: ${text.slice(0, 80)}`);
+  }
   const [ppid, pgid, sid, startTime] = numbers as [number, number, number, number];
   return { comm: text.slice(open + 1, close), state: field(3) ?? '?', ppid, pgid, sid, startTime };
 }

@@ -5,19 +5,7 @@ import { HookError } from '../errors.ts';
 import { describeFsError } from '../fs-error.ts';
 import { isSameProcess, readProcessInfo } from '../procfs/index.ts';
 import type { ProcessIdentity } from '../procfs/types.ts';
-
-/** How long a second hook waits for the first before failing. */
-export const DefaultLockWaitMs = 10_000;
-
-/**
- * An empty or unparsable lock file is taken over only once it is this old. This release never leaves one (the lock
- * appears with its content in one step), but an older release created the file first and wrote it after: a lock
- * that young may be a live holder's, mid-write. Five seconds is ages for one write and short next to the 10 s wait.
- */
-export const DefaultUnreadableLockStaleMs = 5000;
-
-/** How often a waiter looks at the lock again. */
-const PollMs = 100;
+import { DefaultLockPollMs, DefaultLockWaitMs, DefaultUnreadableLockStaleMs } from '../defaults.ts';
 
 /** Claims left by takers that died mid-takeover, passed over before giving up on one stale lock. */
 const MaxClaimGenerations = 8;
@@ -55,7 +43,7 @@ export async function acquireLock(
 ): Promise<HeldLock> {
   const file = path.join(dir, 'lock');
   const me = readProcessInfo(process.pid);
-  if (me === null) throw new HookError('UNREADABLE', `cannot read /proc/${process.pid}: is /proc mounted?`);
+  if (me === null) throw new HookError('PROC_UNREADABLE', `cannot read /proc/${process.pid}: is /proc mounted?`);
   const acquiredAt = new Date().toISOString();
   const mine: LockHolder = { pid: me.pid, startTime: me.startTime, bootId: me.bootId, event, deploymentId, acquiredAt };
   const text = `${JSON.stringify(mine)}\n`;
@@ -75,7 +63,7 @@ export async function acquireLock(
       if (isStale(seen) && takeOverStaleLock(file, seen)) continue;
       if (Date.now() >= giveUpAt) throw lockedError(file, seen);
       // A live holder, or an unreadable lock too young to judge: look again shortly.
-      await sleep(PollMs);
+      await sleep(DefaultLockPollMs);
     }
   } finally {
     fs.rmSync(temp, { force: true });
@@ -228,7 +216,7 @@ function lockedError(file: string, seen: SeenLock): HookError {
 
 function lockError(file: string, error: unknown, verb: 'read' | 'write' = 'write'): HookError {
   const reason = describeFsError(error);
-  return new HookError('UNREADABLE', `cannot ${verb} the lock ${file}: ${reason}`, { path: file }, { cause: error });
+  return new HookError('LOCK_FAILED', `cannot ${verb} the lock ${file}: ${reason}`, { path: file }, { cause: error });
 }
 
 function releaseIfOurs(file: string, ino: number, text: string): void {

@@ -92,6 +92,29 @@ export function writeState(dir: string, state: AppState): void {
   }
 }
 
+/** The process ApplicationStart recorded on `port`, if any. */
+export function findRecord(state: AppState, port: number): StartRecord | undefined {
+  return state.processes[String(port)];
+}
+
+/** Record the process a start launched on `port` (it is the port ValidateService checks next). */
+export function recordStart(state: AppState, port: number, record: StartRecord): void {
+  state.processes[String(port)] = record;
+  state.lastStarted = port;
+}
+
+/** Forget the process recorded on `port` (it was stopped); false when there was none. */
+export function forgetPort(state: AppState, port: number): boolean {
+  if (!findRecord(state, port)) return false;
+  delete state.processes[String(port)];
+  return true;
+}
+
+/** The state after a verified nginx switch to `live`, with `previous` kept for rollback. */
+export function recordSwitch(state: AppState, live: number, previous: number | null): AppState {
+  return { ...state, previous, live };
+}
+
 function emptyState(problem: string | null): AppState {
   return { processes: {}, lastStarted: null, live: null, previous: null, problem, raw: {} };
 }

@@ -138,7 +138,7 @@ function lstatOrNull(dir: string, stateDir: string, readOnly: boolean): fs.Stats
     if (readOnly) return undefined;
     // What cannot be looked at cannot be trusted.
     const message = `cannot read the state directory ${stateDir}: ${dir}: ${describeFsError(error)}`;
-    throw new HookError('UNREADABLE', message, { path: dir });
+    throw new HookError('STATE_DIR_FAILED', message, { path: dir });
   }
 }
 
@@ -156,7 +156,7 @@ function createDir(dir: string, step: Step, stateDir: string, readOnly: boolean)
     if (readOnly) return 'unwritable';
     const reason = describeFsError(error);
     const message = `cannot create the state directory ${dir}: ${reason} (run the hook as root, or set stateDir)`;
-    throw new HookError('UNREADABLE', message, { path: dir });
+    throw new HookError('STATE_DIR_FAILED', message, { path: dir });
   }
   let fd: number;
   try {

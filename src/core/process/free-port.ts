@@ -1,16 +1,14 @@
 import { formatDuration } from '../config/duration.ts';
 import { HookError } from '../errors.ts';
 import type { Progress } from '../progress.ts';
-import { findListeners, readListenSockets, readProcessInfo } from '../procfs/index.ts';
+import { findListeners, hasIdentity, isSameProcess, readListenSockets, rereadProcess } from '../procfs/index.ts';
 import type { ProcessInfo } from '../procfs/types.ts';
 import type { StartRecord } from '../state/state.ts';
 import { findUserDistrust } from '../state/trust.ts';
 import { pollUntil } from '../wait.ts';
 import { describeProcess } from './describe.ts';
-import { isRunning, signalProcess } from './signal.ts';
-
-/** How long to wait for the kernel to reap a process after SIGKILL. */
-export const DefaultKillWaitMs = 5000;
+import { signalProcess } from './signal.ts';
+import { DefaultHolderRescanMs, DefaultKillWaitMs } from '../defaults.ts';
 
 /** One process that was stopped, and how. */
 export interface StoppedProcess {
@@ -71,7 +69,7 @@ export async function freePort(port: number, options: FreePortOptions): Promise<
     if (readListenSockets(port).length === 0) return exited ? true : undefined;
     // Still held: a process can take the socket over (a drain child forked on the signal). Look for new holders
     // on every poll once the known ones are gone, and now and then while they still run (a scan reads every fd).
-    if (exited || Date.now() - scannedAt >= HolderRescanMs) {
+    if (exited || Date.now() - scannedAt >= DefaultHolderRescanMs) {
       scannedAt = Date.now();
       adoptNewHolders(port, targets, signal, options.out);
     }
@@ -107,13 +105,9 @@ interface StopTargets {
   notTrustedListens?: boolean;
 }
 
-/** While the port stays held and the known holders still run, rescan its owners at most this often. */
-export const HolderRescanMs = 500;
-
 /** Signal every process now holding the port that is not a target yet (identity re-read), and make it one. */
 function adoptNewHolders(port: number, targets: StopTarget[], signal: NodeJS.Signals, out: Progress): void {
-  const known = (owner: ProcessInfo) =>
-    targets.some((t) => t.info.pid === owner.pid && t.info.startTime === owner.startTime);
+  const known = (owner: ProcessInfo) => targets.some((t) => hasIdentity(t.info, owner));
   const holders = findListeners(port).listeners.flatMap((l) => l.owners);
   for (const owner of new Map(holders.map((o) => [o.pid, o])).values()) {
     if (known(owner)) continue;
@@ -135,14 +129,13 @@ function findStopTargets(port: number, recorded: StartRecord | undefined, appUse
   const { listeners } = findListeners(port);
   const unknown = listeners.filter((l) => l.owners.length === 0);
   if (unknown.length > 0) {
-    throw new HookError('UNREADABLE', `port ${port} has a listener whose owner cannot be read (${unknown.map((l) => `${l.address} inode ${l.inode}`).join(', ')}); run the hook as root`, { port });
+    throw new HookError('OWNER_UNKNOWN', `port ${port} has a listener whose owner cannot be read (${unknown.map((l) => `${l.address} inode ${l.inode}`).join(', ')}); run the hook as root`, { port });
   }
   const targets = new Map<number, StopTarget>();
   for (const owner of listeners.flatMap((l) => l.owners)) targets.set(owner.pid, { info: owner, group: false });
-  const leader = recorded ? readProcessInfo(recorded.pid) : null;
   // The recorded process counts only if it is still the very process portproof started: a reused PID is someone else.
-  const same = leader && recorded && leader.startTime === recorded.startTime && leader.bootId === recorded.bootId;
-  if (!leader || !same || leader.state === 'Z') return { targets: [...targets.values()] };
+  const leader = recorded ? rereadProcess(recorded) : null;
+  if (!leader) return { targets: [...targets.values()] };
   // Running as another user than the app's, it is not what ApplicationStart launched (a forged or stale record).
   const distrust = findUserDistrust(leader, appUser);
   if (distrust) {
@@ -166,7 +159,7 @@ function sendToAll(targets: StopTarget[], signal: NodeJS.Signals, out: Progress)
 
 function recordExits(targets: StopTarget[], exitedAt: Map<number, number>): boolean {
   for (const target of targets) {
-    if (!exitedAt.has(target.info.pid) && !isRunning(target.info)) exitedAt.set(target.info.pid, Date.now());
+    if (!exitedAt.has(target.info.pid) && !isSameProcess(target.info)) exitedAt.set(target.info.pid, Date.now());
   }
   return exitedAt.size === targets.length;
 }

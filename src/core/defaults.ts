@@ -1,0 +1,42 @@
+// The hooks' timing tunables, in one block: what each waits for and how often it looks. Config durations
+// (stop.grace, start.timeout, health.*) are the operator's; these are portproof's own.
+
+/** How often a wait re-checks its condition: short enough to see a port released within 100 ms. */
+export const DefaultPollMs = 50;
+
+/** How often a wait prints that it is still waiting. */
+export const DefaultProgressEveryMs = 5000;
+
+/** How long to wait for the kernel to reap a process after SIGKILL. */
+export const DefaultKillWaitMs = 5000;
+
+/** While the port stays held and the known holders still run, rescan its owners at most this often. */
+export const DefaultHolderRescanMs = 500;
+
+/** How long the start hook gives a process it started, and gave up on, to exit before SIGKILL. */
+export const DefaultAbandonGraceMs = 3000;
+
+/** Once the start command has exited 0, how often the hook re-reads its session while waiting for the bind. */
+export const DefaultSessionRescanMs = 250;
+
+/** How long an interrupted start gives what it started to exit before SIGKILL: the agent may kill the hook soon. */
+export const DefaultInterruptGraceMs = 1000;
+
+/** How long to wait for the server to accept a connection before asking /proc who owns its side. */
+export const DefaultAcceptWaitMs = 1000;
+
+/** The least time a restore gets to reload nginx, even when the hook's own deadline is nearly spent. */
+export const DefaultMinRestoreMs = 3000;
+
+/** How long a second hook waits for the first before failing. */
+export const DefaultLockWaitMs = 10_000;
+
+/** How often a waiter looks at the lock again. */
+export const DefaultLockPollMs = 100;
+
+/**
+ * An empty or unparsable lock file is taken over only once it is this old. This release never leaves one (the lock
+ * appears with its content in one step), but an older release created the file first and wrote it after: a lock
+ * that young may be a live holder's, mid-write. Five seconds is ages for one write and short next to the 10 s wait.
+ */
+export const DefaultUnreadableLockStaleMs = 5000;
