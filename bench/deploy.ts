@@ -23,7 +23,9 @@ const grid: Setting[] = quick
 const results: ScenarioResult[] = [];
 for (const setting of grid) {
   for (const kind of ['portproof', 'baseline'] as const) {
-    console.log(`running ${kind}: old app stops ${setting.shutdownMs / 1000} s after SIGTERM, new one starts in ${setting.startMs / 1000} s, ${setting.deployments} deployment(s)`);
+    const stops = `old app stops ${setting.shutdownMs / 1000} s after SIGTERM`;
+    const starts = `new one starts in ${setting.startMs / 1000} s`;
+    console.log(`running ${kind}: ${stops}, ${starts}, ${setting.deployments} deployment(s)`);
     results.push(await runScenario(kind, setting));
   }
 }
@@ -31,14 +33,39 @@ const summaries = results.map(summarizeRun);
 console.log(`\n${formatSummaries(summaries)}\n`);
 const ratios = grid.map((setting, i) => {
   const [mine, theirs] = [summaries[2 * i]!, summaries[2 * i + 1]!];
-  return { shutdownS: setting.shutdownMs / 1000, startS: setting.startMs / 1000, wallRatio: Number((mine.medianWallS / theirs.medianWallS).toFixed(2)) };
+  return {
+    shutdownS: setting.shutdownMs / 1000,
+    startS: setting.startMs / 1000,
+    wallRatio: Number((mine.medianWallS / theirs.medianWallS).toFixed(2)),
+  };
 });
-for (const r of ratios) console.log(`deploy wall time portproof/recipe at ${r.shutdownS} s shutdown, ${r.startS} s start: ${r.wallRatio}`);
+for (const r of ratios)
+  console.log(`deploy wall time portproof/recipe at ${r.shutdownS} s shutdown, ${r.startS} s start: ${r.wallRatio}`);
 
 const outDir = path.resolve(import.meta.dirname, 'results');
 fs.mkdirSync(outDir, { recursive: true });
 const name = quick ? 'deploy-quick' : 'deploy';
-fs.writeFileSync(path.join(outDir, `${name}.json`), `${JSON.stringify({ machine: describeMachine(), load: { requestsPerSecond: LoadRate, clients: LoadClients, connection: 'a new one per request' }, quick, summaries, ratios, runs: results.map((r) => ({ ...r, buckets: r.buckets.map(({ latencies, ...b }) => ({ ...b, requests: latencies.length })) })) }, null, 2)}\n`);
+fs.writeFileSync(
+  path.join(outDir, `${name}.json`),
+  `${JSON.stringify(
+    {
+      machine: describeMachine(),
+      load: { requestsPerSecond: LoadRate, clients: LoadClients, connection: 'a new one per request' },
+      quick,
+      summaries,
+      ratios,
+      runs: results.map((r) => ({
+        ...r,
+        buckets: r.buckets.map(({ latencies, ...b }) => ({ ...b, requests: latencies.length })),
+      })),
+    },
+    null,
+    2,
+  )}\n`,
+);
 const story = grid.findIndex((s) => s.shutdownMs === Story);
-fs.writeFileSync(path.join(outDir, `${name}.svg`), await renderDeploymentChart(results[2 * story]!, results[2 * story + 1]!));
+fs.writeFileSync(
+  path.join(outDir, `${name}.svg`),
+  await renderDeploymentChart(results[2 * story]!, results[2 * story + 1]!),
+);
 console.log(`written to bench/results/${name}.json and ${name}.svg`);

@@ -103,9 +103,19 @@ async function makeLane(name: string, hooksDir: string): Promise<Lane> {
 const FixtureApp = path.resolve(import.meta.dirname, '../test/fixtures/app.mjs');
 
 /** A revision of the fixture app (or of an idle app that never starts) run by one lane's build of the hooks. */
-function makeRevision(lane: Lane, app: { name: string; port: number; version: string }, deploymentId: string): Revision {
+function makeRevision(
+  lane: Lane,
+  app: { name: string; port: number; version: string },
+  deploymentId: string,
+): Revision {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-rev-'));
-  const command = [process.execPath, FixtureApp, '--port={port}', `--version-tag=${app.version}`, `--stop-delay=${StopDelayMs}`];
+  const command = [
+    process.execPath,
+    FixtureApp,
+    '--port={port}',
+    `--version-tag=${app.version}`,
+    `--stop-delay=${StopDelayMs}`,
+  ];
   const config = {
     app: { name: app.name, command },
     ports: [app.port],

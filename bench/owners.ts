@@ -4,7 +4,13 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { checkTreeOwnsPort, findListeners, listPids, readProcessInfo, type ProcessIdentity } from '../src/core/procfs/index.ts';
+import {
+  checkTreeOwnsPort,
+  findListeners,
+  listPids,
+  readProcessInfo,
+  type ProcessIdentity,
+} from '../src/core/procfs/index.ts';
 import { waitForPort } from '../src/lab/net.ts';
 import { findFreePort } from '../src/lab/ports.ts';
 import { spawnTracked, stopAll } from '../src/lab/processes.ts';
@@ -24,8 +30,18 @@ function methodsFor(port: number, root: ProcessIdentity): Method[] {
     if (result.error) throw new Error(`${cmd}: ${result.error.message} (apt-get install -y iproute2 lsof)`);
   };
   return [
-    { name: 'portproof fast path (tree owns port)', run: () => { if (!checkTreeOwnsPort(root, port).owned) throw new Error('fast path did not prove ownership'); } },
-    { name: 'portproof full scan (findListeners)', run: () => { if (findListeners(port).listeners.length === 0) throw new Error('no listener found'); } },
+    {
+      name: 'portproof fast path (tree owns port)',
+      run: () => {
+        if (!checkTreeOwnsPort(root, port).owned) throw new Error('fast path did not prove ownership');
+      },
+    },
+    {
+      name: 'portproof full scan (findListeners)',
+      run: () => {
+        if (findListeners(port).listeners.length === 0) throw new Error('no listener found');
+      },
+    },
     { name: 'ss -ltnp', run: exec('ss', ['-ltnpH', `sport = :${port}`]) },
     { name: `lsof -nP -iTCP:${port} -sTCP:LISTEN`, run: exec('lsof', ['-nP', `-iTCP:${port}`, '-sTCP:LISTEN']) },
   ];
@@ -46,7 +62,13 @@ function measure(methods: Method[]): Record<string, ReturnType<typeof summarize>
 }
 
 async function startLoad(): Promise<ChildProcess[]> {
-  const code = `import socket, sys, time\nkeep = [socket.socket() for _ in range(${FdsPerProcess})]\nsys.stdout.write('ready\\n'); sys.stdout.flush()\ntime.sleep(900)\n`;
+  const code = [
+    'import socket, sys, time',
+    `keep = [socket.socket() for _ in range(${FdsPerProcess})]`,
+    "sys.stdout.write('ready\\n'); sys.stdout.flush()",
+    'time.sleep(900)',
+    '',
+  ].join('\n');
   const children: ChildProcess[] = [];
   for (let i = 0; i < LoadProcesses; i++) {
     const child = spawn('python3', ['-c', code], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
@@ -80,15 +102,34 @@ async function main(): Promise<void> {
     const methods = methodsFor(port, info);
     const results: Record<string, unknown> = {};
     const rows: (string | number)[][] = [];
-    for (const scenario of ['this machine as it is', `+${LoadProcesses} processes, ${LoadProcesses * FdsPerProcess} fds`]) {
+    for (const scenario of [
+      'this machine as it is',
+      `+${LoadProcesses} processes, ${LoadProcesses * FdsPerProcess} fds`,
+    ]) {
       if (scenario !== 'this machine as it is') load.push(...(await startLoad()));
       const host = countFds();
       const stats = measure(methods);
       results[scenario] = { host, stats };
-      for (const [name, s] of Object.entries(stats)) rows.push([scenario, `${host.processes} procs / ${host.fds} fds`, name, s.median.toFixed(2), s.p90.toFixed(2), s.n]);
+      for (const [name, s] of Object.entries(stats))
+        rows.push([
+          scenario,
+          `${host.processes} procs / ${host.fds} fds`,
+          name,
+          s.median.toFixed(2),
+          s.p90.toFixed(2),
+          s.n,
+        ]);
       const fast = stats[methods[0]!.name]!.median;
       const full = stats[methods[1]!.name]!.median;
-      rows.push([scenario, '', `ratios: fast/ss ${(fast / stats[methods[2]!.name]!.median).toFixed(2)}, full/lsof ${(full / stats[methods[3]!.name]!.median).toFixed(2)}`, '', '', '']);
+      const ratio = (ours: number, peer: string) => (ours / stats[peer]!.median).toFixed(2);
+      rows.push([
+        scenario,
+        '',
+        `ratios: fast/ss ${ratio(fast, methods[2]!.name)}, full/lsof ${ratio(full, methods[3]!.name)}`,
+        '',
+        '',
+        '',
+      ]);
     }
     console.log(formatTable(['load', 'host', 'method', 'median ms', 'p90 ms', 'n'], rows));
     const out = path.resolve(import.meta.dirname, 'results/owners.json');

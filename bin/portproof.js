@@ -10,7 +10,9 @@ if (!fromSource && fs.existsSync(compiled)) {
   await import(compiled.href);
 } else {
   if (!fromSource) {
-    process.stderr.write('portproof: dist/cli/portproof.js is missing (run `npm run build:cli`); running src/ through tsx\n');
+    process.stderr.write(
+      'portproof: dist/cli/portproof.js is missing (run `npm run build:cli`); running src/ through tsx\n',
+    );
   }
   let tsx;
   try {

@@ -43,7 +43,7 @@ export function assembleBundle(request: BundleRequest): string[] {
   };
   copy(request.appspec, 'appspec.yml', 0o644);
   copy(request.config, 'portproof.yml', 0o644);
-  HookNames.forEach((name, i) => copy(hooks[i]!, `hooks/${name}`, 0o755));
+  for (const [i, name] of HookNames.entries()) copy(hooks[i]!, `hooks/${name}`, 0o755);
   for (const file of request.files) copy(file, `${AppFilesDir}/${path.basename(file)}`, fs.statSync(file).mode & 0o777);
   return written;
 }

@@ -25,7 +25,9 @@ export function prepareRuntime(arch: Arch): string {
   const tarball = path.join(dir, `node-linux-${arch}-${RuntimeVersion}.tgz`);
   if (!fs.existsSync(tarball)) {
     // The one network access of the build: the npm registry, through npm itself (its config, proxy and cache).
-    execFileSync('npm', ['pack', `node-linux-${arch}@${RuntimeVersion}`, '--pack-destination', dir, '--silent'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync('npm', ['pack', `node-linux-${arch}@${RuntimeVersion}`, '--pack-destination', dir, '--silent'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
   }
   verifyIntegrity(tarball, pins.integrity[arch]);
   const extractDir = fs.mkdtempSync(path.join(dir, 'extract-'));
@@ -49,6 +51,8 @@ function verifyIntegrity(file: string, expected: string): void {
   const actual = `sha512-${crypto.createHash('sha512').update(fs.readFileSync(file)).digest('base64')}`;
   if (actual !== expected) {
     fs.rmSync(file);
-    throw new Error(`${path.basename(file)}: integrity ${actual} does not match the pinned ${expected} (build/runtimes.json)`);
+    throw new Error(
+      `${path.basename(file)}: integrity ${actual} does not match the pinned ${expected} (build/runtimes.json)`,
+    );
   }
 }

@@ -21,8 +21,14 @@ function newestMtime(dir: string): number {
 export default async function setup(): Promise<void> {
   await buildCli();
   if (process.env.PORTPROOF_TEST_FROM_SOURCE === '1') return;
-  const outputs = Arches.flatMap((arch) => HookNames.map((name) => path.join(distHooksDir(arch), name))).concat(HookNames.map((n) => path.join(RepoRoot, 'hooks', n)));
-  const sources = Math.max(newestMtime(path.join(RepoRoot, 'src')), newestMtime(path.join(RepoRoot, 'build')), fs.statSync(path.join(RepoRoot, 'package-lock.json')).mtimeMs);
+  const outputs = Arches.flatMap((arch) => HookNames.map((name) => path.join(distHooksDir(arch), name))).concat(
+    HookNames.map((n) => path.join(RepoRoot, 'hooks', n)),
+  );
+  const sources = Math.max(
+    newestMtime(path.join(RepoRoot, 'src')),
+    newestMtime(path.join(RepoRoot, 'build')),
+    fs.statSync(path.join(RepoRoot, 'package-lock.json')).mtimeMs,
+  );
   const stale = outputs.some((file) => !fs.existsSync(file) || fs.statSync(file).mtimeMs < sources);
   if (!stale) return;
   const startedAt = Date.now();

@@ -28,7 +28,12 @@ function lane(run: ScenarioResult, index: number) {
 }
 
 function laneSpec(title: string, data: ReturnType<typeof lane>, maxT: number) {
-  const x = { field: 't', type: 'quantitative', title: 'seconds since ApplicationStop began', scale: { domain: [-2, maxT] } } as const;
+  const x = {
+    field: 't',
+    type: 'quantitative',
+    title: 'seconds since ApplicationStop began',
+    scale: { domain: [-2, maxT] },
+  } as const;
   return {
     title,
     width: 760,
@@ -40,7 +45,12 @@ function laneSpec(title: string, data: ReturnType<typeof lane>, maxT: number) {
         encoding: {
           x,
           y: { field: 'requests', type: 'quantitative', aggregate: 'sum', title: 'requests / 100 ms', stack: true },
-          color: { field: 'outcome', type: 'nominal', scale: { domain: ['succeeded', 'failed'], range: ['#4c956c', '#d62828'] }, title: null },
+          color: {
+            field: 'outcome',
+            type: 'nominal',
+            scale: { domain: ['succeeded', 'failed'], range: ['#4c956c', '#d62828'] },
+            title: null,
+          },
         },
       },
       { data: { values: data.marks }, mark: { type: 'rule', strokeDash: [4, 3], color: '#333' }, encoding: { x } },
@@ -54,14 +64,21 @@ function laneSpec(title: string, data: ReturnType<typeof lane>, maxT: number) {
 }
 
 /** An SVG of successful and failed requests per 100 ms across one deployment, portproof above the baseline. */
-export async function renderDeploymentChart(portproof: ScenarioResult, baseline: ScenarioResult, deployment = 0): Promise<string> {
+export async function renderDeploymentChart(
+  portproof: ScenarioResult,
+  baseline: ScenarioResult,
+  deployment = 0,
+): Promise<string> {
   const lanes = [lane(portproof, deployment), lane(baseline, deployment)];
   const maxT = Math.max(...lanes.flatMap((l) => l.rows.map((r) => r.t)), 10);
   const shutdown = portproof.setting.shutdownMs / 1000;
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: `One blue/green deployment under load, old app serving ${shutdown} s after SIGTERM`, fontSize: 14 },
-    vconcat: [laneSpec('portproof (compiled hooks)', lanes[0]!, maxT), laneSpec('the widely copied shell recipe', lanes[1]!, maxT)],
+    vconcat: [
+      laneSpec('portproof (compiled hooks)', lanes[0]!, maxT),
+      laneSpec('the widely copied shell recipe', lanes[1]!, maxT),
+    ],
     resolve: { scale: { y: 'shared' } },
     config: { view: { stroke: '#ddd' }, font: 'sans-serif' },
   } as unknown as TopLevelSpec;

@@ -25,8 +25,11 @@ function percentile(values: number[], q: number): number {
 /** Reduce one scenario's buckets and deployment records to the reported figures. */
 export function summarizeRun(run: ScenarioResult): RunSummary {
   const failures: Record<string, number> = {};
-  for (const bucket of run.buckets) for (const [kind, n] of Object.entries(bucket.failures)) failures[kind] = (failures[kind] ?? 0) + n;
-  const during = run.buckets.filter((b) => run.deployments.some((d) => b.t >= d.marks.validate && b.t <= d.marks.end + 1000));
+  for (const bucket of run.buckets)
+    for (const [kind, n] of Object.entries(bucket.failures)) failures[kind] = (failures[kind] ?? 0) + n;
+  const during = run.buckets.filter((b) =>
+    run.deployments.some((d) => b.t >= d.marks.validate && b.t <= d.marks.end + 1000),
+  );
   const latencies = during.flatMap((b) => b.latencies);
   const walls = run.deployments.map((d) => d.wallMs / 1000);
   return {
@@ -50,13 +53,38 @@ const ms = (value: number) => (Number.isNaN(value) ? '-' : value.toFixed(1));
 
 /** The table printed at the end of a run, and put in the README. */
 export function formatSummaries(rows: RunSummary[]): string {
-  const header = ['system', 'shutdown', 'start', 'deploys', 'requests', 'failed', 'failures by kind', 'reported ok', 'ok but nginx→dead port', 'nginx→dead port', 'median deploy', 'p50/p99 ms at switch'];
-  const cells = rows.map((r) => [
-    r.system, `${r.shutdownS} s`, `${r.startS} s`, r.deployments, r.requests, r.failed,
-    Object.entries(r.failures).map(([k, n]) => `${k}: ${n}`).join(', ') || '-',
-    `${r.reportedSuccess}/${r.deployments}`, r.successWithoutListener, r.nginxOnDeadPort, `${r.medianWallS.toFixed(1)} s`,
-    `${ms(r.switchP50Ms)}/${ms(r.switchP99Ms)}`,
-  ].map(String));
+  const header = [
+    'system',
+    'shutdown',
+    'start',
+    'deploys',
+    'requests',
+    'failed',
+    'failures by kind',
+    'reported ok',
+    'ok but nginx→dead port',
+    'nginx→dead port',
+    'median deploy',
+    'p50/p99 ms at switch',
+  ];
+  const cells = rows.map((r) =>
+    [
+      r.system,
+      `${r.shutdownS} s`,
+      `${r.startS} s`,
+      r.deployments,
+      r.requests,
+      r.failed,
+      Object.entries(r.failures)
+        .map(([k, n]) => `${k}: ${n}`)
+        .join(', ') || '-',
+      `${r.reportedSuccess}/${r.deployments}`,
+      r.successWithoutListener,
+      r.nginxOnDeadPort,
+      `${r.medianWallS.toFixed(1)} s`,
+      `${ms(r.switchP50Ms)}/${ms(r.switchP99Ms)}`,
+    ].map(String),
+  );
   const all = [header, ...cells];
   const widths = header.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;

@@ -48,13 +48,19 @@ export async function runScenario(kind: 'portproof' | 'baseline', setting: Setti
   const [listen, a, b] = await findFreePorts(3);
   const ports = [a!, b!];
   const nginx = await startNginx({ listenPort: listen!, livePort: a! });
-  const system: DeploySystem = kind === 'portproof' ? portproofSystem(nginx, ports, workDir) : baselineSystem(nginx, ports, workDir);
+  const system: DeploySystem =
+    kind === 'portproof' ? portproofSystem(nginx, ports, workDir) : baselineSystem(nginx, ports, workDir);
   try {
     // Both systems start from blue/green's steady state, started by hand: v0 live on port A, and the version before
     // it still up on port B for rollback. Every deployment therefore has to stop an old process on its target port.
     let previous: AppSpec = { version: 'v0', ...setting, runId };
     spawnTracked([process.execPath, Fixture, `--port=${a}`, ...appFlags(previous)]).child.unref();
-    spawnTracked([process.execPath, Fixture, `--port=${b}`, ...appFlags({ ...previous, version: 'v-1' })]).child.unref();
+    spawnTracked([
+      process.execPath,
+      Fixture,
+      `--port=${b}`,
+      ...appFlags({ ...previous, version: 'v-1' }),
+    ]).child.unref();
     await Promise.all([waitForPort(a!, 10_000), waitForPort(b!, 10_000)]);
     const load = startHammer(`${nginx.url}/`, { concurrency: LoadClients, rate: LoadRate, maxDurationMs: 600_000 });
     await load.started;
@@ -69,7 +75,12 @@ export async function runScenario(kind: 'portproof' | 'baseline', setting: Setti
     await sleep(2500);
     const { startedAt, buckets } = await load.stop();
     const shift = startedAt - loadStartedAt;
-    return { system: system.name, setting, deployments, buckets: buckets.map((bucket) => ({ ...bucket, t: bucket.t + shift })) };
+    return {
+      system: system.name,
+      setting,
+      deployments,
+      buckets: buckets.map((bucket) => ({ ...bucket, t: bucket.t + shift })),
+    };
   } finally {
     killRun(runId);
     await nginx.stop();
@@ -77,7 +88,14 @@ export async function runScenario(kind: 'portproof' | 'baseline', setting: Setti
   }
 }
 
-async function deployOnce(system: DeploySystem, app: AppSpec, previous: AppSpec, include: string, setting: Setting, zero: number): Promise<DeploymentRecord> {
+async function deployOnce(
+  system: DeploySystem,
+  app: AppSpec,
+  previous: AppSpec,
+  include: string,
+  setting: Setting,
+  zero: number,
+): Promise<DeploymentRecord> {
   const at = () => Date.now() - zero;
   const marks = { stop: at(), start: 0, validate: 0, end: 0 };
   const codes: number[] = [await system.hook('ApplicationStop', app, previous)];

@@ -24,7 +24,12 @@ export interface DeploySystem {
 
 /** The fixture app's flags for a spec; --bench-run tags every process of a run so teardown finds them all. */
 export function appFlags(app: AppSpec): string[] {
-  return [`--version-tag=${app.version}`, `--stop-delay=${app.shutdownMs}`, `--start-delay=${app.startMs}`, `--bench-run=${app.runId}`];
+  return [
+    `--version-tag=${app.version}`,
+    `--stop-delay=${app.shutdownMs}`,
+    `--start-delay=${app.startMs}`,
+    `--bench-run=${app.runId}`,
+  ];
 }
 
 /** A hook run as the CodeDeploy agent runs it (pipes, waiting for both to close); its exit code. */
@@ -42,15 +47,28 @@ export function portproofSystem(nginx: TestNginx, ports: number[], workDir: stri
   const revisionFor = (app: AppSpec) => {
     const dir = path.join(workDir, `revision-${app.version}`);
     if (!fs.existsSync(dir)) {
-      writeRevision(dir, { config: {
-        app: { name: 'bench', command: [process.execPath, FixtureApp, '--port={port}', ...appFlags(app)] },
-        ports,
-        health: { url: 'http://127.0.0.1:{port}/actuator/health', expectBody: '"status":"UP"', interval: '100ms', timeout: '60s' },
-        stop: { grace: '60s' },
-        start: { timeout: '60s' },
-        nginx: { include: nginx.includePath, test: nginx.testCommand, reload: nginx.reloadCommand, pidFile: nginx.pidFile, url: `${nginx.url}/actuator/health` },
-        stateDir: path.join(workDir, 'state'),
-      } });
+      writeRevision(dir, {
+        config: {
+          app: { name: 'bench', command: [process.execPath, FixtureApp, '--port={port}', ...appFlags(app)] },
+          ports,
+          health: {
+            url: 'http://127.0.0.1:{port}/actuator/health',
+            expectBody: '"status":"UP"',
+            interval: '100ms',
+            timeout: '60s',
+          },
+          stop: { grace: '60s' },
+          start: { timeout: '60s' },
+          nginx: {
+            include: nginx.includePath,
+            test: nginx.testCommand,
+            reload: nginx.reloadCommand,
+            pidFile: nginx.pidFile,
+            url: `${nginx.url}/actuator/health`,
+          },
+          stateDir: path.join(workDir, 'state'),
+        },
+      });
     }
     return dir;
   };
@@ -58,8 +76,11 @@ export function portproofSystem(nginx: TestNginx, ports: number[], workDir: stri
     name: 'portproof',
     hook: (event, app, previous) => {
       // CodeDeploy skips ApplicationStop on a first deployment and runs it from the last successful revision.
-      const from = event === 'ApplicationStop' ? previous ?? app : app;
-      return run([path.join(repo, findEvent(event).executable)], { ...codeDeployEnv(event, app), PORTPROOF_BUNDLE_ROOT: revisionFor(from) });
+      const from = event === 'ApplicationStop' ? (previous ?? app) : app;
+      return run([path.join(repo, findEvent(event).executable)], {
+        ...codeDeployEnv(event, app),
+        PORTPROOF_BUNDLE_ROOT: revisionFor(from),
+      });
     },
   };
 }

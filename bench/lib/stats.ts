@@ -14,7 +14,10 @@ export function describeMachine(): Record<string, unknown> {
   const version = (cmd: string, args: string[]) => {
     const run = spawnSync(cmd, args, { encoding: 'utf8' });
     if (run.error) return null;
-    const line = `${run.stdout}${run.stderr}`.split('\n').map((l) => l.trim()).find((l) => /\d+\.\d+/.test(l));
+    const line = `${run.stdout}${run.stderr}`
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => /\d+\.\d+/.test(l));
     return line ?? null;
   };
   return {

@@ -16,7 +16,9 @@ const server = http.createServer((req, res) => {
 
 server.listen(port, '127.0.0.1', () => console.log(`sample ${version} (PID ${process.pid}) listening on ${port}`));
 server.on('error', (error) => {
-  console.error(`sample ${version}: ${error.code === 'EADDRINUSE' ? `Port ${port} was already in use` : error.message}`);
+  console.error(
+    `sample ${version}: ${error.code === 'EADDRINUSE' ? `Port ${port} was already in use` : error.message}`,
+  );
   process.exit(1);
 });
 

@@ -2,14 +2,35 @@
 type Command = { run(argv: string[]): Promise<number> };
 
 const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
-  stop: { summary: 'ApplicationStop from source: free the target port', load: async () => (await import('./commands/hook.ts')).hookCommand('ApplicationStop') },
-  start: { summary: 'ApplicationStart from source: start the app and wait until it listens', load: async () => (await import('./commands/hook.ts')).hookCommand('ApplicationStart') },
+  stop: {
+    summary: 'ApplicationStop from source: free the target port',
+    load: async () => (await import('./commands/hook.ts')).hookCommand('ApplicationStop'),
+  },
+  start: {
+    summary: 'ApplicationStart from source: start the app and wait until it listens',
+    load: async () => (await import('./commands/hook.ts')).hookCommand('ApplicationStart'),
+  },
   owners: { summary: 'who listens on a port, with every owning process', load: () => import('./commands/owners.ts') },
-  build: { summary: 'compile the hooks into single binaries for linux-x64 and linux-arm64', load: () => import('./commands/build.ts') },
-  bundle: { summary: 'assemble a deployable revision: appspec.yml, portproof.yml, hooks/ for one arch, your files', load: () => import('./commands/bundle.ts') },
-  demo: { summary: 'rehearse two deployments of a sample app through the compiled hooks behind a private nginx', load: () => import('./commands/demo.ts') },
-  validate: { summary: 'ValidateService from source: prove ownership, check health, switch nginx', load: async () => (await import('./commands/hook.ts')).hookCommand('ValidateService') },
-  why: { summary: 'why a CodeDeploy deployment failed: events, scripts, log tails', load: () => import('./commands/why.ts') },
+  build: {
+    summary: 'compile the hooks into single binaries for linux-x64 and linux-arm64',
+    load: () => import('./commands/build.ts'),
+  },
+  bundle: {
+    summary: 'assemble a deployable revision: appspec.yml, portproof.yml, hooks/ for one arch, your files',
+    load: () => import('./commands/bundle.ts'),
+  },
+  demo: {
+    summary: 'rehearse two deployments of a sample app through the compiled hooks behind a private nginx',
+    load: () => import('./commands/demo.ts'),
+  },
+  validate: {
+    summary: 'ValidateService from source: prove ownership, check health, switch nginx',
+    load: async () => (await import('./commands/hook.ts')).hookCommand('ValidateService'),
+  },
+  why: {
+    summary: 'why a CodeDeploy deployment failed: events, scripts, log tails',
+    load: () => import('./commands/why.ts'),
+  },
 };
 
 function usage(): string {

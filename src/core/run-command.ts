@@ -11,14 +11,25 @@ export interface CommandResult {
 /** Run an argv (no shell) to completion with a time limit, capturing stdout and stderr together. */
 export function runCommand(argv: string[], timeoutMs: number): Promise<CommandResult> {
   return new Promise((resolve) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
+    const child = spawn(argv[0]!, argv.slice(1), {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: timeoutMs,
+      killSignal: 'SIGKILL',
+    });
     const chunks: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => chunks.push(c));
     child.stderr.on('data', (c: Buffer) => chunks.push(c));
     child.on('error', (error: NodeJS.ErrnoException) =>
-      resolve({ code: null, signal: null, output: '', error: error.code === 'ENOENT' ? `${argv[0]}: not found` : error.message }),
+      resolve({
+        code: null,
+        signal: null,
+        output: '',
+        error: error.code === 'ENOENT' ? `${argv[0]}: not found` : error.message,
+      }),
     );
-    child.on('close', (code, signal) => resolve({ code, signal, output: Buffer.concat(chunks).toString('utf8').trim(), error: null }));
+    child.on('close', (code, signal) =>
+      resolve({ code, signal, output: Buffer.concat(chunks).toString('utf8').trim(), error: null }),
+    );
   });
 }
 

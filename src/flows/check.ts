@@ -28,7 +28,13 @@ export async function checkFlow(ctx: HookContext): Promise<string> {
   if (!ctx.options.json && includeProblem !== null) ctx.out.say(`nginx include: ${includeProblem}`);
   const reports: PortReport[] = [];
   for (const port of ctx.config.ports) {
-    const role = !roles.blueGreen ? 'in-place' : includeProblem !== null ? 'unknown' : port === roles.live ? 'live' : 'target';
+    const role = !roles.blueGreen
+      ? 'in-place'
+      : includeProblem !== null
+        ? 'unknown'
+        : port === roles.live
+          ? 'live'
+          : 'target';
     const report = await inspectPort(ctx, port, role, findRecord(state, port) ?? null);
     reports.push(report);
     if (!ctx.options.json) printPort(ctx, report);
@@ -64,9 +70,22 @@ function readRolesForReport(ctx: HookContext): { roles: PortRoles; includeProble
   }
 }
 
-async function inspectPort(ctx: HookContext, port: number, role: PortReport['role'], record: StartRecord | null): Promise<PortReport> {
+async function inspectPort(
+  ctx: HookContext,
+  port: number,
+  role: PortReport['role'],
+  record: StartRecord | null,
+): Promise<PortReport> {
   const { listeners } = findListeners(port);
-  const owners = listeners.flatMap((l) => l.owners.map((o) => ({ pid: o.pid, user: o.user, startedAt: o.startedAt.toISOString(), command: o.command, address: `${l.address}:${l.port}` })));
+  const owners = listeners.flatMap((l) =>
+    l.owners.map((o) => ({
+      pid: o.pid,
+      user: o.user,
+      startedAt: o.startedAt.toISOString(),
+      command: o.command,
+      address: `${l.address}:${l.port}`,
+    })),
+  );
   const unknownOwners = listeners.filter((l) => l.owners.length === 0).length;
   const url = resolvePort(ctx.config, port).healthUrl;
   let health: PortReport['health'] = { ok: false, status: null, detail: 'not checked: nothing listening' };
@@ -76,7 +95,14 @@ async function inspectPort(ctx: HookContext, port: number, role: PortReport['rol
     const reason = judgeAnswer(answer, ctx.config.health);
     health = { ok: reason === null, status: answer.status, detail: reason ?? `HTTP ${answer.status}` };
   }
-  return { port, role, recorded: record ? { ...record, running: isSameProcess(record) } : null, owners, unknownOwners, health };
+  return {
+    port,
+    role,
+    recorded: record ? { ...record, running: isSameProcess(record) } : null,
+    owners,
+    unknownOwners,
+    health,
+  };
 }
 
 function printPort(ctx: HookContext, report: PortReport): void {
@@ -85,10 +111,13 @@ function printPort(ctx: HookContext, report: PortReport): void {
   for (const owner of report.owners) {
     ctx.out.say(`  ${owner.address} ${describeProcess({ ...owner, startedAt: new Date(owner.startedAt) })}`);
   }
-  if (report.unknownOwners > 0) ctx.out.say(`  ${report.unknownOwners} listener(s) with an owner that cannot be read (run as root)`);
+  if (report.unknownOwners > 0)
+    ctx.out.say(`  ${report.unknownOwners} listener(s) with an owner that cannot be read (run as root)`);
   if (report.recorded) {
     const r = report.recorded;
-    ctx.out.say(`  recorded by ApplicationStart: PID ${r.pid}${r.deploymentId ? ` (deployment ${r.deploymentId})` : ''}, ${r.running ? 'still running' : 'no longer running'}`);
+    const deployment = r.deploymentId ? ` (deployment ${r.deploymentId})` : '';
+    const running = r.running ? 'still running' : 'no longer running';
+    ctx.out.say(`  recorded by ApplicationStart: PID ${r.pid}${deployment}, ${running}`);
   }
   ctx.out.say(`  health: ${report.health.ok ? 'OK' : 'FAILING'} — ${report.health.detail}`);
 }

@@ -29,7 +29,11 @@ export function readPortRoles(config: LoadedConfig): PortRoles {
  * operator settles it with validate.
  */
 export function assertNotServed(
-  config: LoadedConfig, roles: PortRoles, state: AppState, appDir: string, port: number,
+  config: LoadedConfig,
+  roles: PortRoles,
+  state: AppState,
+  appDir: string,
+  port: number,
 ): void {
   if (!roles.blueGreen || !config.nginx) return;
   const include = config.nginx.include;

@@ -30,7 +30,15 @@ export async function freeTargetPort(ctx: HookContext, roles: PortRoles): Promis
     out: ctx.out,
   });
   if (forgetPort(state, port)) forgetStopped(ctx, state, report);
-  ctx.log.info({ port, stopped: report.stopped.map((s) => ({ pid: s.info.pid, signal: s.signal, exitedAfterMs: s.exitedAfterMs })), releasedAfterMs: report.releasedAfterMs, releaseLagMs: report.releaseLagMs }, 'port free');
+  ctx.log.info(
+    {
+      port,
+      stopped: report.stopped.map((s) => ({ pid: s.info.pid, signal: s.signal, exitedAfterMs: s.exitedAfterMs })),
+      releasedAfterMs: report.releasedAfterMs,
+      releaseLagMs: report.releaseLagMs,
+    },
+    'port free',
+  );
   return report;
 }
 
@@ -39,7 +47,9 @@ export function describeFreed(report: FreePortReport): string {
   const untrusted = report.notTrustedListens ? 'not trusted as the record (stopped as a listener)' : 'not signalled';
   const notTrusted = report.notTrusted ? `; ${untrusted} ${report.notTrusted}` : '';
   if (report.stopped.length === 0) return `port ${report.port} free (nothing was listening)${notTrusted}`;
-  const who = report.stopped.map((s) => `${describeProcess(s.info)} with ${s.signal}${s.signal === 'SIGKILL' ? ' after the grace period' : ''}`);
+  const who = report.stopped.map(
+    (s) => `${describeProcess(s.info)} with ${s.signal}${s.signal === 'SIGKILL' ? ' after the grace period' : ''}`,
+  );
   const after = formatDuration(report.releasedAfterMs);
   return `port ${report.port} free after ${after}: stopped ${who.join('; ')}${notTrusted}`;
 }

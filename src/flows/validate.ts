@@ -22,25 +22,34 @@ export async function validateFlow(ctx: HookContext): Promise<string> {
   const record = findRecord(state, port);
   if (!record) {
     const why = state.problem ?? `no process recorded for port ${port} in ${ctx.appDir}/state.json`;
-    throw new HookError('STATE_INVALID', `${why}; nothing on port ${port} is trusted (run ApplicationStart first)`, { port });
+    throw new HookError('STATE_INVALID', `${why}; nothing on port ${port} is trusted (run ApplicationStart first)`, {
+      port,
+    });
   }
   ctx.out.begin(`Verifying PID ${record.pid} owns port ${port}`, { port, pid: record.pid });
   const info = confirmRecordedProcess(record, port, ctx.config.app.user);
   proveTreeOwnsPort(info, port);
   const health = ctx.config.health;
-  const healthy = await waitForHealthy(info, {
-    url: resolvePort(ctx.config, port).healthUrl,
-    expectStatus: health.expectStatus,
-    expectBody: health.expectBody,
-    requestTimeoutMs: health.requestTimeout,
-    intervalMs: health.interval,
-    untilMs: Math.min(Date.now() + health.timeout, ctx.deadline.at),
-    tls: health.tls,
-  }, ctx.out);
+  const healthy = await waitForHealthy(
+    info,
+    {
+      url: resolvePort(ctx.config, port).healthUrl,
+      expectStatus: health.expectStatus,
+      expectBody: health.expectBody,
+      requestTimeoutMs: health.requestTimeout,
+      intervalMs: health.interval,
+      untilMs: Math.min(Date.now() + health.timeout, ctx.deadline.at),
+      tls: health.tls,
+    },
+    ctx.out,
+  );
   // Ownership again after the health checks: a second listener could have appeared while we waited.
   confirmRecordedProcess(record, port, ctx.config.app.user);
   const { listeners } = proveTreeOwnsPort(info, port);
-  const owned = `port ${port} owned by PID ${info.pid} (${info.comm}, started ${formatClock(info.startedAt)}${listeners > 1 ? `, ${listeners} listeners` : ''}); healthy (HTTP ${healthy.status} in ${formatDuration(healthy.latencyMs)}, try ${healthy.attempts})`;
+  const count = listeners > 1 ? `, ${listeners} listeners` : '';
+  const owner = `PID ${info.pid} (${info.comm}, started ${formatClock(info.startedAt)}${count})`;
+  const answer = `HTTP ${healthy.status} in ${formatDuration(healthy.latencyMs)}, try ${healthy.attempts}`;
+  const owned = `port ${port} owned by ${owner}; healthy (${answer})`;
   ctx.log.info({ port, pid: info.pid, attempts: healthy.attempts, healthyAfterMs: healthy.waitedMs }, 'verified');
   return `${owned}${await switchTraffic(ctx, state, roles, port)}`;
 }
@@ -48,7 +57,10 @@ export async function validateFlow(ctx: HookContext): Promise<string> {
 function choosePort(ctx: HookContext, state: AppState, roles: PortRoles): number {
   const port = ctx.options.port ?? state.lastStarted ?? roles.target;
   if (!ctx.config.ports.includes(port)) {
-    throw new HookError('BAD_USAGE', `--port ${port} is not one of the configured ports (${ctx.config.ports.join(', ')})`);
+    throw new HookError(
+      'BAD_USAGE',
+      `--port ${port} is not one of the configured ports (${ctx.config.ports.join(', ')})`,
+    );
   }
   return port;
 }
@@ -61,7 +73,8 @@ async function switchTraffic(ctx: HookContext, state: AppState, roles: PortRoles
     return `; nginx already → ${port}`;
   }
   // The previous port counts only if portproof started something there: it is what a rollback would return to.
-  const previous = roles.live === port ? state.previous : roles.live !== null && findRecord(state, roles.live) ? roles.live : null;
+  const previous =
+    roles.live === port ? state.previous : roles.live !== null && findRecord(state, roles.live) ? roles.live : null;
   // Switch first, record second: a record that cannot be written puts nginx back, so the two never disagree.
   await switchNginx(ctx.config.nginx, ctx.config.ports, port, ctx.out, ctx.deadline.at, () => {
     writeState(ctx.appDir, recordSwitch(state, port, previous));

@@ -48,7 +48,12 @@ export function agentEnv(who: AgentIdentity, base: NodeJS.ProcessEnv = process.e
 }
 
 /** Run a hook as the CodeDeploy agent does: no shell, stdout and stderr as pipes, waiting for both to close. */
-export function runHookProcess(argv: string[], args: string[], env: NodeJS.ProcessEnv, options: RunOptions = {}): Promise<HookRun> {
+export function runHookProcess(
+  argv: string[],
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  options: RunOptions = {},
+): Promise<HookRun> {
   const startedAt = Date.now();
   const ids = options.uid === undefined ? {} : { uid: options.uid, gid: options.gid ?? options.uid };
   return new Promise((resolve, reject) => {
@@ -91,7 +96,11 @@ export function openRevision(dir: string, runner: RevisionRunner): Revision {
     dir,
     configPath: path.join(dir, 'portproof.yml'),
     run: (hook, options = {}) => {
-      const env = { ...agentEnv({ ...runner, event: findEntry(hook).event }), PORTPROOF_BUNDLE_ROOT: dir, ...options.env };
+      const env = {
+        ...agentEnv({ ...runner, event: findEntry(hook).event }),
+        PORTPROOF_BUNDLE_ROOT: dir,
+        ...options.env,
+      };
       return runHookProcess(runner.hookArgv(hook), options.args ?? [], env, options);
     },
   };

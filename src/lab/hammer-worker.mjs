@@ -34,7 +34,10 @@ function record(sentAt, ok, key) {
   const now = Date.now();
   const index = Math.floor((now - startedAt) / 100);
   let b = buckets.get(index);
-  if (!b) buckets.set(index, (b = { ok: 0, failed: 0, failures: {}, latencies: [] }));
+  if (!b) {
+    b = { ok: 0, failed: 0, failures: {}, latencies: [] };
+    buckets.set(index, b);
+  }
   if (ok) {
     c.ok++;
     b.ok++;

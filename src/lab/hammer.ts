@@ -92,7 +92,10 @@ export function startHammer(url: string, options: HammerOptions = {}): Hammer {
   let final: HammerResult | null = null;
   let reported: () => void = () => {};
   let died: (error: Error) => void = () => {};
-  const started = new Promise<void>((resolve, reject) => ((reported = resolve), (died = reject)));
+  const started = new Promise<void>((resolve, reject) => {
+    reported = resolve;
+    died = reject;
+  });
   // Nobody need await `started`: a worker that dies unheard is reported by stop().
   started.catch(() => {});
   let pending = '';
@@ -110,12 +113,18 @@ export function startHammer(url: string, options: HammerOptions = {}): Hammer {
   });
   const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
   // A rejection after the first report changes nothing: the promise has settled.
-  void exited.then(() => died(new Error(`the hammer exited before it reported (code ${child.exitCode}); stderr: ${stderr}`)));
+  void exited.then(() =>
+    died(new Error(`the hammer exited before it reported (code ${child.exitCode}); stderr: ${stderr}`)),
+  );
   // Writing to a worker that already stopped itself fails with EPIPE; the final counts are already read then.
   child.stdin.on('error', () => {});
 
   const waitUntil = async (predicate: (counts: HammerCounts) => boolean, timeoutMs: number): Promise<HammerCounts> => {
-    await pollUntil(() => predicate(latest) || final !== null, timeoutMs, `the hammer's counts to match (now ${JSON.stringify(latest)})`);
+    await pollUntil(
+      () => predicate(latest) || final !== null,
+      timeoutMs,
+      `the hammer's counts to match (now ${JSON.stringify(latest)})`,
+    );
     if (!predicate(latest)) throw new Error(`the hammer stopped before its counts matched: ${JSON.stringify(latest)}`);
     return latest;
   };
@@ -127,7 +136,8 @@ export function startHammer(url: string, options: HammerOptions = {}): Hammer {
       child.kill('SIGKILL');
       throw new Error(`the hammer did not stop within ${bound} ms; stderr: ${stderr}`);
     }
-    if (final === null) throw new Error(`the hammer exited without final counts (code ${child.exitCode}); stderr: ${stderr}`);
+    if (final === null)
+      throw new Error(`the hammer exited without final counts (code ${child.exitCode}); stderr: ${stderr}`);
     return final;
   };
   return { pid: child.pid!, latest: () => latest, waitUntil, started, stop };

@@ -6,7 +6,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 const PollMs = 25;
 
 /** Poll until the check returns true; reject naming what was awaited after timeoutMs. */
-export async function pollUntil(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+export async function pollUntil(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -19,8 +23,14 @@ export function canConnect(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ port, host });
     socket.setTimeout(1000);
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('timeout', () => (socket.destroy(), resolve(false)));
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
     socket.once('error', () => resolve(false));
   });
 }
@@ -34,4 +44,3 @@ export function waitForPort(port: number, timeoutMs: number, host = '127.0.0.1')
 export function waitForPortFree(port: number, timeoutMs: number, host = '127.0.0.1'): Promise<void> {
   return pollUntil(async () => !(await canConnect(port, host)), timeoutMs, `${host}:${port} to be free`);
 }
-

@@ -44,7 +44,13 @@ export function renderServiceUrl(port: number): string {
 
 /** The nginx executable from PATH or /usr/sbin; throws the install hint when there is none. */
 export function findNginxBin(searchPath = process.env.PATH ?? '', fallbacks = ['/usr/sbin/nginx']): string {
-  const candidates = [...searchPath.split(':').filter((dir) => dir !== '').map((dir) => path.join(dir, 'nginx')), ...fallbacks];
+  const candidates = [
+    ...searchPath
+      .split(':')
+      .filter((dir) => dir !== '')
+      .map((dir) => path.join(dir, 'nginx')),
+    ...fallbacks,
+  ];
   for (const candidate of candidates) {
     try {
       fs.accessSync(candidate, fs.constants.X_OK);
@@ -118,7 +124,8 @@ export async function startNginx(opts: { listenPort: number; livePort: number })
   const nginx = makeHandle({ prefix, confPath, includePath, nginxBin, listenPort: opts.listenPort, base });
 
   const started = await runCommand(base, CommandTimeoutMs);
-  if (started.code !== 0) throw new Error(`nginx failed to start (exit ${started.code}): ${started.output}${tailErrorLog(nginx.errorLog)}`);
+  if (started.code !== 0)
+    throw new Error(`nginx failed to start (exit ${started.code}): ${started.output}${tailErrorLog(nginx.errorLog)}`);
   try {
     await pollUntil(() => readPid(nginx.pidFile) !== null, StartTimeoutMs, `nginx's pid file ${nginx.pidFile}`);
     await waitForPort(opts.listenPort, StartTimeoutMs);
@@ -129,7 +136,14 @@ export async function startNginx(opts: { listenPort: number; livePort: number })
   return nginx;
 }
 
-function makeHandle(o: { prefix: string; confPath: string; includePath: string; nginxBin: string; listenPort: number; base: string[] }): TestNginx {
+function makeHandle(o: {
+  prefix: string;
+  confPath: string;
+  includePath: string;
+  nginxBin: string;
+  listenPort: number;
+  base: string[];
+}): TestNginx {
   const pidFile = path.join(o.prefix, 'nginx.pid');
   const errorLog = path.join(o.prefix, 'logs/error.log');
   const masterPid = (): number => {
@@ -143,7 +157,11 @@ function makeHandle(o: { prefix: string; confPath: string; includePath: string; 
     const result = await runCommand([...o.base, '-s', 'reload'], CommandTimeoutMs);
     if (result.code !== 0) throw new Error(`nginx -s reload failed (exit ${result.code}): ${result.output}`);
     // -s reload returns once the signal is sent; the reload has happened when a new worker exists.
-    await pollUntil(() => workerPids().some((pid) => !before.has(pid)), timeoutMs, `a new nginx worker${tailErrorLog(errorLog)}`);
+    await pollUntil(
+      () => workerPids().some((pid) => !before.has(pid)),
+      timeoutMs,
+      `a new nginx worker${tailErrorLog(errorLog)}`,
+    );
   };
   return {
     prefix: o.prefix,
@@ -222,4 +240,3 @@ function tailErrorLog(errorLog: string): string {
     return '';
   }
 }
-

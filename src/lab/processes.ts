@@ -35,8 +35,21 @@ export function spawnTracked(argv: string[], env: NodeJS.ProcessEnv = process.en
   let ended: AppExit | null = null;
   child.stdout!.on('data', (chunk: Buffer) => (out = (out + chunk.toString()).slice(-OutputLimit)));
   child.stderr!.on('data', (chunk: Buffer) => (err = (err + chunk.toString()).slice(-OutputLimit)));
-  const exited = new Promise<AppExit>((resolve) => child.on('exit', (code, signal) => resolve((ended = { code, signal }))));
-  const app: AppProcess = { pid: child.pid, child, stdout: () => out, stderr: () => err, output: () => out + err, exit: () => ended, exited };
+  const exited = new Promise<AppExit>((resolve) =>
+    child.on('exit', (code, signal) => {
+      ended = { code, signal };
+      resolve(ended);
+    }),
+  );
+  const app: AppProcess = {
+    pid: child.pid,
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    output: () => out + err,
+    exit: () => ended,
+    exited,
+  };
   spawned.add(app);
   return app;
 }

@@ -23,7 +23,10 @@ export function writeRevision(dir: string, spec: RevisionSpec): void {
   fs.mkdirSync(dir, { recursive: true });
   if (spec.hooksDir !== undefined) linkHooks(spec.hooksDir, path.join(dir, 'hooks'));
   const hooks = Object.fromEntries(
-    LifecycleEvents.map(({ event, executable }) => [event, [{ location: executable, timeout: spec.timeouts?.[event] ?? 300, runas: 'root' }]]),
+    LifecycleEvents.map(({ event, executable }) => [
+      event,
+      [{ location: executable, timeout: spec.timeouts?.[event] ?? 300, runas: 'root' }],
+    ]),
   );
   const files = spec.destination === undefined ? {} : { files: [{ source: '/', destination: spec.destination }] };
   fs.writeFileSync(path.join(dir, 'appspec.yml'), stringify({ version: 0.0, os: 'linux', ...files, hooks }));

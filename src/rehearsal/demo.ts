@@ -28,7 +28,11 @@ interface Stage {
  * The local rehearsal: the sample app deployed twice (v1, then v2) through the compiled hooks in CodeDeploy's order,
  * behind a private nginx on loopback while traffic flows; in-place when nginx is missing. Leaves nothing behind.
  */
-export async function runRehearsal(hooksDir: string, say: (line: string) => void, findNginx: () => string = findNginxBin): Promise<number> {
+export async function runRehearsal(
+  hooksDir: string,
+  say: (line: string) => void,
+  findNginx: () => string = findNginxBin,
+): Promise<number> {
   const stage = await setUp(hooksDir, say, findNginx);
   try {
     let previous: string | null = null;
@@ -76,17 +80,36 @@ function sampleConfig(stage: Stage, version: string): Record<string, unknown> {
   return {
     app: { name: 'sample', command: [process.execPath, SampleApp, '--port={port}', `--version=${version}`] },
     ports: stage.ports,
-    health: { url: 'http://127.0.0.1:{port}/actuator/health', expectBody: '"status":"UP"', interval: '200ms', timeout: '20s' },
+    health: {
+      url: 'http://127.0.0.1:{port}/actuator/health',
+      expectBody: '"status":"UP"',
+      interval: '200ms',
+      timeout: '20s',
+    },
     stop: { grace: '10s' },
     start: { timeout: '20s' },
     ...(stage.nginx
-      ? { nginx: { include: stage.nginx.includePath, test: stage.nginx.testCommand, reload: stage.nginx.reloadCommand, pidFile: stage.nginx.pidFile, url: `${stage.nginx.url}/actuator/health` } }
+      ? {
+          nginx: {
+            include: stage.nginx.includePath,
+            test: stage.nginx.testCommand,
+            reload: stage.nginx.reloadCommand,
+            pidFile: stage.nginx.pidFile,
+            url: `${stage.nginx.url}/actuator/health`,
+          },
+        }
       : {}),
     stateDir: stage.stateDir,
   };
 }
 
-async function deploy(stage: Stage, revision: string, previous: string | null, version: string, say: (line: string) => void): Promise<void> {
+async function deploy(
+  stage: Stage,
+  revision: string,
+  previous: string | null,
+  version: string,
+  say: (line: string) => void,
+): Promise<void> {
   const deploymentId = `d-REHEARSE${version.toUpperCase()}`;
   say('');
   say(`deployment ${deploymentId}: ${version}   (serving before: ${await whoServes(stage)})`);
@@ -139,8 +162,14 @@ async function report(stage: Stage, say: (line: string) => void): Promise<number
   if (stage.hammer) {
     const counts = await stage.hammer.stop();
     stage.hammer = null;
-    const kinds = Object.entries(counts.failures).map(([kind, n]) => `${kind}: ${n}`).join(', ');
-    say(`traffic through nginx: ${counts.sent} requests, ${counts.failed} failed${kinds ? ` (${kinds})` : ''}; served by ${Object.entries(counts.byVersion).map(([v, n]) => `${v} ${n}`).join(', ')}`);
+    const kinds = Object.entries(counts.failures)
+      .map(([kind, n]) => `${kind}: ${n}`)
+      .join(', ');
+    const served = Object.entries(counts.byVersion)
+      .map(([v, n]) => `${v} ${n}`)
+      .join(', ');
+    const failed = `${counts.failed} failed${kinds ? ` (${kinds})` : ''}`;
+    say(`traffic through nginx: ${counts.sent} requests, ${failed}; served by ${served}`);
     if (counts.failed > 0) return 1;
   }
   return stage.failedHooks === 0 ? 0 : 1;
@@ -154,8 +183,10 @@ async function tearDown(stage: Stage, say: (line: string) => void): Promise<void
     if (signalProcess(record, 'SIGKILL', true)) stopped.push(record.pid);
   }
   const deadline = Date.now() + 5000;
-  while (Date.now() < deadline && Object.values(state.processes).some((r) => isSameProcess(r))) await new Promise((r) => setTimeout(r, 50));
+  while (Date.now() < deadline && Object.values(state.processes).some((r) => isSameProcess(r)))
+    await new Promise((r) => setTimeout(r, 50));
   await stage.nginx?.stop();
   fs.rmSync(stage.root, { recursive: true, force: true });
-  say(`cleaned up: stopped ${stopped.length > 0 ? `PIDs ${stopped.join(', ')}` : 'no app'}${stage.nginx ? ' and nginx' : ''}, removed ${stage.root}`);
+  const apps = stopped.length > 0 ? `PIDs ${stopped.join(', ')}` : 'no app';
+  say(`cleaned up: stopped ${apps}${stage.nginx ? ' and nginx' : ''}, removed ${stage.root}`);
 }

@@ -31,7 +31,8 @@ export function parseHookArgs(argv: string[], allowPort: boolean): HookOptions {
   } catch (error) {
     throw new HookError('BAD_USAGE', `${(error as Error).message.split('\n')[0]} (see --help)`);
   }
-  if (values.port !== undefined && !allowPort) throw new HookError('BAD_USAGE', '--port is a ValidateService flag (hooks/validate --port N)');
+  if (values.port !== undefined && !allowPort)
+    throw new HookError('BAD_USAGE', '--port is a ValidateService flag (hooks/validate --port N)');
   // Decimal digits only: Number() would also take "0x1F91", "1e3" or " 8081 " as a port.
   const port = values.port === undefined ? undefined : /^[0-9]{1,5}$/.test(values.port) ? Number(values.port) : NaN;
   if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) {
@@ -41,5 +42,12 @@ export function parseHookArgs(argv: string[], allowPort: boolean): HookOptions {
   if (values.json && !values.check) {
     throw new HookError('BAD_USAGE', '--json goes with --check only (a real run prints its progress and verdict)');
   }
-  return { check: values.check, json: values.json, port, config: values.config, help: values.help, version: values.version };
+  return {
+    check: values.check,
+    json: values.json,
+    port,
+    config: values.config,
+    help: values.help,
+    version: values.version,
+  };
 }

@@ -16,7 +16,9 @@ export function hookHelp(event: LifecycleEvent): string {
     '',
     `usage: ${executable} [--config FILE] [--check] [--json]${event === 'ValidateService' ? ' [--port N]' : ''}`,
     '  --check        report both ports (role, owner, health) and change nothing',
-    ...(event === 'ValidateService' ? ['  --port N       verify the process on port N and switch nginx to it (rollback)'] : []),
+    ...(event === 'ValidateService'
+      ? ['  --port N       verify the process on port N and switch nginx to it (rollback)']
+      : []),
     '  --config FILE  portproof.yml to use (default: beside appspec.yml; or PORTPROOF_CONFIG)',
     '  --json         with --check: one JSON document',
     '  --version      print the version',

@@ -61,7 +61,13 @@ export async function executeHook(event: LifecycleEvent, flows: HookFlows, argv:
     for (const problem of problems) out.say(`preflight: ${problem}`);
     const ctx: HookContext = { event, options, config, appDir, out, log, deadline, deployment };
     watchForInterrupts(event, ctx, () => lock?.release());
-    if (!options.check) lock = await acquireLock(appDir, event, deployment?.deploymentId ?? null, Math.min(DefaultLockWaitMs, deadline.remainingMs()));
+    if (!options.check)
+      lock = await acquireLock(
+        appDir,
+        event,
+        deployment?.deploymentId ?? null,
+        Math.min(DefaultLockWaitMs, deadline.remainingMs()),
+      );
     const summary = await (options.check ? flows.check : flows.run)(ctx);
     if (isInterrupted()) return await waitForInterruptVerdict();
     log.info({ verdict: 'OK', durationMs: deadline.elapsedMs() }, summary);
@@ -83,7 +89,10 @@ function openLog(appDir: string, event: LifecycleEvent, deploymentId: string | n
   } catch (error) {
     // A read-only report may run as a user who cannot write the state dir; a real hook run needs it.
     if (readOnly) return createHookLogger(null, {});
-    throw new HookError('STATE_DIR_FAILED', `cannot write ${appDir}: ${(error as Error).message} (run the hook as root, or set stateDir)`);
+    throw new HookError(
+      'STATE_DIR_FAILED',
+      `cannot write ${appDir}: ${(error as Error).message} (run the hook as root, or set stateDir)`,
+    );
   }
 }
 
@@ -103,7 +112,10 @@ function watchForInterrupts(event: LifecycleEvent, ctx: HookContext, release: ()
   process.once('SIGTERM', () => void interrupt('interrupted by SIGTERM (CodeDeploy timeout?)'));
   process.once('SIGINT', () => void interrupt('interrupted by SIGINT'));
   // A safety net behind the capped waits: whatever hangs, the hook's own verdict comes before the agent's timeout.
-  const timer = setTimeout(() => void interrupt(`gave up before the appspec timeout of ${formatDuration(ctx.deadline.timeoutMs)}`), ctx.deadline.remainingMs() + 1000);
+  const timer = setTimeout(
+    () => void interrupt(`gave up before the appspec timeout of ${formatDuration(ctx.deadline.timeoutMs)}`),
+    ctx.deadline.remainingMs() + 1000,
+  );
   timer.unref();
 }
 

@@ -21,5 +21,10 @@ export function failedVerdict(event: LifecycleEvent, error: unknown): string[] {
 export function toHookError(error: unknown): HookError {
   if (error instanceof HookError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  return new HookError('INTERNAL', `unexpected error (a portproof bug, please report it): ${message}`, {}, { cause: error });
+  return new HookError(
+    'INTERNAL',
+    `unexpected error (a portproof bug, please report it): ${message}`,
+    {},
+    { cause: error },
+  );
 }

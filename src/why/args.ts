@@ -52,10 +52,14 @@ export function parseWhyArgs(argv: string[], env: NodeJS.ProcessEnv): WhyOptions
   }
   const { values, positionals } = parsed;
   if (values.help) return undefined;
-  if (positionals.length !== 1) throw new WhyError('expected exactly one DEPLOYMENT_ID, like d-A1B2C3D4E (see portproof why --help)', 2);
+  if (positionals.length !== 1)
+    throw new WhyError('expected exactly one DEPLOYMENT_ID, like d-A1B2C3D4E (see portproof why --help)', 2);
   const deploymentId = positionals[0] ?? '';
   if (!DeploymentIdPattern.test(deploymentId)) {
-    throw new WhyError(`"${deploymentId}" is not a deployment id: expected d- and 9 upper-case letters or digits, like d-A1B2C3D4E`, 2);
+    throw new WhyError(
+      `"${deploymentId}" is not a deployment id: expected d- and 9 upper-case letters or digits, like d-A1B2C3D4E`,
+      2,
+    );
   }
   const endpointUrl = values['endpoint-url'];
   if (endpointUrl !== undefined && !/^https?:\/\/[^/\s]+/.test(endpointUrl)) {

@@ -29,7 +29,16 @@ export interface CallContext {
   region?: string | undefined;
 }
 
-const NetworkCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE']);
+const NetworkCodes = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+]);
 
 /** Turn whatever the SDK threw into a one-line WhyError. */
 export function explainCodeDeployError(error: unknown, context: CallContext): WhyError {
@@ -41,19 +50,39 @@ export function explainCodeDeployError(error: unknown, context: CallContext): Wh
   const { operation, deploymentId } = context;
   const options = { cause: error };
   if (name === 'ThrottlingException') {
-    return new WhyError(`CodeDeploy throttled ${operation} for ${deploymentId} (ThrottlingException) after ${plural(attempts ?? 1, 'attempt')}; wait a minute and run it again`, 1, options);
+    return new WhyError(
+      `CodeDeploy throttled ${operation} for ${deploymentId} (ThrottlingException) after ` +
+        `${plural(attempts ?? 1, 'attempt')}; wait a minute and run it again`,
+      1,
+      options,
+    );
   }
   if (name === 'AccessDeniedException') {
-    return new WhyError(`access denied to codedeploy:${operation} for ${deploymentId}: the credentials or role in use need ${RequiredActions.join(', ')} (AWS: ${message})`, 1, options);
+    return new WhyError(
+      `access denied to codedeploy:${operation} for ${deploymentId}: the credentials or role in use need ` +
+        `${RequiredActions.join(', ')} (AWS: ${message})`,
+      1,
+      options,
+    );
   }
   if (name === 'DeploymentDoesNotExistException') {
-    return new WhyError(`deployment ${deploymentId} does not exist in region ${context.region ?? '(unknown)'}: check --region / AWS_REGION and the account`, 1, options);
+    return new WhyError(
+      `deployment ${deploymentId} does not exist in region ${context.region ?? '(unknown)'}: ` +
+        'check --region / AWS_REGION and the account',
+      1,
+      options,
+    );
   }
   if (name === 'InvalidDeploymentIdException') {
     return new WhyError(`CodeDeploy rejected the deployment id ${deploymentId}: ${message}`, 2, options);
   }
   if (name === 'CredentialsProviderError') {
-    return new WhyError(`no AWS credentials found (${message}): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run where a role provides them`, 1, options);
+    return new WhyError(
+      `no AWS credentials found (${message}): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, ` +
+        'or run where a role provides them',
+      1,
+      options,
+    );
   }
   if (message === 'Region is missing') {
     return new WhyError('no AWS region: pass --region or set AWS_REGION', 2, options);
@@ -64,7 +93,12 @@ export function explainCodeDeployError(error: unknown, context: CallContext): Wh
   if ((code !== undefined && NetworkCodes.has(code)) || name === 'TimeoutError') {
     const where = context.endpoint ?? 'its endpoint';
     const tries = attempts === undefined ? '' : ` after ${plural(attempts, 'attempt')}`;
-    return new WhyError(`cannot reach CodeDeploy at ${where}: ${code ?? name}${tries} (check --endpoint-url, AWS_ENDPOINT_URL_CODEDEPLOY, AWS_ENDPOINT_URL and the network)`, 1, options);
+    return new WhyError(
+      `cannot reach CodeDeploy at ${where}: ${code ?? name}${tries} ` +
+        '(check --endpoint-url, AWS_ENDPOINT_URL_CODEDEPLOY, AWS_ENDPOINT_URL and the network)',
+      1,
+      options,
+    );
   }
   if (readObject(error, '$metadata') !== undefined && readString(error, '$fault') !== undefined) {
     return new WhyError(`CodeDeploy ${operation} for ${deploymentId} failed: ${name}: ${message}`, 1, options);
@@ -82,7 +116,7 @@ function plural(n: number, word: string): string {
 }
 
 function readAttempts(error: unknown): number | undefined {
-  const attempts = readObject(error, '$metadata')?.['attempts'];
+  const attempts = readObject(error, '$metadata')?.attempts;
   return typeof attempts === 'number' ? attempts : undefined;
 }
 

@@ -7,7 +7,10 @@ import type { DeploymentFacts } from './types.ts';
 
 /** GetDeployment, as DeploymentFacts. */
 export async function fetchDeployment(why: WhyClient, deploymentId: string): Promise<DeploymentFacts> {
-  const output = await callCodeDeploy(why, 'GetDeployment', deploymentId, () => why.client.send(new GetDeploymentCommand({ deploymentId })));
-  if (output.deploymentInfo === undefined) throw new WhyError(`CodeDeploy GetDeployment for ${deploymentId} answered without deploymentInfo`);
+  const output = await callCodeDeploy(why, 'GetDeployment', deploymentId, () =>
+    why.client.send(new GetDeploymentCommand({ deploymentId })),
+  );
+  if (output.deploymentInfo === undefined)
+    throw new WhyError(`CodeDeploy GetDeployment for ${deploymentId} answered without deploymentInfo`);
   return normalizeDeployment(output.deploymentInfo, deploymentId);
 }

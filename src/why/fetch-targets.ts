@@ -19,10 +19,17 @@ export const BatchSize = 25;
  * an error about the deployment's kind (not about the request), below, or an empty list while GetDeployment counts
  * instances (in fetchTargets). Access denied, throttling and the like are never a reason to fall back.
  */
-const LegacySignals = new Set(['InvalidDeploymentInstanceTypeException', 'InvalidComputePlatformException', 'UnsupportedActionForDeploymentTypeException']);
+const LegacySignals = new Set([
+  'InvalidDeploymentInstanceTypeException',
+  'InvalidComputePlatformException',
+  'UnsupportedActionForDeploymentTypeException',
+]);
 
 /** Every target of a deployment, in the order CodeDeploy lists them, and which API answered. */
-export async function fetchTargets(why: WhyClient, deployment: DeploymentFacts): Promise<{ source: TargetSource; targets: TargetFacts[] }> {
+export async function fetchTargets(
+  why: WhyClient,
+  deployment: DeploymentFacts,
+): Promise<{ source: TargetSource; targets: TargetFacts[] }> {
   let ids: string[];
   try {
     ids = await listAll(why, 'ListDeploymentTargets', deployment.id, async (nextToken) => {
@@ -48,7 +55,10 @@ export async function fetchTargets(why: WhyClient, deployment: DeploymentFacts):
   return { source: 'targets', targets };
 }
 
-async function fetchFromInstanceApis(why: WhyClient, deploymentId: string): Promise<{ source: TargetSource; targets: TargetFacts[] }> {
+async function fetchFromInstanceApis(
+  why: WhyClient,
+  deploymentId: string,
+): Promise<{ source: TargetSource; targets: TargetFacts[] }> {
   let ids: string[];
   try {
     ids = await listAll(why, 'ListDeploymentInstances', deploymentId, async (nextToken) => {
@@ -71,7 +81,12 @@ async function fetchFromInstanceApis(why: WhyClient, deploymentId: string): Prom
 type Page = { ids: string[]; nextToken: string | undefined };
 
 /** Follow nextToken to the end; a token seen twice ends the loop rather than spinning forever. */
-async function listAll(why: WhyClient, operation: string, deploymentId: string, page: (token: string | undefined) => Promise<Page>): Promise<string[]> {
+async function listAll(
+  why: WhyClient,
+  operation: string,
+  deploymentId: string,
+  page: (token: string | undefined) => Promise<Page>,
+): Promise<string[]> {
   const ids: string[] = [];
   const seen = new Set<string>();
   let token: string | undefined;
@@ -86,13 +101,20 @@ async function listAll(why: WhyClient, operation: string, deploymentId: string, 
   return ids;
 }
 
-/** Fetch ids in batches of BatchSize, one call at a time (gentle on CodeDeploy's rate limits); ids left out come back as Unknown. */
+/**
+ * Fetch ids in batches of BatchSize, one call at a time (gentle on CodeDeploy's rate limits); ids left out come back
+ * as Unknown.
+ */
 async function batchGet(ids: string[], fetch: (batch: string[]) => Promise<TargetFacts[]>): Promise<TargetFacts[]> {
   const found = new Map<string, TargetFacts>();
   for (let i = 0; i < ids.length; i += BatchSize) {
     for (const target of await fetch(ids.slice(i, i + BatchSize))) found.set(target.id, target);
   }
-  return ids.map((id) => found.get(shortenInstanceId(id)) ?? found.get(id) ?? { id: shortenInstanceId(id), kind: 'unknown', status: 'Unknown', events: [] });
+  return ids.map(
+    (id) =>
+      found.get(shortenInstanceId(id)) ??
+      found.get(id) ?? { id: shortenInstanceId(id), kind: 'unknown', status: 'Unknown', events: [] },
+  );
 }
 
 function countTargets(deployment: DeploymentFacts): number {

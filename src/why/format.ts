@@ -16,13 +16,25 @@ export function formatTime(date: Date, sameDayAs?: Date): string {
 
 /** The console's instance counts in one phrase: `3 succeeded, 7 failed, 0 skipped, 0 in progress, 0 pending`. */
 export function describeOverview(o: Overview): string {
-  const parts = [`${o.succeeded} succeeded`, `${o.failed} failed`, `${o.skipped} skipped`, `${o.inProgress} in progress`, `${o.pending} pending`];
+  const parts = [
+    `${o.succeeded} succeeded`,
+    `${o.failed} failed`,
+    `${o.skipped} skipped`,
+    `${o.inProgress} in progress`,
+    `${o.pending} pending`,
+  ];
   if (o.ready > 0) parts.push(`${o.ready} ready`);
   return parts.join(', ');
 }
 
 /** `label: a, b, c,` then continuation lines aligned under the first id; past maxIds, `… and N more`. */
-export function wrapList(label: string, items: string[], indent: string, width = DefaultListWidth, maxIds = DefaultMaxListedIds): string[] {
+export function wrapList(
+  label: string,
+  items: string[],
+  indent: string,
+  width = DefaultListWidth,
+  maxIds = DefaultMaxListedIds,
+): string[] {
   const shown = items.slice(0, maxIds).map((item, i, all) => (i < all.length - 1 ? `${item},` : item));
   if (items.length > maxIds) shown.push(`… and ${items.length - maxIds} more (see --json)`);
   const head = `${indent}${label}: `;

@@ -49,7 +49,9 @@ export function stripStreamPrefix(line: string): string {
 }
 
 function findFailedEvent(target: TargetFacts): EventFacts | undefined {
-  return target.events.find((e) => e.status === 'Failed') ?? target.events.find((e) => isErrorCode(e.diagnostics?.errorCode));
+  return (
+    target.events.find((e) => e.status === 'Failed') ?? target.events.find((e) => isErrorCode(e.diagnostics?.errorCode))
+  );
 }
 
 // A skipped target usually has no diagnostics at all; when one event carries a message, that is the reason.

@@ -42,7 +42,11 @@ export function normalizeDeployment(info: DeploymentInfo, requestedId: string): 
   }
   const r = info.rollbackInfo;
   if (r !== undefined) {
-    facts.rollback = withoutUndefined({ deploymentId: r.rollbackDeploymentId, triggeredBy: r.rollbackTriggeringDeploymentId, message: r.rollbackMessage });
+    facts.rollback = withoutUndefined({
+      deploymentId: r.rollbackDeploymentId,
+      triggeredBy: r.rollbackTriggeringDeploymentId,
+      message: r.rollbackMessage,
+    });
   }
   return facts;
 }
@@ -51,19 +55,31 @@ export function normalizeDeployment(info: DeploymentInfo, requestedId: string): 
 export function normalizeTarget(target: DeploymentTarget, fallbackId: string): TargetFacts {
   if (target.instanceTarget !== undefined) {
     const t = target.instanceTarget;
-    return makeTarget('instance', t.targetId ?? fallbackId, t.status, t.lifecycleEvents, { arn: t.targetArn, label: t.instanceLabel, lastUpdatedAt: t.lastUpdatedAt });
+    return makeTarget('instance', t.targetId ?? fallbackId, t.status, t.lifecycleEvents, {
+      arn: t.targetArn,
+      label: t.instanceLabel,
+      lastUpdatedAt: t.lastUpdatedAt,
+    });
   }
   if (target.ecsTarget !== undefined) {
     const t = target.ecsTarget;
-    return makeTarget('ecs', t.targetId ?? fallbackId, t.status, t.lifecycleEvents, { arn: t.targetArn, lastUpdatedAt: t.lastUpdatedAt });
+    return makeTarget('ecs', t.targetId ?? fallbackId, t.status, t.lifecycleEvents, {
+      arn: t.targetArn,
+      lastUpdatedAt: t.lastUpdatedAt,
+    });
   }
   if (target.lambdaTarget !== undefined) {
     const t = target.lambdaTarget;
-    return makeTarget('lambda', t.targetId ?? fallbackId, t.status, t.lifecycleEvents, { arn: t.targetArn, lastUpdatedAt: t.lastUpdatedAt });
+    return makeTarget('lambda', t.targetId ?? fallbackId, t.status, t.lifecycleEvents, {
+      arn: t.targetArn,
+      lastUpdatedAt: t.lastUpdatedAt,
+    });
   }
   if (target.cloudFormationTarget !== undefined) {
     const t = target.cloudFormationTarget;
-    return makeTarget('cloudformation', t.targetId ?? fallbackId, t.status, t.lifecycleEvents, { lastUpdatedAt: t.lastUpdatedAt });
+    return makeTarget('cloudformation', t.targetId ?? fallbackId, t.status, t.lifecycleEvents, {
+      lastUpdatedAt: t.lastUpdatedAt,
+    });
   }
   // A target type newer than this SDK: report its id so it is at least counted.
   return makeTarget('unknown', fallbackId, undefined, undefined, {});
@@ -92,7 +108,12 @@ export function normalizeEvent(event: LifecycleEvent): EventFacts {
   assignDefined(facts, { startTime: event.startTime, endTime: event.endTime });
   const d = event.diagnostics;
   if (d !== undefined) {
-    facts.diagnostics = withoutUndefined({ errorCode: d.errorCode, scriptName: d.scriptName, message: d.message, logTail: d.logTail });
+    facts.diagnostics = withoutUndefined({
+      errorCode: d.errorCode,
+      scriptName: d.scriptName,
+      message: d.message,
+      logTail: d.logTail,
+    });
   }
   return facts;
 }
@@ -112,14 +133,17 @@ function makeTarget(
 function describeRevision(revision: RevisionLocation | undefined): string | undefined {
   if (revision === undefined) return undefined;
   const s3 = revision.s3Location;
-  if (s3?.bucket !== undefined) return `s3://${s3.bucket}/${s3.key ?? ''}${s3.version === undefined ? '' : ` (version ${s3.version})`}`;
+  if (s3?.bucket !== undefined)
+    return `s3://${s3.bucket}/${s3.key ?? ''}${s3.version === undefined ? '' : ` (version ${s3.version})`}`;
   const gh = revision.gitHubLocation;
   if (gh?.repository !== undefined) return `github:${gh.repository}@${gh.commitId ?? '?'}`;
   return revision.revisionType;
 }
 
 function withoutUndefined<T extends Record<string, unknown>>(value: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
+  };
 }
 
 function assignDefined<T extends object>(target: T, values: { [K in keyof T]?: T[K] | undefined }): void {

@@ -6,7 +6,11 @@ export function renderJson(report: WhyReport, exitCode: number): string {
   const d = report.deployment;
   const from = d.startTime ?? d.createTime;
   const document = {
-    deployment: { ...d, durationMs: d.completeTime !== undefined && from !== undefined ? d.completeTime.getTime() - from.getTime() : undefined },
+    deployment: {
+      ...d,
+      durationMs:
+        d.completeTime !== undefined && from !== undefined ? d.completeTime.getTime() - from.getTime() : undefined,
+    },
     source: report.source,
     exitCode,
     failures: report.groups.map((g) => ({

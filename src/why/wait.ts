@@ -28,7 +28,10 @@ export function isFinalStatus(status: string): boolean {
 }
 
 /** Poll until the deployment's status is final; return its last facts. */
-export async function waitForFinalStatus(poll: () => Promise<DeploymentFacts>, options: WaitOptions): Promise<DeploymentFacts> {
+export async function waitForFinalStatus(
+  poll: () => Promise<DeploymentFacts>,
+  options: WaitOptions,
+): Promise<DeploymentFacts> {
   const now = options.now ?? Date.now;
   const pause = options.sleep ?? sleep;
   const maxThrottled = options.maxThrottledPolls ?? DefaultMaxThrottledPolls;
@@ -56,7 +59,8 @@ export async function waitForFinalStatus(poll: () => Promise<DeploymentFacts>, o
 
 /** `waiting for d-…: InProgress after 12s (2 succeeded, 0 failed, …)`. */
 export function describeProgress(facts: DeploymentFacts, elapsedMs: number): string {
-  return `waiting for ${facts.id}: ${facts.status} after ${formatDuration(elapsedMs, 'clock')} (${describeOverview(facts.overview)})`;
+  const after = formatDuration(elapsedMs, 'clock');
+  return `waiting for ${facts.id}: ${facts.status} after ${after} (${describeOverview(facts.overview)})`;
 }
 
 function isThrottled(error: unknown): boolean {

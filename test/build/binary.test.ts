@@ -9,7 +9,8 @@ import { Arches, distHooksDir, RepoRoot } from '../../build/paths.ts';
 import { HookEntries } from '../../src/core/events.ts';
 import { findFreePort } from '../../src/lab/ports.ts';
 
-const QemuHint = 'qemu-aarch64-static not found: apt-get install -y qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross';
+const QemuHint =
+  'qemu-aarch64-static not found: apt-get install -y qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross';
 const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-binary-'));
 afterAll(() => fs.rmSync(temp, { recursive: true, force: true }));
 
@@ -28,7 +29,15 @@ async function relocatedRevision(binary: string): Promise<string> {
   fs.copyFileSync(binary, path.join(dir, 'hooks/validate'));
   fs.chmodSync(path.join(dir, 'hooks/validate'), 0o755);
   const port = await findFreePort();
-  fs.writeFileSync(path.join(dir, 'portproof.yml'), stringify({ app: { name: 'demo', command: ['sleep', '1000'] }, ports: [port], health: { url: 'http://127.0.0.1:{port}/' }, stateDir: path.join(dir, 'state') }));
+  fs.writeFileSync(
+    path.join(dir, 'portproof.yml'),
+    stringify({
+      app: { name: 'demo', command: ['sleep', '1000'] },
+      ports: [port],
+      health: { url: 'http://127.0.0.1:{port}/' },
+      stateDir: path.join(dir, 'state'),
+    }),
+  );
   fs.copyFileSync(path.join(RepoRoot, 'appspec.yml'), path.join(dir, 'appspec.yml'));
   return dir;
 }
@@ -53,7 +62,11 @@ describe('the compiled hooks', () => {
     const binary = path.join(distHooksDir('x64'), name);
     const run = spawnSync(binary, ['--version'], { env: noNode, encoding: 'utf8' });
     expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(new RegExp(`^portproof ${version.replace(/\./g, '\\.')} \\(\\w+\\) node v${runtime.replace(/\./g, '\\.')} linux-x64\\n$`));
+    expect(run.stdout).toMatch(
+      new RegExp(
+        `^portproof ${version.replace(/\./g, '\\.')} \\(\\w+\\) node v${runtime.replace(/\./g, '\\.')} linux-x64\\n$`,
+      ),
+    );
     // A code cache V8 refused would print "Code cache data rejected" here.
     expect(run.stderr).toBe('');
     const help = spawnSync(binary, ['--help'], { env: noNode, encoding: 'utf8' });
@@ -83,9 +96,17 @@ describe('the compiled hooks', () => {
     expect(run.stderr).toBe('');
     expect(run.stdout).toContain(`portproof ${version} (ValidateService) node v${runtime} linux-arm64`);
     const dir = await relocatedRevision(binary);
-    const check = spawnSync(emulator, ['-L', '/usr/aarch64-linux-gnu', path.join(dir, 'hooks/validate'), '--check', '--json'], { cwd: '/', encoding: 'utf8' });
+    const check = spawnSync(
+      emulator,
+      ['-L', '/usr/aarch64-linux-gnu', path.join(dir, 'hooks/validate'), '--check', '--json'],
+      { cwd: '/', encoding: 'utf8' },
+    );
     expect(check.status).toBe(0);
-    expect(JSON.parse(check.stdout)).toMatchObject({ config: path.join(dir, 'portproof.yml'), app: 'demo', ports: [{ role: 'in-place', owners: [] }] });
+    expect(JSON.parse(check.stdout)).toMatchObject({
+      config: path.join(dir, 'portproof.yml'),
+      app: 'demo',
+      ports: [{ role: 'in-place', owners: [] }],
+    });
   }, 120_000);
 
   it('is reproducible: same inputs, same bytes for both arches (code cache included), with an empty home', () => {

@@ -10,7 +10,11 @@ import { HookEntries } from '../../src/core/events.ts';
 const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-bundle-'));
 afterAll(() => fs.rmSync(temp, { recursive: true, force: true }));
 
-const bundle = (...args: string[]) => spawnSync(process.execPath, [path.join(RepoRoot, 'bin/portproof.js'), 'bundle', ...args], { cwd: RepoRoot, encoding: 'utf8' });
+const bundle = (...args: string[]) =>
+  spawnSync(process.execPath, [path.join(RepoRoot, 'bin/portproof.js'), 'bundle', ...args], {
+    cwd: RepoRoot,
+    encoding: 'utf8',
+  });
 
 describe('portproof bundle', () => {
   it('assembles a revision: appspec, config, executable hooks for the arch, and the named files under app/', () => {
@@ -28,7 +32,9 @@ describe('portproof bundle', () => {
       expect(fs.lstatSync(path.join(out, 'hooks', name)).isSymbolicLink()).toBe(false);
     }
     expect(fs.readFileSync(path.join(out, 'hooks/validate')).subarray(0, 20).readUInt16LE(18)).toBe(183); // EM_AARCH64
-    expect(fs.readFileSync(path.join(out, 'portproof.yml'), 'utf8')).toBe(fs.readFileSync(path.join(RepoRoot, 'portproof.example.yml'), 'utf8'));
+    expect(fs.readFileSync(path.join(out, 'portproof.yml'), 'utf8')).toBe(
+      fs.readFileSync(path.join(RepoRoot, 'portproof.example.yml'), 'utf8'),
+    );
   });
 
   it("the example appspec's files: copies the app's files and not the hooks", () => {
@@ -40,7 +46,9 @@ describe('portproof bundle', () => {
     // What CodeDeploy's Install event copies: each source, relative to the revision's root.
     const copied = appspec.files.flatMap(({ source }) => {
       const from = path.join(out, source);
-      return fs.statSync(from).isDirectory() ? fs.readdirSync(from, { recursive: true }).map(String) : [path.basename(from)];
+      return fs.statSync(from).isDirectory()
+        ? fs.readdirSync(from, { recursive: true }).map(String)
+        : [path.basename(from)];
     });
     expect(copied).toEqual(['app.jar']);
   });
@@ -50,7 +58,10 @@ describe('portproof bundle', () => {
     fs.mkdirSync(out);
     fs.writeFileSync(path.join(out, 'keep'), 'x');
     const busy = bundle('--out', out, '--config', 'portproof.example.yml');
-    expect([busy.status, busy.stderr.trim()]).toEqual([2, `portproof bundle: ${out} is not empty (use --force to replace its contents)`]);
+    expect([busy.status, busy.stderr.trim()]).toEqual([
+      2,
+      `portproof bundle: ${out} is not empty (use --force to replace its contents)`,
+    ]);
     expect(fs.readdirSync(out)).toEqual(['keep']);
     const missing = bundle('--out', path.join(temp, 'x'), '--config', 'nope.yml');
     expect(missing.status).toBe(2);

@@ -19,7 +19,9 @@ describe('the workstation CLI', () => {
     expect(fs.existsSync(path.join(RepoRoot, 'dist/cli/portproof.js'))).toBe(true);
     const version = run(bin, ['stop', '--version']);
     expect(version.stderr).toBe('');
-    expect(version.stdout).toMatch(new RegExp(`^portproof ${readPackageVersion().replace(/\./g, '\\.')} \\(ApplicationStop\\)`));
+    expect(version.stdout).toMatch(
+      new RegExp(`^portproof ${readPackageVersion().replace(/\./g, '\\.')} \\(ApplicationStop\\)`),
+    );
     // The compiled chunks name no source file to load: nothing under dist/cli imports a .ts module.
     for (const file of fs.readdirSync(path.join(RepoRoot, 'dist/cli'))) {
       expect(fs.readFileSync(path.join(RepoRoot, 'dist/cli', file), 'utf8')).not.toMatch(/from ["'][^"']*\.ts["']/);
@@ -28,7 +30,10 @@ describe('the workstation CLI', () => {
 
   it('answers the same from source through tsx when asked, and says so when the compiled file is missing', async () => {
     const compiled = run(path.join(RepoRoot, 'bin/portproof.js'), ['owners', '0']);
-    const source = run(path.join(RepoRoot, 'bin/portproof.js'), ['owners', '0'], { ...process.env, PORTPROOF_CLI_FROM_SOURCE: '1' });
+    const source = run(path.join(RepoRoot, 'bin/portproof.js'), ['owners', '0'], {
+      ...process.env,
+      PORTPROOF_CLI_FROM_SOURCE: '1',
+    });
     expect([source.status, source.stdout, source.stderr]).toEqual([compiled.status, compiled.stdout, compiled.stderr]);
     expect(compiled.status).toBe(2);
 

@@ -30,11 +30,34 @@ afterEach(async () => {
 afterAll(cleanUpHookTests);
 
 function nginxBlock(extra: Record<string, unknown> = {}) {
-  return { include: nginx.includePath, test: nginx.testCommand, reload: nginx.reloadCommand, pidFile: nginx.pidFile, url: `${nginx.url}/actuator/health`, reloadTimeout: '3s', ...extra };
+  return {
+    include: nginx.includePath,
+    test: nginx.testCommand,
+    reload: nginx.reloadCommand,
+    pidFile: nginx.pidFile,
+    url: `${nginx.url}/actuator/health`,
+    reloadTimeout: '3s',
+    ...extra,
+  };
 }
 
-async function deploy(versionTag: string, options: { appFlags?: string[]; nginx?: Record<string, unknown>; previous?: Awaited<ReturnType<typeof deployed>>['revision']; app?: Record<string, unknown> } = {}) {
-  const { revision } = await deployed({ ports: [blue, green], versionTag, stateDir, appFlags: options.appFlags, nginx: nginxBlock(options.nginx), app: options.app });
+async function deploy(
+  versionTag: string,
+  options: {
+    appFlags?: string[];
+    nginx?: Record<string, unknown>;
+    previous?: Awaited<ReturnType<typeof deployed>>['revision'];
+    app?: Record<string, unknown>;
+  } = {},
+) {
+  const { revision } = await deployed({
+    ports: [blue, green],
+    versionTag,
+    stateDir,
+    appFlags: options.appFlags,
+    nginx: nginxBlock(options.nginx),
+    app: options.app,
+  });
   const stop = await (options.previous ?? revision).run('stop');
   const start = await revision.run('start');
   const validate = start.code === 0 ? await revision.run('validate') : null;
@@ -51,7 +74,12 @@ describe('blue/green behind a real nginx, with the compiled hooks', () => {
     expectVerdict(first.validate!, 'ValidateService', 'OK', `nginx now → ${blue}`);
     const hammer = startHammer(`${nginx.url}/`, { maxDurationMs: 50_000 });
     const second = await deploy('v2', { appFlags: ['--stop-delay=8000'], previous: first.revision });
-    expectVerdict(second.validate!, 'ValidateService', 'OK', `nginx now → ${green} (previous ${blue} kept for rollback)`);
+    expectVerdict(
+      second.validate!,
+      'ValidateService',
+      'OK',
+      `nginx now → ${green} (previous ${blue} kept for rollback)`,
+    );
     const third = await deploy('v3', { previous: second.revision });
     expectVerdict(third.stop, 'ApplicationStop', 'OK', /port \d+ free after .*: stopped PID \d+/);
     // The old app served on for its 8 s drain and the stop waited for it (printed to a tenth).
@@ -86,7 +114,13 @@ describe('blue/green behind a real nginx, with the compiled hooks', () => {
     const stray = startApp([`--port=${green}`, '--host=::1', '--version-tag=stray']);
     await waitForPort(green, 5000, '::1');
     const include = nginx.readInclude();
-    expectVerdict(await revision.run('validate'), 'ValidateService', 'FAILED', `port ${green} is held by PID ${stray.pid}`, /as well as by the new PID \d+/);
+    expectVerdict(
+      await revision.run('validate'),
+      'ValidateService',
+      'FAILED',
+      `port ${green} is held by PID ${stray.pid}`,
+      /as well as by the new PID \d+/,
+    );
     expect(nginx.readInclude()).toBe(include);
     expect(first.validate!.code).toBe(0);
   });
@@ -108,7 +142,14 @@ describe('blue/green behind a real nginx, with the compiled hooks', () => {
   it('health fails: nginx untouched and still serving the old version', async () => {
     const first = await deploy('v1');
     const include = nginx.readInclude();
-    const { revision } = await deployed({ ports: [blue, green], versionTag: 'v2', stateDir, nginx: nginxBlock(), appFlags: ['--health=500'], health: { timeout: '1s' } });
+    const { revision } = await deployed({
+      ports: [blue, green],
+      versionTag: 'v2',
+      stateDir,
+      nginx: nginxBlock(),
+      appFlags: ['--health=500'],
+      health: { timeout: '1s' },
+    });
     await first.revision.run('stop');
     expectVerdict(await revision.run('start'), 'ApplicationStart', 'OK');
     remember(stateDir, green);
@@ -117,7 +158,7 @@ describe('blue/green behind a real nginx, with the compiled hooks', () => {
     expect(await versionBehindNginx()).toContain('version=v1');
   });
 
-  it('nginx -t fails: include restored, nginx\'s own message in the verdict', async () => {
+  it("nginx -t fails: include restored, nginx's own message in the verdict", async () => {
     await deploy('v1');
     const include = nginx.readInclude();
     const conf = fs.readFileSync(nginx.confPath, 'utf8');
@@ -127,17 +168,32 @@ describe('blue/green behind a real nginx, with the compiled hooks', () => {
     fs.writeFileSync(nginx.confPath, `${conf}\nbogus_directive on;\n`);
     const run = await revision.run('validate');
     fs.writeFileSync(nginx.confPath, conf);
-    expectVerdict(run, 'ValidateService', 'FAILED', /nginx .*-t rejected the new config: .*unknown directive "bogus_directive"/);
+    expectVerdict(
+      run,
+      'ValidateService',
+      'FAILED',
+      /nginx .*-t rejected the new config: .*unknown directive "bogus_directive"/,
+    );
     expect(nginx.readInclude()).toBe(include);
   });
 
   it('nginx not running: validate fails, include untouched', async () => {
     await deploy('v1');
     const include = nginx.readInclude();
-    const { revision } = await deployed({ ports: [blue, green], versionTag: 'v2', stateDir, nginx: nginxBlock({ pidFile: `${nginx.prefix}/missing.pid` }) });
+    const { revision } = await deployed({
+      ports: [blue, green],
+      versionTag: 'v2',
+      stateDir,
+      nginx: nginxBlock({ pidFile: `${nginx.prefix}/missing.pid` }),
+    });
     expectVerdict(await revision.run('start'), 'ApplicationStart', 'OK');
     remember(stateDir, green);
-    expectVerdict(await revision.run('validate'), 'ValidateService', 'FAILED', /nginx is not running \(no pid file .*missing\.pid\); include .* left unchanged/);
+    expectVerdict(
+      await revision.run('validate'),
+      'ValidateService',
+      'FAILED',
+      /nginx is not running \(no pid file .*missing\.pid\); include .* left unchanged/,
+    );
     expect(nginx.readInclude()).toBe(include);
   });
 
@@ -146,7 +202,12 @@ describe('blue/green behind a real nginx, with the compiled hooks', () => {
     const include = nginx.readInclude();
     const conf = fs.readFileSync(nginx.confPath, 'utf8');
     const silentReload = ['kill', '-HUP', String(nginx.masterPid())];
-    const { revision } = await deployed({ ports: [blue, green], versionTag: 'v2', stateDir, nginx: nginxBlock({ test: ['true'], reload: silentReload }) });
+    const { revision } = await deployed({
+      ports: [blue, green],
+      versionTag: 'v2',
+      stateDir,
+      nginx: nginxBlock({ test: ['true'], reload: silentReload }),
+    });
     expectVerdict(await revision.run('start'), 'ApplicationStart', 'OK');
     remember(stateDir, green);
     fs.writeFileSync(nginx.confPath, `${conf}\nbogus_directive on;\n`);
@@ -161,7 +222,12 @@ describe('blue/green behind a real nginx, with the compiled hooks', () => {
 
   it('hook killed mid-switch: the include is the old or the new one, never partial', async () => {
     await deploy('v1');
-    const { revision } = await deployed({ ports: [blue, green], versionTag: 'v2', stateDir, nginx: nginxBlock({ test: ['sleep', '0.3'] }) });
+    const { revision } = await deployed({
+      ports: [blue, green],
+      versionTag: 'v2',
+      stateDir,
+      nginx: nginxBlock({ test: ['sleep', '0.3'] }),
+    });
     expectVerdict(await revision.run('start'), 'ApplicationStart', 'OK');
     remember(stateDir, green);
     const [oldInclude, newInclude] = [renderServiceUrl(blue), renderServiceUrl(green)];
@@ -172,7 +238,11 @@ describe('blue/green behind a real nginx, with the compiled hooks', () => {
       let hookPid = 0;
       const run = revision.run('validate', { onSpawn: (pid) => (hookPid = pid) });
       const deadline = Date.now() + 10_000;
-      while (Date.now() < deadline && (hookPid === 0 || (killWhen === 'after-write' && nginx.readInclude() === oldInclude))) await sleep(2);
+      while (
+        Date.now() < deadline &&
+        (hookPid === 0 || (killWhen === 'after-write' && nginx.readInclude() === oldInclude))
+      )
+        await sleep(2);
       process.kill(hookPid, 'SIGKILL');
       const killed = await run;
       expect(killed.code).toBeNull();
@@ -195,7 +265,16 @@ describe('blue/green behind a real nginx, with the compiled hooks', () => {
     expect(check.code).toBe(0);
     const report = JSON.parse(check.stdout);
     expect(report.live).toBe(green);
-    expect(report.ports.map((p: { port: number; role: string; owners: { pid: number }[] }) => [p.port, p.role, p.owners[0]?.pid])).toEqual([[blue, 'target', bluePid], [green, 'live', greenPid]]);
+    expect(
+      report.ports.map((p: { port: number; role: string; owners: { pid: number }[] }) => [
+        p.port,
+        p.role,
+        p.owners[0]?.pid,
+      ]),
+    ).toEqual([
+      [blue, 'target', bluePid],
+      [green, 'live', greenPid],
+    ]);
     const rollback = await second.revision.run('validate', { args: ['--port', String(blue)] });
     expectVerdict(rollback, 'ValidateService', 'OK', `port ${blue} owned by PID ${bluePid}`, `nginx now → ${blue}`);
     expect(await versionBehindNginx()).toContain('version=v1');

@@ -26,7 +26,8 @@ const mounts: string[] = [];
 
 beforeAll(() => {
   // Mounting a tmpfs needs root; a run without it must fail loudly, never pass by skipping.
-  if (process.getuid?.() !== 0) throw new Error('the full-disk tests mount a tmpfs and must run as root (they do in CI)');
+  if (process.getuid?.() !== 0)
+    throw new Error('the full-disk tests mount a tmpfs and must run as root (they do in CI)');
 });
 beforeEach(async () => {
   const [listen, a, b] = await findFreePorts(3);
@@ -80,7 +81,14 @@ function killRecordedApps(): void {
 }
 
 function nginxBlock(test: string[] = nginx.testCommand) {
-  return { include: nginx.includePath, test, reload: nginx.reloadCommand, pidFile: nginx.pidFile, url: `${nginx.url}/actuator/health`, reloadTimeout: '3s' };
+  return {
+    include: nginx.includePath,
+    test,
+    reload: nginx.reloadCommand,
+    pidFile: nginx.pidFile,
+    url: `${nginx.url}/actuator/health`,
+    reloadTimeout: '3s',
+  };
 }
 
 /** nginx -t preceded by a fault in the state dir: the fault arrives after the include is written, before the record. */
@@ -140,7 +148,12 @@ describe('a full or read-only state directory (a real tmpfs), with the compiled 
     expectVerdict(await v2.run('start'), 'ApplicationStart', 'OK');
     const v2Pid = remember(stateDir, green);
     const run = await v2.run('validate');
-    expectStateWriteFailed(run, 'ValidateService', 'no space left on device (ENOSPC)', `nginx put back on port ${blue}`);
+    expectStateWriteFailed(
+      run,
+      'ValidateService',
+      'no space left on device (ENOSPC)',
+      `nginx put back on port ${blue}`,
+    );
     expect(run.stderr).toContain(`cannot write ${stateDir}/fixture/hooks.log: no space left on device`);
     expect(nginx.readInclude()).toBe(include);
     expect(await versionBehindNginx()).toContain('version=v1');
@@ -159,7 +172,12 @@ describe('a full or read-only state directory (a real tmpfs), with the compiled 
     const v2 = await revision('v2', faultThenTest('fill-inodes'));
     expectVerdict(await v2.run('start'), 'ApplicationStart', 'OK');
     remember(stateDir, green);
-    expectStateWriteFailed(await v2.run('validate'), 'ValidateService', 'no space left on device (ENOSPC)', `nginx put back on port ${blue}`);
+    expectStateWriteFailed(
+      await v2.run('validate'),
+      'ValidateService',
+      'no space left on device (ENOSPC)',
+      `nginx put back on port ${blue}`,
+    );
     expect(nginx.readInclude()).toBe(include);
     expect(await versionBehindNginx()).toContain('version=v1');
     expect(readState(stateDir)).toMatchObject({ live: blue });
@@ -171,7 +189,12 @@ describe('a full or read-only state directory (a real tmpfs), with the compiled 
     const v2 = await revision('v2', faultThenTest('read-only'));
     expectVerdict(await v2.run('start'), 'ApplicationStart', 'OK');
     remember(stateDir, green);
-    expectStateWriteFailed(await v2.run('validate'), 'ValidateService', 'read-only file system (EROFS)', `nginx put back on port ${blue}`);
+    expectStateWriteFailed(
+      await v2.run('validate'),
+      'ValidateService',
+      'read-only file system (EROFS)',
+      `nginx put back on port ${blue}`,
+    );
     expect(nginx.readInclude()).toBe(include);
     expect(await versionBehindNginx()).toContain('version=v1');
     expect(readState(stateDir)).toMatchObject({ live: blue });
@@ -186,7 +209,12 @@ describe('a full or read-only state directory (a real tmpfs), with the compiled 
     const v2 = await revision('v2');
     fillLeaving('pages');
     const run = await v2.run('start');
-    expectStateWriteFailed(run, 'ApplicationStart', 'no space left on device (ENOSPC)', /the new PID \d+ could not be recorded and was stopped again with SIGKILL/);
+    expectStateWriteFailed(
+      run,
+      'ApplicationStart',
+      'no space left on device (ENOSPC)',
+      /the new PID \d+ could not be recorded and was stopped again with SIGKILL/,
+    );
     const newPid = Number(/the new PID (\d+)/.exec(run.verdict)![1]);
     expect(isAlive(newPid)).toBe(false);
     expect(findListeners(green).listeners).toEqual([]);
@@ -202,7 +230,12 @@ describe('a full or read-only state directory (a real tmpfs), with the compiled 
     // One inode left: the lock's temp file takes it, and tmpfs counts its link() into place as one more.
     fillLeaving('inodes');
     const run = await v2.run('start');
-    expectVerdict(run, 'ApplicationStart', 'FAILED', `cannot write the lock ${stateDir}/fixture/lock: no space left on device (ENOSPC)`);
+    expectVerdict(
+      run,
+      'ApplicationStart',
+      'FAILED',
+      `cannot write the lock ${stateDir}/fixture/lock: no space left on device (ENOSPC)`,
+    );
     expect(run.stdout).not.toContain('portproof bug');
     expect(findListeners(green).listeners).toEqual([]);
     expect(isAlive(v1.pid)).toBe(true);
@@ -217,7 +250,13 @@ describe('a full or read-only state directory (a real tmpfs), with the compiled 
     remember(stateDir, green);
     fillLeaving('pages');
     const run = await (await revision('v3')).run('stop');
-    expectStateWriteFailed(run, 'ApplicationStop', 'no space left on device (ENOSPC)', `port ${blue} free after`, `stopped PID ${v1.pid}`);
+    expectStateWriteFailed(
+      run,
+      'ApplicationStop',
+      'no space left on device (ENOSPC)',
+      `port ${blue} free after`,
+      `stopped PID ${v1.pid}`,
+    );
     expect(isAlive(v1.pid)).toBe(false);
     expect(await versionBehindNginx()).toContain('version=v2');
   });

@@ -30,12 +30,18 @@ function tempDir(prefix: string): string {
 function ensureUserWithGroup(user: string, group: string): number {
   // Idempotent on purpose: test files run again and again on one machine, and useradd/groupadd refuse duplicates.
   execFileSync('groupadd', ['-f', group]);
-  const exists = fs.readFileSync('/etc/passwd', 'utf8').split('\n').some((line) => line.startsWith(`${user}:`));
+  const exists = fs
+    .readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .some((line) => line.startsWith(`${user}:`));
   // The primary group is another one: initgroups lists the primary group too, and the test is about the others.
   const options = ['--no-create-home', '--shell', '/usr/sbin/nologin', '--gid', 'nogroup', '--groups', group];
   if (!exists) execFileSync('useradd', [...options, user]);
   else execFileSync('usermod', ['--append', '--groups', group, user]);
-  const line = fs.readFileSync('/etc/group', 'utf8').split('\n').find((l) => l.startsWith(`${group}:`))!;
+  const line = fs
+    .readFileSync('/etc/group', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${group}:`))!;
   return Number(line.split(':')[2]);
 }
 
@@ -55,7 +61,9 @@ describe('the app log and the app user, with the compiled hooks', () => {
     const run = await revision.run('start');
     const planted = `${logs}/app-${port}.log`;
     // Refused by key before anything is touched (preflight); the launch refuses the same link on its own (app-log.test.ts).
-    expect(run.verdict).toContain(`ApplicationStart FAILED: config ${revision.configPath}: app.log: ${planted} is a symbolic link`);
+    expect(run.verdict).toContain(
+      `ApplicationStart FAILED: config ${revision.configPath}: app.log: ${planted} is a symbolic link`,
+    );
     expect(run.code).toBe(2);
     const after = fs.statSync(target);
     expect({ uid: after.uid, gid: after.gid, mode: after.mode & 0o7777 }).toEqual({ uid: 0, gid: 0, mode: 0o600 });

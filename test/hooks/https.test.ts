@@ -55,7 +55,11 @@ describe('https health checks with the compiled hooks', () => {
 
   it('verify: true, a raw @ in the URL password: the rejection names the URL with *** for all of the password', async () => {
     const port = await findFreePort();
-    const health = { url: `https://monitor:Sup3r@Leaky@127.0.0.1:{port}${HealthPath}`, timeout: '5s', tls: { verify: true } };
+    const health = {
+      url: `https://monitor:Sup3r@Leaky@127.0.0.1:{port}${HealthPath}`,
+      timeout: '5s',
+      tls: { verify: true },
+    };
     const { stateDir, revision } = await deployed({ ports: [port], appFlags: tlsFlags(certs.selfSigned), health });
     const start = await revision.run('start');
     expectVerdict(start, 'ApplicationStart', 'OK');

@@ -17,13 +17,24 @@ describe('in-place deployment with the compiled hooks', () => {
     const { stateDir, revision: v1 } = await deployed({ ports: [port], versionTag: 'v1' });
     expectVerdict(await v1.run('stop'), 'ApplicationStop', 'OK', `port ${port} free (nothing was listening)`);
     const started = await v1.run('start');
-    expectVerdict(started, 'ApplicationStart', 'OK', new RegExp(`PID \\d+ \\(node, started [0-9:]+\\) listening on port ${port}`));
+    expectVerdict(
+      started,
+      'ApplicationStart',
+      'OK',
+      new RegExp(`PID \\d+ \\(node, started [0-9:]+\\) listening on port ${port}`),
+    );
     const pid = remember(stateDir, port);
     // runHookProcess resolved on 'close': both pipes closed, and the app still runs with its output in its log.
     expect(isAlive(pid)).toBe(true);
     expect(fs.readlinkSync(`/proc/${pid}/fd/1`)).toBe(path.join(stateDir, 'fixture', `app-${port}.log`));
     expect(fs.readlinkSync(`/proc/${pid}/fd/0`)).toBe('/dev/null');
-    expectVerdict(await v1.run('validate'), 'ValidateService', 'OK', `port ${port} owned by PID ${pid}`, /healthy \(HTTP 200/);
+    expectVerdict(
+      await v1.run('validate'),
+      'ValidateService',
+      'OK',
+      `port ${port} owned by PID ${pid}`,
+      /healthy \(HTTP 200/,
+    );
 
     const before = fs.readFileSync(path.join(stateDir, 'fixture', 'state.json'), 'utf8');
     expectVerdict(await v1.run('validate'), 'ValidateService', 'OK', `PID ${pid}`);
@@ -36,8 +47,14 @@ describe('in-place deployment with the compiled hooks', () => {
     remember(stateDir, port);
     expectVerdict(await v2.run('validate'), 'ValidateService', 'OK');
     expect((await httpGet(`http://127.0.0.1:${port}/`)).body).toContain('version=v2');
-    const log = fs.readFileSync(path.join(stateDir, 'fixture', 'hooks.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(log.every((entry) => typeof entry.deploymentId === 'string' && typeof entry.lifecycleEvent === 'string')).toBe(true);
+    const log = fs
+      .readFileSync(path.join(stateDir, 'fixture', 'hooks.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(
+      log.every((entry) => typeof entry.deploymentId === 'string' && typeof entry.lifecycleEvent === 'string'),
+    ).toBe(true);
     expect(log.filter((entry) => entry.verdict === 'OK').length).toBe(7);
   });
 
@@ -52,7 +69,11 @@ describe('in-place deployment with the compiled hooks', () => {
 
   it('old process ignores SIGTERM: SIGKILL after the grace period, reported', async () => {
     const port = await findFreePort();
-    const { stateDir, revision } = await deployed({ ports: [port], appFlags: ['--ignore-term'], stop: { grace: '1s' } });
+    const { stateDir, revision } = await deployed({
+      ports: [port],
+      appFlags: ['--ignore-term'],
+      stop: { grace: '1s' },
+    });
     expectVerdict(await revision.run('start'), 'ApplicationStart', 'OK');
     const pid = remember(stateDir, port);
     const stop = await revision.run('stop');
@@ -68,7 +89,12 @@ describe('in-place deployment with the compiled hooks', () => {
     await waitForPort(busy!, 5000);
     const { revision } = await deployed({ ports: [port!], appFlags: [`--bind-other=${busy}`] });
     const run = await revision.run('start');
-    expectVerdict(run, 'ApplicationStart', 'FAILED', /new PID \d+ \(node\) exited with code 1 before listening on port \d+: ".*already in use/);
+    expectVerdict(
+      run,
+      'ApplicationStart',
+      'FAILED',
+      /new PID \d+ \(node\) exited with code 1 before listening on port \d+: ".*already in use/,
+    );
     const tail = run.stdout.slice(-2000);
     expect(tail).toContain('APPLICATION FAILED TO START');
     expect(tail).toContain(run.verdict);
@@ -79,12 +105,22 @@ describe('in-place deployment with the compiled hooks', () => {
   it('a program that cannot start (bad jar) fails with its exit code', async () => {
     const port = await findFreePort();
     const { revision } = await deployed({ ports: [port], appFlags: ['--exit-at-start=3'] });
-    expectVerdict(await revision.run('start'), 'ApplicationStart', 'FAILED', 'exited with code 3', /Unable to access jarfile/);
+    expectVerdict(
+      await revision.run('start'),
+      'ApplicationStart',
+      'FAILED',
+      'exited with code 3',
+      /Unable to access jarfile/,
+    );
   });
 
   it('new process alive but never binds: start fails at its deadline and stops it', async () => {
     const port = await findFreePort();
-    const { stateDir, revision } = await deployed({ ports: [port], appFlags: ['--never-bind'], start: { timeout: '1500ms' } });
+    const { stateDir, revision } = await deployed({
+      ports: [port],
+      appFlags: ['--never-bind'],
+      start: { timeout: '1500ms' },
+    });
     const run = await revision.run('start');
     expectVerdict(run, 'ApplicationStart', 'FAILED', /did not listen on port \d+ within .*: it listens on no TCP port/);
     // At least the 1.5 s start timeout (printed to a tenth); how much longer depends on the machine's load.
@@ -106,7 +142,11 @@ describe('in-place deployment with the compiled hooks', () => {
 
   it('new process binds another port: start names where it listens', async () => {
     const [port, other] = await findFreePorts(2);
-    const { stateDir, revision } = await deployed({ ports: [port!], appFlags: [`--bind-other=${other}`], start: { timeout: '1500ms' } });
+    const { stateDir, revision } = await deployed({
+      ports: [port!],
+      appFlags: [`--bind-other=${other}`],
+      start: { timeout: '1500ms' },
+    });
     const run = await revision.run('start');
     remember(stateDir, port!);
     expectVerdict(run, 'ApplicationStart', 'FAILED', `it listens on 127.0.0.1:${other} instead`);

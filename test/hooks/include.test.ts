@@ -5,7 +5,7 @@ import { startNginx, type TestNginx } from '../../src/lab/nginx.ts';
 import { findFreePorts } from '../../src/lab/ports.ts';
 import { stopAll } from '../../src/lab/processes.ts';
 import { httpGet } from '../support/app.ts';
-import { cleanUpHookTests, deployed, expectVerdict, isAlive, newStateDir, readState, remember } from '../support/hook-tests.ts';
+import { cleanUpHookTests, deployed, expectVerdict, isAlive, newStateDir, remember } from '../support/hook-tests.ts';
 
 // The include as people write it: comments, quotes, other directives, symlinks, a mode and owner of its own.
 
@@ -27,7 +27,14 @@ afterEach(async () => {
 afterAll(cleanUpHookTests);
 
 function nginxBlock() {
-  return { include: nginx.includePath, test: nginx.testCommand, reload: nginx.reloadCommand, pidFile: nginx.pidFile, url: `${nginx.url}/actuator/health`, reloadTimeout: '3s' };
+  return {
+    include: nginx.includePath,
+    test: nginx.testCommand,
+    reload: nginx.reloadCommand,
+    pidFile: nginx.pidFile,
+    url: `${nginx.url}/actuator/health`,
+    reloadTimeout: '3s',
+  };
 }
 
 function revisionFor(versionTag: string) {
@@ -64,8 +71,15 @@ describe('the nginx include as people write it, with the compiled hooks', () => 
     expect(isAlive(v1.pid)).toBe(true);
     expectVerdict(second.start!, 'ApplicationStart', 'OK', `listening on port ${green}`);
     remember(stateDir, green);
-    expectVerdict(second.validate!, 'ValidateService', 'OK', `nginx now → ${green} (previous ${blue} kept for rollback)`);
-    expect(nginx.readInclude()).toBe(`# set $service_url http://127.0.0.1:${green};\nset $service_url http://127.0.0.1:${green};\n`);
+    expectVerdict(
+      second.validate!,
+      'ValidateService',
+      'OK',
+      `nginx now → ${green} (previous ${blue} kept for rollback)`,
+    );
+    expect(nginx.readInclude()).toBe(
+      `# set $service_url http://127.0.0.1:${green};\nset $service_url http://127.0.0.1:${green};\n`,
+    );
     expect(await versionBehindNginx()).toContain('version=v2');
     expect(isAlive(v1.pid)).toBe(true);
   });
@@ -90,7 +104,12 @@ describe('the nginx include as people write it, with the compiled hooks', () => 
     const include = `set $service_url http://127.0.0.1:${blue};\nset $service_url http://127.0.0.1:${green};\n`;
     fs.writeFileSync(nginx.includePath, include);
     const v3 = await revisionFor('v3');
-    const refusal = [`cannot tell which port nginx serves from ${nginx.includePath}`, `active directives name different ports (${blue}, ${green})`, `"set $service_url http://127.0.0.1:${blue};"`, 'nothing was signalled'];
+    const refusal = [
+      `cannot tell which port nginx serves from ${nginx.includePath}`,
+      `active directives name different ports (${blue}, ${green})`,
+      `"set $service_url http://127.0.0.1:${blue};"`,
+      'nothing was signalled',
+    ];
     expectVerdict(await second.revision.run('stop'), 'ApplicationStop', 'FAILED', ...refusal);
     expectVerdict(await v3.run('start'), 'ApplicationStart', 'FAILED', ...refusal);
     expect([isAlive(v1.pid), isAlive(v2Pid)]).toEqual([true, true]);
@@ -102,7 +121,13 @@ describe('the nginx include as people write it, with the compiled hooks', () => 
     const v1 = await v1Live();
     fs.writeFileSync(nginx.includePath, 'set $service_url http://127.0.0.1:9;\n');
     const run = await v1.revision.run('stop');
-    expectVerdict(run, 'ApplicationStop', 'FAILED', `it names port 9, which is not one of the configured ports (${blue}, ${green})`, '"set $service_url http://127.0.0.1:9;"');
+    expectVerdict(
+      run,
+      'ApplicationStop',
+      'FAILED',
+      `it names port 9, which is not one of the configured ports (${blue}, ${green})`,
+      '"set $service_url http://127.0.0.1:9;"',
+    );
     expect(isAlive(v1.pid)).toBe(true);
   });
 
@@ -114,17 +139,30 @@ describe('the nginx include as people write it, with the compiled hooks', () => 
     // Someone points the include back at blue by hand without reloading: nginx still serves green (v2).
     nginx.writeInclude(blue);
     const stop = await second.revision.run('stop');
-    expectVerdict(stop, 'ApplicationStop', 'FAILED', `nginx include ${nginx.includePath} names port ${blue} but ${stateDir}/fixture/state.json records the last switch to port ${green}`, `run "hooks/validate --port ${blue}" (or --port ${green})`, 'nothing was signalled');
+    expectVerdict(
+      stop,
+      'ApplicationStop',
+      'FAILED',
+      `nginx include ${nginx.includePath} names port ${blue} but ${stateDir}/fixture/state.json records the last switch to port ${green}`,
+      `run "hooks/validate --port ${blue}" (or --port ${green})`,
+      'nothing was signalled',
+    );
     expectVerdict(await second.revision.run('start'), 'ApplicationStart', 'FAILED', 'which app is live is not certain');
     expect([isAlive(v1.pid), isAlive(v2Pid)]).toEqual([true, true]);
     expect(await versionBehindNginx()).toContain('version=v2');
-    expectVerdict(await second.revision.run('validate', { args: ['--port', String(green)] }), 'ValidateService', 'OK', `nginx now → ${green}`);
+    expectVerdict(
+      await second.revision.run('validate', { args: ['--port', String(green)] }),
+      'ValidateService',
+      'OK',
+      `nginx now → ${green}`,
+    );
     expectVerdict(await second.revision.run('stop'), 'ApplicationStop', 'OK', `stopped PID ${v1.pid}`);
     expect(isAlive(v2Pid)).toBe(true);
   });
 
   it('an include with other directives and comments: the switch changes only the active line', async () => {
-    const text = (port: number) => `# managed by hand and by portproof\nset $deploy_note "blue; green";  # a quoted ;\n\nset   $service_url\n      http://127.0.0.1:${port};   # live\nset $after 1;\n`;
+    const text = (port: number) =>
+      `# managed by hand and by portproof\nset $deploy_note "blue; green";  # a quoted ;\n\nset   $service_url\n      http://127.0.0.1:${port};   # live\nset $after 1;\n`;
     fs.writeFileSync(nginx.includePath, text(green));
     await nginx.reload();
     const first = await deploy('v1');
@@ -170,7 +208,13 @@ describe('the nginx include as people write it, with the compiled hooks', () => 
     fs.rmSync(nginx.includePath);
     fs.symlinkSync(planted, nginx.includePath);
     const stop = await v1.revision.run('stop');
-    expectVerdict(stop, 'ApplicationStop', 'FAILED', `nginx include ${nginx.includePath} is a symlink that others could redirect`, `the link ${planted} is owned by uid 65534, not root`);
+    expectVerdict(
+      stop,
+      'ApplicationStop',
+      'FAILED',
+      `nginx include ${nginx.includePath} is a symlink that others could redirect`,
+      `the link ${planted} is owned by uid 65534, not root`,
+    );
     expect(isAlive(v1.pid)).toBe(true);
     const log = fs.readFileSync(path.join(stateDir, 'fixture', 'hooks.log'), 'utf8');
     expect(log).toContain('INCLUDE_UNSAFE');
@@ -180,12 +224,22 @@ describe('the nginx include as people write it, with the compiled hooks', () => 
     fs.rmSync(planted);
     fs.writeFileSync(planted, `set $service_url http://127.0.0.1:${blue};\n`);
     const again = await v1.revision.run('stop');
-    expectVerdict(again, 'ApplicationStop', 'FAILED', `the directory ${home} of ${planted} is owned by uid 65534, not root`);
+    expectVerdict(
+      again,
+      'ApplicationStop',
+      'FAILED',
+      `the directory ${home} of ${planted} is owned by uid 65534, not root`,
+    );
     // A root directory others may write to is refused for the switch too: the include is left as it was.
     fs.chownSync(home, 0, 0);
     fs.chmodSync(home, 0o777);
     const validate = await v1.revision.run('validate', { args: ['--port', String(blue)] });
-    expectVerdict(validate, 'ValidateService', 'FAILED', `the directory ${home} of ${planted} is writable by group or others (mode 0777)`);
+    expectVerdict(
+      validate,
+      'ValidateService',
+      'FAILED',
+      `the directory ${home} of ${planted} is writable by group or others (mode 0777)`,
+    );
     expect(fs.readFileSync(planted, 'utf8')).toBe(`set $service_url http://127.0.0.1:${blue};\n`);
     expect(isAlive(v1.pid)).toBe(true);
   });

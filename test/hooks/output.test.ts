@@ -30,28 +30,55 @@ describe('what reaches the console and hooks.log', () => {
     const port = await findFreePort();
     const health = { url: `http://monitor:${Password}@127.0.0.1:{port}/actuator/health` };
     const app = { env: { SECRET_TOKEN: Token } };
-    const { stateDir, revision: good } = await deployed({ ports: [port], health, app, appFlags: ['--print-env=SECRET_TOKEN'] });
+    const { stateDir, revision: good } = await deployed({
+      ports: [port],
+      health,
+      app,
+      appFlags: ['--print-env=SECRET_TOKEN'],
+    });
     const runs: HookRun[] = [];
     runs.push(await good.run('start'));
     expectVerdict(runs.at(-1)!, 'ApplicationStart', 'OK');
     remember(stateDir, port);
     // The app really got the secret: its own log has it (the hook shows that log only as evidence, redacted).
-    expect(fs.readFileSync(path.join(stateDir, 'fixture', `app-${port}.log`), 'utf8')).toContain(`SECRET_TOKEN=${Token}`);
+    expect(fs.readFileSync(path.join(stateDir, 'fixture', `app-${port}.log`), 'utf8')).toContain(
+      `SECRET_TOKEN=${Token}`,
+    );
     runs.push(await good.run('validate'));
     expectVerdict(runs.at(-1)!, 'ValidateService', 'OK');
     expect(runs.at(-1)!.stdout).toContain(`Checking health at http://monitor:***@127.0.0.1:${port}/actuator/health`);
-    runs.push(await good.run('validate', { args: ['--check'] }), await good.run('validate', { args: ['--check', '--json'] }));
+    runs.push(
+      await good.run('validate', { args: ['--check'] }),
+      await good.run('validate', { args: ['--check', '--json'] }),
+    );
     runs.push(await good.run('stop'));
     expectVerdict(runs.at(-1)!, 'ApplicationStop', 'OK');
 
-    const { revision: sick } = await deployed({ ports: [port], health: { ...health, timeout: '1s' }, app, appFlags: ['--health=500'], stateDir });
+    const { revision: sick } = await deployed({
+      ports: [port],
+      health: { ...health, timeout: '1s' },
+      app,
+      appFlags: ['--health=500'],
+      stateDir,
+    });
     runs.push(await sick.run('start'));
     remember(stateDir, port);
     runs.push(await sick.run('validate'));
-    expectVerdict(runs.at(-1)!, 'ValidateService', 'FAILED', `http://monitor:***@127.0.0.1:${port}/actuator/health not healthy`);
+    expectVerdict(
+      runs.at(-1)!,
+      'ValidateService',
+      'FAILED',
+      `http://monitor:***@127.0.0.1:${port}/actuator/health not healthy`,
+    );
     runs.push(await sick.run('stop'));
 
-    const { revision: crash } = await deployed({ ports: [port], health, app, appFlags: ['--print-env=SECRET_TOKEN', '--crash-colored'], stateDir });
+    const { revision: crash } = await deployed({
+      ports: [port],
+      health,
+      app,
+      appFlags: ['--print-env=SECRET_TOKEN', '--crash-colored'],
+      stateDir,
+    });
     runs.push(await crash.run('start'));
     expectVerdict(runs.at(-1)!, 'ApplicationStart', 'FAILED', 'exited with code 1');
     expect(runs.at(-1)!.stdout).toContain('SECRET_TOKEN=***');
@@ -63,7 +90,12 @@ describe('what reaches the console and hooks.log', () => {
     const [listen, blue, green] = await findFreePorts(3);
     const nginx = await startNginx({ listenPort: listen!, livePort: green! });
     try {
-      const block = { include: nginx.includePath, test: nginx.testCommand, reload: nginx.reloadCommand, pidFile: nginx.pidFile };
+      const block = {
+        include: nginx.includePath,
+        test: nginx.testCommand,
+        reload: nginx.reloadCommand,
+        pidFile: nginx.pidFile,
+      };
       const url = nginx.url.replace('http://', `http://edge:${Password}@`);
       const nginxConfig = { ...block, url: `${url}/actuator/health`, reloadTimeout: '3s' };
       const { stateDir, revision } = await deployed({ ports: [blue!, green!], nginx: nginxConfig });
@@ -114,7 +146,12 @@ describe('what reaches the console and hooks.log', () => {
     const port = await findFreePort();
     const { stateDir, revision } = await deployed({ ports: [port], appFlags: ['--crash-colored'] });
     const run = await revision.run('start');
-    expectVerdict(run, 'ApplicationStart', 'FAILED', /exited with code 1 before listening on port \d+: "[0-9TZ:.-]+ ERROR : Application run failed: 🔥+…"$/u);
+    expectVerdict(
+      run,
+      'ApplicationStart',
+      'FAILED',
+      /exited with code 1 before listening on port \d+: "[0-9TZ:.-]+ ERROR : Application run failed: 🔥+…"$/u,
+    );
     // The log tail is there as evidence, with its words and without its escapes.
     expect(run.stdout).toContain('INFO');
     expect(run.stdout).toContain('Starting with bell');
@@ -135,7 +172,9 @@ describe('what reaches the console and hooks.log', () => {
     const { stateDir, revision } = await deployed({ ports: [port] });
     const run = await revision.run('start', { args: ['--json'] });
     expect(run.code).toBe(2);
-    expect(run.lines).toEqual([expect.stringContaining('portproof ApplicationStart FAILED: --json goes with --check only')]);
+    expect(run.lines).toEqual([
+      expect.stringContaining('portproof ApplicationStart FAILED: --json goes with --check only'),
+    ]);
     expect(fs.existsSync(path.join(stateDir, 'fixture'))).toBe(false);
   });
 });

@@ -22,11 +22,18 @@ describe('preflight: everything the config implies is checked before anything is
     const { stateDir, revision: v1 } = await deployed({ ports: [port], versionTag: 'v1' });
     expectVerdict(await v1.run('start'), 'ApplicationStart', 'OK');
     const oldPid = remember(stateDir, port);
-    const { revision: v2 } = await deployed({ ports: [port], versionTag: 'v2', app: { user: 'no-such-user-pp' }, stateDir });
+    const { revision: v2 } = await deployed({
+      ports: [port],
+      versionTag: 'v2',
+      app: { user: 'no-such-user-pp' },
+      stateDir,
+    });
     const run = await v2.run('start');
     expect(run.code).toBe(2);
     expect(run.lines).toHaveLength(1);
-    expect(run.verdict).toMatch(/^portproof ApplicationStart FAILED: config .*portproof\.yml: app\.user: no user "no-such-user-pp"/);
+    expect(run.verdict).toMatch(
+      /^portproof ApplicationStart FAILED: config .*portproof\.yml: app\.user: no user "no-such-user-pp"/,
+    );
     expect(isAlive(oldPid)).toBe(true);
   });
 
@@ -41,7 +48,10 @@ describe('preflight: everything the config implies is checked before anything is
 
   it('a program not found in PATH: exit 2 naming app.command, nothing touched', async () => {
     const port = await findFreePort();
-    const { stateDir, revision } = await deployed({ ports: [port], app: { command: ['no-such-program-pp', '--port={port}'] } });
+    const { stateDir, revision } = await deployed({
+      ports: [port],
+      app: { command: ['no-such-program-pp', '--port={port}'] },
+    });
     const run = await revision.run('start');
     expect(run.code).toBe(2);
     expect(run.verdict).toMatch(/app\.command: program "no-such-program-pp" not found in PATH \(/);
@@ -88,7 +98,9 @@ describe('preflight: everything the config implies is checked before anything is
     expect(run.lines).toHaveLength(3);
     expect(run.lines[0]).toContain('app.user: no user "no-such-user-pp"');
     expect(run.lines[1]).toContain('app.cwd: /nonexistent/portproof-app does not exist');
-    expect(run.verdict).toMatch(/FAILED: config .*: app\.user: no user "no-such-user-pp" .*\(and 1 more problem above\)$/);
+    expect(run.verdict).toMatch(
+      /FAILED: config .*: app\.user: no user "no-such-user-pp" .*\(and 1 more problem above\)$/,
+    );
     const check = await revision.run('validate', { args: ['--check'] });
     expect(check.code).toBe(0);
     expect(check.stdout).toContain('preflight: app.user: no user "no-such-user-pp"');

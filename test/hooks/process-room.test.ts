@@ -91,7 +91,7 @@ describe('what exec or the log would refuse is found before the old app is stopp
     expect(isAlive(oldPid)).toBe(true);
   });
 
-  it('a log on a read-only file system: a named failure with the log\'s path and the errno in words', async () => {
+  it("a log on a read-only file system: a named failure with the log's path and the errno in words", async () => {
     const port = await findFreePort();
     const dir = tempDir('portproof-rofs-');
     const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', dir], { encoding: 'utf8' });
@@ -144,7 +144,7 @@ describe('a port taken during the start', () => {
     const run = await revision.run('start');
     expectVerdict(run, 'ApplicationStart', 'FAILED', /a foreign process/, /something else restarts it/);
     expect(run.verdict).not.toContain('daemon');
-    const holder = Number(new RegExp(`taken during the start by PID (\\d+)`).exec(run.verdict)![1]);
+    const holder = Number(/taken during the start by PID (\d+)/.exec(run.verdict)![1]);
     const info = readProcessInfo(holder);
     expect(info?.sid).toBe(supervisor.pid);
     expect(isAlive(holder)).toBe(true);
@@ -155,8 +155,14 @@ describe('a start given up on', () => {
   it('a daemon slower than start.timeout: named, stopped, and the verdict does not say nothing was left', async () => {
     const port = await findFreePort();
     const fixtures = path.dirname(FixtureAppPath);
-    const command = ['python3', path.join(fixtures, 'daemon.py'), process.execPath, FixtureAppPath, '--port={port}',
-      '--bind-delay=60000'];
+    const command = [
+      'python3',
+      path.join(fixtures, 'daemon.py'),
+      process.execPath,
+      FixtureAppPath,
+      '--port={port}',
+      '--bind-delay=60000',
+    ];
     const { revision } = await deployed({ ports: [port], app: { command }, start: { timeout: '3s' } });
     const run = await revision.run('start');
     expectVerdict(run, 'ApplicationStart', 'FAILED', /outside its session \(a daemon\), stopped since/);
@@ -178,13 +184,21 @@ describe('an interrupted start', () => {
     const running = revision.run('start', { onSpawn: (pid) => (hook = pid) });
     // The backgrounded app is up and waiting to bind: the hook is in its bind wait.
     const delaying = /INFO (\d+) --- .*Delaying the web server/;
-    await pollUntil(async () => delaying.test(fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : ''), 20_000,
-      'the backgrounded app to start');
+    await pollUntil(
+      async () => delaying.test(fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : ''),
+      20_000,
+      'the backgrounded app to start',
+    );
     const app = Number(delaying.exec(fs.readFileSync(out, 'utf8'))![1]);
     process.kill(hook, 'SIGTERM');
     const run = await running;
-    expectVerdict(run, 'ApplicationStart', 'FAILED', /interrupted by SIGTERM/,
-      new RegExp(`stopped what this start had started: .*PID ${app} \\(`));
+    expectVerdict(
+      run,
+      'ApplicationStart',
+      'FAILED',
+      /interrupted by SIGTERM/,
+      new RegExp(`stopped what this start had started: .*PID ${app} \\(`),
+    );
     expect(isAlive(app)).toBe(false);
   });
 });

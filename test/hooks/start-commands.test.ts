@@ -73,8 +73,13 @@ describe('start commands as people have them, with the compiled hooks', () => {
     const command = ['/bin/sh', script, out, process.execPath, FixtureAppPath, '--port={port}'];
     const { stateDir, revision } = await deployed({ ports: [port], app: { command, env: { LINGER_SECONDS: '2' } } });
     const start = await revision.run('start');
-    expectVerdict(start, 'ApplicationStart', 'OK', /PID \d+ \(node, started [0-9:]+\) listening on port/,
-      /started by PID \d+ \(sh\), which is still running/);
+    expectVerdict(
+      start,
+      'ApplicationStart',
+      'OK',
+      /PID \d+ \(node, started [0-9:]+\) listening on port/,
+      /started by PID \d+ \(sh\), which is still running/,
+    );
     const launcher = Number(/started by PID (\d+)/.exec(start.verdict)![1]);
     const record = readState(stateDir).processes[String(port)]!;
     expect(record.pid).not.toBe(launcher);
@@ -122,8 +127,15 @@ describe('start commands as people have them, with the compiled hooks', () => {
     const command = ['python3', path.join(fixtures, 'daemon.py'), process.execPath, FixtureAppPath, '--port={port}'];
     const { stateDir, revision } = await deployed({ ports: [port], app: { command } });
     const start = await revision.run('start');
-    expectVerdict(start, 'ApplicationStart', 'FAILED', /left the start command's session/, /Run it in the foreground/,
-      /systemd/, new RegExp(`PID \\d+ \\(\\S*node [^)]*\\) listening on port ${port}`));
+    expectVerdict(
+      start,
+      'ApplicationStart',
+      'FAILED',
+      /left the start command's session/,
+      /Run it in the foreground/,
+      /systemd/,
+      new RegExp(`PID \\d+ \\(\\S*node [^)]*\\) listening on port ${port}`),
+    );
     expect(start.stdout).toMatch(/Stopping PID \d+ \(\S*node /);
     const daemon = Number(/PID (\d+) \(\S*node /.exec(start.verdict)![1]);
     expect(isAlive(daemon)).toBe(false);
@@ -155,8 +167,13 @@ describe('start commands as people have them, with the compiled hooks', () => {
     const child = Number(new RegExp(`Sending SIGTERM to PID (\\d+) .*took over port ${port}`).exec(stop.stdout)?.[1]);
     expect(child, stop.stdout).toBeGreaterThan(0);
     expect(child).not.toBe(parent);
-    expectVerdict(stop, 'ApplicationStop', 'OK', new RegExp(`PID ${parent} \\([^)]*python3[^)]*\\) with SIGTERM`),
-      new RegExp(`PID ${child} \\([^)]*python3[^)]*\\) with SIGKILL after the grace period`));
+    expectVerdict(
+      stop,
+      'ApplicationStop',
+      'OK',
+      new RegExp(`PID ${parent} \\([^)]*python3[^)]*\\) with SIGTERM`),
+      new RegExp(`PID ${child} \\([^)]*python3[^)]*\\) with SIGKILL after the grace period`),
+    );
     expect(isAlive(parent)).toBe(false);
     expect(isAlive(child)).toBe(false);
     await pollUntil(async () => !(await canConnect(port)), 5000, `port ${port} to be free`);

@@ -44,11 +44,18 @@ describe('the path to the state directory', () => {
     const victim = path.join(newStateDir(), 'root-only');
     fs.writeFileSync(victim, 'root only\n', { mode: 0o600 });
     fs.symlinkSync(victim, path.join(appDir, 'hooks.log'));
-    const expected = new RegExp(`FAILED: directory ${parent} above the state directory ${stateDir} is owned by nobody `
-      + '\\(uid 65534\\), not root \\(mode 0755\\): .*signal any process, so it is refused; '
-      + `fix it with: chown root:root ${parent}$`);
+    const expected = new RegExp(
+      `FAILED: directory ${parent} above the state directory ${stateDir} is owned by nobody ` +
+        '\\(uid 65534\\), not root \\(mode 0755\\): .*signal any process, so it is refused; ' +
+        `fix it with: chown root:root ${parent}$`,
+    );
     try {
-      for (const [hook, args] of [['stop', []], ['start', []], ['validate', []], ['validate', ['--check']]] as const) {
+      for (const [hook, args] of [
+        ['stop', []],
+        ['start', []],
+        ['validate', []],
+        ['validate', ['--check']],
+      ] as const) {
         const run = await revision.run(hook, { args: [...args] });
         expect(isAlive(bystander), `${hook} signalled the forged record's process`).toBe(true);
         expect(run.lines, `${hook} ${args.join(' ')}`).toHaveLength(1);

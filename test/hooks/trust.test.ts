@@ -8,7 +8,15 @@ import { HookEntries } from '../../src/core/events.ts';
 import { findFreePort } from '../../src/lab/ports.ts';
 import { stopAll } from '../../src/lab/processes.ts';
 import { expectWaitedAtLeast } from '../support/durations.ts';
-import { cleanUpHookTests, deployed, expectVerdict, isAlive, newStateDir, readState, remember } from '../support/hook-tests.ts';
+import {
+  cleanUpHookTests,
+  deployed,
+  expectVerdict,
+  isAlive,
+  newStateDir,
+  readState,
+  remember,
+} from '../support/hook-tests.ts';
 
 afterEach(async () => stopAll());
 afterAll(cleanUpHookTests);
@@ -19,7 +27,10 @@ function stateFile(stateDir: string): string {
   return path.join(stateDir, 'fixture', 'state.json');
 }
 
-function editState(stateDir: string, edit: (state: { processes: Record<string, Record<string, unknown>> }) => void): void {
+function editState(
+  stateDir: string,
+  edit: (state: { processes: Record<string, Record<string, unknown>> }) => void,
+): void {
   const state = JSON.parse(fs.readFileSync(stateFile(stateDir), 'utf8'));
   edit(state);
   fs.writeFileSync(stateFile(stateDir), JSON.stringify(state));
@@ -43,7 +54,11 @@ function readHooksLog(stateDir: string): Array<{ pid: number; msg?: string }> {
   const file = path.join(stateDir, 'fixture', 'hooks.log');
   if (!fs.existsSync(file)) return [];
   // Only whole lines: the last piece is empty, or a line still being written.
-  return fs.readFileSync(file, 'utf8').split('\n').slice(0, -1).map((l) => JSON.parse(l));
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .slice(0, -1)
+    .map((l) => JSON.parse(l));
 }
 
 /** A live process that portproof did not start: what a reused PID looks like. */
@@ -64,7 +79,13 @@ describe('what the hooks trust', () => {
   it('state missing: validate trusts nothing and says so', async () => {
     const port = await findFreePort();
     const { revision } = await deployed({ ports: [port] });
-    expectVerdict(await revision.run('validate'), 'ValidateService', 'FAILED', `no process recorded for port ${port}`, 'nothing on port');
+    expectVerdict(
+      await revision.run('validate'),
+      'ValidateService',
+      'FAILED',
+      `no process recorded for port ${port}`,
+      'nothing on port',
+    );
   });
 
   it('state corrupt: validate names the file and trusts nothing', async () => {
@@ -72,7 +93,12 @@ describe('what the hooks trust', () => {
     const { stateDir, revision } = await deployed({ ports: [port] });
     fs.mkdirSync(path.join(stateDir, 'fixture'), { recursive: true });
     fs.writeFileSync(stateFile(stateDir), '{"processes": {');
-    expectVerdict(await revision.run('validate', { args: [`--port=${port}`] }), 'ValidateService', 'FAILED', /state\.json is unreadable or corrupt/);
+    expectVerdict(
+      await revision.run('validate', { args: [`--port=${port}`] }),
+      'ValidateService',
+      'FAILED',
+      /state\.json is unreadable or corrupt/,
+    );
   });
 
   it('state from another boot: not trusted', async () => {
@@ -81,7 +107,12 @@ describe('what the hooks trust', () => {
     expectVerdict(await revision.run('start'), 'ApplicationStart', 'OK');
     remember(stateDir, port);
     editState(stateDir, (s) => (s.processes[String(port)]!.bootId = '00000000-0000-0000-0000-000000000000'));
-    expectVerdict(await revision.run('validate'), 'ValidateService', 'FAILED', 'was started before the last reboot; it is not trusted');
+    expectVerdict(
+      await revision.run('validate'),
+      'ValidateService',
+      'FAILED',
+      'was started before the last reboot; it is not trusted',
+    );
   });
 
   it('state from another boot naming a live process (PID and start time right): stop does not signal it', async () => {
@@ -106,8 +137,27 @@ describe('what the hooks trust', () => {
     // Fake a PID reuse: the record now names a live bystander whose start time differs from the recorded one.
     const bystander = spawnBystander();
     const recorded = readState(stateDir);
-    fs.writeFileSync(stateFile(stateDir), JSON.stringify({ ...recorded, lastStarted: port, processes: { [port]: { pid: bystander, startTime: 1, bootId: fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(), command: 'node app' } } }));
-    expectVerdict(await revision.run('validate'), 'ValidateService', 'FAILED', `PID ${bystander} now belongs to PID ${bystander} (sleep 60`);
+    fs.writeFileSync(
+      stateFile(stateDir),
+      JSON.stringify({
+        ...recorded,
+        lastStarted: port,
+        processes: {
+          [port]: {
+            pid: bystander,
+            startTime: 1,
+            bootId: fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(),
+            command: 'node app',
+          },
+        },
+      }),
+    );
+    expectVerdict(
+      await revision.run('validate'),
+      'ValidateService',
+      'FAILED',
+      `PID ${bystander} now belongs to PID ${bystander} (sleep 60`,
+    );
     expectVerdict(await revision.run('stop'), 'ApplicationStop', 'OK', 'nothing was listening');
     expect(isAlive(bystander)).toBe(true);
     process.kill(bystander, 'SIGKILL');
@@ -115,7 +165,11 @@ describe('what the hooks trust', () => {
 
   it.each([
     ['an unknown key', (c: Record<string, any>) => (c.health.retries = 3), 'unknown key health.retries'],
-    ['a port out of range', (c: Record<string, any>) => (c.ports = [70000]), 'ports.0: must be a whole number from 1 to 65535, got 70000'],
+    [
+      'a port out of range',
+      (c: Record<string, any>) => (c.ports = [70000]),
+      'ports.0: must be a whole number from 1 to 65535, got 70000',
+    ],
     ['a bad duration', (c: Record<string, any>) => (c.stop.grace = 'soon'), 'stop.grace: "soon" is not a duration'],
   ])('invalid config (%s): exit 2, one line naming the key, nothing touched', async (_what, edit, expected) => {
     const port = await findFreePort();
@@ -134,21 +188,35 @@ describe('what the hooks trust', () => {
 
   it('two hooks at once: the second waits on the lock, then fails naming the holder', async () => {
     const port = await findFreePort();
-    const { stateDir, revision } = await deployed({ ports: [port], appFlags: ['--health=hang'], health: { timeout: '13s', requestTimeout: '1s' } });
+    const { stateDir, revision } = await deployed({
+      ports: [port],
+      appFlags: ['--health=hang'],
+      health: { timeout: '13s', requestTimeout: '1s' },
+    });
     expectVerdict(await revision.run('start'), 'ApplicationStart', 'OK');
     remember(stateDir, port);
     const first = revision.run('validate');
     await waitForFile(path.join(stateDir, 'fixture', 'lock'));
     const second = await revision.run('stop');
-    expectVerdict(second, 'ApplicationStop', 'FAILED', /another portproof hook is running: PID \d+ \(ValidateService, deployment d-\w+/);
+    expectVerdict(
+      second,
+      'ApplicationStop',
+      'FAILED',
+      /another portproof hook is running: PID \d+ \(ValidateService, deployment d-\w+/,
+    );
     expect(second.durationMs).toBeGreaterThanOrEqual(9000);
     expect(isAlive(readState(stateDir).processes[String(port)]!.pid)).toBe(true);
     await first;
   });
 
-  it('appspec timeout shorter than the work: the hook\'s own verdict comes first', async () => {
+  it("appspec timeout shorter than the work: the hook's own verdict comes first", async () => {
     const port = await findFreePort();
-    const { stateDir, revision } = await deployed({ ports: [port], appFlags: ['--health=hang'], health: { timeout: '60s', requestTimeout: '1s' }, timeouts: { ValidateService: 6 } });
+    const { stateDir, revision } = await deployed({
+      ports: [port],
+      appFlags: ['--health=hang'],
+      health: { timeout: '60s', requestTimeout: '1s' },
+      timeouts: { ValidateService: 6 },
+    });
     expectVerdict(await revision.run('start'), 'ApplicationStart', 'OK');
     remember(stateDir, port);
     const run = await revision.run('validate');
@@ -160,7 +228,7 @@ describe('what the hooks trust', () => {
     expect(run.durationMs).toBeLessThan(30_000);
   });
 
-  it('appspec timeout of 99999999999 s: read as CodeDeploy\'s 3600 s, no timer overflow warning, no false failure', async () => {
+  it("appspec timeout of 99999999999 s: read as CodeDeploy's 3600 s, no timer overflow warning, no false failure", async () => {
     const port = await findFreePort();
     const timeouts = { ApplicationStart: 99999999999, ValidateService: 99999999999 };
     const { stateDir, revision } = await deployed({ ports: [port], timeouts });
@@ -172,9 +240,13 @@ describe('what the hooks trust', () => {
     for (const run of [start, validate]) expect(run.stderr).not.toMatch(/TimeoutOverflowWarning|gave up/);
   });
 
-  it('SIGTERM (the agent\'s timeout): says what it was waiting for and exits 1', async () => {
+  it("SIGTERM (the agent's timeout): says what it was waiting for and exits 1", async () => {
     const port = await findFreePort();
-    const { stateDir, revision } = await deployed({ ports: [port], appFlags: ['--health=hang'], health: { timeout: '30s', requestTimeout: '1s' } });
+    const { stateDir, revision } = await deployed({
+      ports: [port],
+      appFlags: ['--health=hang'],
+      health: { timeout: '30s', requestTimeout: '1s' },
+    });
     expectVerdict(await revision.run('start'), 'ApplicationStart', 'OK');
     remember(stateDir, port);
     const pending = revision.run('validate');
@@ -182,10 +254,17 @@ describe('what the hooks trust', () => {
     await waitForFile(lockFile);
     const holder = JSON.parse(fs.readFileSync(lockFile, 'utf8')).pid as number;
     // Interrupt it while it checks health: the moment it says so in hooks.log (written synchronously).
-    await waitFor(() => readHooksLog(stateDir).some((e) => e.pid === holder && /^Checking health at/.test(String(e.msg))));
+    await waitFor(() =>
+      readHooksLog(stateDir).some((e) => e.pid === holder && /^Checking health at/.test(String(e.msg))),
+    );
     process.kill(holder, 'SIGTERM');
     const run = await pending;
-    expectVerdict(run, 'ValidateService', 'FAILED', /interrupted by SIGTERM .* after \d[\d.]* m?s while checking health at http:\/\/127\.0\.0\.1:\d+\/actuator\/health/);
+    expectVerdict(
+      run,
+      'ValidateService',
+      'FAILED',
+      /interrupted by SIGTERM .* after \d[\d.]* m?s while checking health at http:\/\/127\.0\.0\.1:\d+\/actuator\/health/,
+    );
     expect(fs.existsSync(lockFile)).toBe(false);
   });
 
@@ -197,7 +276,8 @@ describe('what the hooks trust', () => {
     remember(stateDir, port);
     // The state directory is the hook user's own (a directory others could write would be refused).
     for (const dir of [stateDir, path.join(stateDir, 'fixture')]) fs.chownSync(dir, NobodyUid, NobodyUid);
-    for (const file of fs.readdirSync(path.join(stateDir, 'fixture'))) fs.chmodSync(path.join(stateDir, 'fixture', file), 0o666);
+    for (const file of fs.readdirSync(path.join(stateDir, 'fixture')))
+      fs.chmodSync(path.join(stateDir, 'fixture', file), 0o666);
     fs.chmodSync(revision.dir, 0o755);
     const check = await revision.run('validate', { args: ['--check'], uid: NobodyUid, gid: NobodyUid });
     expect(check.stdout).toMatch(/owner that cannot be read/);
@@ -251,7 +331,7 @@ describe('what the hooks trust', () => {
     expect(snapshotAppDir(stateDir)).toEqual(before);
   });
 
-  it('forged state naming another user\'s process: stop does not signal it, validate says why not', async () => {
+  it("forged state naming another user's process: stop does not signal it, validate says why not", async () => {
     const port = await findFreePort();
     const { stateDir, revision } = await deployed({ ports: [port] });
     expectVerdict(await revision.run('start'), 'ApplicationStart', 'OK');

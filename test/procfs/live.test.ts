@@ -2,7 +2,12 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkTreeOwnsPort, findConnectionOwners, findListeners, readProcessInfo } from '../../src/core/procfs/index.ts';
+import {
+  checkTreeOwnsPort,
+  findConnectionOwners,
+  findListeners,
+  readProcessInfo,
+} from '../../src/core/procfs/index.ts';
 import { waitForPort } from '../../src/lab/net.ts';
 import { findFreePort } from '../../src/lab/ports.ts';
 import { type AppProcess, stopAll } from '../../src/lab/processes.ts';
@@ -16,19 +21,33 @@ function ssListeners(port: number): Map<string, number[]> {
   try {
     out = execFileSync('ss', ['-ltnpH', `sport = :${port}`], { encoding: 'utf8' });
   } catch (error) {
-    throw new Error(`ss is needed to cross-check /proc: install it with "apt-get install -y iproute2" (${(error as Error).message})`);
+    throw new Error(
+      `ss is needed to cross-check /proc: install it with "apt-get install -y iproute2" (${(error as Error).message})`,
+    );
   }
   const result = new Map<string, number[]>();
   for (const line of out.trim().split('\n').filter(Boolean)) {
-    const local = line.trim().split(/\s+/)[3]!.replace(/^\[|\](?=:)/g, '').replace(/^\*(?=:)/, '::'); // ss prints a dual-stack [::] listener as *
+    const local = line
+      .trim()
+      .split(/\s+/)[3]!
+      .replace(/^\[|\](?=:)/g, '')
+      .replace(/^\*(?=:)/, '::'); // ss prints a dual-stack [::] listener as *
 
-    result.set(local, [...line.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])).sort((a, b) => a - b));
+    result.set(
+      local,
+      [...line.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])).sort((a, b) => a - b),
+    );
   }
   return result;
 }
 
 function procListeners(port: number): Map<string, number[]> {
-  return new Map(findListeners(port).listeners.map((l) => [`${l.address.replace(/^::ffff:/, '')}:${l.port}`, [...new Set(l.owners.map((o) => o.pid))].sort((a, b) => a - b)]));
+  return new Map(
+    findListeners(port).listeners.map((l) => [
+      `${l.address.replace(/^::ffff:/, '')}:${l.port}`,
+      [...new Set(l.owners.map((o) => o.pid))].sort((a, b) => a - b),
+    ]),
+  );
 }
 
 function identity(app: AppProcess) {
@@ -62,8 +81,11 @@ describe('live listeners, cross-checked with ss', () => {
     await waitForPort(port, 5000);
     const second = startReuseportApp([`--port=${port}`]);
     const deadline = Date.now() + 5000;
-    while (Date.now() < deadline && findListeners(port).listeners.length < 2) await new Promise((r) => setTimeout(r, 25));
-    const owners = findListeners(port).listeners.map((l) => l.owners.map((o) => o.pid)).flat().sort((a, b) => a - b);
+    while (Date.now() < deadline && findListeners(port).listeners.length < 2)
+      await new Promise((r) => setTimeout(r, 25));
+    const owners = findListeners(port)
+      .listeners.flatMap((l) => l.owners.map((o) => o.pid))
+      .sort((a, b) => a - b);
     expect(owners).toEqual([first.pid, second.pid].sort((a, b) => a - b));
     expect(ssListeners(port).get(`127.0.0.1:${port}`)).toBeDefined();
     const ownership = checkTreeOwnsPort(identity(second), port);
@@ -76,7 +98,8 @@ describe('live listeners, cross-checked with ss', () => {
     const server = startForkedServer(port);
     await waitForPort(port, 5000);
     const deadline = Date.now() + 5000;
-    while (Date.now() < deadline && (findListeners(port).listeners[0]?.owners.length ?? 0) < 2) await new Promise((r) => setTimeout(r, 25));
+    while (Date.now() < deadline && (findListeners(port).listeners[0]?.owners.length ?? 0) < 2)
+      await new Promise((r) => setTimeout(r, 25));
     const [listener] = findListeners(port).listeners;
     expect(listener!.owners).toHaveLength(2);
     expect(listener!.owners.map((o) => o.pid)).toContain(server.pid);
@@ -95,11 +118,19 @@ describe('live listeners, cross-checked with ss', () => {
     expect(owner!.ppid).toBe(parent.pid);
     const socket = net.connect({ port, host: '127.0.0.1' });
     await new Promise((resolve) => socket.once('connect', resolve));
-    let found = findConnectionOwners({ localPort: port, remoteAddress: socket.localAddress!, remotePort: socket.localPort! }, undefined, identity(parent));
+    let found = findConnectionOwners(
+      { localPort: port, remoteAddress: socket.localAddress!, remotePort: socket.localPort! },
+      undefined,
+      identity(parent),
+    );
     for (let i = 0; i < 40 && found.owners.length === 0; i++) {
       // The server accepts asynchronously: until it has, the socket sits in the accept queue with no fd.
       await new Promise((r) => setTimeout(r, 25));
-      found = findConnectionOwners({ localPort: port, remoteAddress: socket.localAddress!, remotePort: socket.localPort! }, undefined, identity(parent));
+      found = findConnectionOwners(
+        { localPort: port, remoteAddress: socket.localAddress!, remotePort: socket.localPort! },
+        undefined,
+        identity(parent),
+      );
     }
     expect(found.owners.map((o) => o.pid)).toEqual([owner!.pid]);
     socket.destroy();
@@ -110,7 +141,12 @@ describe('live listeners, cross-checked with ss', () => {
     const app = startApp([`--port=${port}`]);
     await waitForPort(port, 5000);
     const script = `import { findListeners } from ${JSON.stringify(path.resolve('src/core/procfs/index.ts'))}; const r = findListeners(${port}); console.log(JSON.stringify({ owners: r.listeners.map((l) => l.owners.length), skips: r.skipped.filter((s) => s.pid === ${app.pid}).map((s) => s.reason) }));`;
-    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { uid: 65534, gid: 65534, encoding: 'utf8', cwd: process.cwd() });
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      uid: 65534,
+      gid: 65534,
+      encoding: 'utf8',
+      cwd: process.cwd(),
+    });
     expect(run.stderr).toBe('');
     expect(JSON.parse(run.stdout)).toEqual({ owners: [0], skips: ['permission'] });
   });

@@ -19,12 +19,19 @@ describe('portproof owners', () => {
     const json = owners(String(port), '--json');
     expect(json.status).toBe(0);
     const doc = JSON.parse(json.stdout);
-    expect(doc).toMatchObject({ port, listeners: [{ address: '::', family: 6, owners: [{ pid: app.pid, user: 'root' }] }] });
+    expect(doc).toMatchObject({
+      port,
+      listeners: [{ address: '::', family: 6, owners: [{ pid: app.pid, user: 'root' }] }],
+    });
     expect(doc.listeners[0].owners[0].command).toContain('app.mjs');
     expect(typeof doc.listeners[0].inode).toBe('number');
     expect(typeof doc.listeners[0].owners[0].startTime).toBe('number');
     const text = owners(String(port));
-    expect(text.stdout).toMatch(new RegExp(`\\[::\\]:${port} \\(socket \\d+\\)\\n  PID ${app.pid} \\(.*app\\.mjs.*, root, started \\d\\d:\\d\\d:\\d\\d\\) fd \\d+`));
+    expect(text.stdout).toMatch(
+      new RegExp(
+        `\\[::\\]:${port} \\(socket \\d+\\)\\n  PID ${app.pid} \\(.*app\\.mjs.*, root, started \\d\\d:\\d\\d:\\d\\d\\) fd \\d+`,
+      ),
+    );
   });
 
   it('says when nothing listens', async () => {

@@ -4,7 +4,8 @@ import { parseCmdline, parseStat, parseStatusUid } from '../../src/core/procfs/s
 import { toHookError } from '../../src/runner/verdict.ts';
 
 const header = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
-const header6 = '  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
+const header6 =
+  '  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
 
 describe('parseNetTcp', () => {
   it('reads IPv4 listeners and established sockets', () => {
@@ -13,7 +14,16 @@ describe('parseNetTcp', () => {
    2: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 99 1 0000000000000000 100 0 0 10 0\n`;
     const sockets = parseNetTcp(text, 4, '/proc/net/tcp');
     expect(sockets).toHaveLength(3);
-    expect(sockets[0]).toEqual({ family: 4, localAddress: '127.0.0.1', localPort: 8081, remoteAddress: '0.0.0.0', remotePort: 0, state: 0x0a, uid: 0, inode: 4711 });
+    expect(sockets[0]).toEqual({
+      family: 4,
+      localAddress: '127.0.0.1',
+      localPort: 8081,
+      remoteAddress: '0.0.0.0',
+      remotePort: 0,
+      state: 0x0a,
+      uid: 0,
+      inode: 4711,
+    });
     expect(sockets[1]).toMatchObject({ remoteAddress: '127.0.0.1', remotePort: 54321, state: 1, uid: 1000 });
     expect(sockets[2]).toMatchObject({ localAddress: '0.0.0.0', localPort: 80 });
   });
@@ -41,8 +51,16 @@ describe('parseNetTcp', () => {
 
 describe('parseStat', () => {
   it('reads the fields after the last ")" even when the name holds spaces and parentheses', () => {
-    const text = '4242 (my (weird) app) S 1 4242 4242 0 -1 4194560 500 0 0 0 10 5 0 0 20 0 3 0 987654 123456 789 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n';
-    expect(parseStat(text)).toEqual({ comm: 'my (weird) app', state: 'S', ppid: 1, pgid: 4242, sid: 4242, startTime: 987654 });
+    const text =
+      '4242 (my (weird) app) S 1 4242 4242 0 -1 4194560 500 0 0 0 10 5 0 0 20 0 3 0 987654 123456 789 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n';
+    expect(parseStat(text)).toEqual({
+      comm: 'my (weird) app',
+      state: 'S',
+      ppid: 1,
+      pgid: 4242,
+      sid: 4242,
+      startTime: 987654,
+    });
   });
 
   it('rejects a truncated line', () => {

@@ -28,7 +28,8 @@ describe('the rehearsal (npm start)', () => {
     const text = lines.join('\n');
     expect(code, text).toBe(0);
     expect(verdicts(lines, 'ValidateService')).toHaveLength(2);
-    for (const line of verdicts(lines, 'ValidateService')) expect(line).toMatch(/portproof ValidateService OK: port \d+ owned by PID \d+ .*nginx now → \d+/);
+    for (const line of verdicts(lines, 'ValidateService'))
+      expect(line).toMatch(/portproof ValidateService OK: port \d+ owned by PID \d+ .*nginx now → \d+/);
     expect(text).toMatch(/ApplicationStop +skipped: CodeDeploy runs it from the last successful revision/);
     expect(text).toMatch(/serving now: v2, PID \d+/);
     expect(text).toMatch(/traffic through nginx: [1-9]\d* requests, 0 failed; served by v1 \d+, v2 [1-9]/);
@@ -44,7 +45,11 @@ describe('the rehearsal (npm start)', () => {
     expect(text).toContain('nginx not found');
     expect(text).toContain('apt-get install -y nginx-light');
     expect(text).toContain('Rehearsing the in-place topology instead');
-    expect(verdicts(lines, 'ValidateService').every((l) => /OK: port \d+ owned by PID \d+/.test(l) && !l.includes('nginx now'))).toBe(true);
+    expect(
+      verdicts(lines, 'ValidateService').every(
+        (l) => /OK: port \d+ owned by PID \d+/.test(l) && !l.includes('nginx now'),
+      ),
+    ).toBe(true);
     expect(text).toMatch(/serving now: v2, PID \d+/);
     expect(pids.length).toBeGreaterThan(0);
     for (const pid of pids) expect(isAlive(pid)).toBe(false);

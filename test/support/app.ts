@@ -47,7 +47,9 @@ export function httpGet(url: string, timeoutMs = 2000): Promise<HttpAnswer> {
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
       res.on('error', reject);
     });
-    req.on('timeout', () => req.destroy(Object.assign(new Error(`GET ${url} timed out after ${timeoutMs} ms`), { code: 'TIMEOUT' })));
+    req.on('timeout', () =>
+      req.destroy(Object.assign(new Error(`GET ${url} timed out after ${timeoutMs} ms`), { code: 'TIMEOUT' })),
+    );
     req.on('error', reject);
   });
 }

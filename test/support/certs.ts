@@ -46,8 +46,21 @@ export function makeCertificates(): TestCertificates {
   // nginx's workers and the app read these; the directory must be reachable by other users.
   fs.chmodSync(dir, 0o755);
   const ca = { cert: path.join(dir, 'ca.pem'), key: path.join(dir, 'ca.key') };
-  openssl(['req', '-x509', ...Key, '-keyout', ca.key, '-out', ca.cert, '-subj', '/CN=portproof test CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  openssl([
+    'req',
+    '-x509',
+    ...Key,
+    '-keyout',
+    ca.key,
+    '-out',
+    ca.cert,
+    '-subj',
+    '/CN=portproof test CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
   const byCa = [...Leaf, '-CA', ca.cert, '-CAkey', ca.key];
   return {
     dir,

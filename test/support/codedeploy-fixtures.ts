@@ -3,7 +3,15 @@
 import type { Json } from './codedeploy-server.ts';
 
 /** The EC2/on-premises in-place events in the order the agent runs them. */
-export const InPlaceEvents = ['ApplicationStop', 'DownloadBundle', 'BeforeInstall', 'Install', 'AfterInstall', 'ApplicationStart', 'ValidateService'];
+export const InPlaceEvents = [
+  'ApplicationStop',
+  'DownloadBundle',
+  'BeforeInstall',
+  'Install',
+  'AfterInstall',
+  'ApplicationStart',
+  'ValidateService',
+];
 
 /** A fixed clock so rendered timings are stable. */
 export const T0 = new Date('2025-03-01T10:00:00Z');
@@ -19,12 +27,14 @@ export function scriptFailed(script: string, logLines: string[], exitCode = 1): 
     errorCode: 'ScriptFailed',
     scriptName: script,
     message: `Script at specified location: ${script} run as user root failed with exit code ${exitCode}`,
-    logTail: logLines.map((l) => `[stdout]${l}`).join('\n') + '\n',
+    logTail: `${logLines.map((l) => `[stdout]${l}`).join('\n')}\n`,
   };
 }
 
 /** Events up to `failAt` succeeded, `failAt` failed with `diagnostics`, the rest skipped; no failAt: all succeeded. */
-export function lifecycleEvents(options: { failAt?: string; diagnostics?: Json; allSkipped?: boolean; allPending?: boolean } = {}): Json[] {
+export function lifecycleEvents(
+  options: { failAt?: string; diagnostics?: Json; allSkipped?: boolean; allPending?: boolean } = {},
+): Json[] {
   let seenFailure = false;
   return InPlaceEvents.map((name, i) => {
     const base: Json = { lifecycleEventName: name };
@@ -36,7 +46,12 @@ export function lifecycleEvents(options: { failAt?: string; diagnostics?: Json; 
       seenFailure = true;
       return { ...base, ...times, status: 'Failed', diagnostics: options.diagnostics ?? {} };
     }
-    return { ...base, ...times, status: 'Succeeded', diagnostics: { errorCode: 'Success', scriptName: '', message: 'Succeeded', logTail: '' } };
+    return {
+      ...base,
+      ...times,
+      status: 'Succeeded',
+      diagnostics: { errorCode: 'Success', scriptName: '', message: 'Succeeded', logTail: '' },
+    };
   });
 }
 

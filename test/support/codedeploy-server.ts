@@ -53,7 +53,11 @@ export interface CodeDeployServer {
 }
 
 class ApiError extends Error {
-  constructor(readonly type: string, message: string, readonly status = 400) {
+  constructor(
+    readonly type: string,
+    message: string,
+    readonly status = 400,
+  ) {
     super(message);
   }
 }
@@ -75,14 +79,20 @@ export async function startCodeDeployServer(options: { pageSize?: number } = {})
       const [id, d] = findDeployment(body);
       const n = getCounts.get(id) ?? 0;
       getCounts.set(id, n + 1);
-      const step = d.progression === undefined || d.progression.length === 0 ? {} : d.progression[Math.min(n, d.progression.length - 1)];
+      const step =
+        d.progression === undefined || d.progression.length === 0
+          ? {}
+          : d.progression[Math.min(n, d.progression.length - 1)];
       return { deploymentInfo: { ...d.info, ...step, deploymentId: id } };
     },
     ListDeploymentTargets(body) {
       const [id, d] = findDeployment(body);
       if (d.notStarted) throw new ApiError('DeploymentNotStartedException', `The deployment ${id} has not started.`);
       if (d.targets === undefined && d.withoutTargets !== 'empty') {
-        throw new ApiError('InvalidDeploymentInstanceTypeException', 'An instance type was specified for an in-place deployment.');
+        throw new ApiError(
+          'InvalidDeploymentInstanceTypeException',
+          'An instance type was specified for an in-place deployment.',
+        );
       }
       const page = paginate((d.targets ?? []).map(targetIdOf), body.nextToken);
       return { targetIds: page.ids, ...(page.nextToken === undefined ? {} : { nextToken: page.nextToken }) };
@@ -90,12 +100,17 @@ export async function startCodeDeployServer(options: { pageSize?: number } = {})
     BatchGetDeploymentTargets(body) {
       const [id, d] = findDeployment(body);
       const ids = requireIdList(body.targetIds, 'DeploymentTargetIdRequiredException');
-      if (ids.length > MaxBatch) throw new ApiError('DeploymentTargetListSizeExceededException', `At most ${MaxBatch} target ids per call, got ${ids.length}`);
+      if (ids.length > MaxBatch)
+        throw new ApiError(
+          'DeploymentTargetListSizeExceededException',
+          `At most ${MaxBatch} target ids per call, got ${ids.length}`,
+        );
       const byId = new Map((d.targets ?? []).map((t) => [targetIdOf(t), t]));
       return {
         deploymentTargets: ids.map((t) => {
           const target = byId.get(t);
-          if (target === undefined) throw new ApiError('DeploymentTargetDoesNotExistException', `Target ${t} is not part of ${id}`);
+          if (target === undefined)
+            throw new ApiError('DeploymentTargetDoesNotExistException', `Target ${t} is not part of ${id}`);
           return target;
         }),
       };
@@ -109,7 +124,11 @@ export async function startCodeDeployServer(options: { pageSize?: number } = {})
     BatchGetDeploymentInstances(body) {
       const [, d] = findDeployment(body);
       const ids = requireIdList(body.instanceIds, 'InstanceIdRequiredException');
-      if (ids.length > MaxBatch) throw new ApiError('BatchLimitExceededException', `The maximum number of names or IDs allowed for this request (${MaxBatch}) was exceeded.`);
+      if (ids.length > MaxBatch)
+        throw new ApiError(
+          'BatchLimitExceededException',
+          `The maximum number of names or IDs allowed for this request (${MaxBatch}) was exceeded.`,
+        );
       const byId = new Map((d.instances ?? []).map((s) => [instanceIdOf(s), s]));
       const found = ids.map((i) => byId.get(i)).filter((s) => s !== undefined);
       return { instancesSummary: found };
@@ -118,18 +137,25 @@ export async function startCodeDeployServer(options: { pageSize?: number } = {})
 
   function findDeployment(body: Json): [string, ScriptedDeployment] {
     const id = body.deploymentId;
-    if (typeof id !== 'string' || id === '') throw new ApiError('DeploymentIdRequiredException', 'At least one deployment ID must be specified.');
-    if (!/^d-[A-Z0-9]{9}$/.test(id)) throw new ApiError('InvalidDeploymentIdException', `The deployment ID ${id} is not valid.`);
+    if (typeof id !== 'string' || id === '')
+      throw new ApiError('DeploymentIdRequiredException', 'At least one deployment ID must be specified.');
+    if (!/^d-[A-Z0-9]{9}$/.test(id))
+      throw new ApiError('InvalidDeploymentIdException', `The deployment ID ${id} is not valid.`);
     const d = deployments.get(id);
-    if (d === undefined) throw new ApiError('DeploymentDoesNotExistException', `The deployment ${id} could not be found.`);
+    if (d === undefined)
+      throw new ApiError('DeploymentDoesNotExistException', `The deployment ${id} could not be found.`);
     return [id, d];
   }
 
   function paginate(ids: string[], token: unknown): { ids: string[]; nextToken?: string } {
-    const start = typeof token === 'string' ? Number(Buffer.from(token, 'base64').toString('utf8').replace('offset:', '')) : 0;
-    if (!Number.isInteger(start) || start < 0 || start > ids.length) throw new ApiError('InvalidNextTokenException', 'The next token was specified in an invalid format.');
+    const start =
+      typeof token === 'string' ? Number(Buffer.from(token, 'base64').toString('utf8').replace('offset:', '')) : 0;
+    if (!Number.isInteger(start) || start < 0 || start > ids.length)
+      throw new ApiError('InvalidNextTokenException', 'The next token was specified in an invalid format.');
     const end = start + pageSize;
-    return end < ids.length ? { ids: ids.slice(start, end), nextToken: Buffer.from(`offset:${end}`).toString('base64') } : { ids: ids.slice(start) };
+    return end < ids.length
+      ? { ids: ids.slice(start, end), nextToken: Buffer.from(`offset:${end}`).toString('base64') }
+      : { ids: ids.slice(start) };
   }
 
   const server = http.createServer((req, res) => {
@@ -147,9 +173,13 @@ export async function startCodeDeployServer(options: { pageSize?: number } = {})
       calls.push({ operation, body, ...parseAuthorization(req.headers.authorization) });
       try {
         if (req.method !== 'POST' || req.headers['content-type'] !== 'application/x-amz-json-1.1') {
-          throw new ApiError('SerializationException', `expected POST with application/x-amz-json-1.1, got ${req.method} ${req.headers['content-type']}`);
+          throw new ApiError(
+            'SerializationException',
+            `expected POST with application/x-amz-json-1.1, got ${req.method} ${req.headers['content-type']}`,
+          );
         }
-        if (req.headers.authorization === undefined) throw new ApiError('MissingAuthenticationTokenException', 'Missing Authentication Token');
+        if (req.headers.authorization === undefined)
+          throw new ApiError('MissingAuthenticationTokenException', 'Missing Authentication Token');
         const fault = faults.find((f) => f.left > 0 && (f.operation === undefined || f.operation === operation));
         if (fault !== undefined) {
           fault.left -= 1;

@@ -27,16 +27,31 @@ export interface RevisionOptions {
 }
 
 /** Write a revision (bundle) directory for the fixture app and a runner for its hooks with CodeDeploy's environment. */
-export function makeRevision(options: RevisionOptions, deploymentId = `d-${Math.random().toString(36).slice(2, 11).toUpperCase()}`): Revision {
+export function makeRevision(
+  options: RevisionOptions,
+  deploymentId = `d-${Math.random().toString(36).slice(2, 11).toUpperCase()}`,
+): Revision {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-rev-'));
   const config = {
     app: {
       name: 'fixture',
-      command: [process.execPath, FixtureAppPath, '--port={port}', `--version-tag=${options.versionTag ?? 'v1'}`, ...(options.appFlags ?? [])],
+      command: [
+        process.execPath,
+        FixtureAppPath,
+        '--port={port}',
+        `--version-tag=${options.versionTag ?? 'v1'}`,
+        ...(options.appFlags ?? []),
+      ],
       ...options.app,
     },
     ports: options.ports,
-    health: { url: 'http://127.0.0.1:{port}/actuator/health', interval: '200ms', timeout: '10s', requestTimeout: '2s', ...options.health },
+    health: {
+      url: 'http://127.0.0.1:{port}/actuator/health',
+      interval: '200ms',
+      timeout: '10s',
+      requestTimeout: '2s',
+      ...options.health,
+    },
     stop: { grace: '15s', ...options.stop },
     start: { timeout: '10s', ...options.start },
     ...(options.nginx ? { nginx: options.nginx } : {}),

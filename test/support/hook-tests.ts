@@ -17,7 +17,10 @@ export function newStateDir(): string {
   return dir;
 }
 
-export function readState(stateDir: string): { processes: Record<string, { pid: number; startTime: number; bootId: string }>; lastStarted: number } {
+export function readState(stateDir: string): {
+  processes: Record<string, { pid: number; startTime: number; bootId: string }>;
+  lastStarted: number;
+} {
   return JSON.parse(fs.readFileSync(path.join(stateDir, 'fixture', 'state.json'), 'utf8'));
 }
 
@@ -44,7 +47,12 @@ export function remember(stateDir: string, port: number): number {
   return pid;
 }
 
-export function expectVerdict(run: HookRun, event: string, outcome: 'OK' | 'FAILED', ...parts: (string | RegExp)[]): void {
+export function expectVerdict(
+  run: HookRun,
+  event: string,
+  outcome: 'OK' | 'FAILED',
+  ...parts: (string | RegExp)[]
+): void {
   expect(run.verdict, run.stdout).toContain(`portproof ${event} ${outcome}:`);
   for (const part of parts) expect(run.verdict).toMatch(part);
   expect(run.code).toBe(outcome === 'OK' ? 0 : 1);
@@ -57,10 +65,11 @@ export async function deployed(options: Omit<RevisionOptions, 'stateDir'> & { st
   return { stateDir, revision };
 }
 
-
 /** Every app a hook recorded in a state file under `dir`, still alive with the recorded start time: SIGKILL its group. */
 function killRecordedApps(dir: string): void {
-  const stateFiles = fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => path.basename(f) === 'state.json');
+  const stateFiles = fs
+    .readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => path.basename(f) === 'state.json');
   for (const file of stateFiles) {
     let processes: Record<string, { pid: number; startTime: number }> = {};
     try {

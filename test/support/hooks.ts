@@ -10,6 +10,7 @@ export function hookPath(name: HookEntry): string {
 
 /** How tests run a hook: the compiled binary, or from source when PORTPROOF_TEST_FROM_SOURCE=1 (quick iteration). */
 export function hookArgv(name: HookEntry): string[] {
-  if (process.env.PORTPROOF_TEST_FROM_SOURCE === '1') return [process.execPath, path.join(repo, 'bin/portproof.js'), name];
+  if (process.env.PORTPROOF_TEST_FROM_SOURCE === '1')
+    return [process.execPath, path.join(repo, 'bin/portproof.js'), name];
   return [hookPath(name)];
 }

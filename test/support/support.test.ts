@@ -63,7 +63,8 @@ describe('fixture app', () => {
     const app = await startListening(['--stop-delay=800'], port);
     const signalledAt = Date.now();
     process.kill(app.pid, 'SIGTERM');
-    while (Date.now() - signalledAt < 500) expect((await httpGet(`http://127.0.0.1:${port}/actuator/health`)).status).toBe(200);
+    while (Date.now() - signalledAt < 500)
+      expect((await httpGet(`http://127.0.0.1:${port}/actuator/health`)).status).toBe(200);
     await waitForPortFree(port, 3000);
     expect(Date.now() - signalledAt).toBeGreaterThanOrEqual(750);
     expect(await waitForExit(app, 3000)).toEqual({ code: 0, signal: null });
@@ -134,7 +135,11 @@ describe('fixture app', () => {
 
   it('answers health with 500, a wrong body, or never, as asked', async () => {
     const [a, b, c] = await findFreePorts(3);
-    await Promise.all([startListening(['--health=500'], a!), startListening(['--health=wrong-body'], b!), startListening(['--health=hang'], c!)]);
+    await Promise.all([
+      startListening(['--health=500'], a!),
+      startListening(['--health=wrong-body'], b!),
+      startListening(['--health=hang'], c!),
+    ]);
     expect((await httpGet(`http://127.0.0.1:${a}/actuator/health`)).status).toBe(500);
     const wrong = await httpGet(`http://127.0.0.1:${b}/actuator/health`);
     expect([wrong.status, JSON.parse(wrong.body).status]).toEqual([200, 'DOWN']);
@@ -190,7 +195,10 @@ describe('nginx', () => {
     await Promise.all([startListening(['--version-tag=v1'], blue!), startListening(['--version-tag=v2'], green!)]);
     nginx = await startNginx({ listenPort: listen!, livePort: blue! });
     expect(nginx.readInclude()).toBe(`set $service_url http://127.0.0.1:${blue};\n`);
-    expect(JSON.parse((await httpGet(`${nginx.url}/actuator/health?probe=1`)).body)).toMatchObject({ status: 'UP', version: 'v1' });
+    expect(JSON.parse((await httpGet(`${nginx.url}/actuator/health?probe=1`)).body)).toMatchObject({
+      status: 'UP',
+      version: 'v1',
+    });
     expect((await runCommand(nginx.testCommand, 10_000)).code).toBe(0);
     const master = nginx.masterPid();
     expect(nginx.workerPids().map(readParentPid)).toEqual([master]);

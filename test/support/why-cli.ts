@@ -39,7 +39,12 @@ export function whyEnv(extra: Record<string, string | undefined> = {}): NodeJS.P
 /** Run the CLI with `why` and args; resolves when it exits (no shell, a 60 s cap). */
 export function runWhyCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(repo, 'bin/portproof.js'), 'why', ...args], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+    const child = spawn(process.execPath, [path.join(repo, 'bin/portproof.js'), 'why', ...args], {
+      cwd: repo,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 60_000,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

@@ -9,7 +9,9 @@ import { openAppLog } from '../../src/core/process/app-log.ts';
 
 const nobody = { name: 'nobody', uid: 65534, gid: 65534, home: '/nonexistent' };
 const dirs: string[] = [];
-afterAll(() => dirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
+afterAll(() => {
+  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+});
 
 function logDir(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-applog-'));

@@ -64,28 +64,63 @@ describe('loadConfig', () => {
 
   it.each([
     ['an unknown key', valid.replace('ports:', 'prots: [1]\nports:'), 'unknown key prots'],
-    ['an unknown nested key', valid.replace('  timeout: 2m', '  timeout: 2m\n  retries: 3'), 'unknown key health.retries'],
-    ['a string for a list', valid.replace('[8081, 8082]', '"8081"'), 'ports: must be a list of one or two ports, like [8081, 8082], got the string "8081"'],
+    [
+      'an unknown nested key',
+      valid.replace('  timeout: 2m', '  timeout: 2m\n  retries: 3'),
+      'unknown key health.retries',
+    ],
+    [
+      'a string for a list',
+      valid.replace('[8081, 8082]', '"8081"'),
+      'ports: must be a list of one or two ports, like [8081, 8082], got the string "8081"',
+    ],
     [
       'a command as one string',
       valid.replace(/command: .*/, 'command: java -jar app.jar'),
       'app.command: must be a list like [java, -jar, app.jar], got the string "java -jar app.jar"',
     ],
-    ['a port with a fraction', valid.replace('8081', '8081.5'), 'ports.0: must be a whole number from 1 to 65535, got 8081.5'],
-    ['a map for a path', valid.replace('include: /etc/nginx/conf.d/service-url.inc', 'include: { a: 1 }'), 'nginx.include: must be an absolute path, got a map'],
-    ['nothing for a URL', valid.replace('url: http://127.0.0.1:{port}/actuator/health', 'url:'), 'health.url: must be an http:// or https:// URL, got nothing'],
+    [
+      'a port with a fraction',
+      valid.replace('8081', '8081.5'),
+      'ports.0: must be a whole number from 1 to 65535, got 8081.5',
+    ],
+    [
+      'a map for a path',
+      valid.replace('include: /etc/nginx/conf.d/service-url.inc', 'include: { a: 1 }'),
+      'nginx.include: must be an absolute path, got a map',
+    ],
+    [
+      'nothing for a URL',
+      valid.replace('url: http://127.0.0.1:{port}/actuator/health', 'url:'),
+      'health.url: must be an http:// or https:// URL, got nothing',
+    ],
     ['a boolean in a command', valid.replace('app.jar,', 'true,'), 'app.command.2: must be text (quote it), got true'],
-    ['a bad signal', valid.replace('  timeout: 2m', '  timeout: 2m\nstop: { signal: TERM }'), 'stop.signal: must be one of SIGTERM'],
+    [
+      'a bad signal',
+      valid.replace('  timeout: 2m', '  timeout: 2m\nstop: { signal: TERM }'),
+      'stop.signal: must be one of SIGTERM',
+    ],
     ['a bad duration', valid.replace('2m', '2 minutes'), 'health.timeout: "2 minutes" is not a duration'],
-    ['a port out of range', valid.replace('8082', '70000'), 'ports.1: must be a whole number from 1 to 65535, got 70000'],
+    [
+      'a port out of range',
+      valid.replace('8082', '70000'),
+      'ports.1: must be a whole number from 1 to 65535, got 70000',
+    ],
     ['a repeated port', valid.replace('8082', '8081'), 'ports: must not repeat a port'],
-    ['a relative path', valid.replace('/etc/nginx/conf.d/service-url.inc', 'service-url.inc'), 'nginx.include: must be an absolute path'],
+    [
+      'a relative path',
+      valid.replace('/etc/nginx/conf.d/service-url.inc', 'service-url.inc'),
+      'nginx.include: must be an absolute path',
+    ],
     ['two ports without nginx', valid.replace(/nginx:\n.*\n/, ''), 'nginx: is required with two ports'],
-    ['a missing app', valid.replace(/app:\n(  .*\n)+/, ''), 'app: is required'],
+    ['a missing app', valid.replace(/app:\n( {2}.*\n)+/, ''), 'app: is required'],
     ['invalid YAML', 'app: [\n', 'not valid YAML'],
     ['an app name ".." (state above stateDir)', valid.replace('name: myapp', 'name: ".."'), 'app.name: may hold only'],
-    ['an app name "."', valid.replace('name: myapp', 'name: .'), 'app.name: may hold only letters, digits, ".", "_" '
-      + 'and "-", and may not be "." or ".."'],
+    [
+      'an app name "."',
+      valid.replace('name: myapp', 'name: .'),
+      'app.name: may hold only letters, digits, ".", "_" ' + 'and "-", and may not be "." or ".."',
+    ],
     ['an app name with a slash', valid.replace('name: myapp', 'name: a/b'), 'app.name: may hold only'],
   ])('rejects %s with one line naming the key', (_what, text, expected) => {
     const error = errorOf(text);
@@ -96,11 +131,20 @@ describe('loadConfig', () => {
   });
 
   it('lists every problem of a file at once, a line each, the verdict naming the first', () => {
-    const error = errorOf(valid.replace('[8081, 8082]', '"8081"').replace(/command: .*/, 'command: java -jar app.jar').replace('2m', 'soon'));
+    const error = errorOf(
+      valid
+        .replace('[8081, 8082]', '"8081"')
+        .replace(/command: .*/, 'command: java -jar app.jar')
+        .replace('2m', 'soon'),
+    );
     expect(error.message).toMatch(/: app\.command: must be a list like .* \(and 2 more problems above\)$/);
     expect(error.context.evidence).toEqual([
-      expect.stringMatching(/\.yml: app\.command: must be a list like \[java, -jar, app\.jar\], got the string "java -jar app\.jar"$/),
-      expect.stringMatching(/\.yml: ports: must be a list of one or two ports, like \[8081, 8082\], got the string "8081"$/),
+      expect.stringMatching(
+        /\.yml: app\.command: must be a list like \[java, -jar, app\.jar\], got the string "java -jar app\.jar"$/,
+      ),
+      expect.stringMatching(
+        /\.yml: ports: must be a list of one or two ports, like \[8081, 8082\], got the string "8081"$/,
+      ),
       expect.stringMatching(/\.yml: health\.timeout: "soon" is not a duration/),
     ]);
   });
@@ -114,7 +158,12 @@ describe('loadConfig', () => {
   });
 
   it('takes a number in a command as its text', () => {
-    expect(load(valid.replace(/command: .*/, 'command: [python3, -m, http.server, 8080]')).app.command).toEqual(['python3', '-m', 'http.server', '8080']);
+    expect(load(valid.replace(/command: .*/, 'command: [python3, -m, http.server, 8080]')).app.command).toEqual([
+      'python3',
+      '-m',
+      'http.server',
+      '8080',
+    ]);
   });
 
   it('names a missing file', () => {
@@ -123,7 +172,15 @@ describe('loadConfig', () => {
 });
 
 describe('parseDuration', () => {
-  it.each([['500ms', 500], ['30s', 30_000], ['2m', 120_000], ['1.5s', 1500], [250, 250], ['5', null], ['s', null]])('%s → %s', (text, ms) => {
+  it.each([
+    ['500ms', 500],
+    ['30s', 30_000],
+    ['2m', 120_000],
+    ['1.5s', 1500],
+    [250, 250],
+    ['5', null],
+    ['s', null],
+  ])('%s → %s', (text, ms) => {
     expect(parseDuration(text)).toBe(ms);
   });
 });
@@ -150,8 +207,20 @@ describe('buildConfigJsonSchema', () => {
   });
 
   it('publishes the same keys the loader accepts, strictly', () => {
-    const schema = buildConfigJsonSchema() as { properties: Record<string, { additionalProperties?: boolean }>; additionalProperties: boolean; required: string[] };
-    expect(Object.keys(schema.properties).sort()).toEqual(['app', 'health', 'nginx', 'ports', 'start', 'stateDir', 'stop']);
+    const schema = buildConfigJsonSchema() as {
+      properties: Record<string, { additionalProperties?: boolean }>;
+      additionalProperties: boolean;
+      required: string[];
+    };
+    expect(Object.keys(schema.properties).sort()).toEqual([
+      'app',
+      'health',
+      'nginx',
+      'ports',
+      'start',
+      'stateDir',
+      'stop',
+    ]);
     expect(schema.additionalProperties).toBe(false);
     expect(schema.properties.app?.additionalProperties).toBe(false);
     expect(schema.required).toEqual(expect.arrayContaining(['app', 'ports', 'health']));
@@ -169,7 +238,9 @@ describe('resolvePort', () => {
   });
 
   it('has no include line without nginx', () => {
-    const config = load('app:\n  name: a\n  command: [run, "{port}"]\nports: [8080]\nhealth:\n  url: http://127.0.0.1:{port}/\n');
+    const config = load(
+      'app:\n  name: a\n  command: [run, "{port}"]\nports: [8080]\nhealth:\n  url: http://127.0.0.1:{port}/\n',
+    );
     expect(resolvePort(config, 8080)).toMatchObject({ port: 8080, argv: ['run', '8080'], includeLine: null });
   });
 });

@@ -15,17 +15,23 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('appspec timeout', () => {
   it('reads the timeout of the entry that names this executable', () => {
-    fs.writeFileSync(path.join(dir, 'appspec.yml'), 'version: 0.0\nos: linux\nhooks:\n  ValidateService:\n    - location: hooks/other\n      timeout: 30\n    - location: hooks/validate\n      timeout: 90\n');
+    fs.writeFileSync(
+      path.join(dir, 'appspec.yml'),
+      'version: 0.0\nos: linux\nhooks:\n  ValidateService:\n    - location: hooks/other\n      timeout: 30\n    - location: hooks/validate\n      timeout: 90\n',
+    );
     expect(readHookTimeoutSeconds(dir, 'ValidateService', path.join(dir, 'hooks/validate'))).toBe(90);
     expect(readHookTimeoutSeconds(dir, 'ValidateService', '/elsewhere')).toBe(30);
     expect(readHookTimeoutSeconds(dir, 'ApplicationStart', '/elsewhere')).toBe(3600);
     expect(readHookTimeoutSeconds(path.join(dir, 'missing'), 'ValidateService')).toBe(3600);
   });
 
-  it('reads a timeout above CodeDeploy\'s 3600 s maximum as 3600 (a timer cannot hold 99999999999 s)', () => {
+  it("reads a timeout above CodeDeploy's 3600 s maximum as 3600 (a timer cannot hold 99999999999 s)", () => {
     const big = path.join(dir, 'big');
     fs.mkdirSync(big);
-    fs.writeFileSync(path.join(big, 'appspec.yml'), 'hooks:\n  ValidateService:\n    - location: hooks/validate\n      timeout: 99999999999\n');
+    fs.writeFileSync(
+      path.join(big, 'appspec.yml'),
+      'hooks:\n  ValidateService:\n    - location: hooks/validate\n      timeout: 99999999999\n',
+    );
     expect(readHookTimeoutSeconds(big, 'ValidateService')).toBe(3600);
   });
 });
@@ -51,7 +57,9 @@ describe('--port', () => {
 describe('CodeDeploy environment', () => {
   it('tells a deployment from a person at the keyboard', () => {
     expect(readCodeDeployEnv({})).toBeNull();
-    expect(readCodeDeployEnv({ LIFECYCLE_EVENT: 'ValidateService', DEPLOYMENT_ID: 'd-ABC', APPLICATION_NAME: 'a' })).toMatchObject({ deploymentId: 'd-ABC', applicationName: 'a' });
+    expect(
+      readCodeDeployEnv({ LIFECYCLE_EVENT: 'ValidateService', DEPLOYMENT_ID: 'd-ABC', APPLICATION_NAME: 'a' }),
+    ).toMatchObject({ deploymentId: 'd-ABC', applicationName: 'a' });
   });
 });
 
@@ -67,7 +75,10 @@ describe('nginx include', () => {
 describe('the console log tail', () => {
   it('keeps the newest app lines, each cut, within the budget left for the verdict', () => {
     const log = path.join(dir, 'app.log');
-    fs.writeFileSync(log, `old line\n${Array.from({ length: 40 }, (_, i) => `line ${i} ${'x'.repeat(300)}`).join('\n')}\n`);
+    fs.writeFileSync(
+      log,
+      `old line\n${Array.from({ length: 40 }, (_, i) => `line ${i} ${'x'.repeat(300)}`).join('\n')}\n`,
+    );
     const tail = readLogTail(log);
     expect(tail.length).toBeGreaterThan(3);
     expect(tail.length).toBeLessThanOrEqual(20);
@@ -85,7 +96,10 @@ describe('the console log tail', () => {
   });
 
   it('puts the verdict last, after its evidence', () => {
-    const lines = failedVerdict('ApplicationStart', new HookError('START_EXITED', 'new PID 1 exited', { evidence: ['a', 'b'] }));
+    const lines = failedVerdict(
+      'ApplicationStart',
+      new HookError('START_EXITED', 'new PID 1 exited', { evidence: ['a', 'b'] }),
+    );
     expect(lines).toEqual(['a', 'b', 'portproof ApplicationStart FAILED: new PID 1 exited']);
   });
 });

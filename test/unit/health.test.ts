@@ -25,8 +25,15 @@ describe('waitForHealthy', () => {
     const me = readProcessInfo(process.pid)!;
     // Time enough for the first answer on a loaded machine (attributing each connection reads /proc); the second try
     // hangs until the deadline cuts it short, well before its own 60 s request timeout.
-    const policy = { url: `http://127.0.0.1:${port}/health`, requestTimeoutMs: 60_000, intervalMs: 100, untilMs: Date.now() + 4000 };
-    const failure = await waitForHealthy(me, policy, new HookOutput(pino({ enabled: false }), true)).catch((error: Error) => error);
+    const policy = {
+      url: `http://127.0.0.1:${port}/health`,
+      requestTimeoutMs: 60_000,
+      intervalMs: 100,
+      untilMs: Date.now() + 4000,
+    };
+    const failure = await waitForHealthy(me, policy, new HookOutput(pino({ enabled: false }), true)).catch(
+      (error: Error) => error,
+    );
     expect(requests).toBeGreaterThanOrEqual(2);
     expect((failure as Error).message).toMatch(/not healthy after .* \(\d+ tries\); last: HTTP 500/);
   });

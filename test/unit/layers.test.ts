@@ -60,7 +60,10 @@ describe('the layers', () => {
         file,
         code: [expect.stringMatching(/^runHook\('\w+', \{ run: \w+Flow, check: checkFlow \}\);$/)],
       });
-      expect(readImports(file).filter((spec) => spec.includes('runner/')), file).toEqual(['../runner/run-hook.ts']);
+      expect(
+        readImports(file).filter((spec) => spec.includes('runner/')),
+        file,
+      ).toEqual(['../runner/run-hook.ts']);
     }
   });
 });

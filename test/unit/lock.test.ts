@@ -36,7 +36,10 @@ function writeUnreadableLock(dir: string, content: string, ageMs: number): void 
 }
 
 async function expectLocked(promise: Promise<unknown>, message: RegExp): Promise<void> {
-  const error = await promise.then(() => null, (e: unknown) => e);
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(HookError);
   expect((error as HookError).code).toBe('LOCKED');
   expect((error as HookError).message).toMatch(message);
@@ -139,7 +142,10 @@ describe('the lock', () => {
 
   it('a lock that cannot be written is a HookError naming the path and the reason in words', async () => {
     // sysfs refuses new files, even to root: the nearest thing to a read-only or full disk without mounting one.
-    const error = await acquireLock('/sys/kernel', 'ApplicationStop', null, 300).then(() => null, (e: unknown) => e);
+    const error = await acquireLock('/sys/kernel', 'ApplicationStop', null, 300).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(HookError);
     expect((error as HookError).message).toBe('cannot write the lock /sys/kernel/lock: permission denied (EACCES)');
   });

@@ -8,7 +8,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 // were called: once in a root shell without sudo (a fresh Debian image), once with sudo on the PATH.
 
 const readme = fs.readFileSync(path.resolve(import.meta.dirname, '../../README.md'), 'utf8');
-const section = readme.slice(readme.indexOf('## Two commands'), readme.indexOf('\n## ', readme.indexOf('## Two commands') + 3));
+const section = readme.slice(
+  readme.indexOf('## Two commands'),
+  readme.indexOf('\n## ', readme.indexOf('## Two commands') + 3),
+);
 const commands = [...section.matchAll(/```sh\n(.+)\n```/g)].map((m) => m[1]!);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-readme-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -49,7 +52,7 @@ describe("the README's two commands", () => {
     if (index === 1) expect(calls.at(-2)).toMatch(/^sudo env PATH=.* npm test$/);
   });
 
-  it("installs what .ci/run installs, so a fresh machine that follows the README runs the same suite", () => {
+  it('installs what .ci/run installs, so a fresh machine that follows the README runs the same suite', () => {
     const ci = fs.readFileSync(path.resolve(import.meta.dirname, '../../.ci/run'), 'utf8');
     const ciPackages = /^packages=\(([^)]*)\)/m.exec(ci)![1]!.trim().split(/\s+/);
     const readmePackages = /apt-get install -y ([^&]+)&&/.exec(commands[1]!)![1]!.trim().split(/\s+/);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { HookError } from '../../src/core/errors.ts';
+import type { HookError } from '../../src/core/errors.ts';
 import { ensureTrustedStateDir } from '../../src/core/state/trust.ts';
 
 // The whole path to the state directory, from / down, as sshd's StrictModes judges it; and creating it never
@@ -58,9 +58,11 @@ describe('the path to the state directory', () => {
     expect(fs.statSync(victim).mode & 0o7777).toBe(0o600);
     expect(error?.code).toBe('UNSAFE_STATE');
     expect(error?.exitCode).toBe(2);
-    expect(error?.message).toBe(`directory ${parent} above the state directory ${parent}/state is owned by nobody `
-      + '(uid 65534), not root (mode 0755): whoever can rename what is in it can make the hooks signal any process, '
-      + `so it is refused; fix it with: chown root:root ${parent}`);
+    expect(error?.message).toBe(
+      `directory ${parent} above the state directory ${parent}/state is owned by nobody ` +
+        '(uid 65534), not root (mode 0755): whoever can rename what is in it can make the hooks signal any process, ' +
+        `so it is refused; fix it with: chown root:root ${parent}`,
+    );
     // Refused before anything was made in it.
     expect(fs.readdirSync(parent)).toEqual([]);
   });
@@ -72,8 +74,12 @@ describe('the path to the state directory', () => {
     const error = ensureError(path.join(parent, 'state'));
     expect(fs.statSync(victim).mode & 0o7777).toBe(0o600);
     expect(error?.code).toBe('UNSAFE_STATE');
-    expect(error?.message).toMatch(new RegExp(`^state directory ${parent}/state was replaced as portproof created it `
-      + '\\(.*(ENOTDIR|ELOOP)\\)\\): someone else can write to'));
+    expect(error?.message).toMatch(
+      new RegExp(
+        `^state directory ${parent}/state was replaced as portproof created it ` +
+          '\\(.*(ENOTDIR|ELOOP)\\)\\): someone else can write to',
+      ),
+    );
   });
 
   it('a link planted by nobody where the missing state directory goes: refused, its target untouched', () => {
@@ -84,8 +90,12 @@ describe('the path to the state directory', () => {
     fs.lchownSync(stateDir, NobodyUid, NobodyUid);
     const error = ensureError(stateDir);
     expect(error?.code).toBe('UNSAFE_STATE');
-    expect(error?.message).toMatch(new RegExp(`^${stateDir} on the way to the state directory ${stateDir} is a link `
-      + 'owned by nobody \\(uid 65534\\), not root: .*fix it with: rm '));
+    expect(error?.message).toMatch(
+      new RegExp(
+        `^${stateDir} on the way to the state directory ${stateDir} is a link ` +
+          'owned by nobody \\(uid 65534\\), not root: .*fix it with: rm ',
+      ),
+    );
     expect(fs.readdirSync(target)).toEqual([]);
     expect(fs.statSync(target).mode & 0o7777).toBe(0o700);
   });
@@ -110,14 +120,16 @@ describe('the path to the state directory', () => {
     const parent = path.join(grand, 'p');
     fs.mkdirSync(parent, { mode: 0o755 });
     const error = ensureError(path.join(parent, 'state'));
-    expect(error?.message).toBe(`directory ${grand} above the state directory ${parent}/state is writable by group `
-      + '(owner root, mode 0775): whoever can rename what is in it can make the hooks signal any process, '
-      + `so it is refused; fix it with: chmod go-w ${grand}`);
+    expect(error?.message).toBe(
+      `directory ${grand} above the state directory ${parent}/state is writable by group ` +
+        '(owner root, mode 0775): whoever can rename what is in it can make the hooks signal any process, ' +
+        `so it is refused; fix it with: chmod go-w ${grand}`,
+    );
     expect(fs.existsSync(parent)).toBe(true);
     expect(fs.readdirSync(parent)).toEqual([]);
   });
 
-  it('a root-owned link (an admin\'s) is followed, and the path it leads to is judged whole', () => {
+  it("a root-owned link (an admin's) is followed, and the path it leads to is judged whole", () => {
     const real = path.join(newDir(), 'data');
     fs.mkdirSync(real, { mode: 0o755 });
     const stateDir = path.join(newDir(), 'state');
@@ -129,8 +141,9 @@ describe('the path to the state directory', () => {
     fs.mkdirSync(path.join(foreign, 'data'), { mode: 0o755 });
     const stateDir2 = path.join(newDir(), 'state');
     fs.symlinkSync(path.join(foreign, 'data'), stateDir2);
-    expect(ensureError(stateDir2)?.message).toMatch(new RegExp(`^directory ${foreign} above the state directory `
-      + `${stateDir2} is owned by nobody`));
+    expect(ensureError(stateDir2)?.message).toMatch(
+      new RegExp(`^directory ${foreign} above the state directory ` + `${stateDir2} is owned by nobody`),
+    );
     expect(fs.readdirSync(path.join(foreign, 'data'))).toEqual([]);
   });
 

@@ -2,7 +2,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findRecord, forgetPort, readState, recordStart, recordSwitch, writeState } from '../../src/core/state/state.ts';
+import {
+  findRecord,
+  forgetPort,
+  readState,
+  recordStart,
+  recordSwitch,
+  writeState,
+} from '../../src/core/state/state.ts';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-state-'));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -13,7 +20,16 @@ function dirWith(content: string | null): string {
   return dir;
 }
 
-const record = { pid: 42, startTime: 1234, bootId: 'b', command: 'java -jar app.jar', user: 'app', startedAt: '2026-11-25T10:00:00.000Z', deploymentId: 'd-1', log: '/l' };
+const record = {
+  pid: 42,
+  startTime: 1234,
+  bootId: 'b',
+  command: 'java -jar app.jar',
+  user: 'app',
+  startedAt: '2026-11-25T10:00:00.000Z',
+  deploymentId: 'd-1',
+  log: '/l',
+};
 
 describe('state', () => {
   it('treats a missing file as a first deployment, without a problem', () => {
@@ -26,8 +42,15 @@ describe('state', () => {
     expect(state.problem).toMatch(/corrupt/);
   });
 
-  it('reads a newer release\'s file: unknown fields ignored, and kept on rewrite', () => {
-    const dir = dirWith(JSON.stringify({ schema: 7, lastStarted: 8082, future: { x: 1 }, processes: { '8082': { ...record, cgroup: '/x' }, '8081': { pid: 'not a number' } } }));
+  it("reads a newer release's file: unknown fields ignored, and kept on rewrite", () => {
+    const dir = dirWith(
+      JSON.stringify({
+        schema: 7,
+        lastStarted: 8082,
+        future: { x: 1 },
+        processes: { '8082': { ...record, cgroup: '/x' }, '8081': { pid: 'not a number' } },
+      }),
+    );
     const state = readState(dir);
     expect(state.lastStarted).toBe(8082);
     expect(state.processes['8082']).toMatchObject({ pid: 42, startTime: 1234 });
@@ -39,14 +62,21 @@ describe('state', () => {
     expect(written.processes['8081']).toEqual({ pid: 'not a number' });
   });
 
-  it('reads an older release\'s record with fields missing, filling defaults', () => {
+  it("reads an older release's record with fields missing, filling defaults", () => {
     const state = readState(dirWith(JSON.stringify({ processes: { '8081': { pid: 7, startTime: 9, bootId: 'b' } } })));
     expect(state.processes['8081']).toMatchObject({ pid: 7, command: '', deploymentId: null });
   });
 
   it('writes atomically: no temporary file is left beside state.json', () => {
     const dir = dirWith(null);
-    writeState(dir, { processes: { '8081': record }, lastStarted: 8081, live: null, previous: null, problem: null, raw: {} });
+    writeState(dir, {
+      processes: { '8081': record },
+      lastStarted: 8081,
+      live: null,
+      previous: null,
+      problem: null,
+      raw: {},
+    });
     expect(fs.readdirSync(dir)).toEqual(['state.json']);
     expect(readState(dir).processes['8081']).toEqual(record);
   });

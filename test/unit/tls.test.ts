@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config/load.ts';
-import { HookError } from '../../src/core/errors.ts';
+import type { HookError } from '../../src/core/errors.ts';
 import { probeOnce } from '../../src/core/health/probe.ts';
 import { chooseServername, isLoopbackAddress, shouldVerify } from '../../src/core/health/tls.ts';
 import { makeCertificates, removeCertificates, type CertPair, type TestCertificates } from '../support/certs.ts';
@@ -30,7 +30,10 @@ afterAll(() => {
 
 /** A real server on 127.0.0.1 answering 200 "up": https with `pair`, or plain http without. */
 async function serve(pair?: CertPair, onRequest = () => {}): Promise<number> {
-  const handler: http.RequestListener = (_req, res) => (onRequest(), res.writeHead(200).end('up'));
+  const handler: http.RequestListener = (_req, res) => {
+    onRequest();
+    res.writeHead(200).end('up');
+  };
   const server = pair
     ? https.createServer({ cert: fs.readFileSync(pair.cert), key: fs.readFileSync(pair.key) }, handler)
     : http.createServer(handler);
@@ -77,7 +80,10 @@ describe('probeOnce over https', () => {
     let attributed = false;
     let attributedWhenAsked: boolean | null = null;
     const port = await serve(certs.selfSigned, () => (attributedWhenAsked = attributed));
-    const answer = await probeOnce(`https://127.0.0.1:${port}/health`, 5000, () => ((attributed = true), null));
+    const answer = await probeOnce(`https://127.0.0.1:${port}/health`, 5000, () => {
+      attributed = true;
+      return null;
+    });
     expect(answer).toMatchObject({ status: 200, body: 'up', error: null, attribution: null });
     expect(attributedWhenAsked).toBe(true);
     expect(warnings).toEqual([]);
@@ -89,7 +95,7 @@ describe('probeOnce over https', () => {
     expect(answer).toMatchObject({ status: 200, error: null });
   });
 
-  it('verify: true rejects a self-signed certificate with Node\'s reason, as a certificate failure', async () => {
+  it("verify: true rejects a self-signed certificate with Node's reason, as a certificate failure", async () => {
     const port = await serve(certs.selfSigned);
     const answer = await probeOnce(`https://127.0.0.1:${port}/health`, 5000, () => null, { verify: true });
     expect(answer.status).toBeNull();
@@ -144,7 +150,9 @@ describe('health.tls in portproof.yml', () => {
     expect(missing.exitCode).toBe(2);
     const notPem = errorOf(`  tls: { ca: ${certs.selfSigned.key} }\n`);
     expect(notPem.message).toMatch(/health\.tls\.ca: .* holds no PEM certificate/);
-    expect(errorOf('  tls: { ca: ca.pem }\n').message).toMatch(/health\.tls\.ca: must be an absolute path, got the string "ca\.pem"$/);
+    expect(errorOf('  tls: { ca: ca.pem }\n').message).toMatch(
+      /health\.tls\.ca: must be an absolute path, got the string "ca\.pem"$/,
+    );
     expect(errorOf('  tls: { verify: yes-please }\n').message).toMatch(/health\.tls\.verify: /);
     expect(errorOf('  tls: { cert: /x.pem }\n').message).toMatch(/unknown key health\.tls\.cert/);
   });

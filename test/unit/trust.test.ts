@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { HookError } from '../../src/core/errors.ts';
+import type { HookError } from '../../src/core/errors.ts';
 import { readProcessInfo } from '../../src/core/procfs/index.ts';
 import { ensureTrustedStateDir, findDirDistrust, findUserDistrust } from '../../src/core/state/trust.ts';
 
@@ -45,17 +45,20 @@ describe('state directory trust', () => {
     })();
     expect(error?.code).toBe('UNSAFE_STATE');
     expect(error?.exitCode).toBe(2);
-    expect(error?.message).toBe(`state directory ${appDir} is writable by group and others (owner root, mode 01777): `
-      + 'whoever can write it can make the hooks signal any process, so it is refused; '
-      + `fix it with: chmod go-w ${appDir}`);
+    expect(error?.message).toBe(
+      `state directory ${appDir} is writable by group and others (owner root, mode 01777): ` +
+        'whoever can write it can make the hooks signal any process, so it is refused; ' +
+        `fix it with: chmod go-w ${appDir}`,
+    );
   });
 
-  it('a hook run by another user trusts a directory of its own or root\'s, not a third user\'s', () => {
+  it("a hook run by another user trusts a directory of its own or root's, not a third user's", () => {
     expect(findDirDistrust(newDir(0o755, NobodyUid), NobodyUid)).toBeNull();
     expect(findDirDistrust(newDir(0o755, 0), NobodyUid)).toBeNull();
     const dir = newDir(0o775, 1234);
-    const expected = `is owned by 1234 \\(uid 1234\\), not root or nobody and writable by group \\(mode 0775\\)`
-      + `.*fix it with: chown nobody ${dir} && chmod go-w ${dir}$`;
+    const expected =
+      `is owned by 1234 \\(uid 1234\\), not root or nobody and writable by group \\(mode 0775\\)` +
+      `.*fix it with: chown nobody ${dir} && chmod go-w ${dir}$`;
     expect(findDirDistrust(dir, NobodyUid)).toMatch(new RegExp(expected));
   });
 });
@@ -71,7 +74,7 @@ describe('the user a recorded process runs as', () => {
     expect(findUserDistrust({ ...self, uid: null, user: '?' }, undefined, 0)).toMatch(/cannot be read/);
   });
 
-  it('may also be the hook\'s own user when the hook does not run as root', () => {
+  it("may also be the hook's own user when the hook does not run as root", () => {
     expect(findUserDistrust({ ...self, uid: NobodyUid, user: 'nobody' }, undefined, NobodyUid)).toBeNull();
     expect(findUserDistrust({ ...self, uid: 1234, user: '1234' }, undefined, NobodyUid)).toMatch(/runs as 1234/);
   });

@@ -45,7 +45,10 @@ describe('portproof why: endpoint overrides', () => {
   });
 
   it('--endpoint-url wins over both variables', async () => {
-    await expectReached(['--endpoint-url', server.url], whyEnv({ AWS_ENDPOINT_URL_CODEDEPLOY: nowhere, AWS_ENDPOINT_URL: nowhere }));
+    await expectReached(
+      ['--endpoint-url', server.url],
+      whyEnv({ AWS_ENDPOINT_URL_CODEDEPLOY: nowhere, AWS_ENDPOINT_URL: nowhere }),
+    );
   });
 });
 

@@ -39,7 +39,9 @@ describe('portproof why: CodeDeploy says no', () => {
   it('throttling that outlasts the SDK retries: one line, exit 1, after a few attempts only', async () => {
     server.fault({ type: 'ThrottlingException', message: 'Rate exceeded', operation: 'GetDeployment' });
     const line = oneLineError(await why([id]), 1);
-    expect(line).toBe(`portproof why: CodeDeploy throttled GetDeployment for ${id} (ThrottlingException) after 3 attempts; wait a minute and run it again`);
+    expect(line).toBe(
+      `portproof why: CodeDeploy throttled GetDeployment for ${id} (ThrottlingException) after 3 attempts; wait a minute and run it again`,
+    );
     expect(server.calls.slice(before).filter((c) => c.operation === 'GetDeployment')).toHaveLength(3);
   });
 
@@ -52,8 +54,16 @@ describe('portproof why: CodeDeploy says no', () => {
     const aws = `User: arn:aws:iam::123456789012:user/ci is not authorized to perform: codedeploy:ListDeploymentTargets on resource: arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:myapp/prod-fleet`;
     server.fault({ type: 'AccessDeniedException', message: aws, operation: 'ListDeploymentTargets' });
     const line = oneLineError(await why([id]), 1);
-    expect(line).toMatch(/^portproof why: access denied to codedeploy:ListDeploymentTargets for d-ERRORS001: the credentials or role in use need /);
-    for (const action of ['GetDeployment', 'ListDeploymentTargets', 'BatchGetDeploymentTargets', 'ListDeploymentInstances', 'BatchGetDeploymentInstances']) {
+    expect(line).toMatch(
+      /^portproof why: access denied to codedeploy:ListDeploymentTargets for d-ERRORS001: the credentials or role in use need /,
+    );
+    for (const action of [
+      'GetDeployment',
+      'ListDeploymentTargets',
+      'BatchGetDeploymentTargets',
+      'ListDeploymentInstances',
+      'BatchGetDeploymentInstances',
+    ]) {
       expect(line).toContain(`codedeploy:${action}`);
     }
     expect(line).toContain(`(AWS: ${aws})`);
@@ -63,12 +73,21 @@ describe('portproof why: CodeDeploy says no', () => {
 
   it('a deployment that does not exist: one line naming the region, exit 1', async () => {
     const line = oneLineError(await why(['d-NOSUCH001']), 1);
-    expect(line).toBe('portproof why: deployment d-NOSUCH001 does not exist in region us-east-1: check --region / AWS_REGION and the account');
+    expect(line).toBe(
+      'portproof why: deployment d-NOSUCH001 does not exist in region us-east-1: check --region / AWS_REGION and the account',
+    );
   });
 
   it('a service error nobody expected: one line with its name and message', async () => {
-    server.fault({ type: 'InternalFailure', message: 'We encountered an internal error.\nPlease try again.', operation: 'GetDeployment', status: 400 });
-    expect(oneLineError(await why([id]), 1)).toBe(`portproof why: CodeDeploy GetDeployment for ${id} failed: InternalFailure: We encountered an internal error.`);
+    server.fault({
+      type: 'InternalFailure',
+      message: 'We encountered an internal error.\nPlease try again.',
+      operation: 'GetDeployment',
+      status: 400,
+    });
+    expect(oneLineError(await why([id]), 1)).toBe(
+      `portproof why: CodeDeploy GetDeployment for ${id} failed: InternalFailure: We encountered an internal error.`,
+    );
   });
 });
 
@@ -80,15 +99,21 @@ describe('portproof why: usage', () => {
     ['arn:aws:codedeploy:d-ABCDEFGHI', 'not an id'],
   ])('invalid id %s (%s): exit 2, nothing sent', async (bad) => {
     const line = oneLineError(await why([bad]), 2);
-    expect(line).toBe(`portproof why: "${bad}" is not a deployment id: expected d- and 9 upper-case letters or digits, like d-A1B2C3D4E`);
+    expect(line).toBe(
+      `portproof why: "${bad}" is not a deployment id: expected d- and 9 upper-case letters or digits, like d-A1B2C3D4E`,
+    );
     expect(server.calls.length).toBe(before);
   });
 
   it('no id, two ids, an unknown flag, a bad endpoint URL: exit 2', async () => {
     expect(oneLineError(await runWhyCli([], whyEnv()), 2)).toContain('expected exactly one DEPLOYMENT_ID');
-    expect(oneLineError(await runWhyCli([id, 'd-ABCDEFGHI'], whyEnv()), 2)).toContain('expected exactly one DEPLOYMENT_ID');
+    expect(oneLineError(await runWhyCli([id, 'd-ABCDEFGHI'], whyEnv()), 2)).toContain(
+      'expected exactly one DEPLOYMENT_ID',
+    );
     expect(oneLineError(await runWhyCli([id, '--verbose'], whyEnv()), 2)).toContain("Unknown option '--verbose'");
-    expect(oneLineError(await runWhyCli([id, '--endpoint-url', 'localhost:1'], whyEnv()), 2)).toContain('expected an http:// or https:// URL');
+    expect(oneLineError(await runWhyCli([id, '--endpoint-url', 'localhost:1'], whyEnv()), 2)).toContain(
+      'expected an http:// or https:// URL',
+    );
   });
 
   it('--help prints the usage, exit 0', async () => {
@@ -102,7 +127,9 @@ describe('portproof why: the environment', () => {
   it('no credentials anywhere: one line, exit 1, nothing sent', async () => {
     const env = whyEnv({ AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined });
     const line = oneLineError(await why([id], env), 1);
-    expect(line).toMatch(/^portproof why: no AWS credentials found \(.+\): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE/);
+    expect(line).toMatch(
+      /^portproof why: no AWS credentials found \(.+\): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE/,
+    );
     expect(server.calls.length).toBe(before);
   });
 
@@ -115,6 +142,8 @@ describe('portproof why: the environment', () => {
     const port = await findFreePort();
     const r = await runWhyCli([id, '--endpoint-url', `http://127.0.0.1:${port}`], whyEnv());
     const line = oneLineError(r, 1);
-    expect(line).toBe(`portproof why: cannot reach CodeDeploy at http://127.0.0.1:${port}/: ECONNREFUSED after 3 attempts (check --endpoint-url, AWS_ENDPOINT_URL_CODEDEPLOY, AWS_ENDPOINT_URL and the network)`);
+    expect(line).toBe(
+      `portproof why: cannot reach CodeDeploy at http://127.0.0.1:${port}/: ECONNREFUSED after 3 attempts (check --endpoint-url, AWS_ENDPOINT_URL_CODEDEPLOY, AWS_ENDPOINT_URL and the network)`,
+    );
   });
 });

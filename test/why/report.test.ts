@@ -15,7 +15,15 @@ beforeAll(async () => {
   server.addDeployment('d-LEGACY001', legacy('d-LEGACY001', 3, 'error'));
   server.addDeployment('d-LEGACY002', legacy('d-LEGACY002', 3, 'empty'));
   server.addDeployment('d-OKAY00001', succeeded('d-OKAY00001', 2));
-  server.addDeployment('d-RUNNING01', { ...succeeded('d-RUNNING01', 2), info: deploymentInfo({ status: 'InProgress', completeTime: undefined, errorInformation: undefined, deploymentOverview: overview({ InProgress: 1, Pending: 1 }) }) });
+  server.addDeployment('d-RUNNING01', {
+    ...succeeded('d-RUNNING01', 2),
+    info: deploymentInfo({
+      status: 'InProgress',
+      completeTime: undefined,
+      errorInformation: undefined,
+      deploymentOverview: overview({ InProgress: 1, Pending: 1 }),
+    }),
+  });
 });
 afterAll(() => server.close());
 
@@ -32,21 +40,42 @@ describe('portproof why: a failed in-place deployment with one instance', () => 
     const out = linesOf(r.stdout);
     expect(out[0]).toBe('deployment d-SINGLE001: Failed');
     expect(out).toContain('  application myapp, group prod-fleet, config CodeDeployDefault.OneAtATime (IN_PLACE)');
-    expect(out).toContain('  created 2025-03-01 10:00:00Z by user; started 10:00:02Z; completed 10:06:40Z after 6m 38s');
-    expect(out).toContain('  error: HEALTH_CONSTRAINTS: The overall deployment failed because too many individual instances failed deployment.');
+    expect(out).toContain(
+      '  created 2025-03-01 10:00:00Z by user; started 10:00:02Z; completed 10:06:40Z after 6m 38s',
+    );
+    expect(out).toContain(
+      '  error: HEALTH_CONSTRAINTS: The overall deployment failed because too many individual instances failed deployment.',
+    );
     expect(out).toContain('  instances: 0 succeeded, 1 failed, 0 skipped, 0 in progress, 0 pending');
-    expect(out).toContain('1 of 1 instance: ValidateService failed (ScriptFailed) in hooks/validate: Script at specified location: hooks/validate run as user root failed with exit code 1');
+    expect(out).toContain(
+      '1 of 1 instance: ValidateService failed (ScriptFailed) in hooks/validate: Script at specified location: hooks/validate run as user root failed with exit code 1',
+    );
     expect(out).toContain(`  instance: ${instanceId(1)}`);
     expect(out).toContain(`  log tail of ${instanceId(1)} (ValidateService; 1m 02s):`);
     // The tail exactly as the agent reported it, [stdout] prefixes included, indented four spaces.
     expect(out).toContain('    [stdout]checking port 8082 listeners');
-    expect(out).toContain('    [stdout]portproof ValidateService FAILED: port 8082 is held by PID 4711 (java -jar app-v1.jar, started 09:14:55), not by the new PID 5120');
-    expect(out).toContain('  verdict: portproof ValidateService FAILED: port 8082 is held by PID 4711 (java -jar app-v1.jar, started 09:14:55), not by the new PID 5120');
-    expect(out.at(-1)).toBe('portproof why d-SINGLE001: Failed: 1 failed of 1 instance; ValidateService failed (ScriptFailed) in hooks/validate on 1');
+    expect(out).toContain(
+      '    [stdout]portproof ValidateService FAILED: port 8082 is held by PID 4711 (java -jar app-v1.jar, started 09:14:55), not by the new PID 5120',
+    );
+    expect(out).toContain(
+      '  verdict: portproof ValidateService FAILED: port 8082 is held by PID 4711 (java -jar app-v1.jar, started 09:14:55), not by the new PID 5120',
+    );
+    expect(out.at(-1)).toBe(
+      'portproof why d-SINGLE001: Failed: 1 failed of 1 instance; ValidateService failed (ScriptFailed) in hooks/validate on 1',
+    );
     // What the SDK sent: the id, signed with the environment's key for us-east-1 and the codedeploy service.
     const calls = server.calls.slice(before);
-    expect(calls.map((c) => c.operation)).toEqual(['GetDeployment', 'ListDeploymentTargets', 'BatchGetDeploymentTargets']);
-    expect(calls[0]).toMatchObject({ body: { deploymentId: 'd-SINGLE001' }, accessKeyId: 'AKIDPORTPROOFTEST', region: 'us-east-1', service: 'codedeploy' });
+    expect(calls.map((c) => c.operation)).toEqual([
+      'GetDeployment',
+      'ListDeploymentTargets',
+      'BatchGetDeploymentTargets',
+    ]);
+    expect(calls[0]).toMatchObject({
+      body: { deploymentId: 'd-SINGLE001' },
+      accessKeyId: 'AKIDPORTPROOFTEST',
+      region: 'us-east-1',
+      service: 'codedeploy',
+    });
     expect(calls[2]?.body).toEqual({ deploymentId: 'd-SINGLE001', targetIds: [instanceId(1)] });
   });
 });
@@ -80,14 +109,20 @@ describe('portproof why: a fleet', () => {
     for (const n of [1, 2, 3, 4, 5, 6, 7]) expect(idLines.join(' ')).toContain(instanceId(n));
     for (const line of idLines) expect(line.length).toBeLessThanOrEqual(100);
     expect(out).toContain(`  instance: ${instanceId(10)}`);
-    expect(out.at(-1)).toBe('portproof why d-FLEET0001: Failed: 9 failed, 1 skipped of 10 instances; ValidateService failed (ScriptFailed) in hooks/validate on 7');
+    expect(out.at(-1)).toBe(
+      'portproof why d-FLEET0001: Failed: 9 failed, 1 skipped of 10 instances; ValidateService failed (ScriptFailed) in hooks/validate on 7',
+    );
     // Pages of 4 followed through nextToken, then one batch of all ten.
     const calls = server.calls.slice(before);
     const lists = calls.filter((c) => c.operation === 'ListDeploymentTargets');
     expect(lists).toHaveLength(3);
     expect(lists[0]?.body.nextToken).toBeUndefined();
     expect(lists[1]?.body.nextToken).toEqual(expect.any(String));
-    expect(calls.filter((c) => c.operation === 'BatchGetDeploymentTargets').map((c) => (c.body.targetIds as string[]).length)).toEqual([10]);
+    expect(
+      calls
+        .filter((c) => c.operation === 'BatchGetDeploymentTargets')
+        .map((c) => (c.body.targetIds as string[]).length),
+    ).toEqual([10]);
   });
 
   it('--json: one document with the same facts', async () => {
@@ -126,8 +161,16 @@ describe('portproof why: a fleet', () => {
     expect(doc.failures[0].logTail).toContain('[stdout]portproof ValidateService FAILED');
     expect(doc.failures[3]).toMatchObject({ outcome: 'skipped', count: 1, targetIds: [instanceId(10)] });
     expect(doc.targets).toHaveLength(10);
-    expect(doc.targets[0]).toMatchObject({ id: instanceId(1), kind: 'instance', status: 'Failed', arn: expect.stringContaining(':instance/') });
-    expect(doc.targets[0].events.find((e: any) => e.name === 'ValidateService')).toMatchObject({ status: 'Failed', diagnostics: { errorCode: 'ScriptFailed' } });
+    expect(doc.targets[0]).toMatchObject({
+      id: instanceId(1),
+      kind: 'instance',
+      status: 'Failed',
+      arn: expect.stringContaining(':instance/'),
+    });
+    expect(doc.targets[0].events.find((e: any) => e.name === 'ValidateService')).toMatchObject({
+      status: 'Failed',
+      diagnostics: { errorCode: 'ScriptFailed' },
+    });
   });
 });
 
@@ -138,13 +181,22 @@ describe('portproof why: a deployment that predates deployment targets', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(1);
     const out = linesOf(r.stdout);
-    expect(out).toContain('  (per-instance facts from the older instance APIs: this deployment predates deployment targets)');
-    expect(out).toContain('1 of 3 instances: AfterInstall failed (ScriptFailed) in scripts/after_install.sh: Script at specified location: scripts/after_install.sh run as user root failed with exit code 1');
+    expect(out).toContain(
+      '  (per-instance facts from the older instance APIs: this deployment predates deployment targets)',
+    );
+    expect(out).toContain(
+      '1 of 3 instances: AfterInstall failed (ScriptFailed) in scripts/after_install.sh: Script at specified location: scripts/after_install.sh run as user root failed with exit code 1',
+    );
     // The summary's ARN is shortened to the instance id.
     expect(out).toContain(`  instance: ${instanceId(1)}`);
     expect(out).toContain('    [stdout]chown: invalid user: app');
     const ops = server.calls.slice(before).map((c) => c.operation);
-    expect(ops).toEqual(['GetDeployment', 'ListDeploymentTargets', 'ListDeploymentInstances', 'BatchGetDeploymentInstances']);
+    expect(ops).toEqual([
+      'GetDeployment',
+      'ListDeploymentTargets',
+      'ListDeploymentInstances',
+      'BatchGetDeploymentInstances',
+    ]);
   });
 
   it('falls back too when ListDeploymentTargets lists nothing for a deployment that counts instances', async () => {
@@ -171,6 +223,8 @@ describe('portproof why: deployments that did not fail', () => {
   it('an in-progress deployment without --wait: a snapshot, exit 0', async () => {
     const r = await why('d-RUNNING01');
     expect(r.code).toBe(0);
-    expect(linesOf(r.stdout).at(-1)).toBe('portproof why d-RUNNING01: InProgress: 1 in progress, 1 pending of 2 instances (still running: --wait follows it to the end)');
+    expect(linesOf(r.stdout).at(-1)).toBe(
+      'portproof why d-RUNNING01: InProgress: 1 in progress, 1 pending of 2 instances (still running: --wait follows it to the end)',
+    );
   });
 });

@@ -13,39 +13,68 @@ let server: CodeDeployServer;
 /** InProgress twice (counts moving), then Failed. */
 function progression() {
   return [
-    { status: 'InProgress', completeTime: undefined, errorInformation: undefined, deploymentOverview: overview({ InProgress: 1 }) },
-    { status: 'InProgress', completeTime: undefined, errorInformation: undefined, deploymentOverview: overview({ InProgress: 1 }) },
-    { status: 'InProgress', completeTime: undefined, errorInformation: undefined, deploymentOverview: overview({ InProgress: 1 }) },
+    {
+      status: 'InProgress',
+      completeTime: undefined,
+      errorInformation: undefined,
+      deploymentOverview: overview({ InProgress: 1 }),
+    },
+    {
+      status: 'InProgress',
+      completeTime: undefined,
+      errorInformation: undefined,
+      deploymentOverview: overview({ InProgress: 1 }),
+    },
+    {
+      status: 'InProgress',
+      completeTime: undefined,
+      errorInformation: undefined,
+      deploymentOverview: overview({ InProgress: 1 }),
+    },
     { status: 'Failed', deploymentOverview: overview({ Failed: 1 }) },
   ];
 }
 
 beforeAll(async () => {
   server = await startCodeDeployServer();
-  for (const id of ['d-WAITTEXT1', 'd-WAITJSON1', 'd-WAITTHRT1']) server.addDeployment(id, { ...singleFailure(id), progression: progression() });
-  server.addDeployment('d-BLUEGRN01', { ...singleFailure('d-BLUEGRN01'), info: deploymentInfo({ status: 'Ready', errorInformation: undefined }) });
+  for (const id of ['d-WAITTEXT1', 'd-WAITJSON1', 'd-WAITTHRT1'])
+    server.addDeployment(id, { ...singleFailure(id), progression: progression() });
+  server.addDeployment('d-BLUEGRN01', {
+    ...singleFailure('d-BLUEGRN01'),
+    info: deploymentInfo({ status: 'Ready', errorInformation: undefined }),
+  });
 });
 afterAll(() => server.close());
 
 describe('portproof why --wait (CLI)', () => {
   it('follows InProgress → Failed with progress lines, then prints the report; exit 1', async () => {
-    const r = await runWhyCli(['d-WAITTEXT1', '--wait', '--endpoint-url', server.url], whyEnv({ PORTPROOF_WHY_POLL_MS: '20', PORTPROOF_WHY_PROGRESS_MS: '1' }));
+    const r = await runWhyCli(
+      ['d-WAITTEXT1', '--wait', '--endpoint-url', server.url],
+      whyEnv({ PORTPROOF_WHY_POLL_MS: '20', PORTPROOF_WHY_PROGRESS_MS: '1' }),
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(1);
     const out = linesOf(r.stdout);
     const progress = out.filter((l) => l.startsWith('waiting for '));
     expect(progress).toHaveLength(3);
     for (const line of progress) {
-      expect(line).toMatch(/^waiting for d-WAITTEXT1: InProgress after \d+(ms|s) \(0 succeeded, 0 failed, 0 skipped, 1 in progress, 0 pending\)$/);
+      expect(line).toMatch(
+        /^waiting for d-WAITTEXT1: InProgress after \d+(ms|s) \(0 succeeded, 0 failed, 0 skipped, 1 in progress, 0 pending\)$/,
+      );
     }
     // Progress first, then the report of the final state.
     expect(out.indexOf('deployment d-WAITTEXT1: Failed')).toBeGreaterThan(out.lastIndexOf(progress[2]!));
-    expect(out).toContain('1 of 1 instance: ValidateService failed (ScriptFailed) in hooks/validate: Script at specified location: hooks/validate run as user root failed with exit code 1');
+    expect(out).toContain(
+      '1 of 1 instance: ValidateService failed (ScriptFailed) in hooks/validate: Script at specified location: hooks/validate run as user root failed with exit code 1',
+    );
     expect(server.callsTo('GetDeployment').filter((c) => c.body.deploymentId === 'd-WAITTEXT1')).toHaveLength(4);
   });
 
   it('with --json, progress goes to stderr and stdout stays one JSON document', async () => {
-    const r = await runWhyCli(['d-WAITJSON1', '--wait', '--json', '--endpoint-url', server.url], whyEnv({ PORTPROOF_WHY_PROGRESS_MS: '1' }));
+    const r = await runWhyCli(
+      ['d-WAITJSON1', '--wait', '--json', '--endpoint-url', server.url],
+      whyEnv({ PORTPROOF_WHY_PROGRESS_MS: '1' }),
+    );
     expect(r.code).toBe(1);
     expect(linesOf(r.stderr).every((l) => l.startsWith('waiting for d-WAITJSON1: InProgress'))).toBe(true);
     expect(JSON.parse(r.stdout)).toMatchObject({ deployment: { status: 'Failed' }, exitCode: 1 });
@@ -69,7 +98,12 @@ describe('portproof why --wait (CLI)', () => {
 
 describe('waitForFinalStatus', () => {
   function facts(status: string): DeploymentFacts {
-    return { id: 'd-CLOCK0001', status, overview: { pending: 0, inProgress: 1, succeeded: 0, failed: 0, skipped: 0, ready: 0 }, statusMessages: [] };
+    return {
+      id: 'd-CLOCK0001',
+      status,
+      overview: { pending: 0, inProgress: 1, succeeded: 0, failed: 0, skipped: 0, ready: 0 },
+      statusMessages: [],
+    };
   }
 
   it('prints a progress line at most every progress interval, however often it polls', async () => {
@@ -81,7 +115,9 @@ describe('waitForFinalStatus', () => {
       progressMs: 5000,
       onProgress: (line) => lines.push(line),
       now: () => clock,
-      sleep: async (ms) => void (clock += ms),
+      sleep: async (ms) => {
+        clock += ms;
+      },
     });
     expect(final.status).toBe('Succeeded');
     // Polls at 0…12 s: lines at 0, 5 and 10 s only.
@@ -93,7 +129,10 @@ describe('waitForFinalStatus', () => {
   });
 
   it('skips throttled polls, but gives up after maxThrottledPolls in a row; other errors end it at once', async () => {
-    const throttled = () => new WhyError('CodeDeploy throttled GetDeployment', 1, { cause: Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }) });
+    const throttled = () =>
+      new WhyError('CodeDeploy throttled GetDeployment', 1, {
+        cause: Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }),
+      });
     const options = { pollMs: 1, progressMs: 1, onProgress: () => {}, sleep: async () => {}, maxThrottledPolls: 3 };
     let n = 0;
     const twice = async () => (++n <= 2 ? Promise.reject(throttled()) : facts('Failed'));

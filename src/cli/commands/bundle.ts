@@ -11,7 +11,13 @@ export async function run(argv: string[]): Promise<number> {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { arch: { type: 'string' }, out: { type: 'string' }, config: { type: 'string' }, appspec: { type: 'string' }, force: { type: 'boolean', default: false } },
+      options: {
+        arch: { type: 'string' },
+        out: { type: 'string' },
+        config: { type: 'string' },
+        appspec: { type: 'string' },
+        force: { type: 'boolean', default: false },
+      },
     });
   } catch (error) {
     console.error(`portproof bundle: ${(error as Error).message.split('\n')[0]}`);

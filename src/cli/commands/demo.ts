@@ -17,10 +17,14 @@ export async function run(argv: string[]): Promise<number> {
     // This machine's arch only: the rehearsal runs them here, and arm64 would need the cross binutils too.
     const arch = process.arch === 'arm64' ? 'arm64' : 'x64';
     console.log(`The compiled hooks are missing: building them first (portproof build --arch ${arch}).`);
-    const build = spawnSync(process.execPath, [path.join(repo, 'bin/portproof.js'), 'build', '--arch', arch], { stdio: 'inherit' });
+    const build = spawnSync(process.execPath, [path.join(repo, 'bin/portproof.js'), 'build', '--arch', arch], {
+      stdio: 'inherit',
+    });
     if (build.status !== 0) return 1;
   }
   fs.mkdirSync(path.join(repo, '.cache'), { recursive: true });
-  console.log('portproof rehearsal: examples/sample-app deployed twice through the compiled hooks, in CodeDeploy\'s order');
+  console.log(
+    "portproof rehearsal: examples/sample-app deployed twice through the compiled hooks, in CodeDeploy's order",
+  );
   return runRehearsal(hooksDir, (line) => console.log(line));
 }

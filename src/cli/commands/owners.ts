@@ -14,7 +14,9 @@ export async function run(argv: string[]): Promise<number> {
   const [text, extra] = parsed.positionals;
   const port = Number(text);
   if (text === undefined || extra !== undefined || !/^\d+$/.test(text) || port < 1 || port > 65535) {
-    console.error(`portproof owners: ${text === undefined ? 'needs a PORT' : `"${[text, extra].filter(Boolean).join(' ')}" is not a port (1-65535)`}; usage: portproof owners PORT [--json]`);
+    const given = [text, extra].filter(Boolean).join(' ');
+    const problem = text === undefined ? 'needs a PORT' : `"${given}" is not a port (1-65535)`;
+    console.error(`portproof owners: ${problem}; usage: portproof owners PORT [--json]`);
     return 2;
   }
   const { listeners, skipped } = findListeners(port);

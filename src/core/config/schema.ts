@@ -15,7 +15,11 @@ const duration = z
     z.transform((value: string | number, ctx) => {
       const ms = parseDuration(value);
       if (ms === null) {
-        ctx.issues.push({ code: 'custom', input: value, message: `"${value}" is not a duration (use 500ms, 30s or 2m)` });
+        ctx.issues.push({
+          code: 'custom',
+          input: value,
+          message: `"${value}" is not a duration (use 500ms, 30s or 2m)`,
+        });
         return z.NEVER;
       }
       return ms;
@@ -23,7 +27,8 @@ const duration = z
   )
   .check(z.meta({ type: 'string', pattern: '^\\d+(\\.\\d+)?(ms|s|m|h)$', description: 'a duration: 500ms, 30s, 2m' }));
 
-const withDefault = <T extends z.ZodMiniType>(schema: T, value: z.core.util.NoUndefined<z.output<T>>) => z._default(schema, value);
+const withDefault = <T extends z.ZodMiniType>(schema: T, value: z.core.util.NoUndefined<z.output<T>>) =>
+  z._default(schema, value);
 // Each message says what is expected; the loader adds what was found ("…, got the string "8081"").
 const text = (expected = 'must be text') => z.string({ error: expected });
 const map = <T extends z.core.$ZodLooseShape>(shape: T) => z.strictObject(shape, { error: 'must be a map of keys' });
@@ -72,46 +77,57 @@ export const appSchema = map({
 
 /** The whole portproof.yml. */
 export const configSchema = z
-  .strictObject({
-    app: appSchema,
-    ports: z
-      .array(port, { error: 'must be a list of one or two ports, like [8081, 8082]' })
-      .check(
+  .strictObject(
+    {
+      app: appSchema,
+      ports: z.array(port, { error: 'must be a list of one or two ports, like [8081, 8082]' }).check(
         z.minLength(1, 'needs one port (in-place) or two (blue/green)'),
         z.maxLength(2, 'needs one port (in-place) or two (blue/green)'),
         z.refine((ports) => new Set(ports).size === ports.length, 'must not repeat a port'),
       ),
-    health: map({
-      url: httpUrl,
-      expectStatus: z.optional(
-        z.int({ error: statusMessage }).check(z.minimum(100, statusMessage), z.maximum(599, statusMessage)),
-      ),
-      expectBody: z.optional(text().check(z.minLength(1, 'must not be empty'))),
-      interval: withDefault(duration, 1000),
-      timeout: withDefault(duration, 60_000),
-      requestTimeout: withDefault(duration, 5000),
-      // verify defaults to off over loopback (socket ownership proves the server) and on elsewhere.
-      tls: z.optional(z.strictObject({ ca: z.optional(pemFile), verify: z.optional(z.boolean()) })),
-    }),
-    stop: withDefault(map({ signal: withDefault(signal, 'SIGTERM'), grace: withDefault(duration, 30_000) }), { signal: 'SIGTERM', grace: 30_000 }),
-    start: withDefault(map({ timeout: withDefault(duration, 120_000) }), { timeout: 120_000 }),
-    nginx: z.optional(
-      map({
-        include: absolutePath,
-        line: withDefault(text().check(z.includes('{port}', 'must contain {port}')), 'set $service_url http://127.0.0.1:{port};'),
-        test: withDefault(argvOf('[nginx, -t]'), ['nginx', '-t']),
-        reload: withDefault(argvOf('[nginx, -s, reload]'), ['nginx', '-s', 'reload']),
-        pidFile: withDefault(absolutePath, '/run/nginx.pid'),
-        url: z.optional(httpUrl),
-        reloadTimeout: withDefault(duration, 10_000),
+      health: map({
+        url: httpUrl,
+        expectStatus: z.optional(
+          z.int({ error: statusMessage }).check(z.minimum(100, statusMessage), z.maximum(599, statusMessage)),
+        ),
+        expectBody: z.optional(text().check(z.minLength(1, 'must not be empty'))),
+        interval: withDefault(duration, 1000),
+        timeout: withDefault(duration, 60_000),
+        requestTimeout: withDefault(duration, 5000),
+        // verify defaults to off over loopback (socket ownership proves the server) and on elsewhere.
+        tls: z.optional(z.strictObject({ ca: z.optional(pemFile), verify: z.optional(z.boolean()) })),
       }),
-    ),
-    stateDir: withDefault(absolutePath, '/var/lib/portproof'),
-  }, { error: 'must be a map of keys (app, ports, health, …)' })
+      stop: withDefault(map({ signal: withDefault(signal, 'SIGTERM'), grace: withDefault(duration, 30_000) }), {
+        signal: 'SIGTERM',
+        grace: 30_000,
+      }),
+      start: withDefault(map({ timeout: withDefault(duration, 120_000) }), { timeout: 120_000 }),
+      nginx: z.optional(
+        map({
+          include: absolutePath,
+          line: withDefault(
+            text().check(z.includes('{port}', 'must contain {port}')),
+            'set $service_url http://127.0.0.1:{port};',
+          ),
+          test: withDefault(argvOf('[nginx, -t]'), ['nginx', '-t']),
+          reload: withDefault(argvOf('[nginx, -s, reload]'), ['nginx', '-s', 'reload']),
+          pidFile: withDefault(absolutePath, '/run/nginx.pid'),
+          url: z.optional(httpUrl),
+          reloadTimeout: withDefault(duration, 10_000),
+        }),
+      ),
+      stateDir: withDefault(absolutePath, '/var/lib/portproof'),
+    },
+    { error: 'must be a map of keys (app, ports, health, …)' },
+  )
   .check(
     z.superRefine((config, ctx) => {
       if (config.ports.length === 2 && !config.nginx) {
-        ctx.addIssue({ code: 'custom', path: ['nginx'], message: 'is required with two ports (blue/green behind nginx)' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['nginx'],
+          message: 'is required with two ports (blue/green behind nginx)',
+        });
       }
       if (config.ports.length === 1 && config.nginx) {
         ctx.addIssue({ code: 'custom', path: ['nginx'], message: 'needs two ports to switch between' });

@@ -15,7 +15,8 @@ export function judgeAnswer(answer: ProbeAnswer, expect: HealthExpectation): str
   const statusOk = expect.expectStatus === undefined ? status >= 200 && status < 300 : status === expect.expectStatus;
   if (!statusOk) return `HTTP ${status}${answer.body ? ` ${cutLine(answer.body.trim(), 120)}` : ''}`;
   if (expect.expectBody !== undefined && !answer.body.includes(expect.expectBody)) {
-    return `HTTP ${status} but the body lacks ${JSON.stringify(expect.expectBody)}: ${cutLine(answer.body.trim(), 120)}`;
+    const body = cutLine(answer.body.trim(), 120);
+    return `HTTP ${status} but the body lacks ${JSON.stringify(expect.expectBody)}: ${body}`;
   }
   return null;
 }

@@ -49,11 +49,21 @@ export async function probeOnce(
   const target = new URL(url);
   const https = target.protocol === 'https:';
   const serverPort = Number(target.port) || (https ? 443 : 80);
-  const finish = (answer: Omit<ProbeAnswer, 'durationMs'>): ProbeAnswer => ({ ...answer, durationMs: Date.now() - startedAt });
+  const finish = (answer: Omit<ProbeAnswer, 'durationMs'>): ProbeAnswer => ({
+    ...answer,
+    durationMs: Date.now() - startedAt,
+  });
   const socket = net.connect({ host: target.hostname.replace(/^\[|\]$/g, ''), port: serverPort });
   try {
     const connected = await connectWithin(socket, timeoutMs);
-    if (connected !== null) return finish({ status: null, body: '', error: connected.reason, timedOut: connected.timedOut, attribution: null });
+    if (connected !== null)
+      return finish({
+        status: null,
+        body: '',
+        error: connected.reason,
+        timedOut: connected.timedOut,
+        attribution: null,
+      });
     const end = { serverPort, localAddress: socket.localAddress ?? '', localPort: socket.localPort ?? 0 };
     let attribution = attribute(end);
     const acceptUntil = Date.now() + Math.min(DefaultAcceptWaitMs, timeoutMs);
@@ -62,7 +72,10 @@ export async function probeOnce(
       await sleep(10);
       attribution = attribute(end);
     }
-    if (attribution === 'pending') attribution = `the connection (port ${serverPort} ← ${end.localPort}) was not accepted by any process within ${DefaultAcceptWaitMs} ms`;
+    if (attribution === 'pending') {
+      const connection = `the connection (port ${serverPort} ← ${end.localPort})`;
+      attribution = `${connection} was not accepted by any process within ${DefaultAcceptWaitMs} ms`;
+    }
     const remainingMs = () => Math.max(1, timeoutMs - (Date.now() - startedAt));
     let stream: net.Socket = socket;
     if (https) {
@@ -79,14 +92,28 @@ export async function probeOnce(
 
 function connectWithin(socket: net.Socket, timeoutMs: number): Promise<{ reason: string; timedOut: boolean } | null> {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve({ reason: `no connection within ${timeoutMs} ms`, timedOut: true }), timeoutMs);
-    socket.once('connect', () => (clearTimeout(timer), resolve(null)));
-    socket.once('error', (error: NodeJS.ErrnoException) => (clearTimeout(timer), resolve({ reason: error.code ?? error.message, timedOut: false })));
+    const timer = setTimeout(
+      () => resolve({ reason: `no connection within ${timeoutMs} ms`, timedOut: true }),
+      timeoutMs,
+    );
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      resolve(null);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve({ reason: error.code ?? error.message, timedOut: false });
+    });
   });
 }
 
 /** Send the GET and read the answer within timeoutMs; a timeout is reported against the whole try's budget. */
-function requestOver(stream: net.Socket, target: URL, timeoutMs: number, budgetMs: number): Promise<Pick<ProbeAnswer, 'status' | 'body' | 'error' | 'timedOut'>> {
+function requestOver(
+  stream: net.Socket,
+  target: URL,
+  timeoutMs: number,
+  budgetMs: number,
+): Promise<Pick<ProbeAnswer, 'status' | 'body' | 'error' | 'timedOut'>> {
   return new Promise((resolve) => {
     let settled = false;
     const done = (answer: Pick<ProbeAnswer, 'status' | 'body' | 'error' | 'timedOut'>) => {
@@ -98,8 +125,12 @@ function requestOver(stream: net.Socket, target: URL, timeoutMs: number, budgetM
     // Plain HTTP over the stream given, TLS or not: http.get refuses an https: URL, so it gets the URL's parts.
     const parts = { ...urlToHttpOptions(target), protocol: 'http:' };
     const request = http.get({ ...parts, createConnection: () => stream, headers: { 'user-agent': 'portproof' } });
-    request.setTimeout(timeoutMs, () => done({ status: null, body: '', error: `no answer within ${budgetMs} ms`, timedOut: true }));
-    request.on('error', (error: NodeJS.ErrnoException) => done({ status: null, body: '', error: error.code ?? error.message }));
+    request.setTimeout(timeoutMs, () =>
+      done({ status: null, body: '', error: `no answer within ${budgetMs} ms`, timedOut: true }),
+    );
+    request.on('error', (error: NodeJS.ErrnoException) =>
+      done({ status: null, body: '', error: error.code ?? error.message }),
+    );
     request.on('response', (response) => {
       const chunks: Buffer[] = [];
       let size = 0;
@@ -107,8 +138,12 @@ function requestOver(stream: net.Socket, target: URL, timeoutMs: number, budgetM
         size += chunk.length;
         if (size <= MaxHealthBodyBytes) chunks.push(chunk);
       });
-      response.on('end', () => done({ status: response.statusCode ?? null, body: Buffer.concat(chunks).toString('utf8'), error: null }));
-      response.on('error', () => done({ status: response.statusCode ?? null, body: '', error: 'connection closed mid-answer' }));
+      response.on('end', () =>
+        done({ status: response.statusCode ?? null, body: Buffer.concat(chunks).toString('utf8'), error: null }),
+      );
+      response.on('error', () =>
+        done({ status: response.statusCode ?? null, body: '', error: 'connection closed mid-answer' }),
+      );
     });
   });
 }

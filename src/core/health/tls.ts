@@ -17,9 +17,7 @@ export interface TlsSettings {
 export type HandshakeError = Error & { code?: string; reason?: string; library?: string };
 
 /** A TLS session over an already connected socket, or why none could be set up. */
-export type SecureResult =
-  | { stream: TLSSocket }
-  | { error: string; timedOut: boolean; certificateRejected: boolean };
+export type SecureResult = { stream: TLSSocket } | { error: string; timedOut: boolean; certificateRejected: boolean };
 
 /** Whether an address is on this host's loopback: 127.0.0.0/8, ::1, or 127.x.y.z mapped into IPv6. */
 export function isLoopbackAddress(address: string): boolean {
@@ -85,8 +83,10 @@ function describeHandshakeError(error: HandshakeError, verify: boolean): SecureR
   const code = error.code ?? '';
   // Verification failures carry OpenSSL's X509 names (DEPTH_ZERO_SELF_SIGNED_CERT…) or Node's altname code;
   // protocol failures come from OpenSSL's SSL routines (ERR_SSL_…) and socket failures carry an errno (ECONNRESET).
-  const certificate = verify && error.library === undefined
-    && (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || (!code.startsWith('ERR_') && /^[A-Z0-9]+(_[A-Z0-9]+)+$/.test(code)));
+  const certificate =
+    verify &&
+    error.library === undefined &&
+    (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || (!code.startsWith('ERR_') && /^[A-Z0-9]+(_[A-Z0-9]+)+$/.test(code)));
   if (certificate) {
     // A wrong name is fixed on the server or in the URL; an unknown issuer by trusting it.
     const hint = code === 'ERR_TLS_CERT_ALTNAME_INVALID' ? '' : ' (name its issuing CA in health.tls.ca)';

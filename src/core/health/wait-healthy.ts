@@ -44,7 +44,8 @@ export async function waitForHealthy(root: ProcessIdentity, policy: HealthPolicy
     const timeoutMs = Math.max(100, Math.min(policy.requestTimeoutMs, policy.untilMs - Date.now()));
     const answer = await probeOnce(policy.url, timeoutMs, (end) => attributeConnection(root, end), policy.tls);
     const reason = judgeAnswer(answer, policy);
-    if (reason === null) return { attempts, status: answer.status ?? 0, latencyMs: answer.durationMs, waitedMs: Date.now() - startedAt };
+    if (reason === null)
+      return { attempts, status: answer.status ?? 0, latencyMs: answer.durationMs, waitedMs: Date.now() - startedAt };
     // The new process itself presents a certificate that fails verification: it will present the same one again.
     if (answer.certificateRejected === true && answer.attribution === null) {
       const context = { url: shownUrl, attempts, durationMs: Date.now() - startedAt };
@@ -60,16 +61,24 @@ export async function waitForHealthy(root: ProcessIdentity, policy: HealthPolicy
     const pause = Math.min(policy.intervalMs, policy.untilMs - Date.now());
     if (pause > 0) await sleep(pause);
   }
-  throw new HookError('UNHEALTHY', `${shownUrl} not healthy after ${formatDuration(Date.now() - startedAt)} (${attempts} tries); last: ${lastReason}`, {
-    url: shownUrl,
-    attempts,
-    durationMs: Date.now() - startedAt,
-  });
+  throw new HookError(
+    'UNHEALTHY',
+    `${shownUrl} not healthy after ${formatDuration(Date.now() - startedAt)} (${attempts} tries); last: ${lastReason}`,
+    {
+      url: shownUrl,
+      attempts,
+      durationMs: Date.now() - startedAt,
+    },
+  );
 }
 
 /** Null when the server side of this connection belongs to the new tree; 'pending' until accepted; else who owns it. */
 function attributeConnection(root: ProcessIdentity, end: ClientEnd): string | null | 'pending' {
-  const found = findConnectionOwners({ localPort: end.serverPort, remoteAddress: end.localAddress, remotePort: end.localPort }, undefined, root);
+  const found = findConnectionOwners(
+    { localPort: end.serverPort, remoteAddress: end.localAddress, remotePort: end.localPort },
+    undefined,
+    root,
+  );
   if (found.owners.length === 0) return 'pending';
   // Held by the started process itself: proven without listing its descendants.
   if (found.owners.every((o) => hasIdentity(o, root))) return null;

@@ -102,8 +102,9 @@ function checkTrustedDirectory(file: string, entry: string): void {
 }
 
 function unsafeLink(file: string, why: string): HookError {
-  const message = `nginx include ${file} is a symlink that others could redirect: ${why}; nothing was read, ` +
-    'nothing signalled (make every link and the directories they and the target sit in root\'s, not group- or ' +
+  const message =
+    `nginx include ${file} is a symlink that others could redirect: ${why}; nothing was read, ` +
+    "nothing signalled (make every link and the directories they and the target sit in root's, not group- or " +
     'world-writable)';
   return new HookError('INCLUDE_UNSAFE', message, { include: file });
 }

@@ -172,9 +172,10 @@ export function parseIncludePort(text: string, line: string, ports: readonly num
 function quoteDirectives(text: string, directives: NginxDirective[], pattern: LinePattern) {
   const first = pattern.words[0];
   const kept = directives.filter((d) => d.tokens[0]?.value === first);
-  const unquoted = directives.length > 0
-    ? directives.filter((d) => !kept.includes(d)).map((d) => d.line)
-    : text.split('\n').flatMap((l, i) => (l.trim() !== '' && !l.trim().startsWith('#') ? [i + 1] : []));
+  const unquoted =
+    directives.length > 0
+      ? directives.filter((d) => !kept.includes(d)).map((d) => d.line)
+      : text.split('\n').flatMap((l, i) => (l.trim() !== '' && !l.trim().startsWith('#') ? [i + 1] : []));
   const lines = kept.map((d) => text.slice(d.start, d.end));
   const quoted = lines.slice(0, QuotedDirectives).map((l) => cutLine(l.replace(/\s+/g, ' ').trim(), QuotedChars));
   const found = lines.length > QuotedDirectives ? [...quoted, `… ${lines.length - QuotedDirectives} more`] : quoted;

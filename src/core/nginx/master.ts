@@ -14,7 +14,8 @@ export function readNginxMaster(pidFile: string): { master: ProcessInfo } | { pr
   }
   const pid = Number(text);
   const master = Number.isInteger(pid) && pid > 0 ? readProcessInfo(pid) : null;
-  if (master === null || master.state === 'Z') return { problem: `nginx is not running (pid file ${pidFile} names PID ${text}, which is gone)` };
+  if (master === null || master.state === 'Z')
+    return { problem: `nginx is not running (pid file ${pidFile} names PID ${text}, which is gone)` };
   return { master };
 }
 
@@ -29,7 +30,11 @@ export function readWorkerKeys(master: ProcessInfo): Set<string> {
  * shut down after a reload closes them, and until then it may still take new connections with the old config.
  */
 export function oldWorkersStoppedAccepting(master: ProcessInfo, oldWorkers: Set<string>): boolean {
-  const listening = new Set(readTcpSockets('/proc').filter((s) => s.state === TcpListen).map((s) => s.inode));
+  const listening = new Set(
+    readTcpSockets('/proc')
+      .filter((s) => s.state === TcpListen)
+      .map((s) => s.inode),
+  );
   const masterFds = readSocketFds(master.pid, '/proc');
   if ('skip' in masterFds) return false;
   const masterListening = [...masterFds.sockets.keys()].filter((inode) => listening.has(inode));

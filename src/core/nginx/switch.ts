@@ -33,7 +33,8 @@ export async function switchNginx(
   const reading = readIncludeText(include.bytes?.toString('latin1') ?? '', compileLinePattern(nginx.line), ports);
   if (reading.kind === 'unknown') throw includeRefusal(nginx.include, reading);
   const running = readNginxMaster(nginx.pidFile);
-  if ('problem' in running) throw new HookError('NGINX_FAILED', `${running.problem}; include ${nginx.include} left unchanged`, { port });
+  if ('problem' in running)
+    throw new HookError('NGINX_FAILED', `${running.problem}; include ${nginx.include} left unchanged`, { port });
   const next = reading.kind === 'live' ? rewriteIncludePort(reading, port) : renderInclude(nginx.line, port);
   const where = include.target === nginx.include ? nginx.include : `${nginx.include} → ${include.target}`;
   out.begin(`Switching nginx to port ${port}: writing ${where}`);
@@ -90,15 +91,29 @@ async function reloadAndConfirm(nginx: NginxConfig, untilMs: number, progress = 
   const reload = await runCommand(nginx.reload, Math.max(1000, untilMs - Date.now()));
   if (!succeeded(reload)) throw commandError(nginx.reload, reload, 'failed');
   const reloadUntil = Math.min(Date.now() + nginx.reloadTimeout, untilMs);
-  const renewed = await pollUntil(() => ([...readWorkerKeys(running.master)].some((w) => !workersBefore.has(w)) ? true : undefined), reloadUntil);
+  const renewed = await pollUntil(
+    () => ([...readWorkerKeys(running.master)].some((w) => !workersBefore.has(w)) ? true : undefined),
+    reloadUntil,
+  );
   if (!renewed.done) {
-    throw new HookError('NGINX_FAILED', `nginx reload did not take effect: no new worker processes after ${formatDuration(renewed.waitedMs)} (the master probably rejected the config; see nginx's error log)`);
+    throw new HookError(
+      'NGINX_FAILED',
+      `nginx reload did not take effect: no new worker processes after ${formatDuration(renewed.waitedMs)} ` +
+        "(the master probably rejected the config; see nginx's error log)",
+    );
   }
   progress.reloaded = true;
   // New workers alone are not enough: until the old ones close their listening sockets they still take connections.
-  const drained = await pollUntil(() => (oldWorkersStoppedAccepting(running.master, workersBefore) ? true : undefined), reloadUntil);
+  const drained = await pollUntil(
+    () => (oldWorkersStoppedAccepting(running.master, workersBefore) ? true : undefined),
+    reloadUntil,
+  );
   if (!drained.done) {
-    throw new HookError('NGINX_FAILED', `nginx reload incomplete: old worker processes still accept connections after ${formatDuration(renewed.waitedMs + drained.waitedMs)}`);
+    throw new HookError(
+      'NGINX_FAILED',
+      'nginx reload incomplete: old worker processes still accept connections after ' +
+        formatDuration(renewed.waitedMs + drained.waitedMs),
+    );
   }
 }
 
@@ -144,7 +159,8 @@ async function restoreInclude(
     // The first failure stays the headline; the failed restore is what the operator must fix before anything else.
     if (first === null) return cause;
     const why = error instanceof HookError ? error.message : describeFsError(error);
-    const detail = `restoring the previous include (${was}) failed too: ${why}; nginx may serve either port: ` +
+    const detail =
+      `restoring the previous include (${was}) failed too: ${why}; nginx may serve either port: ` +
       'fix nginx, then run "hooks/validate --port N" for the port it should serve';
     return new HookError(first.code, `${first.message}; ${detail}`, first.context, { cause });
   }
@@ -157,7 +173,8 @@ async function restoreInclude(
 /** The old behaviour for a switch nginx never took: reload once, and let the first failure be the verdict. */
 async function reloadBestEffort(nginx: NginxConfig, untilMs: number): Promise<void> {
   // nginx still runs its old config (the test or the reload failed): a reload that fails again changes nothing.
-  if (!('problem' in readNginxMaster(nginx.pidFile))) await runCommand(nginx.reload, Math.max(1000, Math.min(10_000, untilMs - Date.now())));
+  if (!('problem' in readNginxMaster(nginx.pidFile)))
+    await runCommand(nginx.reload, Math.max(1000, Math.min(10_000, untilMs - Date.now())));
 }
 
 function succeeded(result: CommandResult): boolean {
@@ -166,6 +183,7 @@ function succeeded(result: CommandResult): boolean {
 
 function commandError(argv: string[], result: CommandResult, what: string): HookError {
   const lines = result.output.split('\n').filter((l) => l.trim() !== '');
-  const said = result.error ?? lines.find((l) => /emerg|error|crit|alert/.test(l)) ?? lines[0] ?? `exit code ${result.code}`;
+  const said =
+    result.error ?? lines.find((l) => /emerg|error|crit|alert/.test(l)) ?? lines[0] ?? `exit code ${result.code}`;
   return new HookError('NGINX_FAILED', `${formatArgv(argv)} ${what}: ${said}`, { evidence: lines.slice(-10) });
 }

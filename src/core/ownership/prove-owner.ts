@@ -8,23 +8,38 @@ import { findUserDistrust } from '../state/trust.ts';
 
 /** The recorded process, re-read and confirmed to be the very one ApplicationStart launched. */
 export function confirmRecordedProcess(record: StartRecord, port: number, appUser: string | undefined): ProcessInfo {
-  const recorded = `PID ${record.pid} (${record.command || 'unknown command'}, started ${record.startedAt.slice(11, 19) || '?'})`;
+  const started = record.startedAt.slice(11, 19) || '?';
+  const recorded = `PID ${record.pid} (${record.command || 'unknown command'}, started ${started})`;
   if (record.bootId !== readBootId()) {
-    throw new HookError('STATE_INVALID', `the process recorded on port ${port}, ${recorded}, was started before the last reboot; it is not trusted`, { port, pid: record.pid });
+    throw new HookError(
+      'STATE_INVALID',
+      `the process recorded on port ${port}, ${recorded}, was started before the last reboot; it is not trusted`,
+      { port, pid: record.pid },
+    );
   }
   const now = rereadProcess(record);
   if (now === null) {
     // Only to name who has the PID now: a reused PID is someone else.
     const other = readProcessInfo(record.pid);
-    const reused = other && other.startTime !== record.startTime ? `; PID ${record.pid} now belongs to ${describeProcess(other)}` : '';
-    const holders = findListeners(port).listeners.flatMap((l) => l.owners).map(describeProcess);
-    const held = holders.length > 0 ? `; port ${port} is held by ${holders.join(', ')}` : `; nothing listens on port ${port}`;
+    const reused =
+      other && other.startTime !== record.startTime
+        ? `; PID ${record.pid} now belongs to ${describeProcess(other)}`
+        : '';
+    const holders = findListeners(port)
+      .listeners.flatMap((l) => l.owners)
+      .map(describeProcess);
+    const held =
+      holders.length > 0 ? `; port ${port} is held by ${holders.join(', ')}` : `; nothing listens on port ${port}`;
     const tail = record.log ? readLogTail(record.log) : [];
-    throw new HookError('NOT_OWNER', `the new process on port ${port}, ${recorded}, is no longer running${reused}${held}`, {
-      port,
-      pid: record.pid,
-      evidence: tail.length > 0 ? [`last lines of ${record.log}:`, ...tail.map((l) => `  ${l}`)] : [],
-    });
+    throw new HookError(
+      'NOT_OWNER',
+      `the new process on port ${port}, ${recorded}, is no longer running${reused}${held}`,
+      {
+        port,
+        pid: record.pid,
+        evidence: tail.length > 0 ? [`last lines of ${record.log}:`, ...tail.map((l) => `  ${l}`)] : [],
+      },
+    );
   }
   const distrust = findUserDistrust(now, appUser);
   // Another user's process is not what ApplicationStart launched as the app: a forged or stale record.
@@ -44,16 +59,33 @@ export function proveTreeOwnsPort(info: ProcessInfo, port: number): { listeners:
   if (ownership.owned) return { listeners: ownership.listeners.length };
   const newPid = `the new PID ${info.pid} (${info.comm}, started ${formatClock(info.startedAt)})`;
   if (ownership.listeners.length === 0) {
-    throw new HookError('NOT_OWNER', `nothing listens on port ${port}; ${newPid} is running but not listening`, { port, pid: info.pid });
+    throw new HookError('NOT_OWNER', `nothing listens on port ${port}; ${newPid} is running but not listening`, {
+      port,
+      pid: info.pid,
+    });
   }
   if (ownership.foreign.length > 0) {
-    const others = uniqueByPid(ownership.foreign).map((o) => `${describeProcess(o)}${o.startedAt < info.startedAt ? ', before this deployment' : ''}`);
+    const others = uniqueByPid(ownership.foreign).map(
+      (o) => `${describeProcess(o)}${o.startedAt < info.startedAt ? ', before this deployment' : ''}`,
+    );
     const alsoMine = ownership.listeners.some((l) => l.owners.some((o) => ownership.tree.some((t) => t.pid === o.pid)));
-    throw new HookError('NOT_OWNER', `port ${port} is held by ${others.join(' and ')}, ${alsoMine ? 'as well as' : 'not'} by ${newPid}`, { port, pid: info.pid, foreign: ownership.foreign.map((o) => o.pid) });
+    throw new HookError(
+      'NOT_OWNER',
+      `port ${port} is held by ${others.join(' and ')}, ${alsoMine ? 'as well as' : 'not'} by ${newPid}`,
+      { port, pid: info.pid, foreign: ownership.foreign.map((o) => o.pid) },
+    );
   }
   const unknown = ownership.unknown.map((l) => `${l.address}:${l.port}`).join(', ');
-  const skipped = ownership.skipped.map((s) => `${s.path}: ${s.reason}`).slice(0, 3).join('; ');
-  throw new HookError('NOT_OWNER', `port ${port} has a listener (${unknown}) whose owner cannot be read${skipped ? ` (${skipped})` : ''}; an unknown owner is not proof (run as root)`, { port, pid: info.pid });
+  const skipped = ownership.skipped
+    .map((s) => `${s.path}: ${s.reason}`)
+    .slice(0, 3)
+    .join('; ');
+  throw new HookError(
+    'NOT_OWNER',
+    `port ${port} has a listener (${unknown}) whose owner cannot be read${skipped ? ` (${skipped})` : ''}; ` +
+      'an unknown owner is not proof (run as root)',
+    { port, pid: info.pid },
+  );
 }
 
 function uniqueByPid(owners: SocketOwner[]): SocketOwner[] {

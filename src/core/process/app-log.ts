@@ -59,7 +59,10 @@ function openLogDirectory(file: string): number {
   let fd = fs.openSync('/', DirFlags);
   let walked = '';
   try {
-    for (const name of path.resolve(path.dirname(file)).split('/').filter((part) => part !== '')) {
+    for (const name of path
+      .resolve(path.dirname(file))
+      .split('/')
+      .filter((part) => part !== '')) {
       walked += `/${name}`;
       const next = openComponent(file, walked, `/proc/self/fd/${fd}/${name}`);
       fs.closeSync(fd);

@@ -2,7 +2,12 @@ import { formatDuration } from '../config/duration.ts';
 import { HookError } from '../errors.ts';
 import type { Progress } from '../progress.ts';
 import {
-  checkTreeOwnsPort, findListeners, isSameProcess, listTreeListenSockets, readListenSockets, rereadProcess,
+  checkTreeOwnsPort,
+  findListeners,
+  isSameProcess,
+  listTreeListenSockets,
+  readListenSockets,
+  rereadProcess,
 } from '../procfs/index.ts';
 import type { ProcessIdentity, ProcessInfo } from '../procfs/types.ts';
 import { pollUntil } from '../wait.ts';
@@ -102,7 +107,11 @@ function findPortHolder(launcher: ProcessIdentity, port: number): Outcome | unde
 }
 
 async function refuseDaemon(
-  app: LaunchedApp, launcher: ProcessIdentity, port: number, owners: ProcessInfo[], out: Progress,
+  app: LaunchedApp,
+  launcher: ProcessIdentity,
+  port: number,
+  owners: ProcessInfo[],
+  out: Progress,
 ): Promise<HookError> {
   const who = owners.map(describeProcess).join(' and ');
   const exit = app.exited();
@@ -111,33 +120,42 @@ async function refuseDaemon(
   await stopAll([...owners, ...scanSession(launcher).members], out, `it left the start command's session`);
   return new HookError(
     'NOT_OWNER',
-    `${who} listening on port ${port} left the start command's session (setsid or a double fork: a daemon), so it `
-      + `cannot be proved to be this start's and was stopped; ${started}. Run it in the foreground (no nohup, & or `
-      + 'daemon mode), or use app.supervisor: systemd',
+    `${who} listening on port ${port} left the start command's session (setsid or a double fork: a daemon), so it ` +
+      `cannot be proved to be this start's and was stopped; ${started}. Run it in the foreground (no nohup, & or ` +
+      'daemon mode), or use app.supervisor: systemd',
     { port, pid: owners[0]!.pid, foreign: owners.map((o) => o.pid) },
   );
 }
 
 async function refuseForeign(
-  app: LaunchedApp, launcher: ProcessIdentity, port: number, owners: ProcessInfo[], out: Progress,
+  app: LaunchedApp,
+  launcher: ProcessIdentity,
+  port: number,
+  owners: ProcessInfo[],
+  out: Progress,
 ): Promise<HookError> {
   const who = owners.map(describeProcess).join(' and ');
   const mine = scanSession(launcher).members;
   await stopAll(mine, out, `port ${port} was taken by a foreign process`);
-  const ours = mine.length > 0
-    ? `what this start ran was stopped (${mine.map((m) => `PID ${m.pid} (${m.comm})`).join(', ')})`
-    : `the start command, PID ${app.info.pid} (${app.info.comm}), is no longer running`;
+  const ours =
+    mine.length > 0
+      ? `what this start ran was stopped (${mine.map((m) => `PID ${m.pid} (${m.comm})`).join(', ')})`
+      : `the start command, PID ${app.info.pid} (${app.info.comm}), is no longer running`;
   return new HookError(
     'NOT_OWNER',
-    `port ${port} was taken during the start by ${who}, a foreign process: its session predates this start, so `
-      + `something else restarts it (a supervisor or a loop); it was not stopped, and ${ours}. Stop whatever `
-      + `restarts it on port ${port}`,
+    `port ${port} was taken during the start by ${who}, a foreign process: its session predates this start, so ` +
+      `something else restarts it (a supervisor or a loop); it was not stopped, and ${ours}. Stop whatever ` +
+      `restarts it on port ${port}`,
     { port, pid: owners[0]!.pid, foreign: owners.map((o) => o.pid) },
   );
 }
 
 async function abandon(
-  app: LaunchedApp, launcher: ProcessIdentity, port: number, waitedMs: number, out: Progress,
+  app: LaunchedApp,
+  launcher: ProcessIdentity,
+  port: number,
+  waitedMs: number,
+  out: Progress,
 ): Promise<HookError> {
   const scan = scanSession(launcher);
   const members = scan.members;
@@ -148,7 +166,9 @@ async function abandon(
     .filter((d) => !ours.includes(d) && d.user === app.user && isDaemonOfStart(d.sid, launcher))
     .slice(0, 3);
   const rootInfo = members.find((m) => m.pid === launcher.pid) ?? members[0];
-  const holders = findListeners(port).listeners.flatMap((l) => l.owners).map(describeProcess);
+  const holders = findListeners(port)
+    .listeners.flatMap((l) => l.owners)
+    .map(describeProcess);
   const held = holders.length > 0 ? `; port ${port} is held by ${holders.join(', ')}` : '';
   const evidence = readLogTail(app.logFile, app.logOffset);
   const context = {
@@ -158,7 +178,7 @@ async function abandon(
     evidence: evidence.length > 0 ? [`last lines of ${app.logFile}:`, ...evidence.map((l) => `  ${l}`)] : [],
   };
   const within = formatDuration(waitedMs);
-  await stopAll(ours, out, 'it left the start command\'s session (a daemon) and did not listen in time');
+  await stopAll(ours, out, "it left the start command's session (a daemon) and did not listen in time");
   const daemons = describeLoose(ours, unproved);
   if (rootInfo === undefined) {
     const how = describeExit(app.exited() ?? { code: null, signal: null });
@@ -183,15 +203,19 @@ async function abandon(
  * inherits it; another deployment's or the host's processes do not).
  */
 function isLooseFromStart(info: ProcessInfo, app: LaunchedApp, launcher: ProcessIdentity): boolean {
-  return info.user === app.user && info.bootId === launcher.bootId && isDaemonOfStart(info.sid, launcher)
-    && hasStartMark(info.pid, app.startMark);
+  return (
+    info.user === app.user &&
+    info.bootId === launcher.bootId &&
+    isDaemonOfStart(info.sid, launcher) &&
+    hasStartMark(info.pid, app.startMark)
+  );
 }
 
 /** "; it left PID 4712 (java) outside its session (a daemon), stopped" and what was left running, and why. */
 function describeLoose(ours: ProcessInfo[], unproved: ProcessInfo[]): string {
   const name = (list: ProcessInfo[]) => list.map((p) => `PID ${p.pid} (${p.comm})`).join(', ');
   const stopped = ours.length > 0 ? `; it left ${name(ours)} outside its session (a daemon), stopped since` : '';
-  const why = 'started since in a new session, but without this start\'s PORTPROOF_START mark: not shown to be its';
+  const why = "started since in a new session, but without this start's PORTPROOF_START mark: not shown to be its";
   const left = unproved.length > 0 ? `; not stopped ${name(unproved)}: ${why}` : '';
   return `${stopped}${left}`;
 }
@@ -215,7 +239,10 @@ export async function stopUnrecordedStart(app: LaunchedApp, out: Progress): Prom
 
 /** SIGTERM each process (its group when it leads the session's), SIGKILL what is left after the grace. */
 async function stopAll(
-  processes: ProcessInfo[], out: Progress, why: string, graceMs = DefaultAbandonGraceMs,
+  processes: ProcessInfo[],
+  out: Progress,
+  why: string,
+  graceMs = DefaultAbandonGraceMs,
 ): Promise<void> {
   const targets = unique(processes);
   if (targets.length === 0) return;

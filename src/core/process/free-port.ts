@@ -61,7 +61,9 @@ export async function freePort(port: number, options: FreePortOptions): Promise<
   sendToAll(targets, options.signal, options.out);
   const exitedAt = new Map<number, number>();
   const graceUntil = Math.min(startedAt + options.graceMs, options.untilMs);
-  options.out.begin(`Waiting for ${targets.length === 1 ? 'it' : `${targets.length} processes`} to exit and port ${port} to be free`);
+  options.out.begin(
+    `Waiting for ${targets.length === 1 ? 'it' : `${targets.length} processes`} to exit and port ${port} to be free`,
+  );
   let signal = options.signal;
   let scannedAt = Date.now();
   const check = () => {
@@ -82,7 +84,11 @@ export async function freePort(port: number, options: FreePortOptions): Promise<
     signal = 'SIGKILL';
     options.out.say(`Still running after ${formatDuration(options.graceMs)} grace: sending SIGKILL`);
     adoptNewHolders(port, targets, signal, options.out);
-    sendToAll(targets.filter((t) => !exitedAt.has(t.info.pid) && t.adoptedWith !== 'SIGKILL'), 'SIGKILL', options.out);
+    sendToAll(
+      targets.filter((t) => !exitedAt.has(t.info.pid) && t.adoptedWith !== 'SIGKILL'),
+      'SIGKILL',
+      options.out,
+    );
     result = await pollUntil(check, Math.min(Date.now() + DefaultKillWaitMs, options.untilMs));
   }
   const releasedAt = Date.now();
@@ -129,7 +135,12 @@ function findStopTargets(port: number, recorded: StartRecord | undefined, appUse
   const { listeners } = findListeners(port);
   const unknown = listeners.filter((l) => l.owners.length === 0);
   if (unknown.length > 0) {
-    throw new HookError('OWNER_UNKNOWN', `port ${port} has a listener whose owner cannot be read (${unknown.map((l) => `${l.address} inode ${l.inode}`).join(', ')}); run the hook as root`, { port });
+    throw new HookError(
+      'OWNER_UNKNOWN',
+      `port ${port} has a listener whose owner cannot be read ` +
+        `(${unknown.map((l) => `${l.address} inode ${l.inode}`).join(', ')}); run the hook as root`,
+      { port },
+    );
   }
   const targets = new Map<number, StopTarget>();
   for (const owner of listeners.flatMap((l) => l.owners)) targets.set(owner.pid, { info: owner, group: false });
@@ -152,7 +163,10 @@ function sendToAll(targets: StopTarget[], signal: NodeJS.Signals, out: Progress)
   for (const target of targets) {
     // A member of a group that is signalled as a whole gets the signal once, through its group.
     if (!target.group && groups.has(target.info.pgid)) continue;
-    out.say(`Sending ${signal} to ${describeProcess(target.info)}${target.group ? ' and its process group' : ''}`, { pid: target.info.pid, signal });
+    out.say(`Sending ${signal} to ${describeProcess(target.info)}${target.group ? ' and its process group' : ''}`, {
+      pid: target.info.pid,
+      signal,
+    });
     signalProcess(target.info, signal, target.group);
   }
 }
@@ -164,9 +178,22 @@ function recordExits(targets: StopTarget[], exitedAt: Map<number, number>): bool
   return exitedAt.size === targets.length;
 }
 
-function stillHeldError(port: number, targets: StopTarget[], exitedAt: Map<number, number>, waitedMs: number): HookError {
+function stillHeldError(
+  port: number,
+  targets: StopTarget[],
+  exitedAt: Map<number, number>,
+  waitedMs: number,
+): HookError {
   const alive = targets.filter((t) => !exitedAt.has(t.info.pid)).map((t) => describeProcess(t.info));
-  const holders = findListeners(port).listeners.flatMap((l) => l.owners).map(describeProcess);
-  const who = alive.length > 0 ? `${alive.join(', ')} still running` : `port still held by ${holders.join(', ') || 'an unknown owner'}`;
-  return new HookError('STOP_FAILED', `port ${port} not free after ${formatDuration(waitedMs)}: ${who}`, { port, durationMs: waitedMs });
+  const holders = findListeners(port)
+    .listeners.flatMap((l) => l.owners)
+    .map(describeProcess);
+  const who =
+    alive.length > 0
+      ? `${alive.join(', ')} still running`
+      : `port still held by ${holders.join(', ') || 'an unknown owner'}`;
+  return new HookError('STOP_FAILED', `port ${port} not free after ${formatDuration(waitedMs)}: ${who}`, {
+    port,
+    durationMs: waitedMs,
+  });
 }

@@ -108,7 +108,12 @@ export async function launchApp(config: LoadedConfig, port: number): Promise<Lau
 
 /** The error for a start that ended before the app listened: exit code or signal first, then its log. */
 export function exitedAtStartError(
-  argv: string[], port: number, exit: ExitStatus | null, logFile: string, logOffset: number, pid: number | undefined,
+  argv: string[],
+  port: number,
+  exit: ExitStatus | null,
+  logFile: string,
+  logOffset: number,
+  pid: number | undefined,
   /** What became of the processes it left in its session, when it exited 0 leaving some. */
   leftBehind = '',
 ): HookError {
@@ -126,5 +131,9 @@ export function exitedAtStartError(
   const reason = pickReason(tail);
   const quote = reason !== undefined ? `: "${cutLine(reason.trim(), 160)}"` : ' (its log is empty)';
   const evidence = tail.length > 0 ? [`last lines of ${logFile}:`, ...tail.map((l) => `  ${l}`)] : [];
-  return new HookError('START_EXITED', `new PID ${pid ?? '?'} (${program}) ${how} before listening on port ${port}${quote}`, { port, pid, exitCode: exit?.code ?? null, signal: exit?.signal ?? null, evidence });
+  return new HookError(
+    'START_EXITED',
+    `new PID ${pid ?? '?'} (${program}) ${how} before listening on port ${port}${quote}`,
+    { port, pid, exitCode: exit?.code ?? null, signal: exit?.signal ?? null, evidence },
+  );
 }

@@ -25,7 +25,11 @@ export function readLogTail(file: string, fromOffset = 0): string[] {
     // No log (the program never started, or the file was removed): no tail to show.
     return [];
   }
-  const lines = text.split('\n').map((l) => l.trimEnd()).filter((l) => l.length > 0).slice(-LogTailLines);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => l.length > 0)
+    .slice(-LogTailLines);
   const kept: string[] = [];
   let budget = LogTailBudgetChars;
   for (const line of lines.reverse()) {

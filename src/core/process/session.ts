@@ -75,7 +75,10 @@ export function isSessionMember(info: ProcessInfo, launcher: ProcessIdentity): b
  * later nor a wrapper that only waits is taken for the app. Without `holders`, the topmost ancestor in the session.
  */
 export function findSessionRoot(
-  owner: ProcessInfo, launcher: ProcessIdentity, holders?: Set<number>, procRoot = DefaultProcRoot,
+  owner: ProcessInfo,
+  launcher: ProcessIdentity,
+  holders?: Set<number>,
+  procRoot = DefaultProcRoot,
 ): ProcessInfo {
   let root = owner;
   for (let hops = 0; hops < 64 && root.pid !== launcher.pid; hops++) {

@@ -13,7 +13,8 @@ export interface Account {
 export function lookupAccount(name: string, passwdFile = '/etc/passwd'): Account {
   for (const line of fs.readFileSync(passwdFile, 'utf8').split('\n')) {
     const [user, , uid, gid, , home] = line.split(':');
-    if (user === name && uid !== undefined && gid !== undefined) return { name, uid: Number(uid), gid: Number(gid), home: home ?? '/' };
+    if (user === name && uid !== undefined && gid !== undefined)
+      return { name, uid: Number(uid), gid: Number(gid), home: home ?? '/' };
   }
   throw new HookError('BAD_CONFIG', `app.user: no user "${name}" in ${passwdFile}`);
 }

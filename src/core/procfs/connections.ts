@@ -23,15 +23,27 @@ function sameAddress(a: string, b: string): boolean {
  * Who owns the SERVER side of an established connection: the socket whose local port is the server's and whose
  * remote end is the client's. `preferTree`'s fds are read first; all processes' only if it is not found there.
  */
-export function findConnectionOwners(conn: ConnectionEnd, procRoot = DefaultProcRoot, preferTree?: ProcessIdentity): { socket: TcpSocket | null; owners: SocketOwner[]; skipped: ScanSkip[] } {
+export function findConnectionOwners(
+  conn: ConnectionEnd,
+  procRoot = DefaultProcRoot,
+  preferTree?: ProcessIdentity,
+): { socket: TcpSocket | null; owners: SocketOwner[]; skipped: ScanSkip[] } {
   const socket =
     readTcpSockets(procRoot).find(
-      (s) => s.localPort === conn.localPort && s.remotePort === conn.remotePort && sameAddress(s.remoteAddress, conn.remoteAddress) && s.inode !== 0,
+      (s) =>
+        s.localPort === conn.localPort &&
+        s.remotePort === conn.remotePort &&
+        sameAddress(s.remoteAddress, conn.remoteAddress) &&
+        s.inode !== 0,
     ) ?? null;
   if (socket === null) return { socket, owners: [], skipped: [] };
   const wanted = new Set([socket.inode]);
   if (preferTree) {
-    const mine = scanSocketOwners(wanted, procRoot, listProcessTree(preferTree, procRoot).map((p) => p.pid));
+    const mine = scanSocketOwners(
+      wanted,
+      procRoot,
+      listProcessTree(preferTree, procRoot).map((p) => p.pid),
+    );
     if (mine.owners.has(socket.inode)) return { socket, owners: mine.owners.get(socket.inode)!, skipped: mine.skipped };
   }
   const all = scanSocketOwners(wanted, procRoot);

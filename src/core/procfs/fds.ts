@@ -32,5 +32,8 @@ export function readSocketFds(pid: number, procRoot: string): SocketFds {
 
 /** Every PID with a /proc entry. */
 export function listPids(procRoot: string): number[] {
-  return fs.readdirSync(procRoot).filter((name) => /^\d+$/.test(name)).map(Number);
+  return fs
+    .readdirSync(procRoot)
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number);
 }

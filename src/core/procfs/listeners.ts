@@ -12,7 +12,10 @@ export function readListenSockets(port: number, procRoot = DefaultProcRoot): Tcp
 }
 
 /** Every listener on a port with every process that holds it (a full scan of all processes' fds). */
-export function findListeners(port: number, procRoot = DefaultProcRoot): { listeners: Listener[]; skipped: ScanSkip[] } {
+export function findListeners(
+  port: number,
+  procRoot = DefaultProcRoot,
+): { listeners: Listener[]; skipped: ScanSkip[] } {
   const sockets = readListenSockets(port, procRoot);
   const { owners, skipped } = scanSocketOwners(new Set(sockets.map((s) => s.inode)), procRoot);
   return { listeners: sockets.map((s) => toListener(s, owners.get(s.inode) ?? [])), skipped };

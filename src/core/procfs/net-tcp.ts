@@ -44,7 +44,12 @@ function compressIpv6(groups: string[]): string {
  * Parse the text of /proc/net/tcp or tcp6; a malformed line is an error naming the file and line number. `keep`
  * can pass over lines by their raw text first, so a busy host's table is not decoded row by row for one port.
  */
-export function parseNetTcp(text: string, family: 4 | 6, fileName: string, keep: (line: string) => boolean = () => true): TcpSocket[] {
+export function parseNetTcp(
+  text: string,
+  family: 4 | 6,
+  fileName: string,
+  keep: (line: string) => boolean = () => true,
+): TcpSocket[] {
   const sockets: TcpSocket[] = [];
   const lines = text.split('\n');
   const addressLength = family === 4 ? 8 : 32;
@@ -56,9 +61,14 @@ export function parseNetTcp(text: string, family: 4 | 6, fileName: string, keep:
     const [localHex, localPort] = local?.split(':') ?? [];
     const [remoteHex, remotePort] = remote?.split(':') ?? [];
     const valid =
-      fields.length >= 10 && localHex?.length === addressLength && remoteHex?.length === addressLength &&
-      /^[0-9A-Fa-f]{4}$/.test(localPort ?? '') && /^[0-9A-Fa-f]{4}$/.test(remotePort ?? '') &&
-      /^[0-9A-Fa-f]{2}$/.test(state ?? '') && /^\d+$/.test(uid ?? '') && /^\d+$/.test(inode ?? '');
+      fields.length >= 10 &&
+      localHex?.length === addressLength &&
+      remoteHex?.length === addressLength &&
+      /^[0-9A-Fa-f]{4}$/.test(localPort ?? '') &&
+      /^[0-9A-Fa-f]{4}$/.test(remotePort ?? '') &&
+      /^[0-9A-Fa-f]{2}$/.test(state ?? '') &&
+      /^\d+$/.test(uid ?? '') &&
+      /^\d+$/.test(inode ?? '');
     if (!valid) throw malformedProcError(`${fileName} line ${i + 1}: malformed socket entry: ${line.slice(0, 120)}`);
     sockets.push({
       family,
@@ -77,7 +87,10 @@ export function parseNetTcp(text: string, family: 4 | 6, fileName: string, keep:
 /** Every TCP socket of the host's network namespace, IPv4 and IPv6 (a kernel without IPv6 has no tcp6). */
 export function readTcpSockets(procRoot: string, keep?: (line: string) => boolean): TcpSocket[] {
   const sockets: TcpSocket[] = [];
-  for (const [name, family] of [['tcp', 4], ['tcp6', 6]] as const) {
+  for (const [name, family] of [
+    ['tcp', 4],
+    ['tcp6', 6],
+  ] as const) {
     const file = path.join(procRoot, 'net', name);
     let text: string;
     try {

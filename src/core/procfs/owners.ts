@@ -12,7 +12,11 @@ export interface OwnerScan {
  * Find every process holding any of `inodes` by reading the fds of `pids` (all processes when omitted). Every owner
  * of a shared socket is kept, not just the first.
  */
-export function scanSocketOwners(inodes: Set<number>, procRoot: string, pids: number[] = listPids(procRoot)): OwnerScan {
+export function scanSocketOwners(
+  inodes: Set<number>,
+  procRoot: string,
+  pids: number[] = listPids(procRoot),
+): OwnerScan {
   const owners = new Map<number, SocketOwner[]>();
   const skipped: ScanSkip[] = [];
   if (inodes.size === 0) return { owners, skipped };

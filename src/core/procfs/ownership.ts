@@ -28,16 +28,31 @@ export interface TreeOwnership {
 export function checkTreeOwnsPort(root: ProcessIdentity, port: number, procRoot = DefaultProcRoot): TreeOwnership {
   const sockets = readListenSockets(port, procRoot);
   const wanted = new Set(sockets.map((s) => s.inode));
-  const provenBy = (owners: Map<number, SocketOwner[]>) => sockets.length > 0 && sockets.every((s) => owners.has(s.inode));
-  const ownedBy = (tree: ProcessInfo[], scan: { owners: Map<number, SocketOwner[]>; skipped: ScanSkip[] }): TreeOwnership => ({
-    port, tree, skipped: scan.skipped, listeners: sockets.map((s) => toListener(s, scan.owners.get(s.inode)!)), owned: true, foreign: [], unknown: [], fullScan: false,
+  const provenBy = (owners: Map<number, SocketOwner[]>) =>
+    sockets.length > 0 && sockets.every((s) => owners.has(s.inode));
+  const ownedBy = (
+    tree: ProcessInfo[],
+    scan: { owners: Map<number, SocketOwner[]>; skipped: ScanSkip[] },
+  ): TreeOwnership => ({
+    port,
+    tree,
+    skipped: scan.skipped,
+    listeners: sockets.map((s) => toListener(s, scan.owners.get(s.inode)!)),
+    owned: true,
+    foreign: [],
+    unknown: [],
+    fullScan: false,
   });
   const rootInfo = rereadProcess(root, procRoot);
   // The common case costs the root's fds alone: a server that listens in the process portproof started.
   const byRoot = rootInfo ? scanSocketOwners(wanted, procRoot, [root.pid]) : null;
   if (rootInfo && byRoot && provenBy(byRoot.owners)) return ownedBy([rootInfo], byRoot);
   const tree = listProcessTree(root, procRoot);
-  const mine = scanSocketOwners(wanted, procRoot, tree.map((p) => p.pid));
+  const mine = scanSocketOwners(
+    wanted,
+    procRoot,
+    tree.map((p) => p.pid),
+  );
   if (provenBy(mine.owners)) return ownedBy(tree, mine);
   const base = { port, tree, skipped: mine.skipped };
   const all = scanSocketOwners(wanted, procRoot);

@@ -13,7 +13,8 @@ export function readProcessInfo(pid: number, procRoot = DefaultProcRoot): Proces
     statText = fs.readFileSync(path.join(dir, 'stat'), 'utf8');
   } catch (error) {
     // The process exited (or never was): that is an answer, not an error.
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ESRCH') return null;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ESRCH')
+      return null;
     throw error;
   }
   const stat = parseStat(statText, path.join(dir, 'stat'));

@@ -20,7 +20,10 @@ export function parseStat(text: string, fileName = 'stat'): StatFields {
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) throw malformedProcError(`${fileName}: malformed stat line: ${text.slice(0, 80)}`);
   // After ") ": field 3 (state) is index 0, so field N is index N - 3.
-  const rest = text.slice(close + 2).trim().split(' ');
+  const rest = text
+    .slice(close + 2)
+    .trim()
+    .split(' ');
   const field = (n: number) => rest[n - 3];
   const numbers = [4, 5, 6, 22].map((n) => Number(field(n)));
   if (rest.length < 20 || numbers.some((n) => !Number.isInteger(n))) {
@@ -38,5 +41,8 @@ export function parseStatusUid(text: string): number | null {
 
 /** argv from /proc/PID/cmdline (NUL-separated), joined by spaces; empty for kernel threads and zombies. */
 export function parseCmdline(text: string): string {
-  return text.split('\0').filter((part) => part !== '').join(' ');
+  return text
+    .split('\0')
+    .filter((part) => part !== '')
+    .join(' ');
 }

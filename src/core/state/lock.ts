@@ -205,8 +205,11 @@ function lockedError(file: string, seen: SeenLock): HookError {
     const age = Math.max(0, Math.round((Date.now() - seen.mtimeMs) / 1000));
     const what = seen.text ? 'unreadable' : 'empty';
     const staleAfter = DefaultUnreadableLockStaleMs / 1000;
-    return new HookError('LOCKED', `the lock ${file} is ${what} and was written ${age} s ago: another hook may be `
-      + `writing it; it counts as stale after ${staleAfter} s`);
+    return new HookError(
+      'LOCKED',
+      `the lock ${file} is ${what} and was written ${age} s ago: another hook may be ` +
+        `writing it; it counts as stale after ${staleAfter} s`,
+    );
   }
   const since = holder.acquiredAt ? ` since ${holder.acquiredAt}` : '';
   const deployment = holder.deploymentId ? `, deployment ${holder.deploymentId}` : '';

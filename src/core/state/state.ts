@@ -50,21 +50,30 @@ export function readState(dir: string): AppState {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     // A first deployment has no state yet; anything else is reported, and no record is trusted.
-    const problem = code === 'ENOENT' ? null : `state file ${file} is unreadable or corrupt (${(error as Error).message})`;
+    const problem =
+      code === 'ENOENT' ? null : `state file ${file} is unreadable or corrupt (${(error as Error).message})`;
     return emptyState(problem);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return emptyState(`state file ${file} is not an object`);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    return emptyState(`state file ${file} is not an object`);
   const object = parsed as Record<string, unknown>;
   const processes: Record<string, StartRecord> = {};
   const opaque: Record<string, unknown> = {};
   for (const [port, value] of Object.entries((object.processes as Record<string, unknown> | undefined) ?? {})) {
     const record = recordSchema.safeParse(value);
-    // A record this release cannot understand is never trusted and never fatal; it is kept for the release that wrote it.
+    // A record this release cannot understand is never trusted and never fatal: kept for the release that wrote it.
     if (record.success) processes[port] = record.data;
     else opaque[port] = value;
   }
   const raw: Record<string, unknown> = { ...object, processes: opaque };
-  return { processes, lastStarted: portOrNull(object.lastStarted), live: portOrNull(object.live), previous: portOrNull(object.previous), problem: null, raw };
+  return {
+    processes,
+    lastStarted: portOrNull(object.lastStarted),
+    live: portOrNull(object.live),
+    previous: portOrNull(object.previous),
+    problem: null,
+    raw,
+  };
 }
 
 /**

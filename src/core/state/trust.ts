@@ -82,8 +82,9 @@ function describeDistrust(dir: string, stat: fs.Stats, uid: number, stateDir: st
   const mode = `0${(stat.mode & 0o7777).toString(8)}`;
   const wrongOwner = stat.uid !== 0 && stat.uid !== uid;
   const sticky = stateDir !== null && stat.uid === 0 && (stat.mode & 0o1000) !== 0;
-  const writable = sticky ? '' : [stat.mode & 0o020 ? 'group' : '', stat.mode & 0o002 ? 'others' : '']
-    .filter(Boolean).join(' and ');
+  const writable = sticky
+    ? ''
+    : [stat.mode & 0o020 ? 'group' : '', stat.mode & 0o002 ? 'others' : ''].filter(Boolean).join(' and ');
   if (!wrongOwner && !writable) return null;
   const allowed = uid === 0 ? 'root' : `root or ${lookupUserName(uid)}`;
   const problems = [
@@ -97,8 +98,10 @@ function describeDistrust(dir: string, stat: fs.Stats, uid: number, stateDir: st
   ];
   const is = problems.filter(Boolean).join(' and ');
   const who = stateDir === null ? 'whoever can write it' : 'whoever can rename what is in it';
-  return `${what} is ${is} (${facts}): ${who} can make the hooks signal any process, `
-    + `so it is refused; fix it with: ${fix.filter(Boolean).join(' && ')}`;
+  return (
+    `${what} is ${is} (${facts}): ${who} can make the hooks signal any process, ` +
+    `so it is refused; fix it with: ${fix.filter(Boolean).join(' && ')}`
+  );
 }
 
 /**
@@ -123,9 +126,12 @@ function checkLinkOwner(link: string, stat: fs.Stats, stateDir: string): void {
   const uid = currentUid();
   if (stat.uid === 0 || stat.uid === uid) return;
   const allowed = uid === 0 ? 'root' : `root or ${lookupUserName(uid)}`;
-  throw unsafe(link, `${link} on the way to the state directory ${stateDir} is a link owned by `
-    + `${lookupUserName(stat.uid)} (uid ${stat.uid}), not ${allowed}: whoever owns it can point it anywhere, so it is `
-    + `refused; fix it with: rm ${link} (or set stateDir to a directory root owns)`);
+  throw unsafe(
+    link,
+    `${link} on the way to the state directory ${stateDir} is a link owned by ` +
+      `${lookupUserName(stat.uid)} (uid ${stat.uid}), not ${allowed}: whoever owns it can point it anywhere, ` +
+      `so it is refused; fix it with: rm ${link} (or set stateDir to a directory root owns)`,
+  );
 }
 
 /** lstat `dir`: null when missing, undefined when a read-only run may not look (nothing there to read). */
@@ -163,9 +169,12 @@ function createDir(dir: string, step: Step, stateDir: string, readOnly: boolean)
     fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
   } catch (error) {
     const reason = describeFsError(error);
-    throw unsafe(dir, `state directory ${dir} was replaced as portproof created it (${reason}): someone else can `
-      + `write to ${path.dirname(dir)}, so it is refused; fix it with: chown root:root ${path.dirname(dir)} `
-      + `&& chmod go-w ${path.dirname(dir)}`);
+    throw unsafe(
+      dir,
+      `state directory ${dir} was replaced as portproof created it (${reason}): someone else can ` +
+        `write to ${path.dirname(dir)}, so it is refused; fix it with: chown root:root ${path.dirname(dir)} ` +
+        `&& chmod go-w ${path.dirname(dir)}`,
+    );
   }
   try {
     // The umask may have taken bits away or (with 002) left group write in: set the mode exactly.

@@ -25,7 +25,10 @@ function anyOf(...patterns: RegExp[]): RegExp {
 
 /** Text without terminal escapes or control characters; line breaks and tabs become one space. */
 export function stripControls(text: string): string {
-  return text.replace(/[\r\n\t]+/g, ' ').replace(EscapeSequence, '').replace(Unprintable, '');
+  return text
+    .replace(/[\r\n\t]+/g, ' ')
+    .replace(EscapeSequence, '')
+    .replace(Unprintable, '');
 }
 
 /** The text's size in UTF-8 bytes, which is what the console's line limits count. */
