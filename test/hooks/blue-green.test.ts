@@ -9,7 +9,15 @@ import { stopAll } from '../../src/lab/processes.ts';
 import { httpGet, ReuseportAppPath, startApp, startReuseportApp } from '../support/app.ts';
 import { findListeners } from '../../src/core/procfs/index.ts';
 import { expectWaitedAtLeast } from '../support/durations.ts';
-import { cleanUpHookTests, deployed, expectVerdict, isAlive, newStateDir, remember } from '../support/hook-tests.ts';
+import {
+  cleanUpHookTests,
+  deployed,
+  expectVerdict,
+  isAlive,
+  newStateDir,
+  nginxSection,
+  remember,
+} from '../support/hook-tests.ts';
 
 let nginx: TestNginx;
 let blue: number;
@@ -30,15 +38,7 @@ afterEach(async () => {
 afterAll(cleanUpHookTests);
 
 function nginxBlock(extra: Record<string, unknown> = {}) {
-  return {
-    include: nginx.includePath,
-    test: nginx.testCommand,
-    reload: nginx.reloadCommand,
-    pidFile: nginx.pidFile,
-    url: `${nginx.url}/actuator/health`,
-    reloadTimeout: '3s',
-    ...extra,
-  };
+  return nginxSection(nginx, extra);
 }
 
 async function deploy(

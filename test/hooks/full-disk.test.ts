@@ -10,7 +10,15 @@ import { findFreePorts } from '../../src/lab/ports.ts';
 import { stopAll } from '../../src/lab/processes.ts';
 import type { HookRun } from '../../src/lab/agent.ts';
 import { httpGet } from '../support/app.ts';
-import { cleanUpHookTests, deployed, expectVerdict, isAlive, readState, remember } from '../support/hook-tests.ts';
+import {
+  cleanUpHookTests,
+  deployed,
+  expectVerdict,
+  isAlive,
+  nginxSection,
+  readState,
+  remember,
+} from '../support/hook-tests.ts';
 
 // A state directory that fills up or turns read-only, for real: a tiny tmpfs mounted as the state dir (root only).
 
@@ -81,14 +89,7 @@ function killRecordedApps(): void {
 }
 
 function nginxBlock(test: string[] = nginx.testCommand) {
-  return {
-    include: nginx.includePath,
-    test,
-    reload: nginx.reloadCommand,
-    pidFile: nginx.pidFile,
-    url: `${nginx.url}/actuator/health`,
-    reloadTimeout: '3s',
-  };
+  return nginxSection(nginx, { test });
 }
 
 /** nginx -t preceded by a fault in the state dir: the fault arrives after the include is written, before the record. */

@@ -5,7 +5,15 @@ import { startNginx, type TestNginx } from '../../src/lab/nginx.ts';
 import { findFreePorts } from '../../src/lab/ports.ts';
 import { stopAll } from '../../src/lab/processes.ts';
 import { httpGet } from '../support/app.ts';
-import { cleanUpHookTests, deployed, expectVerdict, isAlive, newStateDir, remember } from '../support/hook-tests.ts';
+import {
+  cleanUpHookTests,
+  deployed,
+  expectVerdict,
+  isAlive,
+  newStateDir,
+  nginxSection,
+  remember,
+} from '../support/hook-tests.ts';
 
 // The include as people write it: comments, quotes, other directives, symlinks, a mode and owner of its own.
 
@@ -27,14 +35,7 @@ afterEach(async () => {
 afterAll(cleanUpHookTests);
 
 function nginxBlock() {
-  return {
-    include: nginx.includePath,
-    test: nginx.testCommand,
-    reload: nginx.reloadCommand,
-    pidFile: nginx.pidFile,
-    url: `${nginx.url}/actuator/health`,
-    reloadTimeout: '3s',
-  };
+  return nginxSection(nginx);
 }
 
 function revisionFor(versionTag: string) {

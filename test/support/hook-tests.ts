@@ -4,6 +4,7 @@ import path from 'node:path';
 import { expect } from 'vitest';
 import { readProcessInfo } from '../../src/core/procfs/index.ts';
 import type { HookRun } from '../../src/lab/agent.ts';
+import type { TestNginx } from '../../src/lab/nginx.ts';
 import { makeRevision, type RevisionOptions } from './deployment.ts';
 
 // Helpers shared by the hook test files: temp state dirs, reading state, liveness, verdict checks, cleanup.
@@ -95,4 +96,17 @@ export async function cleanUpHookTests(): Promise<void> {
     if (fs.existsSync(dir)) killRecordedApps(dir);
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The nginx section of a test revision for a private test nginx, probing the app through it; `extra` overrides. */
+export function nginxSection(nginx: TestNginx, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    include: nginx.includePath,
+    test: nginx.testCommand,
+    reload: nginx.reloadCommand,
+    pidFile: nginx.pidFile,
+    url: `${nginx.url}/actuator/health`,
+    reloadTimeout: '3s',
+    ...extra,
+  };
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { describeFsError } from '../fs-error.ts';
+import { describeFileKind, describeFsError } from '../fs-error.ts';
 import { resolvePort } from './resolve-port.ts';
 import { lookupAccount, type Account } from '../process/user.ts';
 import { findProgram, readUserGroups, type RunAs } from './find-program.ts';
@@ -118,7 +118,7 @@ function checkLog(file: string, owner: Account | null, problems: string[]): void
   if (stat?.isSymbolicLink()) {
     problems.push(`app.log: ${file} is a symbolic link (to ${readLink(file)}); the app's log must be a regular file`);
   } else if (stat && !stat.isFile()) {
-    problems.push(`app.log: ${file} is ${describeKind(stat)}, not a regular file`);
+    problems.push(`app.log: ${file} is ${describeFileKind(stat)}, not a regular file`);
   } else if (stat && owner && stat.uid !== owner.uid) {
     // The hook would refuse it after stopping the old app (an app.user change): say so while the old app runs.
     const fix = `chown it to ${owner.name} or remove it`;
@@ -172,15 +172,6 @@ function describeMissing(error: unknown): string {
   if (code === 'ENOENT' || code === 'ENOTDIR') return 'does not exist';
   if (code === 'EACCES') return 'cannot be reached (permission denied)';
   return `cannot be read: ${(error as Error).message}`;
-}
-
-function describeKind(stat: fs.Stats): string {
-  if (stat.isDirectory()) return 'a directory';
-  if (stat.isCharacterDevice()) return 'a character device';
-  if (stat.isBlockDevice()) return 'a block device';
-  if (stat.isFIFO()) return 'a named pipe (fifo)';
-  if (stat.isSocket()) return 'a socket';
-  return 'not a plain file';
 }
 
 function readLink(file: string): string {

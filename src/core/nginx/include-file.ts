@@ -39,26 +39,9 @@ export function restoreIncludeFile(include: IncludeFile): void {
   else writeFileAtomic(include.target, include.bytes, include.attributes);
 }
 
-/** The path a chain of symlinks ends at (relative links resolved from their own directory); it may not exist yet. */
-export function followLinks(file: string): string {
-  let current = path.resolve(file);
-  for (let hops = 0; hops < MaxLinks; hops += 1) {
-    let stat: fs.Stats;
-    try {
-      stat = fs.lstatSync(current);
-    } catch (error) {
-      // A missing file (or a dangling link's target) is where a first include is created.
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return current;
-      throw error;
-    }
-    if (!stat.isSymbolicLink()) return current;
-    current = path.resolve(path.dirname(current), fs.readlinkSync(current));
-  }
-  throw Object.assign(new Error(`too many levels of symbolic links: ${file}`), { code: 'ELOOP' });
-}
-
 /**
- * followLinks, refusing a chain someone other than root could redirect: the switch writes the target as root (a temp
+ * The path a chain of symlinks ends at (relative links resolved from their own directory; it may not exist yet),
+ * refusing a chain someone other than root could redirect: the switch writes the target as root (a temp
  * file renamed in the target's directory), and a refusal would quote what it read. Every link must be root's, and the
  * directory of every link and of the target root's and not writable by group or others (a sticky root directory such
  * as /tmp is fine: others cannot replace root's entries there). The target file itself may be anyone's.

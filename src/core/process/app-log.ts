@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { HookError } from '../errors.ts';
-import { describeFsError } from '../fs-error.ts';
+import { describeFileKind, describeFsError } from '../fs-error.ts';
 import type { Account } from './user.ts';
 
 const { O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_WRONLY } = fs.constants;
@@ -138,16 +138,7 @@ function lstatOrNull(file: string): fs.Stats | null {
 function refuseUnlessRegular(file: string, stat: fs.Stats | null): void {
   if (stat === null || stat.isFile()) return;
   if (stat.isSymbolicLink()) refuse(file, 'is a symbolic link; portproof does not follow links for the app log');
-  refuse(file, `is not a regular file (${describeKind(stat)}); the app's output goes only to a regular file`);
-}
-
-function describeKind(stat: fs.Stats): string {
-  if (stat.isCharacterDevice()) return 'a character device';
-  if (stat.isBlockDevice()) return 'a block device';
-  if (stat.isDirectory()) return 'a directory';
-  if (stat.isFIFO()) return 'a FIFO';
-  if (stat.isSocket()) return 'a socket';
-  return 'not a plain file';
+  refuse(file, `is not a regular file (${describeFileKind(stat)}); the app's output goes only to a regular file`);
 }
 
 function refuse(file: string, why: string): never {
