@@ -1,5 +1,5 @@
-import http from 'node:http';
 import net from 'node:net';
+import { loadBuiltin } from '../builtin.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { urlToHttpOptions } from 'node:url';
 import { secureSocket, type TlsSettings } from './tls.ts';
@@ -124,6 +124,7 @@ function requestOver(
     };
     // Plain HTTP over the stream given, TLS or not: http.get refuses an https: URL, so it gets the URL's parts.
     const parts = { ...urlToHttpOptions(target), protocol: 'http:' };
+    const http = loadBuiltin<typeof import('node:http')>('node:http');
     const request = http.get({ ...parts, createConnection: () => stream, headers: { 'user-agent': 'portproof' } });
     request.setTimeout(timeoutMs, () =>
       done({ status: null, body: '', error: `no answer within ${budgetMs} ms`, timedOut: true }),

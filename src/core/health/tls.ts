@@ -1,6 +1,6 @@
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import net from 'node:net';
+import { loadBuiltin } from '../builtin.ts';
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import { cutLine } from '../text/clean-line.ts';
 
@@ -58,7 +58,7 @@ export function secureSocket(
     if ('problem' in ca) return Promise.resolve({ error: ca.problem, timedOut: false, certificateRejected: false });
     options.ca = ca.pem;
   }
-  const stream = loadTls().connect(options);
+  const stream = loadBuiltin<typeof import('node:tls')>('node:tls').connect(options);
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       stream.destroy();
@@ -115,16 +115,6 @@ function readCa(file: string): { pem: string } | { problem: string } {
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     return { problem: `health.tls.ca ${file} cannot be read: ${reason}` };
   }
-}
-
-/**
- * node:tls, loaded on the first https URL only (most health checks are plain HTTP on loopback). No dynamic import:
- * a bundle compiled without an import callback cannot run one. getBuiltinModule is Node ≥ 20.16; older Node 20
- * takes a plain require of the built-in.
- */
-function loadTls(): typeof import('node:tls') {
-  const viaProcess = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule?.('node:tls');
-  return (viaProcess ?? createRequire(process.execPath)('node:tls')) as typeof import('node:tls');
 }
 
 function firstLine(text: string): string {
