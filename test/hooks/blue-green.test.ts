@@ -1,11 +1,9 @@
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { startHammer } from '../../src/lab/hammer.ts';
 import { pollUntil, waitForPort } from '../../src/lab/net.ts';
-import { renderServiceUrl, startNginx, type TestNginx } from '../../src/lab/nginx.ts';
-import { findFreePorts } from '../../src/lab/ports.ts';
-import { stopAll } from '../../src/lab/processes.ts';
+import { renderServiceUrl, type TestNginx } from '../../src/lab/nginx.ts';
 import { httpGet, ReuseportAppPath, startApp, startReuseportApp } from '../support/app.ts';
 import { findListeners } from '../../src/core/procfs/index.ts';
 import { expectWaitedAtLeast } from '../support/durations.ts';
@@ -14,9 +12,9 @@ import {
   deployed,
   expectVerdict,
   isAlive,
-  newStateDir,
   nginxSection,
   remember,
+  useBlueGreenBed,
 } from '../support/hook-tests.ts';
 
 let nginx: TestNginx;
@@ -24,16 +22,8 @@ let blue: number;
 let green: number;
 let stateDir: string;
 
-beforeEach(async () => {
-  const [listen, a, b] = await findFreePorts(3);
-  [blue, green] = [a!, b!];
-  // nginx starts pointing at green, where nothing listens yet: the first deployment targets blue.
-  nginx = await startNginx({ listenPort: listen!, livePort: green });
-  stateDir = newStateDir();
-});
-afterEach(async () => {
-  await nginx.stop();
-  await stopAll();
+useBlueGreenBed((bed) => {
+  ({ nginx, blue, green, stateDir } = bed);
 });
 afterAll(cleanUpHookTests);
 

@@ -1,18 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startNginx, type TestNginx } from '../../src/lab/nginx.ts';
-import { findFreePorts } from '../../src/lab/ports.ts';
-import { stopAll } from '../../src/lab/processes.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { TestNginx } from '../../src/lab/nginx.ts';
 import { httpGet } from '../support/app.ts';
 import {
   cleanUpHookTests,
   deployed,
   expectVerdict,
   isAlive,
-  newStateDir,
   nginxSection,
   remember,
+  useBlueGreenBed,
 } from '../support/hook-tests.ts';
 
 // The include as people write it: comments, quotes, other directives, symlinks, a mode and owner of its own.
@@ -22,15 +20,8 @@ let blue: number;
 let green: number;
 let stateDir: string;
 
-beforeEach(async () => {
-  const [listen, a, b] = await findFreePorts(3);
-  [blue, green] = [a!, b!];
-  nginx = await startNginx({ listenPort: listen!, livePort: green });
-  stateDir = newStateDir();
-});
-afterEach(async () => {
-  await nginx.stop();
-  await stopAll();
+useBlueGreenBed((bed) => {
+  ({ nginx, blue, green, stateDir } = bed);
 });
 afterAll(cleanUpHookTests);
 

@@ -1,10 +1,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { expect } from 'vitest';
+import { afterEach, beforeEach, expect } from 'vitest';
 import { readProcessInfo } from '../../src/core/procfs/index.ts';
 import type { HookRun } from '../../src/lab/agent.ts';
-import type { TestNginx } from '../../src/lab/nginx.ts';
+import { startNginx, type TestNginx } from '../../src/lab/nginx.ts';
+import { findFreePorts } from '../../src/lab/ports.ts';
+import { stopAll } from '../../src/lab/processes.ts';
 import { makeRevision, type RevisionOptions } from './deployment.ts';
 
 // Helpers shared by the hook test files: temp state dirs, reading state, liveness, verdict checks, cleanup.
@@ -109,4 +111,29 @@ export function nginxSection(nginx: TestNginx, extra: Record<string, unknown> = 
     reloadTimeout: '3s',
     ...extra,
   };
+}
+
+/** What a blue/green hook test works with: a private nginx, the two ports, a state dir of its own. */
+export interface BlueGreenBed {
+  nginx: TestNginx;
+  blue: number;
+  green: number;
+  stateDir: string;
+}
+
+/**
+ * Before each test: two free ports and a private nginx pointing at green, where nothing listens yet (so the first
+ * deployment targets blue), and a fresh state dir, handed to `use`; after each: nginx and every tracked app stopped.
+ */
+export function useBlueGreenBed(use: (bed: BlueGreenBed) => void): void {
+  let nginx: TestNginx | null = null;
+  beforeEach(async () => {
+    const [listen, blue, green] = await findFreePorts(3);
+    nginx = await startNginx({ listenPort: listen!, livePort: green! });
+    use({ nginx, blue: blue!, green: green!, stateDir: newStateDir() });
+  });
+  afterEach(async () => {
+    await nginx?.stop();
+    await stopAll();
+  });
 }
