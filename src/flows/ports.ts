@@ -2,7 +2,9 @@ import path from 'node:path';
 import type { LoadedConfig } from '../core/config/load.ts';
 import { HookError } from '../core/errors.ts';
 import { includeRefusal, readInclude } from '../core/nginx/include.ts';
-import type { AppState } from '../core/state/state.ts';
+import { describeProcess } from '../core/process/describe.ts';
+import { findListeners, rereadProcess } from '../core/procfs/index.ts';
+import { findRecord, type AppState } from '../core/state/state.ts';
 
 /** Which port is live (nginx points at it) and which one a deployment targets. */
 export interface PortRoles {
@@ -56,6 +58,31 @@ export function assertNotServed(
     const message = `port ${port} is the port nginx serves (${include} names it); nothing was signalled`;
     throw new HookError('LIVE_PORT_CONFLICT', message, { port, include });
   }
+  if (live === null && recorded === null) assertFirstDeployment(config, state, port);
+}
+
+/**
+ * No include and no recorded switch reads as a first deployment, which targets the first port. But a process
+ * portproof did not start listening there is what nginx may serve today: `nginx.include` naming the wrong file (a
+ * typo), or nginx proxying to the port directly before the include is introduced. Freeing it would be the 502 this
+ * tool exists to prevent, so it is refused until the operator says which app is live.
+ */
+function assertFirstDeployment(config: LoadedConfig, state: AppState, port: number): void {
+  const record = findRecord(state, port);
+  const started = record ? rereadProcess(record) : null;
+  // What portproof started there (and its session: a forked server, a backgrounded app) is its own to replace.
+  const owners = findListeners(port).listeners.flatMap((l) => l.owners);
+  const foreign = owners.filter((o) => started === null || (o.pid !== started.pid && o.sid !== started.sid));
+  if (foreign.length === 0) return;
+  const who = [...new Map(foreign.map((o) => [o.pid, o])).values()].map(describeProcess).join(', ');
+  throw new HookError(
+    'LIVE_PORT_CONFLICT',
+    `nginx include ${config.nginx!.include} is missing or empty, so this reads as a first deployment on port ${port}, ` +
+      `but ${who} listens there and portproof did not start it: nginx may be serving it (is nginx.include the file ` +
+      'nginx reads?); nothing was signalled. Write the include naming the port nginx serves, or stop that process ' +
+      'yourself, then deploy again',
+    { port, include: config.nginx!.include, foreign: foreign.map((o) => o.pid) },
+  );
 }
 
 /** The configured port the include names, null for a first deployment; an include that cannot be read is refused. */
