@@ -77,10 +77,10 @@ function assertFirstDeployment(config: LoadedConfig, state: AppState, port: numb
   const who = [...new Map(foreign.map((o) => [o.pid, o])).values()].map(describeProcess).join(', ');
   throw new HookError(
     'LIVE_PORT_CONFLICT',
-    `nginx include ${config.nginx!.include} is missing or empty, so this reads as a first deployment on port ${port}, ` +
-      `but ${who} listens there and portproof did not start it: nginx may be serving it (is nginx.include the file ` +
-      'nginx reads?); nothing was signalled. Write the include naming the port nginx serves, or stop that process ' +
-      'yourself, then deploy again',
+    `nginx include ${config.nginx!.include} is missing or empty, so this reads as a first deployment on port ` +
+      `${port}, but ${who} listens there and portproof did not start it: nginx may be serving it (is ` +
+      'nginx.include the file nginx reads?); nothing was signalled. Write the include naming the port nginx serves, ' +
+      'or stop that process yourself, then deploy again',
     { port, include: config.nginx!.include, foreign: foreign.map((o) => o.pid) },
   );
 }
