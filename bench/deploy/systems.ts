@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { findEvent, type LifecycleEvent } from '../../src/core/events.ts';
-import type { TestNginx } from '../../src/lab/nginx.ts';
+import { nginxSection, type TestNginx } from '../../src/lab/nginx.ts';
 import { writeRevision } from '../../src/lab/revision.ts';
 import { agentEnv, runHookProcess } from '../../src/lab/agent.ts';
 
@@ -59,13 +59,7 @@ export function portproofSystem(nginx: TestNginx, ports: number[], workDir: stri
           },
           stop: { grace: '60s' },
           start: { timeout: '60s' },
-          nginx: {
-            include: nginx.includePath,
-            test: nginx.testCommand,
-            reload: nginx.reloadCommand,
-            pidFile: nginx.pidFile,
-            url: `${nginx.url}/actuator/health`,
-          },
+          nginx: nginxSection(nginx),
           stateDir: path.join(workDir, 'state'),
         },
       });

@@ -37,6 +37,18 @@ export interface TestNginx {
   stop(): Promise<void>;
 }
 
+/** portproof.yml's nginx section for a lab nginx, probing the app's health through it; `extra` adds or overrides. */
+export function nginxSection(nginx: TestNginx, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    include: nginx.includePath,
+    test: nginx.testCommand,
+    reload: nginx.reloadCommand,
+    pidFile: nginx.pidFile,
+    url: `${nginx.url}/actuator/health`,
+    ...extra,
+  };
+}
+
 /** The include's line for a port, the one DESIGN.md's nginx.line describes. */
 export function renderServiceUrl(port: number): string {
   return `set $service_url http://127.0.0.1:${port};\n`;

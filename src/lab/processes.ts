@@ -4,6 +4,8 @@ import { pollUntil } from './net.ts';
 // Processes the lab starts (apps, fixtures): each the leader of its own session, tracked so stopAll ends them all.
 
 const OutputLimit = 64 * 1024;
+/** The longest stopAll waits for one SIGKILLed leader to be reaped. */
+const StopWaitMs = 5000;
 
 /** How a spawned process ended. */
 export interface AppExit {
@@ -73,5 +75,7 @@ export async function stopAll(): Promise<void> {
       // The group already ended on its own.
     }
   }
-  await Promise.all(apps.map((app) => Promise.race([app.exited, new Promise((resolve) => setTimeout(resolve, 5000))])));
+  // Each leader is waited for until it has exited (SIGKILL takes effect at its next schedule), at most StopWaitMs;
+  // one that is still there then (a zombie nobody reaps) is left to the kernel rather than failing the clean-up.
+  await Promise.all(apps.map((app) => waitForExit(app, StopWaitMs).catch(() => undefined)));
 }

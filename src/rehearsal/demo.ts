@@ -6,7 +6,7 @@ import { signalProcess } from '../core/process/signal.ts';
 import { isSameProcess } from '../core/procfs/index.ts';
 import { LifecycleEvents } from '../core/events.ts';
 import { startHammer, type Hammer } from '../lab/hammer.ts';
-import { findNginxBin, NginxMissing, startNginx, type TestNginx } from '../lab/nginx.ts';
+import { findNginxBin, NginxMissing, nginxSection, startNginx, type TestNginx } from '../lab/nginx.ts';
 import { findFreePorts } from '../lab/ports.ts';
 import { writeRevision } from '../lab/revision.ts';
 import { agentEnv, runHookProcess } from '../lab/agent.ts';
@@ -88,17 +88,7 @@ function sampleConfig(stage: Stage, version: string): Record<string, unknown> {
     },
     stop: { grace: '10s' },
     start: { timeout: '20s' },
-    ...(stage.nginx
-      ? {
-          nginx: {
-            include: stage.nginx.includePath,
-            test: stage.nginx.testCommand,
-            reload: stage.nginx.reloadCommand,
-            pidFile: stage.nginx.pidFile,
-            url: `${stage.nginx.url}/actuator/health`,
-          },
-        }
-      : {}),
+    ...(stage.nginx ? { nginx: nginxSection(stage.nginx) } : {}),
     stateDir: stage.stateDir,
   };
 }

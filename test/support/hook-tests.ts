@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, expect } from 'vitest';
 import { readProcessInfo } from '../../src/core/procfs/index.ts';
 import type { HookRun } from '../../src/lab/agent.ts';
-import { startNginx, type TestNginx } from '../../src/lab/nginx.ts';
+import { nginxSection as labNginxSection, startNginx, type TestNginx } from '../../src/lab/nginx.ts';
 import { findFreePorts } from '../../src/lab/ports.ts';
 import { stopAll } from '../../src/lab/processes.ts';
 import { makeRevision, type RevisionOptions } from './deployment.ts';
@@ -100,17 +100,9 @@ export async function cleanUpHookTests(): Promise<void> {
   }
 }
 
-/** The nginx section of a test revision for a private test nginx, probing the app through it; `extra` overrides. */
+/** The nginx section of a test revision: the lab's, with a reload timeout short enough for a test; `extra` overrides. */
 export function nginxSection(nginx: TestNginx, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    include: nginx.includePath,
-    test: nginx.testCommand,
-    reload: nginx.reloadCommand,
-    pidFile: nginx.pidFile,
-    url: `${nginx.url}/actuator/health`,
-    reloadTimeout: '3s',
-    ...extra,
-  };
+  return labNginxSection(nginx, { reloadTimeout: '3s', ...extra });
 }
 
 /** What a blue/green hook test works with: a private nginx, the two ports, a state dir of its own. */
