@@ -50,6 +50,8 @@ export function makeRevision(
       interval: '200ms',
       timeout: '10s',
       requestTimeout: '2s',
+      // Short, not off: every hook test passes through the settle check without waiting the default 5 s.
+      settle: '300ms',
       ...options.health,
     },
     stop: { grace: '15s', ...options.stop },

@@ -19,7 +19,7 @@ export interface PreflightNeeds {
 export function preflight(config: LoadedConfig, needs: PreflightNeeds, isRoot = process.getuid?.() === 0): string[] {
   const problems: string[] = [];
   const account = checkUser(config, problems);
-  if (needs.launch) {
+  if (needs.launch && config.app.command) {
     const cwdOk = checkDirectory('app.cwd', config.app.cwd, problems);
     if (cwdOk) checkProgram(config, account && isRoot ? account : null, problems);
     checkLaunchArguments(config, problems);
@@ -74,7 +74,7 @@ export const MaxExecBytes = 1024 * 1024;
  */
 function checkLaunchArguments(config: LoadedConfig, problems: string[]): void {
   const strings: string[] = [];
-  config.app.command.forEach((arg, i) => {
+  (config.app.command ?? []).forEach((arg, i) => {
     strings.push(arg);
     checkExecString(`app.command[${i}]`, arg, problems);
   });

@@ -61,11 +61,23 @@ const signal = z.enum(signalNames, { error: `must be one of ${signalNames.join('
 // A plain file name: "." or ".." would put state.json, the lock and hooks.log in stateDir or above it.
 const nameMessage = 'may hold only letters, digits, ".", "_" and "-", and may not be "." or ".."';
 const name = text().check(z.regex(/^(?!\.\.?$)[A-Za-z0-9._-]+$/, nameMessage));
+// A unit name systemd accepts, ending in .service: `myapp.service`, or the template `myapp@.service` (instance = port).
+const unitMessage = 'must be a systemd service name like myapp.service or myapp@.service';
+const unit = text(unitMessage).check(z.regex(/^[A-Za-z0-9:_.\\-]+(@)?\.service$/, unitMessage));
+const supervisors = ['auto', 'systemd', 'direct'] as const;
 
 /** The app section: what to start and how. */
 export const appSchema = map({
   name,
-  command: argv.check(z.describe('argv, no shell; {port} is replaced and PORT is set')),
+  // One of command (portproof starts it) or unit (the user's own systemd unit); the config check says which is missing.
+  command: z.optional(argv.check(z.describe('argv, no shell; {port} is replaced and PORT is set'))),
+  unit: z.optional(unit.check(z.describe("the user's own systemd unit, instead of command"))),
+  supervisor: withDefault(
+    z.enum(supervisors, { error: `must be one of ${supervisors.join(', ')}` }).check(
+      z.describe('auto: systemd when PID 1 is systemd, otherwise direct'),
+    ),
+    'auto',
+  ),
   cwd: z.optional(absolutePath),
   user: z.optional(text('must be a user name').check(z.minLength(1, 'must be a user name'))),
   env: withDefault(
@@ -94,6 +106,8 @@ export const configSchema = z
         interval: withDefault(duration, 1000),
         timeout: withDefault(duration, 60_000),
         requestTimeout: withDefault(duration, 5000),
+        // The same process still owns the port and answers this much after health passed; 0 turns it off.
+        settle: withDefault(duration, 5000),
         // verify defaults to off over loopback (socket ownership proves the server) and on elsewhere.
         tls: z.optional(z.strictObject({ ca: z.optional(pemFile), verify: z.optional(z.boolean()) })),
       }),
@@ -132,8 +146,30 @@ export const configSchema = z
       if (config.ports.length === 1 && config.nginx) {
         ctx.addIssue({ code: 'custom', path: ['nginx'], message: 'needs two ports to switch between' });
       }
+      for (const problem of checkAppSource(config.app, config.ports.length)) ctx.addIssue(problem);
     }),
   );
+
+/** What app.command, app.unit and app.supervisor say together, as issues on the key at fault. */
+function checkAppSource(
+  app: { command?: string[]; unit?: string; supervisor: string },
+  ports: number,
+): { code: 'custom'; path: string[]; message: string }[] {
+  const issue = (key: string, message: string) => ({ code: 'custom' as const, path: ['app', key], message });
+  if (app.unit === undefined) {
+    return app.command === undefined ? [issue('command', 'is required (or app.unit, to run your own systemd unit)')] : [];
+  }
+  if (app.command !== undefined) return [issue('unit', 'and app.command cannot both be given: keep one')];
+  if (app.supervisor === 'direct') return [issue('unit', 'needs systemd; app.supervisor is direct')];
+  const template = app.unit.endsWith('@.service');
+  if (template && ports === 1) {
+    return [issue('unit', `${app.unit} is a template (one instance per port); with one port, name a plain unit`)];
+  }
+  if (!template && ports === 2) {
+    return [issue('unit', `${app.unit} is one unit; two ports need a template like ${app.unit.replace(/\.service$/, '@.service')}`)];
+  }
+  return [];
+}
 
 /** A validated config with every default filled in. */
 export type Config = z.output<typeof configSchema>;
