@@ -22,13 +22,14 @@ export function chooseSupervisor(config: LoadedConfig, booted = isSystemdBooted(
  * What the supervisor setting implies about this host, each a line naming its key: systemd must be PID 1, the user's
  * unit must exist, and the unit portproof writes must be able to hold the paths it names.
  */
-export function checkSupervisor(config: LoadedConfig, booted = isSystemdBooted()): string[] {
+export function checkSupervisor(config: LoadedConfig, launch: boolean, booted = isSystemdBooted()): string[] {
   const wantsSystemd = config.app.supervisor === 'systemd' || config.app.unit !== undefined;
   if (wantsSystemd && !booted) {
     const key = config.app.unit !== undefined ? 'app.unit' : 'app.supervisor';
     return [`${key}: needs systemd, but PID 1 here is ${readPid1Name()}; use app.supervisor: direct with app.command`];
   }
-  if (chooseSupervisor(config, booted) === 'direct') return [];
+  // The rest concerns what a start would run: other hooks only need to know systemd is there.
+  if (!launch || chooseSupervisor(config, booted) === 'direct') return [];
   const problems: string[] = [];
   if (config.app.unit !== undefined) {
     for (const port of config.ports) {
