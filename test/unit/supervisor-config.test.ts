@@ -96,6 +96,20 @@ describe('the unit portproof writes', () => {
   });
 });
 
+describe("the README's unit", () => {
+  it('is what portproof writes for the example config on port 8082', () => {
+    const repo = path.resolve(import.meta.dirname, '../..');
+    const root = '/opt/codedeploy-agent/deployment-root/GROUP-ID/d-EXAMPLE1/deployment-archive';
+    const example = loadConfig(path.join(repo, 'portproof.example.yml'), root, {});
+    // As on a host with java in /usr/bin, in a revision `portproof bundle` laid out (app/ beside the hooks).
+    const command = ['/usr/bin/java', ...(example.app.command ?? []).slice(1)];
+    const loaded = { ...example, app: { ...example.app, command, cwd: `${root}/app` } };
+    const unit = renderUnit(loaded, 8082, '/var/lib/portproof/myapp/unit-8082.env');
+    const readme = fs.readFileSync(path.join(repo, 'README.md'), 'utf8');
+    expect(readme).toContain(`\`\`\`ini\n${unit}\`\`\``);
+  });
+});
+
 describe('reading systemd', () => {
   it('parses systemctl show, with the last exit as a code or a signal', () => {
     const show =
