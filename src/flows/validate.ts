@@ -2,17 +2,19 @@ import { formatDuration } from '../core/config/duration.ts';
 import { resolvePort } from '../core/config/resolve-port.ts';
 import { HookError } from '../core/errors.ts';
 import type { HookContext } from '../runner/context.ts';
+import { settleOwner } from '../core/health/settle.ts';
 import { waitForHealthy } from '../core/health/wait-healthy.ts';
 import { switchNginx } from '../core/nginx/switch.ts';
-import { confirmRecordedProcess, proveTreeOwnsPort } from '../core/ownership/prove-owner.ts';
+import { confirmOwner, confirmRecordedProcess, proveTreeOwnsPort } from '../core/ownership/prove-owner.ts';
 import { formatClock } from '../core/process/describe.ts';
 import { findRecord, readState, recordSwitch, writeState, type AppState } from '../core/state/state.ts';
 import { readPortRoles, type PortRoles } from './ports.ts';
 
 /**
  * ValidateService: the process ApplicationStart recorded is still the same process, its tree owns every listener on
- * the port, the health URL answers well over connections it owns, ownership still holds afterwards; then, blue/green,
- * nginx is switched to it. With --port N this is rollback. Re-running after success changes nothing.
+ * the port, the health URL answers well over connections it owns, ownership still holds afterwards and, with health,
+ * health.settle later; then, blue/green, nginx is switched to it. With --port N this is rollback. Re-running after
+ * success changes nothing.
  */
 export async function validateFlow(ctx: HookContext): Promise<string> {
   const state = readState(ctx.appDir);
@@ -30,27 +32,29 @@ export async function validateFlow(ctx: HookContext): Promise<string> {
   const info = confirmRecordedProcess(record, port, ctx.config.app.user);
   proveTreeOwnsPort(info, port);
   const health = ctx.config.health;
-  const healthy = await waitForHealthy(
-    info,
-    {
-      url: resolvePort(ctx.config, port).healthUrl,
-      expectStatus: health.expectStatus,
-      expectBody: health.expectBody,
-      requestTimeoutMs: health.requestTimeout,
-      intervalMs: health.interval,
-      untilMs: Math.min(Date.now() + health.timeout, ctx.deadline.at),
-      tls: health.tls,
-    },
-    ctx.out,
-  );
+  const ask = {
+    url: resolvePort(ctx.config, port).healthUrl,
+    expectStatus: health.expectStatus,
+    expectBody: health.expectBody,
+    requestTimeoutMs: health.requestTimeout,
+    tls: health.tls,
+  };
+  const untilMs = Math.min(Date.now() + health.timeout, ctx.deadline.at);
+  const healthy = await waitForHealthy(info, { ...ask, intervalMs: health.interval, untilMs }, ctx.out);
   // Ownership again after the health checks: a second listener could have appeared while we waited.
   confirmRecordedProcess(record, port, ctx.config.app.user);
   const { listeners } = proveTreeOwnsPort(info, port);
+  // An app that answers once and then dies must not pass: the same process, still owning the port and healthy, later.
+  const settle = { settleMs: health.settle, deadlineAt: ctx.deadline.at, health: ask };
+  const confirm = (when: string) => confirmOwner(record, port, ctx.config.app.user, when).info;
+  const settled = await settleOwner(settle, confirm, ctx.out);
   const count = listeners > 1 ? `, ${listeners} listeners` : '';
   const owner = `PID ${info.pid} (${info.comm}, started ${formatClock(info.startedAt)}${count})`;
   const answer = `HTTP ${healthy.status} in ${formatDuration(healthy.latencyMs)}, try ${healthy.attempts}`;
-  const owned = `port ${port} owned by ${owner}; healthy (${answer})`;
-  ctx.log.info({ port, pid: info.pid, attempts: healthy.attempts, healthyAfterMs: healthy.waitedMs }, 'verified');
+  const still = settled ? `; still healthy ${formatDuration(health.settle)} later` : '';
+  const owned = `port ${port} owned by ${owner}; healthy (${answer})${still}`;
+  const fields = { port, pid: info.pid, attempts: healthy.attempts, settledMs: settled?.waitedMs };
+  ctx.log.info({ ...fields, healthyAfterMs: healthy.waitedMs }, 'verified');
   return `${owned}${await switchTraffic(ctx, state, roles, port)}`;
 }
 
