@@ -71,7 +71,7 @@ export async function waitForHealthy(root: ProcessIdentity, policy: HealthPolicy
   );
 }
 
-/** One health request within `timeoutMs`, attributed to the tree rooted at `root`: the answer, and why it fails or null. */
+/** One health request within `timeoutMs`, attributed to the tree rooted at `root`: the answer, and why it fails. */
 export async function probeHealthOnce(
   root: ProcessIdentity,
   policy: Omit<HealthPolicy, 'intervalMs' | 'untilMs'>,

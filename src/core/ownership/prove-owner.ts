@@ -43,15 +43,12 @@ export function confirmRecordedProcess(
         ? `; port ${port} is held by ${holders.join(', ')}${successor}`
         : `; nothing listens on port ${port}`;
     const tail = record.log ? readLogTail(record.log) : [];
-    throw new HookError(
-      'NOT_OWNER',
-      `the new process on port ${port}, ${recorded}, ${when ? `exited ${when}` : 'is no longer running'}${reused}${held}`,
-      {
-        port,
-        pid: record.pid,
-        evidence: tail.length > 0 ? [`last lines of ${record.log}:`, ...tail.map((l) => `  ${l}`)] : [],
-      },
-    );
+    const gone = when ? `exited ${when}` : 'is no longer running';
+    throw new HookError('NOT_OWNER', `the new process on port ${port}, ${recorded}, ${gone}${reused}${held}`, {
+      port,
+      pid: record.pid,
+      evidence: tail.length > 0 ? [`last lines of ${record.log}:`, ...tail.map((l) => `  ${l}`)] : [],
+    });
   }
   const distrust = findUserDistrust(now, appUser);
   // Another user's process is not what ApplicationStart launched as the app: a forged or stale record.
