@@ -1,9 +1,10 @@
 import { HookError } from '../errors.ts';
 import { describeProcess, formatClock } from '../process/describe.ts';
-import { readLogTail } from '../process/log-tail.ts';
+import { pickReason, readLogTail } from '../process/log-tail.ts';
 import { checkTreeOwnsPort, findListeners, readBootId, readProcessInfo, rereadProcess } from '../procfs/index.ts';
 import type { ProcessInfo, SocketOwner } from '../procfs/types.ts';
 import type { StartRecord } from '../state/state.ts';
+import { cutLine } from '../text/clean-line.ts';
 import { findUserDistrust } from '../state/trust.ts';
 
 /**
@@ -43,7 +44,10 @@ export function confirmRecordedProcess(
         ? `; port ${port} is held by ${holders.join(', ')}${successor}`
         : `; nothing listens on port ${port}`;
     const tail = record.log ? readLogTail(record.log) : [];
-    const gone = when ? `exited ${when}` : 'is no longer running';
+    // After it was proven, its own last words are the only exit reason there is: the hook is not its parent.
+    const reason = when ? pickReason(tail) : undefined;
+    const quote = reason !== undefined ? `: "${cutLine(reason.trim(), 160)}"` : '';
+    const gone = when ? `exited ${when}${quote}` : 'is no longer running';
     throw new HookError('NOT_OWNER', `the new process on port ${port}, ${recorded}, ${gone}${reused}${held}`, {
       port,
       pid: record.pid,
