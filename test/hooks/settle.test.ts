@@ -1,7 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { pollUntil } from '../../src/lab/net.ts';
+import { confirmOwner } from '../../src/core/ownership/prove-owner.ts';
+import { readProcessInfo } from '../../src/core/procfs/index.ts';
+import { pollUntil, waitForPort } from '../../src/lab/net.ts';
+import { waitForExit } from '../../src/lab/processes.ts';
 import type { TestNginx } from '../../src/lab/nginx.ts';
-import { httpGet } from '../support/app.ts';
+import { httpGet, startApp } from '../support/app.ts';
 import {
   cleanUpHookTests,
   deployed,
@@ -94,6 +97,21 @@ describe('health.settle, with the compiled hooks', () => {
     expect(isAlive(pid)).toBe(true);
   }, 60_000);
 
+  it('the app answers health once, then fails it: validate fails at the end of the settle with the answer; nginx untouched', async () => {
+    const { include, validate } = await deploySecond({
+      appFlags: ['--unhealthy-after-health=1'],
+      health: { settle: '1s' },
+    });
+    expectVerdict(
+      validate,
+      'ValidateService',
+      'FAILED',
+      /http:\/\/127\.0\.0\.1:\d+\/actuator\/health answered health, then failed it 1\.0 s later: HTTP 503 .*"DOWN"/,
+    );
+    expect(nginx.readInclude()).toBe(include);
+    expect(await versionBehindNginx()).toContain('version=v1');
+  }, 60_000);
+
   it("the hook's deadline comes before the settle ends: validate fails saying so, nginx untouched", async () => {
     const { include, validate } = await deploySecond({ health: { settle: '2m' }, timeouts: { ValidateService: 8 } });
     expectVerdict(
@@ -105,4 +123,27 @@ describe('health.settle, with the compiled hooks', () => {
     expect(nginx.readInclude()).toBe(include);
     expect(await versionBehindNginx()).toContain('version=v1');
   }, 60_000);
+});
+
+describe('confirmOwner during the settle (live processes, from source)', () => {
+  it('the recorded process exited and another took the port: named as not the recorded one, with the exit', async () => {
+    const recorded = startApp([`--port=${green}`, '--version-tag=recorded']);
+    await waitForPort(green, 5000);
+    const info = readProcessInfo(recorded.pid)!;
+    const { pid, startTime, bootId, command, user } = info;
+    const startedAt = info.startedAt.toISOString();
+    const record = { pid, startTime, bootId, command, user, startedAt, deploymentId: null, log: '' };
+    const when = 'within the 5.0 s settle after answering health';
+    expect(confirmOwner(record, green, undefined, when).info.pid).toBe(recorded.pid);
+    recorded.child.kill('SIGKILL');
+    await waitForExit(recorded, 5000);
+    const successor = startApp([`--port=${green}`, '--version-tag=successor']);
+    await waitForPort(green, 5000);
+    expect(() => confirmOwner(record, green, undefined, when)).toThrow(
+      new RegExp(
+        `PID ${recorded.pid} .*, exited ${when}; port ${green} is held by PID ${successor.pid} .*, ` +
+          'which is not the recorded process',
+      ),
+    );
+  });
 });
