@@ -28,8 +28,8 @@ useBlueGreenBed((bed) => {
 });
 afterAll(cleanUpHookTests);
 
-/** Answers health once, then logs why and exits with code 3 three seconds later: long after the hook's last look. */
-const DiesAfterOneAnswer = ['--exit-after-health=1', '--exit-code=3', '--exit-delay=3000'];
+/** Answers health once, then logs why and exits with code 3 five seconds later: after a hook without the settle is done. */
+const DiesAfterOneAnswer = ['--exit-after-health=1', '--exit-code=3', '--exit-delay=5000'];
 
 /** Deploy v1 (healthy) to blue, then `v2` as given to green: stop, start and validate, as CodeDeploy runs them. */
 async function deploySecond(options: Pick<RevisionOptions, 'appFlags' | 'health' | 'timeouts'>) {
