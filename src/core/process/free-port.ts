@@ -118,7 +118,8 @@ function adoptNewHolders(port: number, targets: StopTarget[], signal: NodeJS.Sig
   const known = (owner: ProcessInfo) => targets.some((t) => hasIdentity(t.info, owner));
   const holders = findListeners(port).listeners.flatMap((l) => l.owners);
   for (const owner of new Map(holders.map((o) => [o.pid, o])).values()) {
-    if (known(owner)) continue;
+    // PID 1 is never signalled (see initHoldsPortError): the wait then ends naming it as the holder.
+    if (known(owner) || owner.pid === 1) continue;
     targets.push({ info: owner, group: false, adoptedWith: signal });
     out.say(`Sending ${signal} to ${describeProcess(owner)}: it took over port ${port}`, { pid: owner.pid, signal });
     signalProcess(owner, signal, false);
@@ -144,8 +145,12 @@ function findStopTargets(port: number, recorded: StartRecord | undefined, appUse
       { port },
     );
   }
+  const owners = listeners.flatMap((l) => l.owners);
+  const init = owners.find((o) => o.pid === 1);
+  // PID 1 holds a socket it activates services on (a systemd .socket unit): signalling it would take the host down.
+  if (init) throw initHoldsPortError(port, init);
   const targets = new Map<number, StopTarget>();
-  for (const owner of listeners.flatMap((l) => l.owners)) targets.set(owner.pid, { info: owner, group: false });
+  for (const owner of owners) targets.set(owner.pid, { info: owner, group: false });
   // The recorded process counts only if it is still the very process portproof started: a reused PID is someone else.
   const leader = recorded ? rereadProcess(recorded) : null;
   if (!leader) return { targets: [...targets.values()] };
@@ -158,6 +163,17 @@ function findStopTargets(port: number, recorded: StartRecord | undefined, appUse
   }
   targets.set(leader.pid, { info: leader, group: leader.pgid === leader.sid });
   return { targets: [...targets.values()] };
+}
+
+/** PID 1 listens on the port: a socket unit, to be stopped through systemd, never signalled by portproof. */
+function initHoldsPortError(port: number, init: ProcessInfo): HookError {
+  const fix = `find it with: systemctl list-sockets | grep ${port}, and stop it (or name its service as app.unit)`;
+  return new HookError(
+    'STOP_FAILED',
+    `port ${port} is held by ${describeProcess(init)}, the init process (a socket unit listens there); ` +
+      `it is never signalled: ${fix}`,
+    { port, pid: 1 },
+  );
 }
 
 function sendToAll(targets: StopTarget[], signal: NodeJS.Signals, out: Progress): void {

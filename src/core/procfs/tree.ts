@@ -49,9 +49,13 @@ function readChildMap(procRoot: string, sinceTicks: number): Map<number, number[
   return children;
 }
 
-/** The root first, then the rest of its unit's cgroup: what systemd stops with the unit. */
+/**
+ * The root first, then the rest of its unit's cgroup started no earlier than it: a process an earlier run left in the
+ * cgroup (a unit with KillMode=process) is not this run's, even in the same cgroup.
+ */
 function listCgroupTree(root: ProcessIdentity, cgroup: string, procRoot: string): ProcessInfo[] {
   const pids = [root.pid, ...listCgroupPids(cgroup, procRoot).filter((pid) => pid !== root.pid)];
   // A member that exited since the cgroup was listed is no longer part of the tree.
-  return pids.map((pid) => readProcessInfo(pid, procRoot)).filter((info) => info !== null);
+  const members = pids.map((pid) => readProcessInfo(pid, procRoot)).filter((info) => info !== null);
+  return members.filter((info) => info.pid === root.pid || info.startTime >= root.startTime);
 }
