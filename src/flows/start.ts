@@ -37,7 +37,9 @@ export async function startFlow(ctx: HookContext): Promise<string> {
 async function startUnderSystemd(ctx: HookContext, target: number): Promise<string> {
   const { unit } = resolvePort(ctx.config, target);
   ctx.out.begin(`Starting ${unit} (supervisor: systemd)`, { port: target, unit });
-  const app = await startUnit(ctx.config, target, ctx.appDir, ctx.out);
+  // start.timeout covers systemd's start job and the bind alike: a unit that never finishes starting is named.
+  const bindUntil = Math.min(Date.now() + ctx.config.start.timeout, ctx.deadline.at);
+  const app = await startUnit(ctx.config, target, ctx.appDir, bindUntil, ctx.out);
   // Interrupted before the record is written, the start stops the unit rather than leave it running unrecorded.
   const stop = async () => {
     await stopUnitQuietly(unit, Date.now() + DefaultAbandonGraceMs, ctx.out);
@@ -69,7 +71,6 @@ async function startUnderSystemd(ctx: HookContext, target: number): Promise<stri
   }
   forget();
   ctx.out.say(`${unit} started PID ${info.pid} as ${info.user}`, { pid: info.pid, unit });
-  const bindUntil = Math.min(Date.now() + ctx.config.start.timeout, ctx.deadline.at);
   const bindMs = await waitForUnitBind(app, target, bindUntil, ctx.out);
   ctx.log.info({ port: target, pid: info.pid, unit, bindMs }, 'listening');
   const started = `PID ${info.pid} (${info.comm}, started ${formatClock(info.startedAt)})`;

@@ -15,19 +15,48 @@ export function readInvocationLines(invocationId: string): string[] {
   return lines;
 }
 
-/**
- * How one run of the unit ended, as systemd logged it ("exited with code 3", "was killed by SIGKILL"): the run's
- * first exit is the reason even after systemd restarted it (a new run) and cleared its status.
- */
+/** How one run of the unit ended, as systemd logged it: "exited with code 3", "was killed by SIGKILL". */
 export function readRunExit(unit: string, invocationId: string): string | null {
   if (!/^[0-9a-f]{32}$/.test(invocationId)) return null;
-  // Only what systemd itself (PID 1, a field journald sets) logged about this run: the app cannot forge an exit line,
-  // and an earlier run's exit in the same second is not this one's.
-  const text = journal(['-o', 'cat', `UNIT=${unit}`, `INVOCATION_ID=${invocationId}`, '_PID=1']);
-  const match = /Main process exited, code=(\w+), status=(\d+)\/(\w+)/.exec(text);
-  if (match === null) return null;
-  const [, code, status, name] = match;
-  return code === 'exited' ? `exited with code ${status}` : `was killed by SIG${name}`;
+  return findExit(readSystemdLines(unit, [`INVOCATION_ID=${invocationId}`], 0));
+}
+
+/**
+ * How the unit's main process first ended since `sinceMs` (microseconds count: an earlier run's exit in the same
+ * second is not this start's): the reason even after systemd restarted it (a new run) and cleared its status.
+ */
+export function readFirstExitSince(unit: string, sinceMs: number): string | null {
+  return findExit(readSystemdLines(unit, [`--since=@${Math.floor(sinceMs / 1000)}`], sinceMs * 1000));
+}
+
+/**
+ * Only what systemd itself logged about the unit (PID 1: a field journald sets, which the app cannot forge), from
+ * `sinceUs` on.
+ */
+function readSystemdLines(unit: string, filters: string[], sinceUs: number): string[] {
+  const text = journal(['-o', 'json', `UNIT=${unit}`, '_PID=1', ...filters]);
+  const lines: string[] = [];
+  for (const line of text.split('\n')) {
+    let entry: { MESSAGE?: unknown; __REALTIME_TIMESTAMP?: unknown };
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      // A line cut short or empty: nothing to read from it.
+      continue;
+    }
+    if (Number(entry.__REALTIME_TIMESTAMP) >= sinceUs && typeof entry.MESSAGE === 'string') lines.push(entry.MESSAGE);
+  }
+  return lines;
+}
+
+function findExit(lines: string[]): string | null {
+  for (const line of lines) {
+    const match = /Main process exited, code=(\w+), status=(\d+)\/(\w+)/.exec(line);
+    if (match === null) continue;
+    const [, code, status, name] = match;
+    return code === 'exited' ? `exited with code ${status}` : `was killed by SIG${name}`;
+  }
+  return null;
 }
 
 function journal(args: string[]): string {

@@ -20,7 +20,7 @@ import {
 import type { ProcessInfo } from '../procfs/types.ts';
 import { cutLine } from '../text/clean-line.ts';
 import { pollUntil } from '../wait.ts';
-import { readInvocationLines, readRunExit } from './journal.ts';
+import { readFirstExitSince, readInvocationLines, readRunExit } from './journal.ts';
 import { runSystemctl, showUnit, type UnitStatus } from './systemctl.ts';
 import { installUnit } from './unit-file.ts';
 import { stopUnitQuietly } from './unit-stop.ts';
@@ -39,10 +39,17 @@ export interface UnitApp {
 }
 
 /**
- * Start the app's unit for `port` (written first when portproof owns it) and read who systemd started. A unit that
- * fails to start is stopped again and named with its exit and its last output.
+ * Start the app's unit for `port` (written first when portproof owns it) and read who systemd started, by `untilMs`.
+ * A unit that fails to start, restarts, never gets a main PID or is still starting at `untilMs` is stopped again and
+ * named with its exit and its last output.
  */
-export async function startUnit(config: LoadedConfig, port: number, appDir: string, out: Progress): Promise<UnitApp> {
+export async function startUnit(
+  config: LoadedConfig,
+  port: number,
+  appDir: string,
+  untilMs: number,
+  out: Progress,
+): Promise<UnitApp> {
   const { unit, logFile } = resolvePort(config, port);
   let log: UnitApp['log'] = null;
   if (config.app.unit === undefined) {
@@ -54,26 +61,50 @@ export async function startUnit(config: LoadedConfig, port: number, appDir: stri
     fs.closeSync(opened.fd);
     log = { file: logFile, offset: opened.offset };
   }
-  const startedAt = Date.now();
-  // A failed earlier run would otherwise keep its result and restart count in what this start reads.
+  // A failed earlier run would otherwise keep its result in what this start reads.
   tryQuietly(['reset-failed', '--', unit]);
+  // Read before the start: a run that crashed and was restarted at once still shows as a higher count.
+  const before = showUnit(unit);
+  const startedAt = Date.now();
+  const base = { unit, invocationId: '', restarts: before.restarts, log, startedAt };
+  const fail = async (status: UnitStatus, said: string | null, how?: string) => {
+    const error = exitedError({ ...base, invocationId: status.invocationId }, port, status, said, how);
+    await stopUnitQuietly(unit, Date.now() + DefaultAbandonGraceMs + 10_000, out);
+    return error;
+  };
   try {
-    runSystemctl(['start', '--', unit]);
+    // --no-block: the hook keeps its own deadline (start.timeout, the appspec's) instead of systemctl's job wait.
+    runSystemctl(['start', '--no-block', '--', unit]);
   } catch (error) {
-    // Type=exec: a program that cannot be executed fails the start job itself.
+    throw await fail(showUnit(unit), (error as Error).message);
+  }
+  const result = await pollUntil(
+    () => {
+      const status = showUnit(unit);
+      const started = status.invocationId !== '' && status.invocationId !== before.invocationId;
+      if (status.restarts > before.restarts || status.activeState === 'failed') return status;
+      // The job has not run yet: the unit still shows its previous run (or none).
+      if (!started) return undefined;
+      if (status.activeState === 'inactive' || status.subState === 'auto-restart') return status;
+      if (status.mainPid > 0 || status.activeState === 'active') return status;
+      return undefined;
+    },
+    untilMs,
+    { intervalMs: DefaultUnitPollMs / 2 },
+  );
+  if (!result.done) {
     const status = showUnit(unit);
-    const partial = { unit, invocationId: status.invocationId, restarts: 0, log, startedAt };
-    await stopUnitQuietly(unit, Date.now() + DefaultAbandonGraceMs, out);
-    throw exitedError(partial, port, status, (error as Error).message);
+    const state = `${status.activeState}/${status.subState}`;
+    throw await fail(status, null, `was still starting (${state}) after ${formatDuration(result.waitedMs)}`);
   }
-  const status = showUnit(unit);
-  const info = status.mainPid > 0 ? readProcessInfo(status.mainPid) : null;
-  const app = { unit, invocationId: status.invocationId, restarts: status.restarts, log, startedAt };
-  if (info === null || status.controlGroup === '') {
-    await stopUnitQuietly(unit, Date.now() + DefaultAbandonGraceMs, out);
-    throw exitedError(app, port, showUnit(unit), null);
+  const status = result.value;
+  const info = status.mainPid > 0 && status.restarts === before.restarts ? readProcessInfo(status.mainPid) : null;
+  if (info === null || status.activeState === 'failed' || status.activeState === 'inactive') {
+    const noMain = status.activeState === 'active' && status.mainPid === 0;
+    const how = noMain ? 'is active, but systemd knows no main process (Type=forking without PIDFile=?)' : undefined;
+    throw await fail(status, null, how);
   }
-  return { ...app, info: { ...info, cgroup: status.controlGroup } };
+  return { ...base, invocationId: status.invocationId, info: { ...info, cgroup: status.controlGroup } };
 }
 
 /**
@@ -126,9 +157,16 @@ export function hasLeftRun(app: Pick<UnitApp, 'invocationId' | 'info'>, status: 
   return status.invocationId !== app.invocationId || status.mainPid !== app.info.pid || status.activeState !== 'active';
 }
 
-/** How the run ended, in words: the exit systemd logged for this run, else the unit's status now. */
-export function describeUnitExit(app: Pick<UnitApp, 'unit' | 'invocationId'>, status: UnitStatus): string {
-  const logged = readRunExit(app.unit, app.invocationId);
+/**
+ * How the run ended, in words: the exit systemd logged for this run (or, during a start, the first since it began),
+ * else the unit's status now.
+ */
+export function describeUnitExit(
+  app: Pick<UnitApp, 'unit' | 'invocationId'> & { startedAt?: number },
+  status: UnitStatus,
+): string {
+  const logged =
+    app.startedAt !== undefined ? readFirstExitSince(app.unit, app.startedAt) : readRunExit(app.unit, app.invocationId);
   const now = status.lastExit;
   const exit = logged ?? (now ? (now.signal ? `was killed by ${now.signal}` : `exited with code ${now.code}`) : null);
   const restarted = status.restarts > 0 ? `, and systemd restarted it ${status.restarts} time(s)` : '';
@@ -147,12 +185,13 @@ function exitedError(
   port: number,
   status: UnitStatus,
   systemctlSaid: string | null,
+  already?: string,
 ): HookError {
   const evidence = describeOutput(app);
   const lines = evidence.slice(1).map((l) => l.trim());
   const reason = pickReason(lines);
   const quote = reason !== undefined ? `: "${cutLine(reason, 160)}"` : '';
-  const how = describeUnitExit(app, status);
+  const how = already ?? describeUnitExit(app, status);
   const said = systemctlSaid && reason === undefined ? ` (${systemctlSaid})` : '';
   return new HookError('START_EXITED', `${app.unit} ${how} before listening on port ${port}${quote}${said}`, {
     port,
