@@ -42,9 +42,10 @@ describe('the systemd-nspawn test kit', () => {
   });
 
   it('runs a hook as the agent does: its exit code comes back, and what it leaves behind dies with its unit', async () => {
-    const marker = `pp-left-behind-${process.pid}`;
+    // A duration no other process uses marks the leftover (sleep takes no other arguments).
+    const marker = `sleep 7${process.pid}`;
     const run = await container.runHookAsAgent(
-      ['sh', '-c', `echo "$GREETING"; grep -E "^(0|9[^:]*):" /proc/self/cgroup; setsid sleep 1000 ${marker} & exit 1`],
+      ['sh', '-c', `echo "$GREETING"; grep -E "^(0|9[^:]*):" /proc/self/cgroup; setsid ${marker} & exit 1`],
       { GREETING: 'hello from the hook' },
     );
     expect(run.code, run.stderr).toBe(1);
@@ -55,10 +56,10 @@ describe('the systemd-nspawn test kit', () => {
       .poll(async () => (await container.exec(['pgrep', '-f', marker])).code, { timeout: 20_000 })
       .toBe(1);
     // The contrast, so the check above can fail: with KillMode=process the same leftover outlives its unit.
-    const spared = `pp-spared-${process.pid}`;
+    const spared = `sleep 8${process.pid}`;
     const kept = await container.exec(
       ['systemd-run', '--wait', '--collect', '--quiet', '-p', 'KillMode=process'].concat(
-        ['sh', '-c', `setsid sleep 1000 ${spared} & exit 0`],
+        ['sh', '-c', `setsid ${spared} & exit 0`],
       ),
     );
     expect(kept.code, kept.stderr).toBe(0);
@@ -91,7 +92,7 @@ describe('the systemd-nspawn test kit', () => {
     expect(started.code, started.stderr).toBe(0);
     const mainPid = Number((await container.systemctl('show', '-P', 'MainPID', 'pp-smoke-last')).stdout);
     expect(mainPid).toBeGreaterThan(1);
-    // The sleeper as the host sees it: the one process in this PID namespace running `sleep infinity` from the unit.
+    // Every process of the container's PID namespace as the host sees it: PID 1, journald, the sleeper, …
     const ns = fs.readlinkSync(`/proc/${container.pid()}/ns/pid`);
     const hostPids = fs
       .readdirSync('/proc')
