@@ -260,8 +260,8 @@ function execIn(pid1: number, argv: string[], options: ExecOptions): Promise<Exe
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
     if (options.input !== undefined) child.stdin!.end(options.input);
     const timer = setTimeout(() => {
       child.kill('SIGKILL');

@@ -52,15 +52,15 @@ describe('the systemd-nspawn test kit', () => {
     expect(run.lines[0]).toBe('hello from the hook');
     expect(run.stdout).toMatch(/^0::\/system\.slice\/run-.*\.service$/m);
     // setsid leaves the session, not the cgroup: the unit's end killed the sleep (KillMode=control-group).
-    await expect
-      .poll(async () => (await container.exec(['pgrep', '-f', marker])).code, { timeout: 20_000 })
-      .toBe(1);
+    await expect.poll(async () => (await container.exec(['pgrep', '-f', marker])).code, { timeout: 20_000 }).toBe(1);
     // The contrast, so the check above can fail: with KillMode=process the same leftover outlives its unit.
     const spared = `sleep 8${process.pid}`;
     const kept = await container.exec(
-      ['systemd-run', '--wait', '--collect', '--quiet', '-p', 'KillMode=process'].concat(
-        ['sh', '-c', `setsid ${spared} & exit 0`],
-      ),
+      ['systemd-run', '--wait', '--collect', '--quiet', '-p', 'KillMode=process'].concat([
+        'sh',
+        '-c',
+        `setsid ${spared} & exit 0`,
+      ]),
     );
     expect(kept.code, kept.stderr).toBe(0);
     expect((await container.exec(['pgrep', '-f', spared])).code).toBe(0);
