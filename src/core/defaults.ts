@@ -40,3 +40,12 @@ export const DefaultLockPollMs = 100;
  * that young may be a live holder's, mid-write. Five seconds is ages for one write and short next to the 10 s wait.
  */
 export const DefaultUnreadableLockStaleMs = 5000;
+
+/** Under systemd, how often a wait asks systemd about the unit (each is a systemctl run); /proc is read in between. */
+export const DefaultUnitPollMs = 250;
+
+/** How long one systemctl call that does not wait for a job (show, enable, daemon-reload) may take. */
+export const DefaultSystemctlTimeoutMs = 30_000;
+
+/** How long systemd waits before restarting a crashed app: long enough for a start hook to see the first exit. */
+export const DefaultRestartDelaySec = 5;

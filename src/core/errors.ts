@@ -31,6 +31,8 @@ export type HookErrorCode =
   | 'INCLUDE_UNKNOWN'
   | 'INCLUDE_UNSAFE'
   | 'LIVE_PORT_CONFLICT'
+  /** systemctl refused or failed (a unit that cannot be written, started, stopped or enabled). */
+  | 'SYSTEMD_FAILED'
   /** /proc cannot be read (not mounted, or an error other than a vanished process or a permission). */
   | 'PROC_UNREADABLE'
   /** /proc holds text in a format portproof does not read (a kernel it does not know). */

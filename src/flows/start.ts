@@ -14,10 +14,14 @@ import { findRecord, readState, recordStart, writeState, type AppState } from '.
 import { pollUntil } from '../core/wait.ts';
 import { readPortRoles } from './ports.ts';
 import { freeTargetPort } from './stop.ts';
+import { chooseSupervisor } from '../core/supervisor/choose.ts';
+import { startUnit, waitForUnitBind } from '../core/supervisor/unit-start.ts';
+import { stopUnitQuietly } from '../core/supervisor/unit-stop.ts';
+import { DefaultAbandonGraceMs } from '../core/defaults.ts';
 
 /**
  * ApplicationStart: free the target port (a skipped or broken ApplicationStop cannot cause "port in use"), start the
- * app detached, record who it is, and wait until it listens.
+ * app under its supervisor (a systemd unit, or detached), record who it is, and wait until it listens.
  */
 export async function startFlow(ctx: HookContext): Promise<string> {
   const roles = readPortRoles(ctx.config);
@@ -25,7 +29,56 @@ export async function startFlow(ctx: HookContext): Promise<string> {
   ctx.out.begin(`Freeing port ${target} before starting`, { port: target });
   const freed = await freeTargetPort(ctx, roles);
   if (freed.stopped.length > 0) ctx.out.say(`Port ${target} free after ${formatDuration(freed.releasedAfterMs)}`);
-  ctx.out.begin(`Starting ${resolvePort(ctx.config, target).argv.join(' ')}`, { port: target });
+  if (chooseSupervisor(ctx.config) === 'systemd') return startUnderSystemd(ctx, target);
+  return `${await startDirectly(ctx, target)}; supervisor: direct`;
+}
+
+/** Start the app's unit through systemd: the app lives in its own cgroup, never in the CodeDeploy agent's. */
+async function startUnderSystemd(ctx: HookContext, target: number): Promise<string> {
+  const { unit } = resolvePort(ctx.config, target);
+  ctx.out.begin(`Starting ${unit} (supervisor: systemd)`, { port: target, unit });
+  const app = await startUnit(ctx.config, target, ctx.appDir, ctx.out);
+  // Interrupted before the record is written, the start stops the unit rather than leave it running unrecorded.
+  const stop = async () => {
+    await stopUnitQuietly(unit, Date.now() + DefaultAbandonGraceMs, ctx.out);
+    return `stopped ${unit}, which this start had started`;
+  };
+  const forget = onInterrupt(stop);
+  const state = readState(ctx.appDir);
+  const { info } = app;
+  recordStart(state, target, {
+    pid: info.pid,
+    startTime: info.startTime,
+    bootId: info.bootId,
+    command: info.command,
+    user: info.user,
+    startedAt: info.startedAt.toISOString(),
+    deploymentId: ctx.deployment?.deploymentId ?? null,
+    log: app.log?.file ?? '',
+    unit,
+    invocationId: app.invocationId,
+    restarts: app.restarts,
+    cgroup: info.cgroup,
+  });
+  try {
+    writeState(ctx.appDir, state);
+  } catch (error) {
+    // A unit that cannot be recorded is stopped again: ApplicationStop could not tell it from a stranger.
+    await stop();
+    throw error;
+  }
+  forget();
+  ctx.out.say(`${unit} started PID ${info.pid} as ${info.user}`, { pid: info.pid, unit });
+  const bindUntil = Math.min(Date.now() + ctx.config.start.timeout, ctx.deadline.at);
+  const bindMs = await waitForUnitBind(app, target, bindUntil, ctx.out);
+  ctx.log.info({ port: target, pid: info.pid, unit, bindMs }, 'listening');
+  const started = `PID ${info.pid} (${info.comm}, started ${formatClock(info.startedAt)})`;
+  return `${started} listening on port ${target} after ${formatDuration(bindMs)} as ${unit}`;
+}
+
+/** Start the app detached (its own session, output to its log): nothing restarts it after a crash or a reboot. */
+async function startDirectly(ctx: HookContext, target: number): Promise<string> {
+  ctx.out.begin(`Starting ${resolvePort(ctx.config, target).argv.join(' ')} (supervisor: direct)`, { port: target });
   const app = await launchApp(ctx.config, target);
   // Interrupted before the bound process is recorded, the start stops what it started rather than leave it running
   // unrecorded (state.json would name only the launcher); once recorded, ApplicationStop owns it.

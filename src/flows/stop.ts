@@ -1,10 +1,15 @@
 import { formatDuration } from '../core/config/duration.ts';
 import type { HookContext } from '../runner/context.ts';
 import { describeProcess } from '../core/process/describe.ts';
-import { freePort, type FreePortReport } from '../core/process/free-port.ts';
+import { freePort, type FreePortReport, type StoppedProcess } from '../core/process/free-port.ts';
 import { findRecord, forgetPort, readState, writeState, type AppState } from '../core/state/state.ts';
 import { HookError } from '../core/errors.ts';
 import { assertNotServed, readPortRoles, type PortRoles } from './ports.ts';
+import { resolvePort } from '../core/config/resolve-port.ts';
+import { isSystemdBooted } from '../core/supervisor/choose.ts';
+import { stopUnit } from '../core/supervisor/unit-stop.ts';
+import { disableUnit } from '../core/supervisor/boot-units.ts';
+import type { StartRecord } from '../core/state/state.ts';
 
 /** ApplicationStop: free the target port. Nothing listening is success; so is running it twice. */
 export async function stopFlow(ctx: HookContext): Promise<string> {
@@ -21,7 +26,8 @@ export async function freeTargetPort(ctx: HookContext, roles: PortRoles): Promis
   // Last look before any signal: the port nginx serves (per the include and the last recorded switch) is never freed.
   assertNotServed(ctx.config, roles, state, ctx.appDir, port);
   if (state.problem) ctx.out.say(`Note: ${state.problem}; only processes found listening will be stopped`);
-  const report = await freePort(port, {
+  const units = await stopPortUnits(ctx, port, findRecord(state, port));
+  const freed = await freePort(port, {
     signal: ctx.config.stop.signal,
     graceMs: ctx.config.stop.grace,
     recorded: findRecord(state, port),
@@ -29,6 +35,9 @@ export async function freeTargetPort(ctx: HookContext, roles: PortRoles): Promis
     untilMs: ctx.deadline.at,
     out: ctx.out,
   });
+  // What the units' stop took comes first: the leftovers were signalled after it.
+  const unitMs = units.reduce((sum, u) => sum + u.exitedAfterMs, 0);
+  const report = { ...freed, stopped: [...units, ...freed.stopped], releasedAfterMs: unitMs + freed.releasedAfterMs };
   if (forgetPort(state, port)) forgetStopped(ctx, state, report);
   ctx.log.info(
     {
@@ -42,14 +51,38 @@ export async function freeTargetPort(ctx: HookContext, roles: PortRoles): Promis
   return report;
 }
 
+/**
+ * Under systemd, stop the unit that runs the app on `port` (the one the config names, and the one recorded there if
+ * the config changed since) and take it off the boot list: systemd stops its whole cgroup. What it leaves listening
+ * (a KillMode=process unit's child, an app started directly) is freed after, as any listener.
+ */
+async function stopPortUnits(
+  ctx: HookContext,
+  port: number,
+  record: StartRecord | undefined,
+): Promise<StoppedProcess[]> {
+  if (!isSystemdBooted()) return [];
+  const units = [...new Set([resolvePort(ctx.config, port).unit, ...(record?.unit ? [record.unit] : [])])];
+  const stopped: StoppedProcess[] = [];
+  for (const unit of units) {
+    const done = await stopUnit(unit, ctx.deadline.at, ctx.out);
+    disableUnit(unit, ctx.out);
+    if (done?.main) stopped.push({ info: done.main, signal: ctx.config.stop.signal, exitedAfterMs: done.tookMs, unit });
+  }
+  return stopped;
+}
+
 /** "port 8082 free: stopped PID 4711 (…) with SIGTERM in 8.0 s" */
 export function describeFreed(report: FreePortReport): string {
   const untrusted = report.notTrustedListens ? 'not trusted as the record (stopped as a listener)' : 'not signalled';
   const notTrusted = report.notTrusted ? `; ${untrusted} ${report.notTrusted}` : '';
   if (report.stopped.length === 0) return `port ${report.port} free (nothing was listening)${notTrusted}`;
-  const who = report.stopped.map(
-    (s) => `${describeProcess(s.info)} with ${s.signal}${s.signal === 'SIGKILL' ? ' after the grace period' : ''}`,
-  );
+  const who = report.stopped.map((s) => {
+    const how = s.unit
+      ? `by stopping ${s.unit}`
+      : `with ${s.signal}${s.signal === 'SIGKILL' ? ' after the grace period' : ''}`;
+    return `${describeProcess(s.info)} ${how}`;
+  });
   const after = formatDuration(report.releasedAfterMs);
   return `port ${report.port} free after ${after}: stopped ${who.join('; ')}${notTrusted}`;
 }

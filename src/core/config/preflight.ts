@@ -5,6 +5,7 @@ import { resolvePort } from './resolve-port.ts';
 import { lookupAccount, type Account } from '../process/user.ts';
 import { findProgram, readUserGroups, type RunAs } from './find-program.ts';
 import type { LoadedConfig } from './load.ts';
+import { checkSupervisor } from '../supervisor/choose.ts';
 
 // Everything the config implies about this host, checked before a hook touches anything: a wrong user, a missing
 // directory or program is found while the old app still runs, not after it was stopped.
@@ -19,6 +20,7 @@ export interface PreflightNeeds {
 export function preflight(config: LoadedConfig, needs: PreflightNeeds, isRoot = process.getuid?.() === 0): string[] {
   const problems: string[] = [];
   const account = checkUser(config, problems);
+  problems.push(...checkSupervisor(config, needs.launch));
   if (needs.launch && config.app.command) {
     const cwdOk = checkDirectory('app.cwd', config.app.cwd, problems);
     if (cwdOk) checkProgram(config, account && isRoot ? account : null, problems);

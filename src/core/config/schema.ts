@@ -73,9 +73,9 @@ export const appSchema = map({
   command: z.optional(argv.check(z.describe('argv, no shell; {port} is replaced and PORT is set'))),
   unit: z.optional(unit.check(z.describe("the user's own systemd unit, instead of command"))),
   supervisor: withDefault(
-    z.enum(supervisors, { error: `must be one of ${supervisors.join(', ')}` }).check(
-      z.describe('auto: systemd when PID 1 is systemd, otherwise direct'),
-    ),
+    z
+      .enum(supervisors, { error: `must be one of ${supervisors.join(', ')}` })
+      .check(z.describe('auto: systemd when PID 1 is systemd, otherwise direct')),
     'auto',
   ),
   cwd: z.optional(absolutePath),
@@ -157,7 +157,9 @@ function checkAppSource(
 ): { code: 'custom'; path: string[]; message: string }[] {
   const issue = (key: string, message: string) => ({ code: 'custom' as const, path: ['app', key], message });
   if (app.unit === undefined) {
-    return app.command === undefined ? [issue('command', 'is required (or app.unit, to run your own systemd unit)')] : [];
+    return app.command === undefined
+      ? [issue('command', 'is required (or app.unit, to run your own systemd unit)')]
+      : [];
   }
   if (app.command !== undefined) return [issue('unit', 'and app.command cannot both be given: keep one')];
   if (app.supervisor === 'direct') return [issue('unit', 'needs systemd; app.supervisor is direct')];
@@ -166,7 +168,12 @@ function checkAppSource(
     return [issue('unit', `${app.unit} is a template (one instance per port); with one port, name a plain unit`)];
   }
   if (!template && ports === 2) {
-    return [issue('unit', `${app.unit} is one unit; two ports need a template like ${app.unit.replace(/\.service$/, '@.service')}`)];
+    return [
+      issue(
+        'unit',
+        `${app.unit} is one unit; two ports need a template like ${app.unit.replace(/\.service$/, '@.service')}`,
+      ),
+    ];
   }
   return [];
 }

@@ -16,6 +16,8 @@ export interface StoppedProcess {
   signal: NodeJS.Signals;
   /** From the first signal until it was gone. */
   exitedAfterMs: number;
+  /** The systemd unit it ran in, when it was stopped by stopping that unit. */
+  unit?: string;
 }
 
 /** What freeing a port took. */

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DefaultProcRoot } from './boot.ts';
+import { listCgroupPids } from './cgroup.ts';
 import { listPids } from './fds.ts';
 import { isSameProcess, readProcessInfo } from './process.ts';
 import { parseStat } from './stat.ts';
@@ -8,10 +9,12 @@ import type { ProcessIdentity, ProcessInfo } from './types.ts';
 
 /**
  * A process and its descendants started no earlier than it (a descendant cannot predate its ancestor; an older
- * one is a reused PID's child). Empty when the root is gone or is no longer the same process.
+ * one is a reused PID's child); under systemd, the root and every process in its unit's cgroup. Empty when the root
+ * is gone or is no longer the same process.
  */
 export function listProcessTree(root: ProcessIdentity, procRoot = DefaultProcRoot): ProcessInfo[] {
   if (!isSameProcess(root, procRoot)) return [];
+  if (root.cgroup !== undefined) return listCgroupTree(root, root.cgroup, procRoot);
   const children = readChildMap(procRoot, root.startTime);
   const tree: ProcessInfo[] = [];
   const queue = [root.pid];
@@ -44,4 +47,11 @@ function readChildMap(procRoot: string, sinceTicks: number): Map<number, number[
     children.set(stat.ppid, list);
   }
   return children;
+}
+
+/** The root first, then the rest of its unit's cgroup: what systemd stops with the unit. */
+function listCgroupTree(root: ProcessIdentity, cgroup: string, procRoot: string): ProcessInfo[] {
+  const pids = [root.pid, ...listCgroupPids(cgroup, procRoot).filter((pid) => pid !== root.pid)];
+  // A member that exited since the cgroup was listed is no longer part of the tree.
+  return pids.map((pid) => readProcessInfo(pid, procRoot)).filter((info) => info !== null);
 }

@@ -7,6 +7,8 @@ export interface ProcessIdentity {
   startTime: number;
   /** /proc/sys/kernel/random/boot_id */
   bootId: string;
+  /** Under systemd: the unit's cgroup, whose processes are the tree (instead of the process's descendants). */
+  cgroup?: string;
 }
 
 /** Everything portproof reports about a process. */

@@ -17,6 +17,11 @@ const recordSchema = z.object({
   startedAt: z._default(z.string(), ''),
   deploymentId: z._default(z.nullable(z.string()), null),
   log: z._default(z.string(), ''),
+  // Under systemd: the unit, this run of it (a restart changes it), its restart count then, and its cgroup.
+  unit: z.optional(z.string()),
+  invocationId: z.optional(z.string()),
+  restarts: z.optional(z.int().check(z.nonnegative())),
+  cgroup: z.optional(z.string()),
 });
 
 /** The process a start hook launched on a port. */

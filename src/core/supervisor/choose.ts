@@ -1,0 +1,83 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { LoadedConfig } from '../config/load.ts';
+import { resolvePort } from '../config/resolve-port.ts';
+import { showUnit } from './systemctl.ts';
+
+/** Who keeps the app running between deployments. */
+export type Supervisor = 'systemd' | 'direct';
+
+/** True when systemd is PID 1 (the test sd_booted makes: /run/systemd/system exists). */
+export function isSystemdBooted(runDir = '/run/systemd/system'): boolean {
+  return fs.statSync(runDir, { throwIfNoEntry: false })?.isDirectory() ?? false;
+}
+
+/** app.supervisor as it applies on this host: `auto` is systemd where PID 1 is systemd, otherwise direct. */
+export function chooseSupervisor(config: LoadedConfig, booted = isSystemdBooted()): Supervisor {
+  if (config.app.supervisor === 'auto') return booted ? 'systemd' : 'direct';
+  return config.app.supervisor;
+}
+
+/**
+ * What the supervisor setting implies about this host, each a line naming its key: systemd must be PID 1, the user's
+ * unit must exist, and the unit portproof writes must be able to hold the paths it names.
+ */
+export function checkSupervisor(config: LoadedConfig, launch: boolean, booted = isSystemdBooted()): string[] {
+  const wantsSystemd = config.app.supervisor === 'systemd' || config.app.unit !== undefined;
+  if (wantsSystemd && !booted) {
+    const key = config.app.unit !== undefined ? 'app.unit' : 'app.supervisor';
+    return [`${key}: needs systemd, but PID 1 here is ${readPid1Name()}; use app.supervisor: direct with app.command`];
+  }
+  // The rest concerns what a start would run: other hooks only need to know systemd is there.
+  if (!launch || chooseSupervisor(config, booted) === 'direct') return [];
+  const problems: string[] = [];
+  if (config.app.unit !== undefined) {
+    for (const port of config.ports) {
+      const { unit } = resolvePort(config, port);
+      const status = showUnit(unit);
+      // A template's instance loads when the template exists: LoadState tells for both forms.
+      if (status.loadState !== 'loaded')
+        problems.push(`app.unit: ${unit} is ${status.loadState || 'unknown'} to systemd`);
+    }
+    return [...new Set(problems)];
+  }
+  // Each path goes on one line of the unit file: a line break would end it there.
+  for (const [key, value] of [
+    ['app.cwd', config.app.cwd],
+    ['app.log', config.app.log],
+  ] as const) {
+    if (/[\n\r]/.test(value)) problems.push(`${key}: contains a line break, which a systemd unit cannot hold`);
+  }
+  problems.push(...config.ports.flatMap((port) => checkLogDirectory(resolvePort(config, port).logFile)));
+  return [...new Set(problems)];
+}
+
+/**
+ * Under systemd, systemd opens app.log as root when the app starts, following links: a directory on the way that
+ * someone other than root can write would let them point the app's output at any file. Refused, with the fix.
+ */
+function checkLogDirectory(logFile: string): string[] {
+  let dir = path.dirname(logFile);
+  // The nearest existing directory decides: portproof creates the rest as root.
+  while (!fs.existsSync(dir) && dir !== '/') dir = path.dirname(dir);
+  for (let at = dir; ; at = path.dirname(at)) {
+    const stat = fs.statSync(at, { throwIfNoEntry: false });
+    if (stat === undefined) return [];
+    const sticky = at !== dir && stat.uid === 0 && (stat.mode & 0o1000) !== 0;
+    if (stat.uid !== 0 || (!sticky && (stat.mode & 0o022) !== 0)) {
+      const why = 'systemd opens the log as root and would follow a link planted there';
+      const fix = 'keep it in a directory only root can write (the default is <stateDir>/<app>/app-{port}.log)';
+      return [`app.log: ${logFile}: ${at} can be written by others than root; ${why}: ${fix}`];
+    }
+    if (at === '/') return [];
+  }
+}
+
+function readPid1Name(): string {
+  try {
+    return fs.readFileSync('/proc/1/comm', 'utf8').trim() || 'unknown';
+  } catch {
+    // /proc/1 not readable: said as unknown.
+    return 'not systemd';
+  }
+}

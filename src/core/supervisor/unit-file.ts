@@ -1,0 +1,117 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { writeFileAtomic } from '../atomic-write.ts';
+import { findProgram } from '../config/find-program.ts';
+import type { LoadedConfig } from '../config/load.ts';
+import { resolvePort } from '../config/resolve-port.ts';
+import { DefaultRestartDelaySec } from '../defaults.ts';
+import { HookError } from '../errors.ts';
+import { describeFsError } from '../fs-error.ts';
+import { runSystemctl } from './systemctl.ts';
+
+/** Where portproof writes its units: the administrator's unit directory, which outranks packaged units. */
+export const UnitDirectory = '/etc/systemd/system';
+
+/** A unit portproof wrote for one port, and whether this start changed it. */
+export interface InstalledUnit {
+  unit: string;
+  file: string;
+  envFile: string;
+  changed: boolean;
+}
+
+/**
+ * Write the unit that runs the app on `port` (and its environment file, root's alone: app.env may hold secrets) and
+ * reload systemd when either changed. The unit runs from this release's directory, so the other port's unit keeps
+ * running the previous release from its own.
+ */
+export function installUnit(
+  config: LoadedConfig,
+  port: number,
+  appDir: string,
+  unitDir = UnitDirectory,
+): InstalledUnit {
+  const { unit } = resolvePort(config, port);
+  const file = path.join(unitDir, unit);
+  const envFile = path.join(appDir, `unit-${port}.env`);
+  const envChanged = writeIfChanged(envFile, renderEnvironment(config, port), 0o600);
+  const unitChanged = writeIfChanged(file, renderUnit(config, port, envFile), 0o644);
+  if (unitChanged) runSystemctl(['daemon-reload']);
+  return { unit, file, envFile, changed: unitChanged || envChanged };
+}
+
+/** The unit file's text: what the README shows in full. */
+export function renderUnit(config: LoadedConfig, port: number, envFile: string): string {
+  const { argv, logFile, unit } = resolvePort(config, port);
+  const program = findProgram(argv[0]!, config.app.cwd, config.app.env.PATH ?? process.env.PATH ?? '', null);
+  // Preflight found the program; a program gone since is named by systemd's own start failure.
+  const exec = ['file' in program ? program.file : argv[0]!, ...argv.slice(1)].map(quoteArgument).join(' ');
+  const user = config.app.user ? [`User=${config.app.user}`] : [];
+  return [
+    `# ${unit}: ${config.app.name} on port ${port}, written by portproof from ${config.file}.`,
+    '# Rewritten by each ApplicationStart on this port: change portproof.yml, not this file.',
+    '[Unit]',
+    `Description=${config.app.name} on port ${port} (portproof)`,
+    'After=network.target',
+    '',
+    '[Service]',
+    'Type=exec',
+    `ExecStart=${exec}`,
+    `WorkingDirectory=${escapeSpecifiers(config.app.cwd)}`,
+    ...user,
+    `EnvironmentFile=${escapeSpecifiers(envFile)}`,
+    'StandardInput=null',
+    `StandardOutput=append:${escapeSpecifiers(logFile)}`,
+    `StandardError=append:${escapeSpecifiers(logFile)}`,
+    // The whole cgroup is stopped: the signal to every process, SIGKILL to what is left after the grace.
+    'KillMode=control-group',
+    `KillSignal=${config.stop.signal}`,
+    `TimeoutStopSec=${Math.ceil(config.stop.grace / 1000)}s`,
+    'SendSIGKILL=yes',
+    // A JVM stopped by SIGTERM exits with 128 + 15: a clean stop, not a failure to restart after.
+    'SuccessExitStatus=143',
+    'Restart=on-failure',
+    `RestartSec=${DefaultRestartDelaySec}s`,
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n');
+}
+
+/** The app's environment as an EnvironmentFile: PORT and app.env, each value quoted. */
+function renderEnvironment(config: LoadedConfig, port: number): string {
+  const env = { ...config.app.env, PORT: String(port) };
+  const lines = Object.entries(env).map(([key, value]) => `${key}="${value.replace(/[\\"$`]/g, (c) => `\\${c}`)}"`);
+  return `# ${config.app.name} on port ${port}: written by portproof from app.env.\n${lines.join('\n')}\n`;
+}
+
+/** One ExecStart argument, quoted: systemd's C escapes, `%%` for a specifier, `$$` for a variable. */
+function quoteArgument(arg: string): string {
+  const escaped = arg
+    .replace(/\\/g, '\\\\')
+    .replace(/"/g, '\\"')
+    .replace(/\n/g, '\\n')
+    .replace(/\t/g, '\\t')
+    .replace(/\$/g, '$$$$');
+  return `"${escapeSpecifiers(escaped)}"`;
+}
+
+function escapeSpecifiers(text: string): string {
+  return text.replace(/%/g, '%%');
+}
+
+/** Replace `file` atomically when its content differs; true when it did. */
+function writeIfChanged(file: string, content: string, mode: number): boolean {
+  try {
+    if (fs.readFileSync(file, 'utf8') === content) return false;
+  } catch {
+    // Missing (the first start on this port) or unreadable: written below, where a real problem is reported.
+  }
+  try {
+    writeFileAtomic(file, content, { mode, uid: 0, gid: 0 });
+  } catch (error) {
+    throw new HookError('SYSTEMD_FAILED', `cannot write ${file}: ${describeFsError(error)}`, { path: file });
+  }
+  return true;
+}

@@ -1,0 +1,57 @@
+import { formatDuration } from '../config/duration.ts';
+import { DefaultUnitPollMs } from '../defaults.ts';
+import { HookError } from '../errors.ts';
+import type { Progress } from '../progress.ts';
+import { describeProcess } from '../process/describe.ts';
+import { readProcessInfo } from '../procfs/index.ts';
+import type { ProcessInfo } from '../procfs/types.ts';
+import { pollUntil } from '../wait.ts';
+import { runSystemctl, showUnit, type UnitStatus } from './systemctl.ts';
+
+/** A unit this hook stopped: its main process as it ran, and how long systemd took. */
+export interface StoppedUnit {
+  unit: string;
+  main: ProcessInfo | null;
+  tookMs: number;
+}
+
+/** True while systemd runs the unit or is about to (a restart pending counts: it would start again). */
+export function isUnitRunning(status: UnitStatus): boolean {
+  return status.loadState === 'loaded' && !['inactive', 'failed'].includes(status.activeState);
+}
+
+/**
+ * Stop a unit through systemd, which signals its whole cgroup and SIGKILLs what is left after its own grace, and wait
+ * until it is down; null when it was not running. A pending restart is cancelled with it.
+ */
+export async function stopUnit(unit: string, untilMs: number, out: Progress): Promise<StoppedUnit | null> {
+  const status = showUnit(unit);
+  if (!isUnitRunning(status)) return null;
+  const main = status.mainPid > 0 ? readProcessInfo(status.mainPid) : null;
+  const startedAt = Date.now();
+  out.say(`Stopping ${unit}${main ? `, ${describeProcess(main)}` : ''}`, { unit, pid: main?.pid });
+  // --no-block: the hook keeps its own deadline and progress lines instead of waiting inside systemctl.
+  runSystemctl(['stop', '--no-block', '--', unit]);
+  const down = await pollUntil(() => (isUnitRunning(showUnit(unit)) ? undefined : true), untilMs, {
+    intervalMs: DefaultUnitPollMs,
+    onTick: () => out.progress(startedAt, untilMs),
+  });
+  const tookMs = Date.now() - startedAt;
+  if (!down.done) {
+    throw new HookError('STOP_FAILED', `${unit} was still stopping after ${formatDuration(tookMs)}`, {
+      unit,
+      pid: main?.pid,
+    });
+  }
+  return { unit, main, tookMs };
+}
+
+/** Stop a unit when the hook cannot wait for it (a failed start's cleanup): asks systemd, waits up to `untilMs`. */
+export async function stopUnitQuietly(unit: string, untilMs: number, out: Progress): Promise<void> {
+  try {
+    await stopUnit(unit, untilMs, out);
+  } catch (error) {
+    // The start's own failure is the verdict; a unit that would not stop is said above it.
+    out.say(`Could not stop ${unit}: ${(error as Error).message}`);
+  }
+}
