@@ -10,7 +10,7 @@ import { pollUntil } from '../../src/lab/net.ts';
 
 /** The message a test fails with when systemd-nspawn is missing: the systemd tests never skip. */
 export const NspawnMissing =
-  'systemd-nspawn not found: install it with "apt-get install -y systemd-container" (the systemd tests boot a container)';
+  'systemd-nspawn not found: install it with "apt-get install -y systemd-container" (the systemd tests boot one)';
 
 const BootTimeoutMs = 90_000;
 const PoweroffTimeoutMs = 30_000;

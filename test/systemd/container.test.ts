@@ -41,7 +41,7 @@ describe('the systemd-nspawn test kit', () => {
     expect((await container.exec(['test', '-e', '/work'])).code).not.toBe(0);
   });
 
-  it('runs a hook as the agent does: its exit code comes back, and what it leaves behind dies with its unit', async () => {
+  it('runs a hook as the agent does: its exit code comes back; what it leaves behind dies with its unit', async () => {
     // A duration no other process uses marks the leftover (sleep takes no other arguments).
     const marker = `sleep 7${process.pid}`;
     const run = await container.runHookAsAgent(
