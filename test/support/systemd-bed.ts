@@ -69,6 +69,8 @@ export interface SystemdBed {
   check(revision: BedRevision): Promise<CheckReport>;
   /** GET through nginx (or a URL) inside the container. */
   get(urlOrPath?: string): Promise<BedAnswer>;
+  /** GET until an answer matches (each poll a fresh request); on timeout the error names the last answer. */
+  waitForAnswer(match: (answer: BedAnswer) => boolean, timeoutMs: number, urlOrPath?: string): Promise<BedAnswer>;
   /** The port nginx's include names now. */
   livePort(): number | null;
   /** The last lines of a unit's journal, for failure messages. */
@@ -254,6 +256,15 @@ function makeBed(container: Container, scratch: string, nginx: BedNginx): System
       const url = urlOrPath.startsWith('http') ? urlOrPath : `http://127.0.0.1:${BedPorts.listen}${urlOrPath}`;
       const run = await container.exec(['curl', '-sS', '-m', String(RequestTimeoutS), '-w', '\n%{http_code}', url]);
       return parseCurl(run);
+    },
+    waitForAnswer: async (match, timeoutMs, urlOrPath) => {
+      let last: BedAnswer | null = null;
+      try {
+        await pollUntil(async () => match((last = await bed.get(urlOrPath))), timeoutMs, 'a matching answer');
+      } catch (error) {
+        throw new Error(`${(error as Error).message}; the last answer: ${JSON.stringify(last)}`);
+      }
+      return last!;
     },
     livePort: () => {
       const match = /127\.0\.0\.1:(\d+)/.exec(fs.readFileSync(nginx.includePath, 'utf8'));
