@@ -260,7 +260,11 @@ function makeBed(container: Container, scratch: string, nginx: BedNginx): System
     waitForAnswer: async (match, timeoutMs, urlOrPath) => {
       let last: BedAnswer | null = null;
       try {
-        await pollUntil(async () => match((last = await bed.get(urlOrPath))), timeoutMs, 'a matching answer');
+        const matches = async (): Promise<boolean> => {
+          last = await bed.get(urlOrPath);
+          return match(last);
+        };
+        await pollUntil(matches, timeoutMs, 'a matching answer');
       } catch (error) {
         throw new Error(`${(error as Error).message}; the last answer: ${JSON.stringify(last)}`);
       }

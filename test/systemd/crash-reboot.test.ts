@@ -25,7 +25,7 @@ describe('under systemd, between deployments', () => {
     return Number((await bed.container.systemctl('show', '-P', 'MainPID', unit)).stdout.trim());
   }
 
-  it('kill -9 of the app: systemd restarts it, nginx serves again, and --check names the new PID and the restart', async () => {
+  it('kill -9 of the app: systemd restarts it, nginx serves again, --check names the new PID and restart', async () => {
     const revision = bed.revision({ versionTag: 'v1' });
     const runs = await bed.deploy(revision);
     expectVerdict(runs.last, 'ValidateService', 'OK', `nginx now → ${blue}`);
