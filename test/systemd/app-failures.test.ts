@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { expectVerdict } from '../support/hook-tests.ts';
+import { BedPorts, startSystemdBed, type SystemdBed } from '../support/systemd-bed.ts';
+
+// A unit that fails at start, or binds, answers once and dies: the hook fails with the exit reason and the app's own
+// log lines, systemd is not left restarting it, and nginx is not touched.
+
+const { blue, green } = BedPorts;
+const unit = `portproof-fixture@${blue}.service`;
+/** A port inside the container held by a process no deployment owns. */
+const BusyPort = 9090;
+
+describe('under systemd, an app that fails', () => {
+  let bed: SystemdBed;
+  beforeAll(async () => {
+    bed = await startSystemdBed('pp-fail');
+  });
+  afterAll(async () => {
+    await bed?.stop();
+  });
+  beforeEach(async () => {
+    await bed.reset();
+  });
+
+  /** ActiveState/SubState/NRestarts of the unit, as systemctl show prints them. */
+  async function unitState(): Promise<{ active: string; sub: string; restarts: number }> {
+    const show = await bed.container.systemctl('show', '--property=ActiveState,SubState,NRestarts', unit);
+    expect(show.code, show.stderr).toBe(0);
+    const values = Object.fromEntries(
+      show.stdout
+        .trim()
+        .split('\n')
+        .map((line) => line.split('=') as [string, string]),
+    );
+    return { active: values.ActiveState!, sub: values.SubState!, restarts: Number(values.NRestarts) };
+  }
+
+  async function expectStoppedAndUntouched(): Promise<void> {
+    const state = await unitState();
+    // Stopped by the hook: not activating, not waiting in auto-restart for another try.
+    expect(['inactive', 'failed']).toContain(state.active);
+    expect(state.sub).not.toBe('auto-restart');
+    expect((await bed.container.exec(['pgrep', '-f', `app.mjs --port=${blue}`])).code).toBe(1);
+    expect(bed.livePort()).toBe(green);
+  }
+
+  it('exits at start ("bad jar"): the verdict has the exit code and the log line; the unit is stopped', async () => {
+    const revision = bed.revision({ appFlags: ['--exit-at-start=3'] });
+    const start = await bed.hook(revision, 'start');
+    expectVerdict(start, 'ApplicationStart', 'FAILED', unit, /exited with code 3/);
+    expect(start.stdout).toContain('Unable to access jarfile /opt/app/app.jar');
+    await expectStoppedAndUntouched();
+  });
+
+  it('exits at start ("port in use"): the verdict quotes Spring\'s message; the unit is stopped', async () => {
+    const holder = await bed.container.exec([
+      'systemd-run',
+      '--unit=pp-port-holder',
+      '--collect',
+      'python3',
+      '-m',
+      'http.server',
+      '--bind=127.0.0.1',
+      String(BusyPort),
+    ]);
+    expect(holder.code, holder.stderr).toBe(0);
+    try {
+      await bed.waitForAnswer((answer) => answer.status === 200, 20_000, `http://127.0.0.1:${BusyPort}/`);
+      const revision = bed.revision({ appFlags: [`--bind-other=${BusyPort}`] });
+      const start = await bed.hook(revision, 'start');
+      expectVerdict(start, 'ApplicationStart', 'FAILED', unit, /exited with code 1/);
+      expect(start.stdout).toContain(`Port ${BusyPort} was already in use`);
+      await expectStoppedAndUntouched();
+    } finally {
+      await bed.container.systemctl('stop', 'pp-port-holder');
+    }
+  });
+
+  it('binds, answers health once, then exits: validate fails with the exit reason within settle; nginx untouched', async () => {
+    // --exit-after-health is the settle branch's fixture flag: without it the app never exits and validate passes.
+    const revision = bed.revision({
+      appFlags: ['--exit-after-health=1', '--exit-code=4'],
+      health: { settle: '2s' },
+    });
+    const start = await bed.hook(revision, 'start');
+    expectVerdict(start, 'ApplicationStart', 'OK', ` as ${unit}`);
+    const validate = await bed.hook(revision, 'validate');
+    expectVerdict(validate, 'ValidateService', 'FAILED', /code 4|restarted/);
+    expect(validate.stdout).toContain('lost the connection pool after 1 health answer(s)');
+    expect(bed.livePort()).toBe(green);
+    expect((await bed.get()).status).toBe(502);
+  });
+});
