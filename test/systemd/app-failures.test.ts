@@ -76,7 +76,7 @@ describe('under systemd, an app that fails', () => {
     }
   });
 
-  it('binds, answers health once, then exits: validate fails with the exit reason within settle; nginx untouched', async () => {
+  it('binds, answers health once, then exits: validate fails with the exit reason; nginx untouched', async () => {
     // --exit-after-health is the settle branch's fixture flag: without it the app never exits and validate passes.
     const revision = bed.revision({
       appFlags: ['--exit-after-health=1', '--exit-code=4'],
