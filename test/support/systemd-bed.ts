@@ -8,7 +8,7 @@ import { pollUntil } from '../../src/lab/net.ts';
 import { FixtureAppPath } from './app.ts';
 import { makeRevision, type RevisionOptions } from './deployment.ts';
 import { hookArgv } from './hooks.ts';
-import { bootContainer, type Container, type ExecResult } from './systemd-container.ts';
+import { bootContainer, type AgentOptions, type Container, type ExecResult } from './systemd-container.ts';
 
 // The systemd tests' bed: one container per test file with the repository bound read-only at its own path, a
 // scratch directory (state, revisions, nginx's prefix) bound at its own path too, and a private nginx that runs as
@@ -62,9 +62,9 @@ export interface SystemdBed {
   /** A revision of the fixture app under scratch, with the compiled hooks linked into its hooks/. */
   revision(options?: BedRevisionOptions): BedRevision;
   /** Run one hook of a revision inside a transient unit, as the CodeDeploy agent runs it. */
-  hook(revision: BedRevision, hook: HookEntry, args?: string[]): Promise<HookRun>;
+  hook(revision: BedRevision, hook: HookEntry, args?: string[], agent?: AgentOptions): Promise<HookRun>;
   /** ApplicationStop (from `previous`, when given), ApplicationStart and ValidateService; stops at a failed hook. */
-  deploy(revision: BedRevision, previous?: BedRevision): Promise<DeploymentRuns>;
+  deploy(revision: BedRevision, previous?: BedRevision, agent?: AgentOptions): Promise<DeploymentRuns>;
   /** `validate --check --json` of a revision, parsed. */
   check(revision: BedRevision): Promise<CheckReport>;
   /** GET through nginx (or a URL) inside the container. */
@@ -190,7 +190,12 @@ function makeBed(container: Container, scratch: string, nginx: BedNginx): System
     { reloadTimeout: '10s' },
   );
   let deployments = 0;
-  const hook = async (revision: BedRevision, name: HookEntry, args: string[] = []): Promise<HookRun> => {
+  const hook = async (
+    revision: BedRevision,
+    name: HookEntry,
+    args: string[] = [],
+    agent: AgentOptions = {},
+  ): Promise<HookRun> => {
     const env = agentEnv(
       {
         event: findEntry(name).event,
@@ -207,7 +212,7 @@ function makeBed(container: Container, scratch: string, nginx: BedNginx): System
     const defined = Object.entries({ ...env, PORTPROOF_BUNDLE_ROOT: revision.dir }).filter(
       (entry): entry is [string, string] => entry[1] !== undefined,
     );
-    return container.runHookAsAgent([...argv, ...args], Object.fromEntries(defined));
+    return container.runHookAsAgent([...argv, ...args], Object.fromEntries(defined), agent);
   };
   const bed: SystemdBed = {
     container,
@@ -226,16 +231,16 @@ function makeBed(container: Container, scratch: string, nginx: BedNginx): System
       return { dir: revision.dir, configPath: revision.configPath };
     },
     hook,
-    deploy: async (revision, previous) => {
+    deploy: async (revision, previous, agent) => {
       deployments += 1;
       const runs: Omit<DeploymentRuns, 'last'> = {};
       if (previous !== undefined) {
-        runs.stop = await hook(previous, 'stop');
+        runs.stop = await hook(previous, 'stop', [], agent);
         if (runs.stop.code !== 0) return { ...runs, last: runs.stop };
       }
-      runs.start = await hook(revision, 'start');
+      runs.start = await hook(revision, 'start', [], agent);
       if (runs.start.code !== 0) return { ...runs, last: runs.start };
-      runs.validate = await hook(revision, 'validate');
+      runs.validate = await hook(revision, 'validate', [], agent);
       return { ...runs, last: runs.validate };
     },
     check: async (revision) => {

@@ -63,11 +63,18 @@ export interface Container {
    * Run a hook as the CodeDeploy agent's cgroup does: inside a transient unit with systemd's default
    * KillMode=control-group, so whatever the hook leaves in its cgroup is killed when the hook's unit ends.
    */
-  runHookAsAgent(hook: string | string[], env?: Record<string, string>): Promise<HookRun>;
+  runHookAsAgent(hook: string | string[], env?: Record<string, string>, options?: AgentOptions): Promise<HookRun>;
+  /** The argv prefix that runs a command inside (for a process the caller spawns and talks to itself). */
+  enterArgv(): string[];
   /** Power off, then boot again with the same binds, unit directory and machine-id. */
   reboot(): Promise<void>;
   /** Power off for good (SIGKILL when it hangs) and remove the kit's own directory: call from afterAll. */
   poweroff(): Promise<void>;
+}
+
+/** How the agent-like unit ends: KillMode=process is the agent unit change proposed upstream and not merged. */
+export interface AgentOptions {
+  killMode?: 'control-group' | 'process';
 }
 
 /** What boots a container. */
@@ -126,7 +133,8 @@ export async function bootContainer(options: BootOptions): Promise<Container> {
     nspawnPid: () => boot.nspawn.pid!,
     exec,
     systemctl: (...args2) => exec(['systemctl', ...args2]),
-    runHookAsAgent: (hook, env = {}) => runHookAsAgent(exec, hook, env),
+    runHookAsAgent: (hook, env = {}, agent = {}) => runHookAsAgent(exec, hook, env, agent),
+    enterArgv: () => enterArgv(boot.pid1),
     reboot: async () => {
       await shutDown(boot, exec);
       boots += 1;
@@ -248,12 +256,17 @@ async function killBoot(boot: Boot): Promise<void> {
   await Promise.race([boot.exited, late]);
 }
 
+/** nsenter into every namespace of the container's PID 1. */
+function enterArgv(pid1: number): string[] {
+  return ['nsenter', '-t', String(pid1), '-a'];
+}
+
 /** Run an argv in all of PID 1's namespaces with a clean environment; resolve with its exit code and output. */
 function execIn(pid1: number, argv: string[], options: ExecOptions): Promise<ExecResult> {
   const timeoutMs = options.timeoutMs ?? ExecTimeoutMs;
   const env = { PATH: ContainerPath, LANG: 'C.UTF-8', ...options.env };
   return new Promise((resolve, reject) => {
-    const child = spawn('nsenter', ['-t', String(pid1), '-a', ...argv], {
+    const child = spawn('nsenter', [...enterArgv(pid1).slice(1), ...argv], {
       env,
       cwd: '/',
       stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
@@ -283,6 +296,7 @@ async function runHookAsAgent(
   exec: (argv: string[], opts?: ExecOptions) => Promise<ExecResult>,
   hook: string | string[],
   env: Record<string, string>,
+  agent: AgentOptions,
 ): Promise<HookRun> {
   const startedAt = Date.now();
   const argv = [
@@ -292,7 +306,7 @@ async function runHookAsAgent(
     '--pipe',
     '--quiet',
     '-p',
-    'KillMode=control-group',
+    `KillMode=${agent.killMode ?? 'control-group'}`,
     ...Object.entries(env).map(([key, value]) => `--setenv=${key}=${value}`),
     ...(typeof hook === 'string' ? [hook] : hook),
   ];
