@@ -8,6 +8,8 @@ import { describeProcess } from '../core/process/describe.ts';
 import { findListeners, isSameProcess } from '../core/procfs/index.ts';
 import { findRecord, readState, type StartRecord } from '../core/state/state.ts';
 import { readPortRoles, type PortRoles } from './ports.ts';
+import { chooseSupervisor, isSystemdBooted, type Supervisor } from '../core/supervisor/choose.ts';
+import { showUnit } from '../core/supervisor/systemctl.ts';
 
 /** What --check found on one port. */
 export interface PortReport {
@@ -18,6 +20,15 @@ export interface PortReport {
   owners: Array<{ pid: number; user: string; startedAt: string; command: string; address: string }>;
   unknownOwners: number;
   health: { ok: boolean; status: number | null; detail: string };
+  supervisor: Supervisor;
+  /** Under systemd, the port's unit as systemd sees it (absent when the host has no systemd). */
+  unit?: string;
+  activeState?: string;
+  mainPid?: number;
+  /** Restarts by systemd since ApplicationStart recorded the unit (all it counted, without a record). */
+  restarts?: number;
+  /** Starts at boot. */
+  enabled?: boolean;
 }
 
 /** --check: a read-only report of both ports (role, owner, health); it writes, locks and signals nothing. */
@@ -102,6 +113,22 @@ async function inspectPort(
     owners,
     unknownOwners,
     health,
+    supervisor: record?.unit ? 'systemd' : record ? 'direct' : chooseSupervisor(ctx.config),
+    ...(isSystemdBooted() ? inspectUnit(record?.unit ?? resolvePort(ctx.config, port).unit, record) : {}),
+  };
+}
+
+/** The port's unit as systemd sees it: state, main PID, restarts since the recorded start, enabled at boot. */
+function inspectUnit(unit: string, record: StartRecord | null): Partial<PortReport> {
+  const status = showUnit(unit);
+  if (status.loadState !== 'loaded') return { unit, activeState: status.loadState };
+  const since = record?.unit === unit && record.restarts !== undefined ? record.restarts : 0;
+  return {
+    unit,
+    activeState: `${status.activeState} (${status.subState})`,
+    mainPid: status.mainPid,
+    restarts: Math.max(0, status.restarts - since),
+    enabled: status.unitFileState === 'enabled',
   };
 }
 
@@ -118,6 +145,14 @@ function printPort(ctx: HookContext, report: PortReport): void {
     const deployment = r.deploymentId ? ` (deployment ${r.deploymentId})` : '';
     const running = r.running ? 'still running' : 'no longer running';
     ctx.out.say(`  recorded by ApplicationStart: PID ${r.pid}${deployment}, ${running}`);
+  }
+  if (report.unit !== undefined) {
+    const main = report.mainPid ? `, main PID ${report.mainPid}` : '';
+    const restarts = report.restarts !== undefined ? `, ${report.restarts} restart(s) since ApplicationStart` : '';
+    const boot = report.enabled === undefined ? '' : report.enabled ? ', starts at boot' : ', not started at boot';
+    ctx.out.say(`  systemd: ${report.unit} ${report.activeState}${main}${restarts}${boot}`);
+  } else {
+    ctx.out.say(`  supervisor: ${report.supervisor}`);
   }
   ctx.out.say(`  health: ${report.health.ok ? 'OK' : 'FAILING'} — ${report.health.detail}`);
 }

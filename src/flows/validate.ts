@@ -8,6 +8,11 @@ import { confirmRecordedProcess, proveTreeOwnsPort } from '../core/ownership/pro
 import { formatClock } from '../core/process/describe.ts';
 import { findRecord, readState, recordSwitch, writeState, type AppState } from '../core/state/state.ts';
 import { readPortRoles, type PortRoles } from './ports.ts';
+import type { ProcessInfo } from '../core/procfs/types.ts';
+import type { StartRecord } from '../core/state/state.ts';
+import { chooseSupervisor, isSystemdBooted } from '../core/supervisor/choose.ts';
+import { moveBootEnablement } from '../core/supervisor/boot-units.ts';
+import { confirmUnitRun } from '../core/supervisor/confirm-unit.ts';
 
 /**
  * ValidateService: the process ApplicationStart recorded is still the same process, its tree owns every listener on
@@ -26,8 +31,10 @@ export async function validateFlow(ctx: HookContext): Promise<string> {
       port,
     });
   }
-  ctx.out.begin(`Verifying PID ${record.pid} owns port ${port}`, { port, pid: record.pid });
-  const info = confirmRecordedProcess(record, port, ctx.config.app.user);
+  const unit = record.unit ? ` (${record.unit})` : '';
+  ctx.out.begin(`Verifying PID ${record.pid}${unit} owns port ${port}`, { port, pid: record.pid });
+  const confirm = () => confirmRecord(ctx, record, port);
+  const info = confirm();
   proveTreeOwnsPort(info, port);
   const health = ctx.config.health;
   const healthy = await waitForHealthy(
@@ -44,14 +51,29 @@ export async function validateFlow(ctx: HookContext): Promise<string> {
     ctx.out,
   );
   // Ownership again after the health checks: a second listener could have appeared while we waited.
-  confirmRecordedProcess(record, port, ctx.config.app.user);
+  confirm();
   const { listeners } = proveTreeOwnsPort(info, port);
   const count = listeners > 1 ? `, ${listeners} listeners` : '';
   const owner = `PID ${info.pid} (${info.comm}, started ${formatClock(info.startedAt)}${count})`;
   const answer = `HTTP ${healthy.status} in ${formatDuration(healthy.latencyMs)}, try ${healthy.attempts}`;
   const owned = `port ${port} owned by ${owner}; healthy (${answer})`;
   ctx.log.info({ port, pid: info.pid, attempts: healthy.attempts, healthyAfterMs: healthy.waitedMs }, 'verified');
-  return `${owned}${await switchTraffic(ctx, state, roles, port)}`;
+  const switched = await switchTraffic(ctx, state, roles, port);
+  // The port that now serves (switched to, or in place) is the one that starts at boot.
+  const boot = isSystemdBooted() ? moveBootEnablement(ctx.config, port, chooseSupervisor(ctx.config), ctx.out) : '';
+  return `${owned}${switched}${boot}`;
+}
+
+/**
+ * The recorded process, re-read: the same process (and under systemd, still its unit's current run), with the unit's
+ * cgroup as its tree. The user's own unit may run as a user of its own: systemd vouches for its main process.
+ */
+function confirmRecord(ctx: HookContext, record: StartRecord, port: number): ProcessInfo {
+  if (record.unit === undefined) return confirmRecordedProcess(record, port, ctx.config.app.user);
+  confirmUnitRun({ ...record, unit: record.unit }, port);
+  const user = ctx.config.app.unit !== undefined ? record.user : ctx.config.app.user;
+  const info = confirmRecordedProcess(record, port, user);
+  return record.cgroup ? { ...info, cgroup: record.cgroup } : info;
 }
 
 function choosePort(ctx: HookContext, state: AppState, roles: PortRoles): number {

@@ -10,6 +10,7 @@ import { findNginxBin, NginxMissing, nginxSection, startNginx, type TestNginx } 
 import { findFreePorts } from '../lab/ports.ts';
 import { writeRevision } from '../lab/revision.ts';
 import { agentEnv, runHookProcess } from '../lab/agent.ts';
+import { isSystemdBooted } from '../core/supervisor/choose.ts';
 
 const repo = path.resolve(import.meta.dirname, '../..');
 const SampleApp = path.join(repo, 'examples/sample-app/server.mjs');
@@ -73,12 +74,20 @@ async function setUp(hooksDir: string, say: (line: string) => void, findNginx: (
     say(`nginx on ${stage.nginx.url} switching between ports ${blue} and ${green}`);
   }
   say(`hooks: ${hooksDir}; revisions and state under ${root}`);
+  // A rehearsal writes no systemd unit into the machine it runs on: the hooks choose systemd on a host whose PID 1
+  // is systemd (app.supervisor: auto); here the sample is started directly either way, and the line says so.
+  const pid1 = isSystemdBooted() ? 'PID 1 is systemd, but a rehearsal writes no units here' : 'PID 1 is not systemd';
+  say(`supervisor: direct (${pid1}); nothing restarts the sample after a crash`);
   return stage;
 }
 
 function sampleConfig(stage: Stage, version: string): Record<string, unknown> {
   return {
-    app: { name: 'sample', command: [process.execPath, SampleApp, '--port={port}', `--version=${version}`] },
+    app: {
+      name: 'sample',
+      command: [process.execPath, SampleApp, '--port={port}', `--version=${version}`],
+      supervisor: 'direct',
+    },
     ports: stage.ports,
     health: {
       url: 'http://127.0.0.1:{port}/actuator/health',

@@ -37,6 +37,28 @@ describe('preflight: everything the config implies is checked before anything is
     expect(isAlive(oldPid)).toBe(true);
   });
 
+  it('app.supervisor: systemd where PID 1 is not systemd: exit 2 naming the key, every hook, the old app untouched', async () => {
+    const port = await findFreePort();
+    const { stateDir, revision: v1 } = await deployed({ ports: [port], versionTag: 'v1' });
+    expectVerdict(await v1.run('start'), 'ApplicationStart', 'OK');
+    const oldPid = remember(stateDir, port);
+    const { revision: v2 } = await deployed({
+      ports: [port],
+      versionTag: 'v2',
+      app: { supervisor: 'systemd' },
+      stateDir,
+    });
+    for (const hook of ['stop', 'start', 'validate'] as const) {
+      const run = await v2.run(hook);
+      expect(run.code).toBe(2);
+      expect(run.lines).toHaveLength(1);
+      expect(run.verdict).toMatch(
+        /: app\.supervisor: needs systemd, but PID 1 here is .*; use app\.supervisor: direct/,
+      );
+    }
+    expect(isAlive(oldPid)).toBe(true);
+  });
+
   it('a missing working directory is named as app.cwd, not "program not found"', async () => {
     const port = await findFreePort();
     const { stateDir, revision } = await deployed({ ports: [port], app: { cwd: '/nonexistent/portproof-app' } });

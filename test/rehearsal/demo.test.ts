@@ -31,6 +31,7 @@ describe('the rehearsal (npm start)', () => {
     for (const line of verdicts(lines, 'ValidateService'))
       expect(line).toMatch(/portproof ValidateService OK: port \d+ owned by PID \d+ .*nginx now → \d+/);
     expect(text).toMatch(/ApplicationStop +skipped: CodeDeploy runs it from the last successful revision/);
+    expect(text).toMatch(/^supervisor: direct \(PID 1 is not systemd\); nothing restarts the sample after a crash$/m);
     expect(text).toMatch(/serving now: v2, PID \d+/);
     expect(text).toMatch(/traffic through nginx: [1-9]\d* requests, 0 failed; served by v1 \d+, v2 [1-9]/);
     expect(pids).toHaveLength(2);

@@ -3,7 +3,8 @@ import { summarizePort, type PortReport } from '../../src/flows/check.ts';
 
 function report(fields: Partial<PortReport>): PortReport {
   const health = { ok: false, status: null, detail: 'connection refused' };
-  return { port: 8081, role: 'target', recorded: null, owners: [], unknownOwners: 0, health, ...fields };
+  const base = { port: 8081, role: 'target' as const, recorded: null, owners: [], unknownOwners: 0, health };
+  return { ...base, supervisor: 'direct', ...fields };
 }
 
 const owner = {

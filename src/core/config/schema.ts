@@ -151,29 +151,27 @@ export const configSchema = z
   );
 
 /** What app.command, app.unit and app.supervisor say together, as issues on the key at fault. */
-function checkAppSource(
-  app: { command?: string[]; unit?: string; supervisor: string },
-  ports: number,
-): { code: 'custom'; path: string[]; message: string }[] {
-  const issue = (key: string, message: string) => ({ code: 'custom' as const, path: ['app', key], message });
-  if (app.unit === undefined) {
-    return app.command === undefined
-      ? [issue('command', 'is required (or app.unit, to run your own systemd unit)')]
-      : [];
+function checkAppSource(app: { command?: string[]; unit?: string; supervisor: string }, ports: number) {
+  // Each message starts with the value it is about, so the loader does not repeat it as "got …".
+  const issue = (key: string, input: string | undefined, message: string) => ({
+    code: 'custom' as const,
+    path: ['app', key],
+    input,
+    message: input === undefined ? message : `${input} ${message}`,
+  });
+  const { unit, command, supervisor } = app;
+  if (unit === undefined) {
+    return command === undefined ? [issue('command', undefined, 'is required (or app.unit: your own unit)')] : [];
   }
-  if (app.command !== undefined) return [issue('unit', 'and app.command cannot both be given: keep one')];
-  if (app.supervisor === 'direct') return [issue('unit', 'needs systemd; app.supervisor is direct')];
-  const template = app.unit.endsWith('@.service');
+  if (command !== undefined) return [issue('unit', unit, 'and app.command cannot both be given: keep one')];
+  if (supervisor === 'direct') return [issue('unit', unit, 'needs systemd, but app.supervisor is direct')];
+  const template = unit.endsWith('@.service');
   if (template && ports === 1) {
-    return [issue('unit', `${app.unit} is a template (one instance per port); with one port, name a plain unit`)];
+    return [issue('unit', unit, 'is a template (an instance per port); with one port, name a plain unit')];
   }
   if (!template && ports === 2) {
-    return [
-      issue(
-        'unit',
-        `${app.unit} is one unit; two ports need a template like ${app.unit.replace(/\.service$/, '@.service')}`,
-      ),
-    ];
+    const like = unit.replace(/\.service$/, '@.service');
+    return [issue('unit', unit, `is one unit; two ports need a template like ${like}`)];
   }
   return [];
 }

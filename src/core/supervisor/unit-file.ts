@@ -42,14 +42,14 @@ export function installUnit(
 
 /** The unit file's text: what the README shows in full. */
 export function renderUnit(config: LoadedConfig, port: number, envFile: string): string {
-  const { argv, logFile, unit } = resolvePort(config, port);
+  const { argv, logFile } = resolvePort(config, port);
   const program = findProgram(argv[0]!, config.app.cwd, config.app.env.PATH ?? process.env.PATH ?? '', null);
   // Preflight found the program; a program gone since is named by systemd's own start failure.
   const exec = ['file' in program ? program.file : argv[0]!, ...argv.slice(1)].map(quoteArgument).join(' ');
   const user = config.app.user ? [`User=${config.app.user}`] : [];
   return [
-    `# ${unit}: ${config.app.name} on port ${port}, written by portproof from ${config.file}.`,
-    '# Rewritten by each ApplicationStart on this port: change portproof.yml, not this file.',
+    `# Written by portproof for ${config.app.name} on port ${port}. Each ApplicationStart on this port rewrites it`,
+    '# from portproof.yml: change that, not this file.',
     '[Unit]',
     `Description=${config.app.name} on port ${port} (portproof)`,
     'After=network.target',
