@@ -181,13 +181,17 @@ async function startBoot(nspawnBin: string, args: string[], consoleLog: string):
   const nspawn = spawn(nspawnBin, args, { stdio: ['ignore', out, out] });
   fs.closeSync(out);
   let gone = false;
-  const exited = new Promise<void>((resolve) =>
+  const boot: Boot = { nspawn, pid1: 0, exited: Promise.resolve(), consoleLog };
+  // A test process that dies without its afterAll (a crash, vitest's own timeout) must not leave a machine running.
+  const killOnExit = (): void => killQuietly([boot.pid1, nspawn.pid]);
+  process.once('exit', killOnExit);
+  boot.exited = new Promise<void>((resolve) =>
     nspawn.on('exit', () => {
       gone = true;
+      process.off('exit', killOnExit);
       resolve();
     }),
   );
-  const boot: Boot = { nspawn, pid1: 0, exited, consoleLog };
   try {
     await pollUntil(
       async () => {
@@ -244,14 +248,7 @@ async function shutDown(boot: Boot, exec: (argv: string[], opts?: ExecOptions) =
 
 /** SIGKILL systemd-nspawn and the container's PID 1 (which takes every process in its PID namespace with it). */
 async function killBoot(boot: Boot): Promise<void> {
-  for (const pid of [boot.pid1, boot.nspawn.pid]) {
-    if (pid === undefined || pid === 0) continue;
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // Already gone.
-    }
-  }
+  killQuietly([boot.pid1, boot.nspawn.pid]);
   const late = new Promise<void>((resolve) => setTimeout(resolve, KillWaitMs).unref());
   await Promise.race([boot.exited, late]);
 }
@@ -259,6 +256,17 @@ async function killBoot(boot: Boot): Promise<void> {
 /** nsenter into every namespace of the container's PID 1. */
 function enterArgv(pid1: number): string[] {
   return ['nsenter', '-t', String(pid1), '-a'];
+}
+
+function killQuietly(pids: (number | undefined)[]): void {
+  for (const pid of pids) {
+    if (pid === undefined || pid === 0) continue;
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
 }
 
 /** Run an argv in all of PID 1's namespaces with a clean environment; resolve with its exit code and output. */
