@@ -22,6 +22,9 @@ export const DefaultSessionRescanMs = 250;
 /** How long an interrupted start gives what it started to exit before SIGKILL: the agent may kill the hook soon. */
 export const DefaultInterruptGraceMs = 1000;
 
+/** During health.settle, how often the recorded process and its ownership of the port are re-read: an exit shows. */
+export const DefaultSettleWatchMs = 250;
+
 /** How long to wait for the server to accept a connection before asking /proc who owns its side. */
 export const DefaultAcceptWaitMs = 1000;
 

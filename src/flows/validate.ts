@@ -2,6 +2,7 @@ import { formatDuration } from '../core/config/duration.ts';
 import { resolvePort } from '../core/config/resolve-port.ts';
 import { HookError } from '../core/errors.ts';
 import type { HookContext } from '../runner/context.ts';
+import { settleOwner } from '../core/health/settle.ts';
 import { waitForHealthy } from '../core/health/wait-healthy.ts';
 import { switchNginx } from '../core/nginx/switch.ts';
 import { confirmRecordedProcess, proveTreeOwnsPort } from '../core/ownership/prove-owner.ts';
@@ -16,8 +17,9 @@ import { confirmUnitRun } from '../core/supervisor/confirm-unit.ts';
 
 /**
  * ValidateService: the process ApplicationStart recorded is still the same process, its tree owns every listener on
- * the port, the health URL answers well over connections it owns, ownership still holds afterwards; then, blue/green,
- * nginx is switched to it. With --port N this is rollback. Re-running after success changes nothing.
+ * the port, the health URL answers well over connections it owns, ownership still holds afterwards and, with health,
+ * health.settle later; then, blue/green, nginx is switched to it. With --port N this is rollback. Re-running after
+ * success changes nothing.
  */
 export async function validateFlow(ctx: HookContext): Promise<string> {
   const state = readState(ctx.appDir);
@@ -37,27 +39,33 @@ export async function validateFlow(ctx: HookContext): Promise<string> {
   const info = confirm();
   proveTreeOwnsPort(info, port);
   const health = ctx.config.health;
-  const healthy = await waitForHealthy(
-    info,
-    {
-      url: resolvePort(ctx.config, port).healthUrl,
-      expectStatus: health.expectStatus,
-      expectBody: health.expectBody,
-      requestTimeoutMs: health.requestTimeout,
-      intervalMs: health.interval,
-      untilMs: Math.min(Date.now() + health.timeout, ctx.deadline.at),
-      tls: health.tls,
-    },
-    ctx.out,
-  );
+  const ask = {
+    url: resolvePort(ctx.config, port).healthUrl,
+    expectStatus: health.expectStatus,
+    expectBody: health.expectBody,
+    requestTimeoutMs: health.requestTimeout,
+    tls: health.tls,
+  };
+  const untilMs = Math.min(Date.now() + health.timeout, ctx.deadline.at);
+  const healthy = await waitForHealthy(info, { ...ask, intervalMs: health.interval, untilMs }, ctx.out);
   // Ownership again after the health checks: a second listener could have appeared while we waited.
   confirm();
   const { listeners } = proveTreeOwnsPort(info, port);
+  // An app that answers once and then dies must not pass: the same process, still owning the port and healthy, later.
+  const settle = { settleMs: health.settle, deadlineAt: ctx.deadline.at, health: ask };
+  const stillOwner = (when: string) => {
+    const now = confirmRecord(ctx, record, port, when);
+    proveTreeOwnsPort(now, port, when);
+    return now;
+  };
+  const settled = await settleOwner(settle, stillOwner, ctx.out);
   const count = listeners > 1 ? `, ${listeners} listeners` : '';
   const owner = `PID ${info.pid} (${info.comm}, started ${formatClock(info.startedAt)}${count})`;
   const answer = `HTTP ${healthy.status} in ${formatDuration(healthy.latencyMs)}, try ${healthy.attempts}`;
-  const owned = `port ${port} owned by ${owner}; healthy (${answer})`;
-  ctx.log.info({ port, pid: info.pid, attempts: healthy.attempts, healthyAfterMs: healthy.waitedMs }, 'verified');
+  const still = settled ? `; still healthy ${formatDuration(health.settle)} later` : '';
+  const owned = `port ${port} owned by ${owner}; healthy (${answer})${still}`;
+  const fields = { port, pid: info.pid, attempts: healthy.attempts, settledMs: settled?.waitedMs };
+  ctx.log.info({ ...fields, healthyAfterMs: healthy.waitedMs }, 'verified');
   const switched = await switchTraffic(ctx, state, roles, port);
   // The port that now serves (switched to, or in place) is the one that starts at boot.
   const boot = isSystemdBooted() ? moveBootEnablement(ctx.config, port, chooseSupervisor(ctx.config), ctx.out) : '';
@@ -68,11 +76,11 @@ export async function validateFlow(ctx: HookContext): Promise<string> {
  * The recorded process, re-read: the same process (and under systemd, still its unit's current run), with the unit's
  * cgroup as its tree. The user's own unit may run as a user of its own: systemd vouches for its main process.
  */
-function confirmRecord(ctx: HookContext, record: StartRecord, port: number): ProcessInfo {
-  if (record.unit === undefined) return confirmRecordedProcess(record, port, ctx.config.app.user);
+function confirmRecord(ctx: HookContext, record: StartRecord, port: number, when?: string): ProcessInfo {
+  if (record.unit === undefined) return confirmRecordedProcess(record, port, ctx.config.app.user, when);
   confirmUnitRun({ ...record, unit: record.unit }, port);
   const user = ctx.config.app.unit !== undefined ? record.user : ctx.config.app.user;
-  const info = confirmRecordedProcess(record, port, user);
+  const info = confirmRecordedProcess(record, port, user, when);
   return record.cgroup ? { ...info, cgroup: record.cgroup } : info;
 }
 

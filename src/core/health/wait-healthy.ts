@@ -7,7 +7,7 @@ import { describeProcess } from '../process/describe.ts';
 import { findConnectionOwners, hasIdentity, listProcessTree } from '../procfs/index.ts';
 import type { ProcessIdentity } from '../procfs/types.ts';
 import { judgeAnswer, type HealthExpectation } from './check.ts';
-import { probeOnce, type ClientEnd } from './probe.ts';
+import { probeOnce, type ClientEnd, type ProbeAnswer } from './probe.ts';
 import type { TlsSettings } from './tls.ts';
 
 /** How to poll: the URL, what counts as healthy, per-request timeout, pause between tries, and the last moment. */
@@ -42,8 +42,7 @@ export async function waitForHealthy(root: ProcessIdentity, policy: HealthPolicy
   while (attempts === 0 || Date.now() < policy.untilMs) {
     attempts += 1;
     const timeoutMs = Math.max(100, Math.min(policy.requestTimeoutMs, policy.untilMs - Date.now()));
-    const answer = await probeOnce(policy.url, timeoutMs, (end) => attributeConnection(root, end), policy.tls);
-    const reason = judgeAnswer(answer, policy);
+    const { answer, reason } = await probeHealthOnce(root, policy, timeoutMs);
     if (reason === null)
       return { attempts, status: answer.status ?? 0, latencyMs: answer.durationMs, waitedMs: Date.now() - startedAt };
     // The new process itself presents a certificate that fails verification: it will present the same one again.
@@ -70,6 +69,16 @@ export async function waitForHealthy(root: ProcessIdentity, policy: HealthPolicy
       durationMs: Date.now() - startedAt,
     },
   );
+}
+
+/** One health request within `timeoutMs`, attributed to the tree rooted at `root`: the answer, and why it fails. */
+export async function probeHealthOnce(
+  root: ProcessIdentity,
+  policy: Omit<HealthPolicy, 'intervalMs' | 'untilMs'>,
+  timeoutMs: number,
+): Promise<{ answer: ProbeAnswer; reason: string | null }> {
+  const answer = await probeOnce(policy.url, timeoutMs, (end) => attributeConnection(root, end), policy.tls);
+  return { answer, reason: judgeAnswer(answer, policy) };
 }
 
 /** Null when the server side of this connection belongs to the new tree; 'pending' until accepted; else who owns it. */

@@ -1,13 +1,22 @@
 import { HookError } from '../errors.ts';
 import { describeProcess, formatClock } from '../process/describe.ts';
-import { readLogTail } from '../process/log-tail.ts';
+import { pickReason, readLogTail } from '../process/log-tail.ts';
 import { checkTreeOwnsPort, findListeners, readBootId, readProcessInfo, rereadProcess } from '../procfs/index.ts';
 import type { ProcessInfo, SocketOwner } from '../procfs/types.ts';
 import type { StartRecord } from '../state/state.ts';
+import { cutLine } from '../text/clean-line.ts';
 import { findUserDistrust } from '../state/trust.ts';
 
-/** The recorded process, re-read and confirmed to be the very one ApplicationStart launched. */
-export function confirmRecordedProcess(record: StartRecord, port: number, appUser: string | undefined): ProcessInfo {
+/**
+ * The recorded process, re-read and confirmed to be the very one ApplicationStart launched; `when` (e.g. "within the
+ * 5.0 s settle after answering health") says in the verdict when it was found gone.
+ */
+export function confirmRecordedProcess(
+  record: StartRecord,
+  port: number,
+  appUser: string | undefined,
+  when?: string,
+): ProcessInfo {
   const started = record.startedAt.slice(11, 19) || '?';
   const recorded = `PID ${record.pid} (${record.command || 'unknown command'}, started ${started})`;
   if (record.bootId !== readBootId()) {
@@ -28,18 +37,22 @@ export function confirmRecordedProcess(record: StartRecord, port: number, appUse
     const holders = findListeners(port)
       .listeners.flatMap((l) => l.owners)
       .map(describeProcess);
+    // Once it was proven, whoever holds the port now came after it: named as not the recorded one.
+    const successor = when ? ', which is not the recorded process' : '';
     const held =
-      holders.length > 0 ? `; port ${port} is held by ${holders.join(', ')}` : `; nothing listens on port ${port}`;
+      holders.length > 0
+        ? `; port ${port} is held by ${holders.join(', ')}${successor}`
+        : `; nothing listens on port ${port}`;
     const tail = record.log ? readLogTail(record.log) : [];
-    throw new HookError(
-      'NOT_OWNER',
-      `the new process on port ${port}, ${recorded}, is no longer running${reused}${held}`,
-      {
-        port,
-        pid: record.pid,
-        evidence: tail.length > 0 ? [`last lines of ${record.log}:`, ...tail.map((l) => `  ${l}`)] : [],
-      },
-    );
+    // After it was proven, its own last words are the only exit reason there is: the hook is not its parent.
+    const reason = when ? pickReason(tail) : undefined;
+    const quote = reason !== undefined ? `: "${cutLine(reason.trim(), 160)}"` : '';
+    const gone = when ? `exited ${when}${quote}` : 'is no longer running';
+    throw new HookError('NOT_OWNER', `the new process on port ${port}, ${recorded}, ${gone}${reused}${held}`, {
+      port,
+      pid: record.pid,
+      evidence: tail.length > 0 ? [`last lines of ${record.log}:`, ...tail.map((l) => `  ${l}`)] : [],
+    });
   }
   const distrust = findUserDistrust(now, appUser);
   // Another user's process is not what ApplicationStart launched as the app: a forged or stale record.
@@ -52,14 +65,16 @@ export function confirmRecordedProcess(record: StartRecord, port: number, appUse
 
 /**
  * Prove every listener on `port` (IPv4 and IPv6) belongs to the new process's tree; otherwise name who else holds
- * it, whether anything listens at all, and what could not be read.
+ * it, whether anything listens at all, and what could not be read. `when` dates a failure, as for the process.
  */
-export function proveTreeOwnsPort(info: ProcessInfo, port: number): { listeners: number } {
+export function proveTreeOwnsPort(info: ProcessInfo, port: number, when?: string): { listeners: number } {
   const ownership = checkTreeOwnsPort(info, port);
   if (ownership.owned) return { listeners: ownership.listeners.length };
   const newPid = `the new PID ${info.pid} (${info.comm}, started ${formatClock(info.startedAt)})`;
+  const found = when ? `, found ${when}` : '';
   if (ownership.listeners.length === 0) {
-    throw new HookError('NOT_OWNER', `nothing listens on port ${port}; ${newPid} is running but not listening`, {
+    const notListening = when ? `stopped listening ${when}` : 'not listening';
+    throw new HookError('NOT_OWNER', `nothing listens on port ${port}; ${newPid} is running but ${notListening}`, {
       port,
       pid: info.pid,
     });
@@ -71,7 +86,7 @@ export function proveTreeOwnsPort(info: ProcessInfo, port: number): { listeners:
     const alsoMine = ownership.listeners.some((l) => l.owners.some((o) => ownership.tree.some((t) => t.pid === o.pid)));
     throw new HookError(
       'NOT_OWNER',
-      `port ${port} is held by ${others.join(' and ')}, ${alsoMine ? 'as well as' : 'not'} by ${newPid}`,
+      `port ${port} is held by ${others.join(' and ')}, ${alsoMine ? 'as well as' : 'not'} by ${newPid}${found}`,
       { port, pid: info.pid, foreign: ownership.foreign.map((o) => o.pid) },
     );
   }
@@ -83,9 +98,20 @@ export function proveTreeOwnsPort(info: ProcessInfo, port: number): { listeners:
   throw new HookError(
     'NOT_OWNER',
     `port ${port} has a listener (${unknown}) whose owner cannot be read${skipped ? ` (${skipped})` : ''}; ` +
-      'an unknown owner is not proof (run as root)',
+      `an unknown owner is not proof (run as root)${found}`,
     { port, pid: info.pid },
   );
+}
+
+/** The recorded process re-read, and its tree proven to own every listener on `port`: the two checks as one. */
+export function confirmOwner(
+  record: StartRecord,
+  port: number,
+  appUser: string | undefined,
+  when?: string,
+): { info: ProcessInfo; listeners: number } {
+  const info = confirmRecordedProcess(record, port, appUser, when);
+  return { info, ...proveTreeOwnsPort(info, port, when) };
 }
 
 function uniqueByPid(owners: SocketOwner[]): SocketOwner[] {
