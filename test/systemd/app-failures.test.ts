@@ -76,6 +76,28 @@ describe('under systemd, an app that fails', () => {
     }
   });
 
+  it("a failed start names this run's exit, not an earlier run's of the same unit a moment before", async () => {
+    const first = await bed.hook(bed.revision({ appFlags: ['--exit-at-start=3'] }), 'start');
+    expectVerdict(first, 'ApplicationStart', 'FAILED', /exited with code 3/);
+    // The same unit again, within the same second as a rule: the journal still holds the first run's exit.
+    const second = await bed.hook(bed.revision({ appFlags: ['--exit-at-start=5'] }), 'start');
+    expectVerdict(second, 'ApplicationStart', 'FAILED', unit, /exited with code 5/);
+    await expectStoppedAndUntouched();
+  });
+
+  it('killed between start and validate: systemd restarts it, and validate fails saying so; nginx untouched', async () => {
+    const revision = bed.revision({ versionTag: 'v1' });
+    const start = await bed.hook(revision, 'start');
+    expectVerdict(start, 'ApplicationStart', 'OK', ` as ${unit}`);
+    const main = (await bed.container.systemctl('show', '-P', 'MainPID', unit)).stdout.trim();
+    expect((await bed.container.exec(['kill', '-KILL', main])).code).toBe(0);
+    const validate = await bed.hook(revision, 'validate');
+    // Whether systemd has started the next run yet or is waiting to: never a silent new PID.
+    expectVerdict(validate, 'ValidateService', 'FAILED', /restarted|SIGKILL|exited/);
+    expect(validate.verdict).toContain(main);
+    expect(bed.livePort()).toBe(green);
+  });
+
   it('binds, answers health once, then exits: validate fails with the exit reason; nginx untouched', async () => {
     // --exit-after-health is the settle branch's fixture flag: without it the app never exits and validate passes.
     const revision = bed.revision({

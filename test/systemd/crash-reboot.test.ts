@@ -76,7 +76,10 @@ describe('under systemd, between deployments', () => {
     // What --check reports after the boot: the live unit enabled and running, the previous neither.
     const report = await bed.check(v2);
     const [live, previousPort] = [green, blue].map((port) => report.ports.find((p) => p.port === port));
-    expect(live, JSON.stringify(live)).toMatchObject({ activeState: expect.stringMatching(/^active\b/), enabled: true });
+    expect(live, JSON.stringify(live)).toMatchObject({
+      activeState: expect.stringMatching(/^active\b/),
+      enabled: true,
+    });
     expect(previousPort, JSON.stringify(previousPort)).toMatchObject({
       activeState: expect.stringMatching(/^inactive\b/),
       enabled: false,
