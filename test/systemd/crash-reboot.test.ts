@@ -85,4 +85,21 @@ describe('under systemd, between deployments', () => {
       enabled: false,
     });
   });
+
+  it('rollback with validate --port moves the enablement: after a reboot the rolled-back version serves', async () => {
+    const v1 = bed.revision({ versionTag: 'v1' });
+    expectVerdict((await bed.deploy(v1)).last, 'ValidateService', 'OK', `nginx now → ${blue}`);
+    const v2 = bed.revision({ versionTag: 'v2' });
+    expectVerdict((await bed.deploy(v2, v1)).last, 'ValidateService', 'OK', `nginx now → ${green}`);
+
+    const rollback = await bed.hook(v2, 'validate', ['--port', String(blue)]);
+    expectVerdict(rollback, 'ValidateService', 'OK', `nginx now → ${blue}`);
+    expect((await bed.container.systemctl('is-enabled', unitOf(blue))).stdout.trim()).toBe('enabled');
+    expect((await bed.container.systemctl('is-enabled', unitOf(green))).stdout.trim()).toBe('disabled');
+
+    await bed.container.reboot();
+
+    await bed.waitForAnswer((answer) => parseAnswer(answer)?.version === 'v1', ServeAgainMs);
+    expect((await bed.container.systemctl('is-active', unitOf(green))).stdout.trim()).toBe('inactive');
+  });
 });

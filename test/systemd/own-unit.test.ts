@@ -5,13 +5,14 @@ import { FixtureAppPath } from '../support/app.ts';
 import { expectVerdict } from '../support/hook-tests.ts';
 import { BedPorts, parseAnswer, startSystemdBed, type SystemdBed } from '../support/systemd-bed.ts';
 
-// The user's own unit (app.unit), in place: portproof restarts it, proves the new MainPID owns the port, enables it,
+// The user's own unit (app.unit), in place or as a template: portproof restarts it, proves the new MainPID owns the port, enables it,
 // and never edits it; what survives its `systemctl stop` on the port is named and stopped like any listener.
 
-const { blue } = BedPorts;
+const { blue, green } = BedPorts;
 const Unit = 'fixture.service';
+const Template = 'fixture@.service';
 
-describe("the user's own unit, in place (app.unit)", () => {
+describe("the user's own unit (app.unit)", () => {
   let bed: SystemdBed;
   beforeAll(async () => {
     bed = await startSystemdBed('pp-own');
@@ -24,7 +25,7 @@ describe("the user's own unit, in place (app.unit)", () => {
   });
 
   /** Write the user's unit into the container's /etc/systemd/system and load it. */
-  async function writeUnit(service: string[]): Promise<string> {
+  async function writeUnit(service: string[], name = Unit): Promise<string> {
     const text = [
       '[Unit]',
       'Description=The user own fixture unit',
@@ -35,7 +36,7 @@ describe("the user's own unit, in place (app.unit)", () => {
       'WantedBy=multi-user.target',
       '',
     ].join('\n');
-    fs.writeFileSync(path.join(bed.container.unitDir, Unit), text);
+    fs.writeFileSync(path.join(bed.container.unitDir, name), text);
     expect((await bed.container.systemctl('daemon-reload')).code).toBe(0);
     return text;
   }
@@ -92,5 +93,25 @@ describe("the user's own unit, in place (app.unit)", () => {
     expectVerdict(second.last, 'ValidateService', 'OK', `port ${blue}`);
     const answer = parseAnswer(await bed.get(`http://127.0.0.1:${blue}/`));
     expect(answer?.pid).not.toBe(child);
+  });
+
+  it('a template (fixture@.service), blue/green: the instance is the port; the live one starts at boot', async () => {
+    await writeUnit([`ExecStart=/usr/bin/node ${FixtureAppPath} --port=%i --version-tag=own`], Template);
+    const revision = (tag: string) => bed.revision({ versionTag: tag, app: { unit: Template, command: undefined } });
+    const v1 = revision('v1');
+    const first = await bed.deploy(v1);
+    expectVerdict(first.start!, 'ApplicationStart', 'OK', ` as fixture@${blue}.service`);
+    expectVerdict(first.last, 'ValidateService', 'OK', `nginx now → ${blue}`);
+    const v2 = revision('v2');
+    const second = await bed.deploy(v2, v1);
+    expectVerdict(second.start!, 'ApplicationStart', 'OK', ` as fixture@${green}.service`);
+    expectVerdict(second.last, 'ValidateService', 'OK', `nginx now → ${green}`);
+
+    const instance = (port: number) => `fixture@${port}.service`;
+    const livePid = Number((await bed.container.systemctl('show', '-P', 'MainPID', instance(green))).stdout.trim());
+    expect(parseAnswer(await bed.get())?.pid).toBe(livePid);
+    expect((await bed.container.systemctl('is-active', instance(blue))).stdout.trim()).toBe('active');
+    expect((await bed.container.systemctl('is-enabled', instance(green))).stdout.trim()).toBe('enabled');
+    expect((await bed.container.systemctl('is-enabled', instance(blue))).stdout.trim()).toBe('disabled');
   });
 });
