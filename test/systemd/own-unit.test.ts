@@ -5,8 +5,8 @@ import { FixtureAppPath } from '../support/app.ts';
 import { expectVerdict } from '../support/hook-tests.ts';
 import { BedPorts, parseAnswer, startSystemdBed, type SystemdBed } from '../support/systemd-bed.ts';
 
-// The user's own unit (app.unit), in place or as a template: portproof restarts it, proves the new MainPID owns the port, enables it,
-// and never edits it; what survives its `systemctl stop` on the port is named and stopped like any listener.
+// The user's own unit (app.unit), in place or as a template: portproof restarts it, proves the new MainPID owns the
+// port, enables it, and never edits it; what survives its `systemctl stop` on the port is named and stopped.
 
 const { blue, green } = BedPorts;
 const Unit = 'fixture.service';
