@@ -21,7 +21,8 @@ export function readInvocationLines(invocationId: string): string[] {
  */
 export function readFirstExit(unit: string, sinceMs: number): string | null {
   const since = `@${Math.floor(sinceMs / 1000)}`;
-  const text = journal(['-o', 'cat', '-u', unit, `--since=${since}`]);
+  // Only what systemd itself (PID 1, a field journald sets) logged about the unit: the app cannot forge an exit line.
+  const text = journal(['-o', 'cat', `--since=${since}`, `UNIT=${unit}`, '_PID=1']);
   const match = /Main process exited, code=(\w+), status=(\d+)\/(\w+)/.exec(text);
   if (match === null) return null;
   const [, code, status, name] = match;
