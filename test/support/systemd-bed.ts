@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { findEntry, type HookEntry } from '../../src/core/events.ts';
 import { agentEnv, type HookRun } from '../../src/lab/agent.ts';
-import { nginxSection, renderNginxConf, renderServiceUrl } from '../../src/lab/nginx.ts';
+import { findNginxBin, nginxSection, renderNginxConf, renderServiceUrl } from '../../src/lab/nginx.ts';
 import { pollUntil } from '../../src/lab/net.ts';
 import { FixtureAppPath } from './app.ts';
 import { makeRevision, type RevisionOptions } from './deployment.ts';
@@ -15,7 +15,6 @@ import { bootContainer, type AgentOptions, type Container, type ExecResult } fro
 // an enabled unit of its own, so it comes back after a reboot. Ports are fixed: the network namespace is private.
 
 const Repo = path.resolve(import.meta.dirname, '../..');
-const NginxBin = '/usr/sbin/nginx';
 /** The lab nginx's unit inside the container. */
 export const NginxUnit = 'pp-nginx.service';
 const RequestTimeoutS = 5;
@@ -101,6 +100,8 @@ export interface CheckPort {
 
 /** Boot the bed's container with its nginx unit enabled and running. */
 export async function startSystemdBed(name: string): Promise<SystemdBed> {
+  // The host's nginx is the container's (/usr comes from the host): missing, the tests fail with the install hint.
+  const nginxBin = findNginxBin();
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), `portproof-systemd-${name}-`));
   // The app and nginx's workers (nobody) read below it: root-owned, not writable by others, as the hooks require.
   fs.chmodSync(scratch, 0o755);
@@ -111,8 +112,8 @@ export async function startSystemdBed(name: string): Promise<SystemdBed> {
     fs.rmSync(scratch, { recursive: true, force: true });
     throw error;
   }
-  const nginx = writeNginxPrefix(path.join(scratch, 'nginx'));
-  fs.writeFileSync(path.join(container.unitDir, NginxUnit), renderNginxUnit(nginx.prefix, nginx.confPath));
+  const nginx = writeNginxPrefix(nginxBin, path.join(scratch, 'nginx'));
+  fs.writeFileSync(path.join(container.unitDir, NginxUnit), renderNginxUnit(nginx));
   const bed = makeBed(container, scratch, nginx);
   const enabled = await container.systemctl('enable', '--now', NginxUnit);
   if (enabled.code !== 0) {
@@ -141,7 +142,7 @@ interface BedNginx {
 }
 
 /** The lab's nginx.conf in a prefix under scratch, its include naming green (where nothing listens yet). */
-function writeNginxPrefix(prefix: string): BedNginx {
+function writeNginxPrefix(nginxBin: string, prefix: string): BedNginx {
   for (const dir of ['logs', 'temp', 'conf']) fs.mkdirSync(path.join(prefix, dir), { recursive: true });
   fs.chmodSync(prefix, 0o755);
   const confPath = path.join(prefix, 'conf/nginx.conf');
@@ -149,18 +150,18 @@ function writeNginxPrefix(prefix: string): BedNginx {
   fs.writeFileSync(includePath, renderServiceUrl(BedPorts.green));
   fs.writeFileSync(confPath, renderNginxConf(prefix, BedPorts.listen, includePath));
   const pidFile = path.join(prefix, 'nginx.pid');
-  return { prefix, confPath, includePath, pidFile, base: [NginxBin, '-p', prefix, '-c', confPath] };
+  return { prefix, confPath, includePath, pidFile, base: [nginxBin, '-p', prefix, '-c', confPath] };
 }
 
 /** nginx as a unit of its own (the conf says `daemon on`): enabled, so a reboot brings it back. */
-export function renderNginxUnit(prefix: string, confPath: string): string {
-  const base = `${NginxBin} -p ${prefix} -c ${confPath}`;
+function renderNginxUnit(nginx: BedNginx): string {
+  const base = nginx.base.join(' ');
   return `[Unit]
 Description=The lab's private nginx for the portproof tests
 
 [Service]
 Type=forking
-PIDFile=${path.join(prefix, 'nginx.pid')}
+PIDFile=${nginx.pidFile}
 ExecStart=${base}
 ExecReload=${base} -s reload
 ExecStop=${base} -s quit

@@ -9,7 +9,8 @@ const unitOf = (port: number): string => `portproof-fixture@${port}.service`;
 /** Restarts and boots take a moment on a loaded box: generous bounds, each waiting for an event. */
 const ServeAgainMs = 30_000;
 
-describe('under systemd, between deployments', () => {
+// A restart after RestartSec, a reboot and its units, each with two deployments: more than a minute on a loaded box.
+describe('under systemd, between deployments', { timeout: 120_000 }, () => {
   let bed: SystemdBed;
   beforeAll(async () => {
     bed = await startSystemdBed('pp-crash');

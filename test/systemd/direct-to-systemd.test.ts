@@ -9,7 +9,8 @@ import { BedPorts, parseAnswer, startSystemdBed, type SystemdBed } from '../supp
 
 const { blue, green } = BedPorts;
 
-describe('direct → systemd on a live host under load', () => {
+// Three deployments and the load's own waits: more than vitest's default minute on a loaded box.
+describe('direct → systemd on a live host under load', { timeout: 180_000 }, () => {
   let bed: SystemdBed;
   beforeAll(async () => {
     bed = await startSystemdBed('pp-move');
