@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { HookRun } from '../../src/lab/agent.ts';
 import { pollUntil } from '../../src/lab/net.ts';
+import { isRunning } from '../../src/lab/nginx.ts';
 
 // A real systemd as PID 1, booted by systemd-nspawn from this machine's own root (only /usr comes from the host,
 // the rest is a fresh tmpfs), for the supervision tests. Commands run inside through nsenter.
@@ -82,6 +83,8 @@ export interface BootOptions {
   /** The machine name's prefix (letters, digits, dashes). */
   name: string;
   binds?: Bind[];
+  /** How long a poweroff may take before systemd-nspawn and PID 1 are killed; default 30 s. */
+  poweroffTimeoutMs?: number;
 }
 
 /** One boot: the systemd-nspawn process and its console output. */
@@ -121,6 +124,7 @@ export async function bootContainer(options: BootOptions): Promise<Container> {
     '--bind-ro=/etc/group',
     ...(options.binds ?? []).map(renderBind),
   ];
+  const poweroffTimeoutMs = options.poweroffTimeoutMs ?? PoweroffTimeoutMs;
   let boot = await startBoot(nspawnBin, args, path.join(home, 'console-1.log'));
   let boots = 1;
   let off = false;
@@ -136,14 +140,14 @@ export async function bootContainer(options: BootOptions): Promise<Container> {
     runHookAsAgent: (hook, env = {}, agent = {}) => runHookAsAgent(exec, hook, env, agent),
     enterArgv: () => enterArgv(boot.pid1),
     reboot: async () => {
-      await shutDown(boot, exec);
+      await shutDown(boot, exec, poweroffTimeoutMs);
       boots += 1;
       boot = await startBoot(nspawnBin, args, path.join(home, `console-${boots}.log`));
     },
     poweroff: async () => {
       if (off) return;
       off = true;
-      await shutDown(boot, exec);
+      await shutDown(boot, exec, poweroffTimeoutMs);
       fs.rmSync(home, { recursive: true, force: true });
     },
   };
@@ -238,11 +242,15 @@ function findPid1(nspawnPid: number): number | null {
 }
 
 /** Ask systemd to power off, wait for systemd-nspawn to exit, and kill it when it does not in time. */
-async function shutDown(boot: Boot, exec: (argv: string[], opts?: ExecOptions) => Promise<ExecResult>): Promise<void> {
+async function shutDown(
+  boot: Boot,
+  exec: (argv: string[], opts?: ExecOptions) => Promise<ExecResult>,
+  timeoutMs: number,
+): Promise<void> {
   if (boot.nspawn.exitCode !== null || boot.nspawn.signalCode !== null) return;
   // --no-block: the bus connection dies with the container, so a blocking call reports a reset while it succeeds.
   await exec(['systemctl', 'poweroff', '--no-block'], { timeoutMs: 10_000 }).catch(() => undefined);
-  const late = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), PoweroffTimeoutMs).unref());
+  const late = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), timeoutMs).unref());
   if ((await Promise.race([boot.exited, late])) === 'late') await killBoot(boot);
 }
 
@@ -251,6 +259,8 @@ async function killBoot(boot: Boot): Promise<void> {
   killQuietly([boot.pid1, boot.nspawn.pid]);
   const late = new Promise<void>((resolve) => setTimeout(resolve, KillWaitMs).unref());
   await Promise.race([boot.exited, late]);
+  // A killed PID 1 exits only after the kernel has killed and reaped the rest of its namespace.
+  if (boot.pid1 !== 0) await pollUntil(() => !isRunning(boot.pid1), KillWaitMs, `PID ${boot.pid1} to exit`);
 }
 
 /** nsenter into every namespace of the container's PID 1. */

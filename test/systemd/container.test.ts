@@ -113,4 +113,21 @@ describe('the systemd-nspawn test kit', () => {
 
     for (const pid of [nspawnPid, ...hostPids]) expect(isAlive(pid), `PID ${pid}`).toBe(false);
   });
+
+  it('a poweroff that hangs (a unit that never stops) ends by killing systemd-nspawn and PID 1', async () => {
+    const stuck = await bootContainer({ name: 'pp-stuck', poweroffTimeoutMs: 2000 });
+    const nspawnPid = stuck.nspawnPid();
+    const pid1 = stuck.pid();
+    try {
+      fs.writeFileSync(
+        path.join(stuck.unitDir, 'pp-never-stops.service'),
+        '[Service]\nExecStart=/usr/bin/sleep infinity\nExecStop=/usr/bin/sleep infinity\nTimeoutStopSec=infinity\n',
+      );
+      expect((await stuck.systemctl('start', 'pp-never-stops.service')).code).toBe(0);
+    } finally {
+      await stuck.poweroff();
+    }
+    expect(isAlive(nspawnPid)).toBe(false);
+    expect(isAlive(pid1)).toBe(false);
+  });
 });
