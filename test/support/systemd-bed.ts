@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { findEntry, type HookEntry } from '../../src/core/events.ts';
+import { parseStat } from '../../src/core/procfs/index.ts';
 import { agentEnv, type HookRun } from '../../src/lab/agent.ts';
 import { findNginxBin, nginxSection, renderNginxConf, renderServiceUrl } from '../../src/lab/nginx.ts';
 import { pollUntil } from '../../src/lab/net.ts';
@@ -70,6 +71,8 @@ export interface SystemdBed {
   get(urlOrPath?: string): Promise<BedAnswer>;
   /** GET until an answer matches (each poll a fresh request); on timeout the error names the last answer. */
   waitForAnswer(match: (answer: BedAnswer) => boolean, timeoutMs: number, urlOrPath?: string): Promise<BedAnswer>;
+  /** Whether a PID inside the container runs (a zombie waiting for PID 1 to reap it does not). */
+  isRunning(pid: number): Promise<boolean>;
   /** The port nginx's include names now. */
   livePort(): number | null;
   /** The last lines of a unit's journal, for failure messages. */
@@ -275,6 +278,11 @@ function makeBed(container: Container, scratch: string, nginx: BedNginx): System
         throw new Error(`${(error as Error).message}; the last answer: ${JSON.stringify(last)}`);
       }
       return last!;
+    },
+    isRunning: async (pid) => {
+      const stat = await container.exec(['cat', `/proc/${pid}/stat`]);
+      // No such process: cat fails. A zombie has exited; only its entry waits for PID 1.
+      return stat.code === 0 && parseStat(stat.stdout).state !== 'Z';
     },
     livePort: () => {
       const match = /127\.0\.0\.1:(\d+)/.exec(fs.readFileSync(nginx.includePath, 'utf8'));

@@ -17,6 +17,8 @@ const BootTimeoutMs = 90_000;
 const PoweroffTimeoutMs = 30_000;
 const KillWaitMs = 10_000;
 const ExecTimeoutMs = 120_000;
+/** A hook run inside gives up before vitest's own test timeout, so the failure says what was running. */
+const HookTimeoutMs = 45_000;
 const ConsoleTailLines = 25;
 /** The PATH commands see inside: the container's own (a fresh /etc has no profile to set one). */
 const ContainerPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -76,6 +78,8 @@ export interface Container {
 /** How the agent-like unit ends: KillMode=process is the agent unit change proposed upstream and not merged. */
 export interface AgentOptions {
   killMode?: 'control-group' | 'process';
+  /** Default 45 s: before vitest's one-minute test timeout. */
+  timeoutMs?: number;
 }
 
 /** What boots a container. */
@@ -328,7 +332,14 @@ async function runHookAsAgent(
     ...Object.entries(env).map(([key, value]) => `--setenv=${key}=${value}`),
     ...(typeof hook === 'string' ? [hook] : hook),
   ];
-  const { code, stdout, stderr } = await exec(argv);
+  const { code, stdout, stderr } = await exec(argv, { timeoutMs: agent.timeoutMs ?? HookTimeoutMs }).catch(
+    async (error: Error) => {
+      // What ran inside when the hook hung: the process tree and the journal's last lines.
+      const ps = await exec(['ps', 'axfo', 'pid,stat,etime,cmd'], { timeoutMs: 10_000 }).catch(() => null);
+      const journal = await exec(['journalctl', '--no-pager', '-n', '30'], { timeoutMs: 10_000 }).catch(() => null);
+      throw new Error(`${error.message}\nprocesses:\n${ps?.stdout ?? ''}\njournal:\n${journal?.stdout ?? ''}`);
+    },
+  );
   const lines = stdout.split('\n').filter((l) => l !== '');
   return { code, stdout, stderr, lines, verdict: lines.at(-1) ?? '', durationMs: Date.now() - startedAt };
 }
