@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { HookRun } from '../../src/lab/agent.ts';
 import { pollUntil } from '../../src/lab/net.ts';
+import { createMachineCgroups, removeMachineCgroups } from './machine-cgroup.ts';
 import { isRunning } from '../../src/lab/nginx.ts';
 
 // A real systemd as PID 1, booted by systemd-nspawn from this machine's own root (only /usr comes from the host,
@@ -59,6 +60,8 @@ export interface Container {
   pid(): number;
   /** The systemd-nspawn process of the current boot. */
   nspawnPid(): number;
+  /** The host cgroup directories of the current boot (one per systemd hierarchy), its own alone. */
+  cgroupDirs(): string[];
   /** Run an argv inside every namespace of the container (no shell). */
   exec(argv: string[], options?: ExecOptions): Promise<ExecResult>;
   systemctl(...args: string[]): Promise<ExecResult>;
@@ -94,6 +97,8 @@ export interface BootOptions {
 /** One boot: the systemd-nspawn process and its console output. */
 interface Boot {
   nspawn: ChildProcess;
+  /** The machine's own cgroups (see machine-cgroup.ts), removed after it stopped. */
+  cgroups: string[];
   pid1: number;
   exited: Promise<void>;
   consoleLog: string;
@@ -129,7 +134,7 @@ export async function bootContainer(options: BootOptions): Promise<Container> {
     ...(options.binds ?? []).map(renderBind),
   ];
   const poweroffTimeoutMs = options.poweroffTimeoutMs ?? PoweroffTimeoutMs;
-  let boot = await startBoot(nspawnBin, args, path.join(home, 'console-1.log'));
+  let boot = await startBoot(nspawnBin, args, path.join(home, 'console-1.log'), name);
   let boots = 1;
   let off = false;
 
@@ -139,6 +144,7 @@ export async function bootContainer(options: BootOptions): Promise<Container> {
     unitDir,
     pid: () => boot.pid1,
     nspawnPid: () => boot.nspawn.pid!,
+    cgroupDirs: () => boot.cgroups,
     exec,
     systemctl: (...args2) => exec(['systemctl', ...args2]),
     runHookAsAgent: (hook, env = {}, agent = {}) => runHookAsAgent(exec, hook, env, agent),
@@ -146,7 +152,7 @@ export async function bootContainer(options: BootOptions): Promise<Container> {
     reboot: async () => {
       await shutDown(boot, exec, poweroffTimeoutMs);
       boots += 1;
-      boot = await startBoot(nspawnBin, args, path.join(home, `console-${boots}.log`));
+      boot = await startBoot(nspawnBin, args, path.join(home, `console-${boots}.log`), name);
     },
     poweroff: async () => {
       if (off) return;
@@ -184,12 +190,18 @@ function randomHex(bytes: number): string {
 }
 
 /** Start systemd-nspawn and wait until systemd inside says running or degraded. */
-async function startBoot(nspawnBin: string, args: string[], consoleLog: string): Promise<Boot> {
+async function startBoot(nspawnBin: string, args: string[], consoleLog: string, name: string): Promise<Boot> {
+  const cgroups = createMachineCgroups(`portproof-machine-${name}`);
   const out = fs.openSync(consoleLog, 'w');
-  const nspawn = spawn(nspawnBin, args, { stdio: ['ignore', out, out] });
+  // The shell joins the machine's cgroups, then becomes systemd-nspawn, which keeps (--keep-unit) the cgroup it is in.
+  const join = 'for dir in $MACHINE_CGROUPS; do echo $$ > "$dir/cgroup.procs"; done; exec "$@"';
+  const nspawn = spawn('/bin/sh', ['-c', join, 'sh', nspawnBin, ...args], {
+    stdio: ['ignore', out, out],
+    env: { ...process.env, MACHINE_CGROUPS: cgroups.join(' ') },
+  });
   fs.closeSync(out);
   let gone = false;
-  const boot: Boot = { nspawn, pid1: 0, exited: Promise.resolve(), consoleLog };
+  const boot: Boot = { nspawn, cgroups, pid1: 0, exited: Promise.resolve(), consoleLog };
   // A test process that dies without its afterAll (a crash, vitest's own timeout) must not leave a machine running.
   const killOnExit = (): void => killQuietly([boot.pid1, nspawn.pid]);
   process.once('exit', killOnExit);
@@ -197,6 +209,7 @@ async function startBoot(nspawnBin: string, args: string[], consoleLog: string):
     nspawn.on('exit', () => {
       gone = true;
       process.off('exit', killOnExit);
+      removeMachineCgroups(cgroups);
       resolve();
     }),
   );

@@ -59,8 +59,11 @@ describe('hooks run in the agent-like unit (KillMode=control-group)', () => {
     expect(start.verdict).not.toMatch(/\.service/);
     const pid = readState(bed.stateDir).processes[String(blue)]!.pid;
 
-    // setsid left the session, not the cgroup: the hook's unit took the app with it.
-    expect(await bed.isRunning(pid), `PID ${pid} survived the start hook's unit`).toBe(false);
+    // setsid left the session, not the cgroup: the hook's unit took the app with it (its SIGTERM handler may still be
+    // closing the server as systemd-run returns).
+    await expect
+      .poll(() => bed.isRunning(pid), { timeout: 10_000, message: `PID ${pid} outlived the hook's unit` })
+      .toBe(false);
     const validate = await bed.hook(revision, 'validate');
     expectVerdict(validate, 'ValidateService', 'FAILED');
     expect(bed.livePort()).toBe(green);

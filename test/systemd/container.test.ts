@@ -87,6 +87,30 @@ describe('the systemd-nspawn test kit', () => {
     expect(active.stdout.trim()).toBe('active');
   });
 
+  it('two machines at once have cgroups of their own: a unit of one is not in the tree of the other', async () => {
+    const other = await bootContainer({ name: 'pp-other' });
+    try {
+      const hostCgroup = (pid: number) => fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+      expect(hostCgroup(other.pid())).not.toBe(hostCgroup(container.pid()));
+      const run = await container.exec(['systemd-run', '--unit=pp-namesake', '/usr/bin/sleep', 'infinity']);
+      expect(run.code, run.stderr).toBe(0);
+      // One shared tree (both machines started from the same cgroup) would show the first machine's unit here.
+      const seen = await other.exec([
+        'sh',
+        '-c',
+        'ls -d /sys/fs/cgroup/system.slice/pp-namesake.service /sys/fs/cgroup/*/system.slice/pp-namesake.service',
+      ]);
+      expect(seen.stdout).toBe('');
+      expect((await container.exec(['ls', '-d', '/sys/fs/cgroup/systemd/system.slice/pp-namesake.service'])).code).toBe(
+        0,
+      );
+      await container.systemctl('stop', 'pp-namesake');
+    } finally {
+      await other.poweroff();
+    }
+    for (const dir of other.cgroupDirs()) expect(fs.existsSync(dir), dir).toBe(false);
+  });
+
   it('powers off leaving no process behind: systemd-nspawn, PID 1 and the units all end', async () => {
     const started = await container.exec(['systemd-run', '--unit=pp-smoke-last', '/usr/bin/sleep', 'infinity']);
     expect(started.code, started.stderr).toBe(0);
@@ -108,10 +132,13 @@ describe('the systemd-nspawn test kit', () => {
       .map(Number);
     expect(hostPids.length).toBeGreaterThan(2);
     const nspawnPid = container.nspawnPid();
+    const cgroups = container.cgroupDirs();
+    expect(cgroups.length).toBeGreaterThan(0);
 
     await container.poweroff();
 
     for (const pid of [nspawnPid, ...hostPids]) expect(isAlive(pid), `PID ${pid}`).toBe(false);
+    for (const dir of cgroups) expect(fs.existsSync(dir), dir).toBe(false);
   });
 
   it('a poweroff that hangs (a unit that never stops) ends by killing systemd-nspawn and PID 1', async () => {
