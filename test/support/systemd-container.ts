@@ -278,6 +278,8 @@ async function killBoot(boot: Boot): Promise<void> {
   await Promise.race([boot.exited, late]);
   // A killed PID 1 exits only after the kernel has killed and reaped the rest of its namespace.
   if (boot.pid1 !== 0) await pollUntil(() => !isRunning(boot.pid1), KillWaitMs, `PID ${boot.pid1} to exit`);
+  // systemd-nspawn's exit came first, while the machine's cgroups still held its processes: removed now.
+  removeMachineCgroups(boot.cgroups);
 }
 
 /** nsenter into every namespace of the container's PID 1. */

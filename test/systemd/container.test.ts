@@ -156,5 +156,6 @@ describe('the systemd-nspawn test kit', () => {
     }
     expect(isAlive(nspawnPid)).toBe(false);
     expect(isAlive(pid1)).toBe(false);
+    for (const dir of stuck.cgroupDirs()) expect(fs.existsSync(dir), dir).toBe(false);
   });
 });
