@@ -35,6 +35,11 @@ describe('under systemd, an app that fails', () => {
     return { active: values.ActiveState!, sub: values.SubState!, restarts: Number(values.NRestarts) };
   }
 
+  /** The app's log under the test's state dir (the default app.log). */
+  function appLog(): string {
+    return `${bed.stateDir}/fixture/app-${blue}.log`;
+  }
+
   async function expectStoppedAndUntouched(): Promise<void> {
     const state = await unitState();
     // Stopped by the hook: not activating, not waiting in auto-restart for another try.
@@ -74,6 +79,27 @@ describe('under systemd, an app that fails', () => {
     } finally {
       await bed.container.systemctl('stop', 'pp-port-holder');
     }
+  });
+
+  it('killed by SIGKILL while start waits for the bind: start fails saying so; the unit is not restarting', async () => {
+    const revision = bed.revision({ appFlags: ['--bind-delay=20000'], start: { timeout: '40s' } });
+    const starting = bed.hook(revision, 'start');
+    // The app runs (and waits to bind) once systemd has a main PID for the unit and its log says so.
+    let main = 0;
+    await expect
+      .poll(
+        async () => {
+          main = Number((await bed.container.systemctl('show', '-P', 'MainPID', unit)).stdout.trim());
+          return main > 0 && (await bed.container.exec(['grep', '-q', 'Delaying', appLog()])).code === 0;
+        },
+        { timeout: 20_000 },
+      )
+      .toBe(true);
+    expect((await bed.container.exec(['kill', '-KILL', String(main)])).code).toBe(0);
+    const start = await starting;
+    expectVerdict(start, 'ApplicationStart', 'FAILED', unit, /was killed by SIGKILL/);
+    expect(start.stdout).toContain('Delaying the web server by 20000 ms');
+    await expectStoppedAndUntouched();
   });
 
   it("a failed start names this run's exit, not an earlier run's of the same unit a moment before", async () => {
