@@ -4,24 +4,23 @@ import path from 'node:path';
 import { findEntry, type HookEntry } from '../../src/core/events.ts';
 import { parseStat } from '../../src/core/procfs/index.ts';
 import { agentEnv, type HookRun } from '../../src/lab/agent.ts';
-import { findNginxBin, nginxSection, renderNginxConf, renderServiceUrl } from '../../src/lab/nginx.ts';
+import { findNginxBin, nginxSection, renderServiceUrl } from '../../src/lab/nginx.ts';
 import { pollUntil } from '../../src/lab/net.ts';
 import { FixtureAppPath } from './app.ts';
 import { makeRevision, type RevisionOptions } from './deployment.ts';
 import { hookArgv } from './hooks.ts';
 import { bootContainer, type AgentOptions, type Container, type ExecResult } from './systemd-container.ts';
+import { BedPorts, NginxUnit, renderNginxUnit, writeNginxPrefix, type BedNginx } from './systemd-nginx.ts';
 
 // The systemd tests' bed: one container per test file with the repository bound read-only at its own path, a
 // scratch directory (state, revisions, nginx's prefix) bound at its own path too, and a private nginx that runs as
 // an enabled unit of its own, so it comes back after a reboot. Ports are fixed: the network namespace is private.
 
-const Repo = path.resolve(import.meta.dirname, '../..');
-/** The lab nginx's unit inside the container. */
-export const NginxUnit = 'pp-nginx.service';
-const RequestTimeoutS = 5;
+// The ports and nginx's unit, for the tests.
+export { BedPorts, NginxUnit };
 
-/** The fixed ports inside the container: nginx listens on `listen` and proxies to blue or green. */
-export const BedPorts = { listen: 8080, blue: 8081, green: 8082 } as const;
+const Repo = path.resolve(import.meta.dirname, '../..');
+const RequestTimeoutS = 5;
 
 /** A revision in the bed: its directory (inside the bound scratch) and its portproof.yml. */
 export interface BedRevision {
@@ -136,44 +135,6 @@ function bedBinds(scratch: string): { host: string; readOnly?: boolean }[] {
   return binds;
 }
 
-interface BedNginx {
-  prefix: string;
-  confPath: string;
-  includePath: string;
-  pidFile: string;
-  base: string[];
-}
-
-/** The lab's nginx.conf in a prefix under scratch, its include naming green (where nothing listens yet). */
-function writeNginxPrefix(nginxBin: string, prefix: string): BedNginx {
-  for (const dir of ['logs', 'temp', 'conf']) fs.mkdirSync(path.join(prefix, dir), { recursive: true });
-  fs.chmodSync(prefix, 0o755);
-  const confPath = path.join(prefix, 'conf/nginx.conf');
-  const includePath = path.join(prefix, 'conf/service-url.inc');
-  fs.writeFileSync(includePath, renderServiceUrl(BedPorts.green));
-  fs.writeFileSync(confPath, renderNginxConf(prefix, BedPorts.listen, includePath));
-  const pidFile = path.join(prefix, 'nginx.pid');
-  return { prefix, confPath, includePath, pidFile, base: [nginxBin, '-p', prefix, '-c', confPath] };
-}
-
-/** nginx as a unit of its own (the conf says `daemon on`): enabled, so a reboot brings it back. */
-function renderNginxUnit(nginx: BedNginx): string {
-  const base = nginx.base.join(' ');
-  return `[Unit]
-Description=The lab's private nginx for the portproof tests
-
-[Service]
-Type=forking
-PIDFile=${nginx.pidFile}
-ExecStart=${base}
-ExecReload=${base} -s reload
-ExecStop=${base} -s quit
-
-[Install]
-WantedBy=multi-user.target
-`;
-}
-
 function makeBed(container: Container, scratch: string, nginx: BedNginx): SystemdBed {
   let states = 0;
   const newStateDir = (): string => {
@@ -210,9 +171,7 @@ function makeBed(container: Container, scratch: string, nginx: BedNginx): System
       },
       {},
     );
-    // Compiled, the hook runs from the bundle as CodeDeploy runs it; from source, through bin/portproof.js.
-    const argv =
-      process.env.PORTPROOF_TEST_FROM_SOURCE === '1' ? hookArgv(name) : [path.join(revision.dir, 'hooks', name)];
+    const argv = bundleHookArgv(revision, name);
     const defined = Object.entries({ ...env, PORTPROOF_BUNDLE_ROOT: revision.dir }).filter(
       (entry): entry is [string, string] => entry[1] !== undefined,
     );
@@ -248,11 +207,7 @@ function makeBed(container: Container, scratch: string, nginx: BedNginx): System
       return { ...runs, last: runs.validate };
     },
     check: async (revision) => {
-      const argv =
-        process.env.PORTPROOF_TEST_FROM_SOURCE === '1'
-          ? hookArgv('validate')
-          : [path.join(revision.dir, 'hooks/validate')];
-      const run = await container.exec([...argv, '--check', '--json'], {
+      const run = await container.exec([...bundleHookArgv(revision, 'validate'), '--check', '--json'], {
         env: { PORTPROOF_BUNDLE_ROOT: revision.dir },
       });
       try {
@@ -331,6 +286,11 @@ async function forgetAppUnits(container: Container): Promise<void> {
   }
   for (const file of files) fs.rmSync(path.join(container.unitDir, file), { force: true });
   await container.systemctl('daemon-reload');
+}
+
+/** Compiled, a hook runs from the bundle as CodeDeploy runs it; from source, through bin/portproof.js. */
+function bundleHookArgv(revision: BedRevision, name: HookEntry): string[] {
+  return process.env.PORTPROOF_TEST_FROM_SOURCE === '1' ? hookArgv(name) : [path.join(revision.dir, 'hooks', name)];
 }
 
 function parseCurl(run: ExecResult): BedAnswer {

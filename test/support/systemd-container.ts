@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { HookRun } from '../../src/lab/agent.ts';
 import { pollUntil } from '../../src/lab/net.ts';
-import { createMachineCgroups, removeMachineCgroups } from './machine-cgroup.ts';
 import { isRunning } from '../../src/lab/nginx.ts';
+import { createMachineCgroups, removeMachineCgroups } from './machine-cgroup.ts';
 
 // A real systemd as PID 1, booted by systemd-nspawn from this machine's own root (only /usr comes from the host,
 // the rest is a fresh tmpfs), for the supervision tests. Commands run inside through nsenter.
@@ -104,6 +104,8 @@ interface Boot {
   consoleLog: string;
 }
 
+let machines = 0;
+
 /** Boot a container from / with a fresh tmpfs root, the binds given, and a unit directory of its own. */
 export async function bootContainer(options: BootOptions): Promise<Container> {
   const nspawnBin = findNspawn();
@@ -115,7 +117,9 @@ export async function bootContainer(options: BootOptions): Promise<Container> {
   // nginx, postgresql, … into the bound unit directory, so the container boots lean.
   const machineId = path.join(home, 'machine-id');
   fs.writeFileSync(machineId, `${randomHex(16)}\n`);
-  const name = `${options.name}-${process.pid}`.slice(0, 60);
+  // Unique on this host (machine names and cgroups are per name): the test process and a count within it.
+  machines += 1;
+  const name = `${options.name}-${process.pid}-${machines}`.slice(0, 60);
   const args = [
     '-D',
     '/',
@@ -134,7 +138,13 @@ export async function bootContainer(options: BootOptions): Promise<Container> {
     ...(options.binds ?? []).map(renderBind),
   ];
   const poweroffTimeoutMs = options.poweroffTimeoutMs ?? PoweroffTimeoutMs;
-  let boot = await startBoot(nspawnBin, args, path.join(home, 'console-1.log'), name);
+  let boot: Boot;
+  try {
+    boot = await startBoot(nspawnBin, args, path.join(home, 'console-1.log'), name);
+  } catch (error) {
+    fs.rmSync(home, { recursive: true, force: true });
+    throw error;
+  }
   let boots = 1;
   let off = false;
 
