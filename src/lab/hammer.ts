@@ -49,6 +49,8 @@ export interface HammerOptions {
   keepAlive?: boolean;
   /** Pause between one loop's requests. Default 0. */
   pauseMs?: number;
+  /** An argv prefix the worker runs through (nsenter into a container's network, for one); default none. */
+  launcher?: string[];
 }
 
 /** A running load client. */
@@ -85,9 +87,8 @@ export function startHammer(url: string, options: HammerOptions = {}): Hammer {
     keepAlive: options.keepAlive ?? false,
     pauseMs: options.pauseMs ?? 0,
   };
-  const child = spawn(process.execPath, [WorkerPath, JSON.stringify(settings)], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  const [program, ...args] = [...(options.launcher ?? []), process.execPath, WorkerPath, JSON.stringify(settings)];
+  const child = spawn(program!, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let latest = emptyCounts();
   let final: HammerResult | null = null;
   let reported: () => void = () => {};

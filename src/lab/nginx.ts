@@ -38,7 +38,10 @@ export interface TestNginx {
 }
 
 /** portproof.yml's nginx section for a lab nginx, probing the app's health through it; `extra` adds or overrides. */
-export function nginxSection(nginx: TestNginx, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function nginxSection(
+  nginx: Pick<TestNginx, 'includePath' | 'testCommand' | 'reloadCommand' | 'pidFile' | 'url'>,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
     include: nginx.includePath,
     test: nginx.testCommand,

@@ -24,6 +24,10 @@ export interface RevisionOptions {
   app?: Record<string, unknown>;
   /** appspec.yml timeouts in seconds per event. */
   timeouts?: Partial<Record<LifecycleEvent, number>>;
+  /** Where the revision directory is made; default the temp directory. */
+  parentDir?: string;
+  /** Link the compiled hooks from here into the revision's hooks/, as a bundle carries them. */
+  hooksDir?: string;
 }
 
 /** Write a revision (bundle) directory for the fixture app and a runner for its hooks with CodeDeploy's environment. */
@@ -31,7 +35,7 @@ export function makeRevision(
   options: RevisionOptions,
   deploymentId = `d-${Math.random().toString(36).slice(2, 11).toUpperCase()}`,
 ): Revision {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-rev-'));
+  const dir = fs.mkdtempSync(path.join(options.parentDir ?? os.tmpdir(), 'portproof-rev-'));
   const config = {
     app: {
       name: 'fixture',
@@ -59,6 +63,6 @@ export function makeRevision(
     ...(options.nginx ? { nginx: options.nginx } : {}),
     stateDir: options.stateDir,
   };
-  writeRevision(dir, { config, timeouts: options.timeouts });
+  writeRevision(dir, { config, timeouts: options.timeouts, hooksDir: options.hooksDir });
   return openRevision(dir, { hookArgv, deploymentId, applicationName: 'fixture', groupName: 'test', groupId: 'g-1' });
 }
