@@ -55,7 +55,13 @@ export async function validateFlow(ctx: HookContext): Promise<string> {
   const settle = { settleMs: health.settle, deadlineAt: ctx.deadline.at, health: ask };
   const stillOwner = (when: string) => {
     const now = confirmRecord(ctx, record, port, when);
-    proveTreeOwnsPort(now, port, when);
+    try {
+      proveTreeOwnsPort(now, port, when);
+    } catch (error) {
+      // A process that exits mid-check leaves a listener no one holds for a moment: its exit is the reason, if so.
+      confirmRecord(ctx, record, port, when);
+      throw error;
+    }
     return now;
   };
   const settled = await settleOwner(settle, stillOwner, ctx.out);

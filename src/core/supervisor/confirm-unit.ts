@@ -12,8 +12,7 @@ export function confirmUnitRun(record: StartRecord & { unit: string }, port: num
   const status = showUnit(record.unit);
   const app = { invocationId: record.invocationId ?? '', info: { pid: record.pid } as ProcessInfo };
   if (!hasLeftRun(app, status)) return;
-  const startedAt = Date.parse(record.startedAt) || Date.now();
-  const how = describeUnitExit({ unit: record.unit, startedAt }, status);
+  const how = describeUnitExit({ unit: record.unit, invocationId: app.invocationId }, status);
   const now = status.mainPid > 0 ? `; it now runs PID ${status.mainPid}, a run ValidateService did not see start` : '';
   const log = record.log ? { file: record.log, offset: 0 } : null;
   throw new HookError('NOT_OWNER', `${record.unit}, started as PID ${record.pid} by ApplicationStart, ${how}${now}`, {

@@ -16,13 +16,14 @@ export function readInvocationLines(invocationId: string): string[] {
 }
 
 /**
- * How the unit's main process ended, as systemd logged it since `sinceMs` ("exited with code 3", "was killed by
- * SIGKILL"): the first exit is the reason even after systemd restarted it and cleared its status.
+ * How one run of the unit ended, as systemd logged it ("exited with code 3", "was killed by SIGKILL"): the run's
+ * first exit is the reason even after systemd restarted it (a new run) and cleared its status.
  */
-export function readFirstExit(unit: string, sinceMs: number): string | null {
-  const since = `@${Math.floor(sinceMs / 1000)}`;
-  // Only what systemd itself (PID 1, a field journald sets) logged about the unit: the app cannot forge an exit line.
-  const text = journal(['-o', 'cat', `--since=${since}`, `UNIT=${unit}`, '_PID=1']);
+export function readRunExit(unit: string, invocationId: string): string | null {
+  if (!/^[0-9a-f]{32}$/.test(invocationId)) return null;
+  // Only what systemd itself (PID 1, a field journald sets) logged about this run: the app cannot forge an exit line,
+  // and an earlier run's exit in the same second is not this one's.
+  const text = journal(['-o', 'cat', `UNIT=${unit}`, `INVOCATION_ID=${invocationId}`, '_PID=1']);
   const match = /Main process exited, code=(\w+), status=(\d+)\/(\w+)/.exec(text);
   if (match === null) return null;
   const [, code, status, name] = match;

@@ -20,7 +20,7 @@ import {
 import type { ProcessInfo } from '../procfs/types.ts';
 import { cutLine } from '../text/clean-line.ts';
 import { pollUntil } from '../wait.ts';
-import { readFirstExit, readInvocationLines } from './journal.ts';
+import { readInvocationLines, readRunExit } from './journal.ts';
 import { runSystemctl, showUnit, type UnitStatus } from './systemctl.ts';
 import { installUnit } from './unit-file.ts';
 import { stopUnitQuietly } from './unit-stop.ts';
@@ -126,9 +126,9 @@ export function hasLeftRun(app: Pick<UnitApp, 'invocationId' | 'info'>, status: 
   return status.invocationId !== app.invocationId || status.mainPid !== app.info.pid || status.activeState !== 'active';
 }
 
-/** How the run ended, in words: the first exit systemd logged since the start, else its status now. */
-export function describeUnitExit(app: Pick<UnitApp, 'unit' | 'startedAt'>, status: UnitStatus): string {
-  const logged = readFirstExit(app.unit, app.startedAt);
+/** How the run ended, in words: the exit systemd logged for this run, else the unit's status now. */
+export function describeUnitExit(app: Pick<UnitApp, 'unit' | 'invocationId'>, status: UnitStatus): string {
+  const logged = readRunExit(app.unit, app.invocationId);
   const now = status.lastExit;
   const exit = logged ?? (now ? (now.signal ? `was killed by ${now.signal}` : `exited with code ${now.code}`) : null);
   const restarted = status.restarts > 0 ? `, and systemd restarted it ${status.restarts} time(s)` : '';
