@@ -11,16 +11,15 @@ import { distHooksDir } from '../build/paths.ts';
 import { prepareRuntime } from '../build/runtime.ts';
 import { findFreePort } from '../src/lab/ports.ts';
 import { writeRevision } from '../src/lab/revision.ts';
-import { openRevision, type HookRun, type Revision } from '../src/lab/agent.ts';
+import { openRevision, type Revision } from '../src/lab/agent.ts';
 import { BaselineCommit, baselineHooksDir } from './lib/baseline.ts';
+import { appLog, at, bindMs, ok, portFreeAt, settledMs, type Sample } from './lib/hook-logs.ts';
 import { describeMachine, formatTable, summarize } from './lib/stats.ts';
 
 const Rounds = Number(process.env.BENCH_ROUNDS ?? 12);
 /** No-op stops per round, each paired with a bare runtime start. */
 const PairsPerRound = 3;
 const StopDelayMs = 500;
-
-type Sample = { wall: number; appWork: number };
 
 /** One build's deployments: its own port, state directory and samples. */
 interface Lane {
@@ -36,48 +35,6 @@ interface Lane {
   releaseLag: number[];
 }
 
-/** The fixture app's log lines of one version: [epoch ms, message]. */
-function appLog(stateDir: string, port: number, version: string): Array<[number, string]> {
-  const text = fs.readFileSync(path.join(stateDir, 'bench', `app-${port}.log`), 'utf8');
-  return text
-    .split('\n')
-    .filter((line) => line.includes(`[fixture ${version}]`))
-    .map((line) => [Date.parse(line.slice(0, 24)), line.slice(line.indexOf(']') + 2)]);
-}
-
-function at(lines: Array<[number, string]>, prefix: string): number {
-  const found = lines.find(([, message]) => message.startsWith(prefix));
-  if (!found) throw new Error(`the fixture app never logged "${prefix}"`);
-  return found[0];
-}
-
-/** The hooks.log entry `event` wrote with message `msg` for this deployment. */
-function findLogEntry(stateDir: string, deploymentId: string, event: string, msg: string): Record<string, unknown> {
-  const entries = fs
-    .readFileSync(path.join(stateDir, 'bench', 'hooks.log'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l));
-  const entry = entries.find((e) => e.msg === msg && e.deploymentId === deploymentId && e.lifecycleEvent === event);
-  if (!entry) throw new Error(`no '${msg}' entry for ${deploymentId} in hooks.log`);
-  return entry;
-}
-
-/** When the stop hook logged 'port free' for this deployment (the log's ISO time, as epoch ms). */
-function portFreeAt(stateDir: string, deploymentId: string): number {
-  return Date.parse(String(findLogEntry(stateDir, deploymentId, 'ApplicationStop', 'port free').time));
-}
-
-/** How long ValidateService waited in health.settle for this deployment (a release before the settle logs none). */
-function settledMs(stateDir: string, deploymentId: string): number {
-  return Number(findLogEntry(stateDir, deploymentId, 'ValidateService', 'verified').settledMs ?? 0);
-}
-
-function ok(run: HookRun, what: string): HookRun {
-  if (run.code !== 0) throw new Error(`${what} failed: ${run.verdict}\n${run.stdout.slice(-1500)}`);
-  return run;
-}
-
 // The bare runtime the hooks are built on, started as a hook is (pipes, waiting for both to close).
 const runtime = prepareRuntime('x64');
 function timeRuntime(): Promise<number> {
@@ -89,6 +46,11 @@ function timeRuntime(): Promise<number> {
     child.on('error', reject);
     child.on('close', () => resolve(performance.now() - startedAt));
   });
+}
+
+/** Where the hooks keep the app's logs and hooks.log: <stateDir>/<app.name>. */
+function appDir(lane: Lane): string {
+  return path.join(lane.stateDir, 'bench');
 }
 
 async function makeLane(name: string, hooksDir: string): Promise<Lane> {
@@ -163,22 +125,18 @@ async function deployment(lane: Lane, k: number): Promise<void> {
   }
   // ApplicationStop runs from the previous revision, as CodeDeploy runs it.
   const stop = ok(await lane.previous!.run('stop'), `${lane.name} v${k - 1} stop`);
-  const old = appLog(lane.stateDir, lane.port, `v${k - 1}`);
+  const old = appLog(appDir(lane), lane.port, `v${k - 1}`);
   const exited = at(old, 'Shutdown complete');
   lane.samples.stop.push({ wall: stop.durationMs, appWork: exited - at(old, 'Received SIGTERM') });
-  lane.releaseLag.push(portFreeAt(lane.stateDir, `d-BENCH${k - 1}`) - exited);
+  lane.releaseLag.push(portFreeAt(appDir(lane), `d-BENCH${k - 1}`) - exited);
   const revision = revisionFor(lane, k);
   const start = ok(await revision.run('start'), `${lane.name} v${k} start`);
-  const bound = appLog(lane.stateDir, lane.port, `v${k}`).find(([, m]) => m.startsWith('Started on port'));
-  lane.samples.start.push({
-    wall: start.durationMs,
-    appWork: Number(/ in (\d+(?:\.\d+)?) ms/.exec(bound?.[1] ?? '')?.[1] ?? NaN),
-  });
+  lane.samples.start.push({ wall: start.durationMs, appWork: bindMs(appLog(appDir(lane), lane.port, `v${k}`)) });
   // The fixture answers health as soon as it listens: time-to-healthy is nil; the health.settle wait (5 s by default)
   // is a wait the operator chose, not the hook's cost: the rest of the wall time is overhead.
   lane.samples.validate.push({
     wall: ok(await revision.run('validate'), `${lane.name} v${k} validate`).durationMs,
-    appWork: settledMs(lane.stateDir, `d-BENCH${k}`),
+    appWork: settledMs(appDir(lane), `d-BENCH${k}`),
   });
   lane.previous = revision;
 }

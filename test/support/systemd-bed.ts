@@ -9,7 +9,7 @@ import { pollUntil } from '../../src/lab/net.ts';
 import { FixtureAppPath } from './app.ts';
 import { makeRevision, type RevisionOptions } from './deployment.ts';
 import { hookArgv } from './hooks.ts';
-import { bootContainer, type AgentOptions, type Container, type ExecResult } from './systemd-container.ts';
+import { bootContainer, type AgentOptions, type Container, type ExecResult } from '../../src/lab/container.ts';
 import { BedPorts, NginxUnit, renderNginxUnit, writeNginxPrefix, type BedNginx } from './systemd-nginx.ts';
 
 // The systemd tests' bed: one container per test file with the repository bound read-only at its own path, a

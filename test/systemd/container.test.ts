@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readProcessInfo } from '../../src/core/procfs/index.ts';
-import { bootContainer, findNspawn, NspawnMissing, type Container } from '../support/systemd-container.ts';
+import { bootContainer, findNspawn, NspawnMissing, type Container } from '../../src/lab/container.ts';
 
 // The test kit itself: a real systemd boots, runs commands and units, survives a reboot, and leaves nothing behind.
 

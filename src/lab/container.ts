@@ -2,9 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { HookRun } from '../../src/lab/agent.ts';
-import { pollUntil } from '../../src/lab/net.ts';
-import { isRunning } from '../../src/lab/nginx.ts';
+import type { HookRun } from './agent.ts';
+import { pollUntil } from './net.ts';
+import { isRunning } from './nginx.ts';
 import { createMachineCgroups, removeMachineCgroups } from './machine-cgroup.ts';
 
 // A real systemd as PID 1, booted by systemd-nspawn from this machine's own root (only /usr comes from the host,
