@@ -65,7 +65,7 @@ async function stopPortUnits(
   const units = [...new Set([resolvePort(ctx.config, port).unit, ...(record?.unit ? [record.unit] : [])])];
   const stopped: StoppedProcess[] = [];
   for (const unit of units) {
-    const done = await stopUnit(unit, ctx.deadline.at, ctx.out);
+    const done = await stopUnit(unit, ctx.config.stop.grace, ctx.deadline.at, ctx.out);
     disableUnit(unit, ctx.out);
     if (done?.main) stopped.push({ info: done.main, signal: ctx.config.stop.signal, exitedAfterMs: done.tookMs, unit });
   }

@@ -151,7 +151,18 @@ export const configSchema = z
   );
 
 /** What app.command, app.unit and app.supervisor say together, as issues on the key at fault. */
-function checkAppSource(app: { command?: string[]; unit?: string; supervisor: string }, ports: number) {
+function checkAppSource(
+  app: {
+    command?: string[];
+    unit?: string;
+    supervisor: string;
+    cwd?: string;
+    user?: string;
+    log?: string;
+    env: object;
+  },
+  ports: number,
+) {
   // Each message starts with the value it is about, so the loader does not repeat it as "got …".
   const issue = (key: string, input: string | undefined, message: string) => ({
     code: 'custom' as const,
@@ -164,6 +175,16 @@ function checkAppSource(app: { command?: string[]; unit?: string; supervisor: st
     return command === undefined ? [issue('command', undefined, 'is required (or app.unit: your own unit)')] : [];
   }
   if (command !== undefined) return [issue('unit', unit, 'and app.command cannot both be given: keep one')];
+  // The user's unit says these itself; portproof never edits it, so a value here would be silently ignored.
+  const own = { cwd: 'WorkingDirectory=', user: 'User=', log: 'StandardOutput=', env: 'Environment=' };
+  const given = { cwd: app.cwd !== undefined, user: app.user !== undefined, log: app.log !== undefined };
+  const unused = Object.entries({ ...given, env: Object.keys(app.env).length > 0 }).filter(([, set]) => set);
+  if (unused.length > 0) {
+    return unused.map(([key]) => {
+      const directive = own[key as keyof typeof own];
+      return issue(key, undefined, `is not used with app.unit: set ${directive} in ${unit} instead`);
+    });
+  }
   if (supervisor === 'direct') return [issue('unit', unit, 'needs systemd, but app.supervisor is direct')];
   const template = unit.endsWith('@.service');
   if (template && ports === 1) {

@@ -19,6 +19,12 @@ export function moveBootEnablement(config: LoadedConfig, live: number, superviso
       if (status.unitFileState === 'enabled') continue;
       try {
         runSystemctl(['enable', '--quiet', '--', unit]);
+        // systemctl enable says nothing and exits 0 for a unit without an [Install] section: ask again.
+        const now = showUnit(unit).unitFileState;
+        if (now !== 'enabled') {
+          clause = `; WARNING: ${unit} will not start at boot (it is ${now || 'not enableable'}: no [Install] section?)`;
+          continue;
+        }
         out.say(`Enabled ${unit} (starts at boot)`, { unit });
         clause = `; ${unit} starts at boot`;
       } catch (error) {

@@ -49,6 +49,10 @@ export function checkSupervisor(config: LoadedConfig, launch: boolean, booted = 
     if (/[\n\r]/.test(value)) problems.push(`${key}: contains a line break, which a systemd unit cannot hold`);
   }
   problems.push(...config.ports.flatMap((port) => checkLogDirectory(resolvePort(config, port).logFile)));
+  // systemd drops (and logs, value and all) an assignment whose name it does not accept: refused, naming the key only.
+  for (const key of Object.keys(config.app.env).filter((name) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))) {
+    problems.push(`app.env.${key}: systemd takes only names of letters, digits and _, not starting with a digit`);
+  }
   return [...new Set(problems)];
 }
 

@@ -66,7 +66,7 @@ export function renderUnit(config: LoadedConfig, port: number, envFile: string):
     // The whole cgroup is stopped: the signal to every process, SIGKILL to what is left after the grace.
     'KillMode=control-group',
     `KillSignal=${config.stop.signal}`,
-    `TimeoutStopSec=${Math.ceil(config.stop.grace / 1000)}s`,
+    `TimeoutStopSec=${formatTimespan(config.stop.grace)}`,
     'SendSIGKILL=yes',
     // A JVM stopped by SIGTERM exits with 128 + 15: a clean stop, not a failure to restart after.
     'SuccessExitStatus=143',
@@ -93,8 +93,15 @@ function quoteArgument(arg: string): string {
     .replace(/"/g, '\\"')
     .replace(/\n/g, '\\n')
     .replace(/\t/g, '\\t')
+    // A carriage return would end the line for systemd: every other control character as a hex escape.
+    .replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
     .replace(/\$/g, '$$$$');
   return `"${escapeSpecifiers(escaped)}"`;
+}
+
+/** A duration for systemd: whole seconds as `30s`, otherwise milliseconds; never 0, which systemd reads as "no limit". */
+function formatTimespan(ms: number): string {
+  return ms > 0 && ms % 1000 === 0 ? `${ms / 1000}s` : `${Math.max(1, Math.ceil(ms))}ms`;
 }
 
 function escapeSpecifiers(text: string): string {

@@ -1,5 +1,5 @@
 import { formatDuration } from '../config/duration.ts';
-import { DefaultUnitPollMs } from '../defaults.ts';
+import { DefaultAbandonGraceMs, DefaultUnitPollMs } from '../defaults.ts';
 import { HookError } from '../errors.ts';
 import type { Progress } from '../progress.ts';
 import { describeProcess } from '../process/describe.ts';
@@ -21,10 +21,16 @@ export function isUnitRunning(status: UnitStatus): boolean {
 }
 
 /**
- * Stop a unit through systemd, which signals its whole cgroup and SIGKILLs what is left after its own grace, and wait
- * until it is down; null when it was not running. A pending restart is cancelled with it.
+ * Stop a unit through systemd, which signals its whole cgroup and SIGKILLs what is left after its own stop timeout,
+ * and wait until it is down; null when it was not running. A pending restart is cancelled with it. A unit whose own
+ * timeout is longer than `graceMs` (the user's unit may say infinity) gets SIGKILL to its cgroup after `graceMs`.
  */
-export async function stopUnit(unit: string, untilMs: number, out: Progress): Promise<StoppedUnit | null> {
+export async function stopUnit(
+  unit: string,
+  graceMs: number,
+  untilMs: number,
+  out: Progress,
+): Promise<StoppedUnit | null> {
   const status = showUnit(unit);
   if (!isUnitRunning(status)) return null;
   const main = status.mainPid > 0 ? readProcessInfo(status.mainPid) : null;
@@ -32,10 +38,15 @@ export async function stopUnit(unit: string, untilMs: number, out: Progress): Pr
   out.say(`Stopping ${unit}${main ? `, ${describeProcess(main)}` : ''}`, { unit, pid: main?.pid });
   // --no-block: the hook keeps its own deadline and progress lines instead of waiting inside systemctl.
   runSystemctl(['stop', '--no-block', '--', unit]);
-  const down = await pollUntil(() => (isUnitRunning(showUnit(unit)) ? undefined : true), untilMs, {
-    intervalMs: DefaultUnitPollMs,
-    onTick: () => out.progress(startedAt, untilMs),
-  });
+  const isDown = () => (isUnitRunning(showUnit(unit)) ? undefined : true);
+  const options = { intervalMs: DefaultUnitPollMs, onTick: () => out.progress(startedAt, untilMs) };
+  // A little past the grace: systemd's own SIGKILL, with the same grace, comes first when the unit is portproof's.
+  let down = await pollUntil(isDown, Math.min(startedAt + graceMs + DefaultUnitPollMs * 4, untilMs), options);
+  if (!down.done && Date.now() < untilMs) {
+    out.say(`${unit} still stopping after ${formatDuration(graceMs)} grace: SIGKILL to its cgroup`, { unit });
+    runSystemctl(['kill', '--signal=SIGKILL', '--', unit]);
+    down = await pollUntil(isDown, untilMs, options);
+  }
   const tookMs = Date.now() - startedAt;
   if (!down.done) {
     throw new HookError('STOP_FAILED', `${unit} was still stopping after ${formatDuration(tookMs)}`, {
@@ -49,7 +60,7 @@ export async function stopUnit(unit: string, untilMs: number, out: Progress): Pr
 /** Stop a unit when the hook cannot wait for it (a failed start's cleanup): asks systemd, waits up to `untilMs`. */
 export async function stopUnitQuietly(unit: string, untilMs: number, out: Progress): Promise<void> {
   try {
-    await stopUnit(unit, untilMs, out);
+    await stopUnit(unit, DefaultAbandonGraceMs, untilMs, out);
   } catch (error) {
     // The start's own failure is the verdict; a unit that would not stop is said above it.
     out.say(`Could not stop ${unit}: ${(error as Error).message}`);
