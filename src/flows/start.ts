@@ -71,9 +71,12 @@ async function startUnderSystemd(ctx: HookContext, target: number): Promise<stri
   }
   forget();
   ctx.out.say(`${unit} started PID ${info.pid} as ${info.user}`, { pid: info.pid, unit });
-  const bindMs = await waitForUnitBind(app, target, bindUntil, ctx.out);
+  const { bindMs, info: bound } = await waitForUnitBind(app, target, bindUntil, ctx.out);
+  // Recorded again as it runs once bound: the command systemd's child had before its exec is not the app's.
+  recordStart(state, target, { ...findRecord(state, target)!, command: bound.command, user: bound.user });
+  writeState(ctx.appDir, state);
   ctx.log.info({ port: target, pid: info.pid, unit, bindMs }, 'listening');
-  const started = `PID ${info.pid} (${info.comm}, started ${formatClock(info.startedAt)})`;
+  const started = `PID ${bound.pid} (${bound.comm}, started ${formatClock(bound.startedAt)})`;
   return `${started} listening on port ${target} after ${formatDuration(bindMs)} as ${unit}`;
 }
 

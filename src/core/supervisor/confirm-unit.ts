@@ -10,7 +10,11 @@ import { describeOutput, describeUnitExit, hasLeftRun } from './unit-start.ts';
  */
 export function confirmUnitRun(record: StartRecord & { unit: string }, port: number): void {
   const status = showUnit(record.unit);
-  const app = { invocationId: record.invocationId ?? '', info: { pid: record.pid } as ProcessInfo };
+  const app = {
+    invocationId: record.invocationId ?? '',
+    info: { pid: record.pid } as ProcessInfo,
+    restarts: record.restarts ?? 0,
+  };
   if (!hasLeftRun(app, status)) return;
   const how = describeUnitExit({ unit: record.unit, invocationId: app.invocationId }, status);
   const now = status.mainPid > 0 ? `; it now runs PID ${status.mainPid}, a run ValidateService did not see start` : '';

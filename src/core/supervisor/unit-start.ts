@@ -16,6 +16,7 @@ import {
   listTreeListenSockets,
   readListenSockets,
   readProcessInfo,
+  rereadProcess,
 } from '../procfs/index.ts';
 import type { ProcessInfo } from '../procfs/types.ts';
 import { cutLine } from '../text/clean-line.ts';
@@ -86,8 +87,9 @@ export async function startUnit(
       // The job has not run yet: the unit still shows its previous run (or none).
       if (!started) return undefined;
       if (status.activeState === 'inactive' || status.subState === 'auto-restart') return status;
-      if (status.mainPid > 0 || status.activeState === 'active') return status;
-      return undefined;
+      // The main process is read as soon as /proc shows it (systemd's child may be mid-exec a moment before).
+      if (status.mainPid > 0) return readProcessInfo(status.mainPid) ? status : undefined;
+      return status.activeState === 'active' ? status : undefined;
     },
     untilMs,
     { intervalMs: DefaultUnitPollMs / 2 },
@@ -112,30 +114,58 @@ export async function startUnit(
  * fails the start with the first exit's reason; `untilMs` passing fails it naming what the unit listens on instead.
  * Either way the unit is stopped, so that it does not go on restarting.
  */
-export async function waitForUnitBind(app: UnitApp, port: number, untilMs: number, out: Progress): Promise<number> {
+export async function waitForUnitBind(
+  app: UnitApp,
+  port: number,
+  untilMs: number,
+  out: Progress,
+): Promise<{ bindMs: number; info: ProcessInfo }> {
   const startedAt = Date.now();
   let askedAt = 0;
+  let owned = false;
   out.begin(`Waiting for ${app.unit} (PID ${app.info.pid}) to listen on port ${port}`);
   const result = await pollUntil<'bound' | UnitStatus>(
     () => {
-      // /proc every poll; systemd now and then, and at once when the main process is gone.
-      if (!isSameProcess(app.info) || Date.now() - askedAt >= DefaultUnitPollMs) {
+      // /proc every poll; systemd now and then, and at once when the main process is gone or the port is owned.
+      if (!isSameProcess(app.info) || owned || Date.now() - askedAt >= DefaultUnitPollMs) {
         askedAt = Date.now();
         const status = showUnit(app.unit);
         if (hasLeftRun(app, status)) return status;
+        // Listening is not started: a Type=notify unit still starting is killed by systemd if it never says READY.
+        if (owned && status.activeState === 'active') return 'bound';
       }
-      if (readListenSockets(port).length === 0) return undefined;
-      return checkTreeOwnsPort(app.info, port).owned ? 'bound' : undefined;
+      if (owned || readListenSockets(port).length === 0) return undefined;
+      owned = checkTreeOwnsPort(app.info, port).owned;
+      return undefined;
     },
     untilMs,
     { onTick: () => out.progress(startedAt, untilMs) },
   );
-  if (result.done && result.value === 'bound') return Date.now() - app.startedAt;
+  if (result.done && result.value === 'bound') {
+    // Re-read once bound: named as it runs (`java`), not as systemd's child was named before its exec.
+    return {
+      bindMs: Date.now() - app.startedAt,
+      info: { ...(rereadProcess(app.info) ?? app.info), cgroup: app.info.cgroup },
+    };
+  }
   const cleanupUntil = Date.now() + DefaultAbandonGraceMs + 10_000;
   if (result.done) {
     const status = result.value as UnitStatus;
     await stopUnitQuietly(app.unit, cleanupUntil, out);
     throw exitedError(app, port, status, null);
+  }
+  const evidence = describeOutput(app);
+  const context = { port, pid: app.info.pid, unit: app.unit, durationMs: result.waitedMs, evidence };
+  const within = formatDuration(result.waitedMs);
+  if (owned) {
+    const { activeState, subState } = showUnit(app.unit);
+    await stopUnitQuietly(app.unit, cleanupUntil, out);
+    const why = 'it listens, but systemd has not seen it ready (Type=notify without READY=1?)';
+    throw new HookError(
+      'START_TIMEOUT',
+      `${app.unit} was still starting (${activeState}/${subState}) after ${within}: ${why}`,
+      context,
+    );
   }
   const elsewhere = listTreeListenSockets(app.info).map((s) => `${s.localAddress}:${s.localPort}`);
   const listens = elsewhere.length > 0 ? `it listens on ${elsewhere.join(', ')} instead` : 'it listens on no TCP port';
@@ -143,18 +173,17 @@ export async function waitForUnitBind(app: UnitApp, port: number, untilMs: numbe
   const held = holders.length > 0 ? `; port ${port} is held by ${holders.map(describeProcess).join(', ')}` : '';
   await stopUnitQuietly(app.unit, cleanupUntil, out);
   const what = `${app.unit}, PID ${app.info.pid} (${app.info.comm}), is running but did not listen on port ${port}`;
-  throw new HookError('START_TIMEOUT', `${what} within ${formatDuration(result.waitedMs)}: ${listens}${held}`, {
-    port,
-    pid: app.info.pid,
-    unit: app.unit,
-    durationMs: result.waitedMs,
-    evidence: describeOutput(app),
-  });
+  throw new HookError('START_TIMEOUT', `${what} within ${within}: ${listens}${held}`, context);
 }
 
 /** True when the run portproof started is over: its main process changed, systemd restarted it, or it stopped. */
-export function hasLeftRun(app: Pick<UnitApp, 'invocationId' | 'info'>, status: UnitStatus): boolean {
-  return status.invocationId !== app.invocationId || status.mainPid !== app.info.pid || status.activeState !== 'active';
+export function hasLeftRun(app: Pick<UnitApp, 'invocationId' | 'info' | 'restarts'>, status: UnitStatus): boolean {
+  return (
+    status.invocationId !== app.invocationId ||
+    status.mainPid !== app.info.pid ||
+    status.restarts > app.restarts ||
+    !['active', 'activating', 'reloading'].includes(status.activeState)
+  );
 }
 
 /**
