@@ -19,13 +19,15 @@ export interface PkgTarget {
  * Turn one CommonJS script into a single executable per target with `pkg --sea`, offline: every target names the
  * exact pinned version (no version index fetched) and the seeded cache holds each runtime (no download). pkg runs on
  * the pinned runtime of the build machine's arch, which also makes the blob. `useCodeCache` stores V8's compiled
- * code for the script in the blob: only for targets of the build machine's arch, whose V8 made it.
+ * code for the script in the blob: only for targets of the build machine's arch, whose V8 made it. `assets` (key →
+ * file) go into the blob as SEA assets, which the script reads with `node:sea`'s getAsset.
  */
 export async function buildWithPkg(
   entry: string,
   targets: PkgTarget[],
   host: Arch,
   useCodeCache: boolean,
+  assets: Record<string, string> = {},
 ): Promise<void> {
   if (useCodeCache && targets.some((t) => t.arch !== host))
     throw new Error(`a code cache made on ${host} fits ${host} only`);
@@ -33,7 +35,7 @@ export async function buildWithPkg(
   seedPkgCache(host);
   const temps = targets.map((t) => ({ arch: t.arch, output: `${t.output}.tmp` }));
   for (const target of targets) fs.mkdirSync(path.dirname(target.output), { recursive: true });
-  const request = { entry, nodeRange: `node${RuntimeVersion}`, targets: temps, useCodeCache };
+  const request = { entry, nodeRange: `node${RuntimeVersion}`, targets: temps, useCodeCache, assets };
   try {
     await execFileAsync(prepareRuntime(host), [path.join(RepoRoot, 'build/pkg-sea.cjs'), JSON.stringify(request)], {
       cwd: RepoRoot,

@@ -1,0 +1,100 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { stringify } from 'yaml';
+import { findEntry, type HookEntry } from '../src/core/events.ts';
+import { CacheDir, RepoRoot, type Arch } from './paths.ts';
+import { prepareRuntime } from './runtime.ts';
+
+const execFileAsync = promisify(execFile);
+
+/** The SEA main script of the host arch's hooks: it runs the `hook.cjs` asset with the `hook.cache` asset. */
+export const SeaMain = path.join(RepoRoot, 'build/sea-main.cjs');
+const Runner = path.join(RepoRoot, 'build/code-cache-run.cjs');
+// The warm-up runs with a fixed hash seed, as the SEA blob is made: a code cache records V8's string hashes.
+const RunnerFlags = ['--random-seed=1'];
+
+/**
+ * What each hook's warm-up run does: the path a deployment takes through config, preflight, log, lock and the flow's
+ * first steps, with nothing of the build machine touched. The no-op stop is the whole path the benchmark times.
+ */
+const WarmUps: Record<HookEntry, string> = {
+  // Nothing listens on a port just found free, and no process is recorded: "port free (nothing was listening)".
+  stop: 'a no-op ApplicationStop',
+  // The app exits at once: the start frees the port, launches it directly and fails before it binds.
+  start: 'an ApplicationStart whose app exits before binding',
+  // No start is recorded: the validate takes the lock, reads the state and fails before any request.
+  validate: 'a ValidateService with nothing recorded',
+};
+
+/**
+ * The SEA assets of one hook for the build machine's arch: the bundle wrapped as a CommonJS function, and V8's code
+ * cache of it taken after a warm-up run in a throwaway revision, so it holds the functions compiled lazily during a
+ * run (SEA's own `useCodeCache` holds only what is compiled before the script runs). Fails unless V8 accepts it.
+ */
+export async function makeCodeCache(name: HookEntry, bundle: string, host: Arch): Promise<Record<string, string>> {
+  const runtime = prepareRuntime(host);
+  const dir = path.join(CacheDir, 'bundle');
+  const wrapped = path.join(dir, `${name}.wrapped.cjs`);
+  const cache = path.join(dir, `${name}.cache`);
+  const source = fs.readFileSync(bundle, 'latin1');
+  fs.writeFileSync(wrapped, `(function (exports, require, module, __filename, __dirname) {${source}\n})`, 'latin1');
+  const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-warm-up-'));
+  try {
+    const env = await writeWarmUpRevision(temp, name, runtime);
+    fs.rmSync(cache, { force: true });
+    // The warm-up's verdict is not the build's business (start and validate fail on purpose): only its cache is.
+    await execFileAsync(runtime, [...RunnerFlags, Runner, 'record', wrapped, cache], {
+      cwd: temp,
+      env,
+    }).catch((error: { stdout?: string; stderr?: string }) => {
+      if (!fs.existsSync(cache)) throw new Error(`${WarmUps[name]} made no code cache: ${error.stderr}`);
+    });
+    await execFileAsync(runtime, [Runner, 'verify', wrapped, cache], { cwd: temp });
+  } finally {
+    fs.rmSync(temp, { recursive: true, force: true });
+  }
+  return { 'hook.cjs': wrapped, 'hook.cache': cache };
+}
+
+/** A revision in `dir` for the warm-up of one hook, with its own state directory; returns the agent's environment. */
+async function writeWarmUpRevision(dir: string, name: HookEntry, runtime: string): Promise<NodeJS.ProcessEnv> {
+  const stateDir = path.join(dir, 'state');
+  fs.mkdirSync(stateDir, { mode: 0o700 });
+  const config = {
+    // The pinned runtime is the one program sure to be there; the app it runs exits at once.
+    app: { name: 'warm-up', command: [runtime, '-e', 'process.exit(3)'], supervisor: 'direct' },
+    ports: [await findFreePort()],
+    health: { url: 'http://127.0.0.1:{port}/health' },
+    stop: { grace: '5s' },
+    start: { timeout: '5s' },
+    stateDir,
+  };
+  fs.writeFileSync(path.join(dir, 'portproof.yml'), stringify(config));
+  fs.copyFileSync(path.join(RepoRoot, 'appspec.yml'), path.join(dir, 'appspec.yml'));
+  const { event } = findEntry(name);
+  return {
+    PATH: process.env.PATH,
+    PORTPROOF_BUNDLE_ROOT: dir,
+    LIFECYCLE_EVENT: event,
+    DEPLOYMENT_ID: 'd-WARMUP',
+    APPLICATION_NAME: 'warm-up',
+    DEPLOYMENT_GROUP_NAME: 'build',
+    DEPLOYMENT_GROUP_ID: 'g-build',
+  };
+}
+
+/** A TCP port nothing listens on right now (the kernel's pick). */
+function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
