@@ -6,6 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { findEntry, type HookEntry } from '../src/core/events.ts';
+import { HookExecArgv } from './hook-flags.ts';
 import { CacheDir, RepoRoot, type Arch } from './paths.ts';
 import { prepareRuntime } from './runtime.ts';
 
@@ -14,8 +15,10 @@ const execFileAsync = promisify(execFile);
 /** The SEA main script of the host arch's hooks: it runs the `hook.cjs` asset with the `hook.cache` asset. */
 export const SeaMain = path.join(RepoRoot, 'build/sea-main.cjs');
 const Runner = path.join(RepoRoot, 'build/code-cache-run.cjs');
-// The warm-up runs with a fixed hash seed, as the SEA blob is made: a code cache records V8's string hashes.
-const RunnerFlags = ['--random-seed=1'];
+// The warm-up runs with the hooks' own flags, a fixed hash seed (a code cache records V8's string hashes, as for the
+// SEA blob) and --predictable: without it, work V8 does on its background threads while the hook waits left a flag
+// bit of a few functions differing between two builds (one in four). V8 accepts the cache without either flag.
+const RunnerFlags = [...HookExecArgv, '--random-seed=1', '--predictable'];
 
 /**
  * What each hook's warm-up run does: the path a deployment takes through config, preflight, log, lock and the flow's
@@ -53,7 +56,7 @@ export async function makeCodeCache(name: HookEntry, bundle: string, host: Arch)
     }).catch((error: { stdout?: string; stderr?: string }) => {
       if (!fs.existsSync(cache)) throw new Error(`${WarmUps[name]} made no code cache: ${error.stderr}`);
     });
-    await execFileAsync(runtime, [Runner, 'verify', wrapped, cache], { cwd: temp });
+    await execFileAsync(runtime, [...HookExecArgv, Runner, 'verify', wrapped, cache], { cwd: temp });
   } finally {
     fs.rmSync(temp, { recursive: true, force: true });
   }

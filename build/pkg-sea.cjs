@@ -2,7 +2,7 @@
 // turns one CommonJS script into single executables through @yao-pkg/pkg's simple SEA pipeline — the function
 // `pkg --sea` calls. Called directly because pkg 6.23's command line drops `seaConfig` before it reaches this
 // function, and the host-arch build wants `useCodeCache`. argv[2]: JSON { entry, nodeRange, targets, useCodeCache,
-// assets }.
+// assets, execArgv }.
 'use strict';
 const childProcess = require('node:child_process');
 const util = require('node:util');
@@ -26,7 +26,7 @@ const targets = request.targets.map((t) => ({
   arch: t.arch,
   output: t.output,
 }));
-const seaConfig = { useCodeCache: request.useCodeCache, assets: request.assets };
+const seaConfig = { useCodeCache: request.useCodeCache, assets: request.assets, execArgv: request.execArgv };
 sea(request.entry, { targets, signature: false, seaConfig }).catch((error) => {
   console.error(`pkg --sea failed: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
