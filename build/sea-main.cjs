@@ -4,12 +4,13 @@
 // script runs, does not. `hook.cjs` is the bundle wrapped as a CommonJS function; it gets this script's module
 // variables, as it would as the SEA's main script.
 'use strict';
-const { getAsset } = require('node:sea');
+const { getRawAsset } = require('node:sea');
 const { Script } = require('node:vm');
 
-const script = new Script(getAsset('hook.cjs', 'latin1'), {
+// The raw assets are views of the executable's own memory: read in place, not copied (the bundle is ASCII).
+const script = new Script(Buffer.from(getRawAsset('hook.cjs')).toString('latin1'), {
   filename: 'hook.cjs',
-  cachedData: new Uint8Array(getAsset('hook.cache')),
+  cachedData: new Uint8Array(getRawAsset('hook.cache')),
 });
 // As node does for SEA's own code cache: a rejected cache still runs the hook (compiled now), and says so once.
 if (script.cachedDataRejected) process.stderr.write('portproof: code cache data rejected (the hook starts slower)\n');
