@@ -24,13 +24,15 @@ const RunnerFlags = [...HookExecArgv, '--random-seed=1', '--predictable'];
  * What each hook's warm-up run does: the path a deployment takes through config, preflight, log, lock and the flow's
  * first steps, with nothing of the build machine touched. The no-op stop is the whole path the benchmark times.
  */
-const WarmUps: Record<HookEntry, string> = {
-  // Nothing listens on a port just found free, and no process is recorded: "port free (nothing was listening)".
-  stop: 'a no-op ApplicationStop',
-  // The app exits at once: the start frees the port, launches it directly and fails before it binds.
-  start: 'an ApplicationStart whose app exits before binding',
+const WarmUps: Record<HookEntry, { args: string[]; what: string }> = {
+  // Nothing listens on the port and no process is recorded: "port free (nothing was listening)".
+  stop: { args: [], what: 'a no-op ApplicationStop' },
+  // The read-only report: config, preflight with the launch checks, log, the port's owners. A real start waits on
+  // its app in a poll whose count of turns follows the machine's load, and V8 tiers functions up by such counts:
+  // two builds of the same inputs on a busy machine gave two caches.
+  start: { args: ['--check'], what: "ApplicationStart's --check" },
   // No start is recorded: the validate takes the lock, reads the state and fails before any request.
-  validate: 'a ValidateService with nothing recorded',
+  validate: { args: [], what: 'a ValidateService with nothing recorded' },
 };
 
 /**
@@ -46,15 +48,15 @@ export async function makeCodeCache(name: HookEntry, bundle: string, host: Arch)
   const source = fs.readFileSync(bundle, 'latin1');
   fs.writeFileSync(wrapped, `(function (exports, require, module, __filename, __dirname) {${source}\n})`, 'latin1');
   const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-warm-up-'));
+  const isolate = await findNetworkIsolation();
   try {
-    const env = await writeWarmUpRevision(temp, name, runtime);
+    const env = await writeWarmUpRevision(temp, name, runtime, isolate.length > 0);
     fs.rmSync(cache, { force: true });
     // The warm-up's verdict is not the build's business (start and validate fail on purpose): only its cache is.
-    await execFileAsync(runtime, [...RunnerFlags, Runner, 'record', wrapped, cache], {
-      cwd: temp,
-      env,
-    }).catch((error: { stdout?: string; stderr?: string }) => {
-      if (!fs.existsSync(cache)) throw new Error(`${WarmUps[name]} made no code cache: ${error.stderr}`);
+    const { args: hookArgs, what } = WarmUps[name];
+    const [command, ...args] = [...isolate, runtime, ...RunnerFlags, Runner, 'record', wrapped, cache, ...hookArgs];
+    await execFileAsync(command!, args, { cwd: temp, env }).catch((error: { stdout?: string; stderr?: string }) => {
+      if (!fs.existsSync(cache)) throw new Error(`${what} made no code cache: ${error.stderr}`);
     });
     await execFileAsync(runtime, [...HookExecArgv, Runner, 'verify', wrapped, cache], { cwd: temp });
   } finally {
@@ -63,14 +65,41 @@ export async function makeCodeCache(name: HookEntry, bundle: string, host: Arch)
   return { 'hook.cjs': wrapped, 'hook.cache': cache };
 }
 
+/**
+ * The command prefix that runs the warm-up in a network namespace of its own (as root, or as a user mapped to root in
+ * a user namespace), or none where the system allows neither. What the warm-up's V8 compiles and tiers up follows the
+ * host's socket table, which the stop and start read whole: the same build gave another cache with 6,000 sockets on
+ * the host than with two. In a new namespace the table is empty, on every build.
+ */
+async function findNetworkIsolation(): Promise<string[]> {
+  for (const prefix of [
+    ['unshare', '--net'],
+    ['unshare', '--map-root-user', '--net'],
+  ]) {
+    try {
+      await execFileAsync(prefix[0]!, [...prefix.slice(1), 'true']);
+      return prefix;
+    } catch {
+      // Not root, no user namespaces, or no unshare: try the next way, then build with the host's table.
+    }
+  }
+  return [];
+}
+
 /** A revision in `dir` for the warm-up of one hook, with its own state directory; returns the agent's environment. */
-async function writeWarmUpRevision(dir: string, name: HookEntry, runtime: string): Promise<NodeJS.ProcessEnv> {
+async function writeWarmUpRevision(
+  dir: string,
+  name: HookEntry,
+  runtime: string,
+  isolated: boolean,
+): Promise<NodeJS.ProcessEnv> {
   const stateDir = path.join(dir, 'state');
   fs.mkdirSync(stateDir, { mode: 0o700 });
   const config = {
-    // The pinned runtime is the one program sure to be there; the app it runs exits at once.
+    // The pinned runtime is the one program sure to be there for the preflight's launch checks; no warm-up starts it.
     app: { name: 'warm-up', command: [runtime, '-e', 'process.exit(3)'], supervisor: 'direct' },
-    ports: [await findFreePort()],
+    // Alone in its namespace any port is free: a fixed one keeps the config the same bytes on every build.
+    ports: [isolated ? 8081 : await findFreePort()],
     health: { url: 'http://127.0.0.1:{port}/health' },
     stop: { grace: '5s' },
     start: { timeout: '5s' },
