@@ -1,4 +1,4 @@
-// Run by the pinned runtime of the build machine's arch, with the flags the hooks run with (and --random-seed=1):
+// Run by the pinned runtime of the build machine's arch, with the hooks' flags (and build/code-cache.ts's own):
 // compiles a wrapped hook bundle exactly as build/sea-main.cjs does, then either
 //   record <wrapped> <cache> <hook args...>: runs the hook (its warm-up run) and writes V8's code cache of the
 //     script when the process exits, so it holds every function the run compiled;

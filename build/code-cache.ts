@@ -21,7 +21,7 @@ const Runner = path.join(RepoRoot, 'build/code-cache-run.cjs');
 const RunnerFlags = [...HookExecArgv, '--random-seed=1', '--predictable'];
 
 /**
- * What each hook's warm-up run does: the path a deployment takes through config, preflight, log, lock and the flow's
+ * What each hook's warm-up run does: the path a run takes through config, preflight, log (and lock) and the flow's
  * first steps, with nothing of the build machine touched. The no-op stop is the whole path the benchmark times.
  */
 const WarmUps: Record<HookEntry, { args: string[]; what: string }> = {

@@ -26,9 +26,9 @@ const AssertNotCalled = /(?<![\w$.])assert(?![\w$(])/g;
 
 /**
  * Rewrite a CommonJS bundle's imports of node builtins (and the packages' `assert`) to load each on first use. The
- * namespace answers as __toESM's did: `default` is the module itself (esbuild's node mode), any other key reads the module's property
- * at that moment. esbuild reaches an import binding only through property reads (`import_node_fs.default.x`,
- * `(0, import_node_fs.x)(...)`), never as a value of its own.
+ * namespace answers as __toESM's did: `default` is the module itself (esbuild's node mode), any other key reads the
+ * module's property at that moment. esbuild reaches an import binding only through property reads
+ * (`import_node_fs.default.x`, `(0, import_node_fs.x)(...)`), never as a value of its own.
  */
 export function loadBuiltinsLazily(bundle: string): string {
   const rewritten = bundle
