@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { bundleHook } from './bundle.ts';
+import { makeCodeCache, SeaMain } from './code-cache.ts';
 import { Arches, distHooksDir, HookNames, RepoRoot, type Arch } from './paths.ts';
 import { buildWithPkg } from './pkg.ts';
 
@@ -21,8 +22,9 @@ export function hostArch(): Arch | null {
 
 /**
  * Build the three hooks for each arch: esbuild bundle → `pkg --sea` on the pinned runtime. The build machine's arch
- * gets V8's code cache in its blob (made by its own V8); the other arch gets a plain blob, as a code cache made by
- * another CPU's V8 would be rejected. The host arch's hooks are also copied to hooks/ for local runs and tests.
+ * gets V8's code cache (made by its own V8): the bundle and a cache taken after a warm-up run are SEA assets that
+ * build/sea-main.cjs runs. The other arch gets the plain bundle as its main script, as a code cache made by another
+ * CPU's V8 would be rejected. The host arch's hooks are also copied to hooks/ for local runs and tests.
  */
 export async function buildHooks(arches: Arch[] = Arches, outRoot = DefaultOutRoot): Promise<BuiltHook[]> {
   const host = hostArch();
@@ -32,7 +34,10 @@ export async function buildHooks(arches: Arch[] = Arches, outRoot = DefaultOutRo
     const entry = await bundleHook(name);
     const target = (arch: Arch) => ({ arch, output: path.join(distHooksDir(arch, outRoot), name) });
     const others = arches.filter((arch) => arch !== host);
-    if (arches.includes(host)) await buildWithPkg(entry, [target(host)], host, true);
+    if (arches.includes(host)) {
+      const assets = await makeCodeCache(name, entry, host);
+      await buildWithPkg(SeaMain, [target(host)], host, true, assets);
+    }
     // One pkg run makes one blob for all its targets: the cross-built arches share one without a code cache.
     if (others.length > 0) await buildWithPkg(entry, others.map(target), host, false);
     for (const arch of arches) {

@@ -1,14 +1,20 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
+import { loadBuiltinsLazily } from './lazy-builtins.ts';
 import { CacheDir, RepoRoot } from './paths.ts';
 import { versionDefine } from './version.ts';
 
-/** Bundle one hook (src/hooks/<name>.ts and everything it imports) into the one CommonJS script pkg's SEA takes. */
+/**
+ * Bundle one hook (src/hooks/<name>.ts and everything it imports) into the one CommonJS script pkg's SEA takes, its
+ * imports of node builtins loaded on first use (build/lazy-builtins.ts).
+ */
 export async function bundleHook(name: string): Promise<string> {
   const outfile = path.join(CacheDir, 'bundle', `${name}.cjs`);
   const result = await build({
     entryPoints: [path.join(RepoRoot, 'src/hooks', `${name}.ts`)],
     outfile,
+    write: false,
     bundle: true,
     platform: 'node',
     target: 'node24',
@@ -21,6 +27,9 @@ export async function bundleHook(name: string): Promise<string> {
     preserveSymlinks: true,
     define: { 'process.env.NODE_ENV': '"production"', ...versionDefine() },
   });
-  if (result.errors.length > 0) throw new Error(`esbuild failed for ${name}`);
+  const output = result.outputFiles?.[0];
+  if (result.errors.length > 0 || !output) throw new Error(`esbuild failed for ${name}`);
+  fs.mkdirSync(path.dirname(outfile), { recursive: true });
+  fs.writeFileSync(outfile, loadBuiltinsLazily(output.text));
   return outfile;
 }

@@ -1,7 +1,8 @@
 // Run by the pinned Node 24 runtime (pkg's SEA mode needs Node >= 22), with HOME set to the seeded pkg cache:
 // turns one CommonJS script into single executables through @yao-pkg/pkg's simple SEA pipeline — the function
 // `pkg --sea` calls. Called directly because pkg 6.23's command line drops `seaConfig` before it reaches this
-// function, and the host-arch build wants `useCodeCache`. argv[2]: JSON { entry, nodeRange, targets, useCodeCache }.
+// function, and the host-arch build wants `useCodeCache`. argv[2]: JSON { entry, nodeRange, targets, useCodeCache,
+// assets, execArgv }.
 'use strict';
 const childProcess = require('node:child_process');
 const util = require('node:util');
@@ -25,7 +26,8 @@ const targets = request.targets.map((t) => ({
   arch: t.arch,
   output: t.output,
 }));
-sea(request.entry, { targets, signature: false, seaConfig: { useCodeCache: request.useCodeCache } }).catch((error) => {
+const seaConfig = { useCodeCache: request.useCodeCache, assets: request.assets, execArgv: request.execArgv };
+sea(request.entry, { targets, signature: false, seaConfig }).catch((error) => {
   console.error(`pkg --sea failed: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { HookExecArgv } from './hook-flags.ts';
 import { seedPkgCache, PkgHome } from './pkg-cache.ts';
 import { RepoRoot, type Arch } from './paths.ts';
 import { replaceFile } from './replace-file.ts';
@@ -19,13 +20,16 @@ export interface PkgTarget {
  * Turn one CommonJS script into a single executable per target with `pkg --sea`, offline: every target names the
  * exact pinned version (no version index fetched) and the seeded cache holds each runtime (no download). pkg runs on
  * the pinned runtime of the build machine's arch, which also makes the blob. `useCodeCache` stores V8's compiled
- * code for the script in the blob: only for targets of the build machine's arch, whose V8 made it.
+ * code for the script in the blob: only for targets of the build machine's arch, whose V8 made it. `assets` (key →
+ * file) go into the blob as SEA assets, which the script reads with `node:sea`'s getAsset. Every executable starts
+ * with the flags of build/hook-flags.ts.
  */
 export async function buildWithPkg(
   entry: string,
   targets: PkgTarget[],
   host: Arch,
   useCodeCache: boolean,
+  assets: Record<string, string> = {},
 ): Promise<void> {
   if (useCodeCache && targets.some((t) => t.arch !== host))
     throw new Error(`a code cache made on ${host} fits ${host} only`);
@@ -33,7 +37,14 @@ export async function buildWithPkg(
   seedPkgCache(host);
   const temps = targets.map((t) => ({ arch: t.arch, output: `${t.output}.tmp` }));
   for (const target of targets) fs.mkdirSync(path.dirname(target.output), { recursive: true });
-  const request = { entry, nodeRange: `node${RuntimeVersion}`, targets: temps, useCodeCache };
+  const request = {
+    entry,
+    nodeRange: `node${RuntimeVersion}`,
+    targets: temps,
+    useCodeCache,
+    assets,
+    execArgv: HookExecArgv,
+  };
   try {
     await execFileAsync(prepareRuntime(host), [path.join(RepoRoot, 'build/pkg-sea.cjs'), JSON.stringify(request)], {
       cwd: RepoRoot,

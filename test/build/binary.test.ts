@@ -67,7 +67,7 @@ describe('the compiled hooks', () => {
         `^portproof ${version.replace(/\./g, '\\.')} \\(\\w+\\) node v${runtime.replace(/\./g, '\\.')} linux-x64\\n$`,
       ),
     );
-    // A code cache V8 refused would print "Code cache data rejected" here.
+    // A code cache V8 refused would print "Code cache data rejected" (SEA's) or "code cache data rejected" (ours).
     expect(run.stderr).toBe('');
     const help = spawnSync(binary, ['--help'], { env: noNode, encoding: 'utf8' });
     expect(help.stdout).toContain(`usage: hooks/${name}`);
@@ -81,12 +81,22 @@ describe('the compiled hooks', () => {
     }
   });
 
+  it('x64 hooks run their bundle with the code cache of a warm-up run (SEA assets); arm64 hooks carry none', () => {
+    for (const name of HookEntries) {
+      // The asset names are in the blob (and in build/sea-main.cjs, the x64 main script, which arm64 does not carry).
+      expect(fs.readFileSync(path.join(distHooksDir('x64'), name)).includes('hook.cache')).toBe(true);
+      expect(fs.readFileSync(path.join(distHooksDir('arm64'), name)).includes('hook.cache')).toBe(false);
+    }
+  });
+
   it('finds portproof.yml and appspec.yml beside itself, wherever it was moved and whatever the working directory', async () => {
     const dir = await relocatedRevision(path.join(distHooksDir('x64'), 'validate'));
     const run = spawnSync(path.join(dir, 'hooks/validate'), ['--check'], { cwd: '/', env: noNode, encoding: 'utf8' });
     expect(run.stdout).toContain(`config: ${path.join(dir, 'portproof.yml')}`);
     expect(run.stdout).toMatch(/portproof ValidateService OK: \d+ in-place \(nothing listening\)/);
     expect(run.status).toBe(0);
+    // V8 took the warm-up's code cache for a real run too: a rejection would be said here.
+    expect(run.stderr).toBe('');
   });
 
   it('arm64 binaries run under qemu-user: --version and --check', async () => {
