@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { resolvePort } from '../core/config/resolve-port.ts';
 import { HookError } from '../core/errors.ts';
 import { cleanStrings } from '../core/text/clean-line.ts';
@@ -29,6 +30,8 @@ export interface PortReport {
   restarts?: number;
   /** Starts at boot. */
   enabled?: boolean;
+  /** What would keep the unit from starting again after a crash or a reboot. */
+  unitProblem?: string;
 }
 
 /** --check: a read-only report of both ports (role, owner, health); it writes, locks and signals nothing. */
@@ -123,8 +126,13 @@ function inspectUnit(unit: string, record: StartRecord | null): Partial<PortRepo
   const status = showUnit(unit);
   if (status.loadState !== 'loaded') return { unit, activeState: status.loadState };
   const since = record?.unit === unit && record.restarts !== undefined ? record.restarts : 0;
+  const dir = status.workingDirectory;
+  // CodeDeploy keeps five revisions: the release a unit runs from can be deleted under it.
+  const gone = dir.startsWith('/') && !fs.existsSync(dir);
+  const unitProblem = gone ? `its WorkingDirectory ${dir} is gone: a crash or a reboot cannot start it` : undefined;
   return {
     unit,
+    ...(unitProblem ? { unitProblem } : {}),
     activeState: `${status.activeState} (${status.subState})`,
     mainPid: status.mainPid,
     restarts: Math.max(0, status.restarts - since),
@@ -151,6 +159,7 @@ function printPort(ctx: HookContext, report: PortReport): void {
     const restarts = report.restarts !== undefined ? `, ${report.restarts} restart(s) since ApplicationStart` : '';
     const boot = report.enabled === undefined ? '' : report.enabled ? ', starts at boot' : ', not started at boot';
     ctx.out.say(`  systemd: ${report.unit} ${report.activeState}${main}${restarts}${boot}`);
+    if (report.unitProblem) ctx.out.say(`  WARNING: ${report.unitProblem}`);
   } else {
     ctx.out.say(`  supervisor: ${report.supervisor}`);
   }

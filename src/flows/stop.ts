@@ -1,4 +1,7 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { formatDuration } from '../core/config/duration.ts';
+import { UnitDirectory } from '../core/supervisor/unit-file.ts';
 import type { HookContext } from '../runner/context.ts';
 import { describeProcess } from '../core/process/describe.ts';
 import { freePort, type FreePortReport, type StoppedProcess } from '../core/process/free-port.ts';
@@ -62,7 +65,10 @@ async function stopPortUnits(
   record: StartRecord | undefined,
 ): Promise<StoppedProcess[]> {
   if (!isSystemdBooted()) return [];
-  const units = [...new Set([resolvePort(ctx.config, port).unit, ...(record?.unit ? [record.unit] : [])])];
+  const configured = resolvePort(ctx.config, port).unit;
+  // A unit portproof never wrote here (a host that has always run direct) is not asked about: one systemctl less.
+  const known = ctx.config.app.unit !== undefined || fs.existsSync(path.join(UnitDirectory, configured));
+  const units = [...new Set([...(known ? [configured] : []), ...(record?.unit ? [record.unit] : [])])];
   const stopped: StoppedProcess[] = [];
   for (const unit of units) {
     const done = await stopUnit(unit, ctx.config.stop.grace, ctx.deadline.at, ctx.out);

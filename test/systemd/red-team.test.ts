@@ -117,4 +117,13 @@ describe('under systemd, what a red team tried', () => {
     expectVerdict(runs.last, 'ValidateService', 'OK', /WARNING: static\.service will not start at boot \(it is static/);
     expect(parseAnswer(await bed.get(`http://127.0.0.1:${blue}/`))?.version).toBe('static');
   });
+
+  it('--check warns when the release a unit runs from is gone (CodeDeploy keeps five revisions)', async () => {
+    const v1 = bed.revision({ ports: [blue], nginx: undefined, versionTag: 'v1' });
+    expectVerdict((await bed.deploy(v1)).last, 'ValidateService', 'OK');
+    const v2 = bed.revision({ ports: [blue], nginx: undefined, versionTag: 'v2' });
+    fs.rmSync(v1.dir, { recursive: true, force: true });
+    const [port] = (await bed.check(v2)).ports;
+    expect(port?.unitProblem).toBe(`its WorkingDirectory ${v1.dir} is gone: a crash or a reboot cannot start it`);
+  });
 });

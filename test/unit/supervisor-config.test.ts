@@ -59,6 +59,19 @@ describe('app.supervisor and app.unit', () => {
     expect(problem('  command: [x]\n  supervisor: upstart\n')).toMatch(/app\.supervisor: must be one of auto/);
   });
 
+  it('refuses app.cwd, app.user, app.log and app.env beside app.unit: the unit says those itself', () => {
+    const message = problem('  unit: myapp.service\n  user: ec2-user\n  env: { A: b }\n', '[8080]');
+    expect(message).toMatch(/app\.user: is not used with app\.unit: set User= in myapp\.service instead/);
+    expect(message).toContain('(and 1 more problem above)');
+  });
+
+  it('refuses, under systemd, an app.env name systemd would drop (and log with its value)', () => {
+    const app = '  command: [/bin/true]\n  supervisor: systemd\n  env: { "A.B": secret-value, OK_1: x }\n';
+    const problems = checkSupervisor(config(app, '[8080]'), true, true);
+    expect(problems).toEqual([expect.stringMatching(/^app\.env\.A\.B: systemd takes only names of letters/)]);
+    expect(problems.join('\n')).not.toContain('secret-value');
+  });
+
   it('names each port its unit: the template instance, the plain unit, or the one portproof writes', () => {
     expect(resolvePort(config('  unit: myapp@.service\n'), 8082).unit).toBe('myapp@8082.service');
     expect(resolvePort(config('  unit: myapp.service\n', '[8080]'), 8080).unit).toBe('myapp.service');
@@ -86,12 +99,23 @@ describe('the unit portproof writes', () => {
     const loaded = config('  command: [/bin/echo, "50% off $HOME", "a\\"b"]\n  user: nobody\n', '[8080]');
     const text = renderUnit({ ...loaded, stop: { signal: 'SIGINT', grace: 12_500 } }, 8080, '/var/x/unit-8080.env');
     expect(text).toContain('ExecStart="/bin/echo" "50%% off $$HOME" "a\\"b"\n');
+    const controls = renderUnit(
+      { ...loaded, app: { ...loaded.app, command: ['/bin/echo', 'a\rExecStart=/x\u0001'] } },
+      8080,
+      '/e',
+    );
+    expect(controls).toContain('ExecStart="/bin/echo" "a\\x0dExecStart=/x\\x01"\n');
+    expect(controls.split('\n').filter((line) => line.startsWith('ExecStart='))).toHaveLength(1);
     expect(text).toContain('WorkingDirectory=/opt/bundle\n');
     expect(text).toContain('User=nobody\n');
     expect(text).toContain('EnvironmentFile=/var/x/unit-8080.env\n');
     expect(text).toContain('StandardOutput=append:/var/lib/portproof/myapp/app-8080.log\n');
-    expect(text).toMatch(/KillMode=control-group\nKillSignal=SIGINT\nTimeoutStopSec=13s\nSendSIGKILL=yes\n/);
+    expect(text).toMatch(/KillMode=control-group\nKillSignal=SIGINT\nTimeoutStopSec=12500ms\nSendSIGKILL=yes\n/);
     expect(text).toMatch(/Restart=on-failure\n/);
+    // 0 is "no limit" to systemd: a grace of 0 is the shortest one instead, as direct sends SIGKILL at once.
+    expect(renderUnit({ ...loaded, stop: { signal: 'SIGTERM', grace: 0 } }, 8080, '/e')).toContain(
+      'TimeoutStopSec=1ms\n',
+    );
     expect(text).toMatch(/\[Install\]\nWantedBy=multi-user.target\n$/);
   });
 });

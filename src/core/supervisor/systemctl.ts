@@ -27,6 +27,8 @@ export interface UnitStatus {
   /** enabled, disabled, static, … ('' when the unit has no file). */
   unitFileState: string;
   fragmentPath: string;
+  /** Where it runs from ('' when the unit does not say). */
+  workingDirectory: string;
 }
 
 const Properties = [
@@ -42,6 +44,7 @@ const Properties = [
   'ControlGroup',
   'UnitFileState',
   'FragmentPath',
+  'WorkingDirectory',
 ];
 
 /** Run systemctl with an argv; a failure is a SYSTEMD_FAILED HookError quoting systemctl's own first line. */
@@ -85,6 +88,7 @@ export function parseUnitStatus(unit: string, text: string): UnitStatus {
     controlGroup: get('ControlGroup'),
     unitFileState: get('UnitFileState'),
     fragmentPath: get('FragmentPath'),
+    workingDirectory: get('WorkingDirectory').replace(/^[-!]/, ''),
   };
 }
 
