@@ -13,7 +13,7 @@ import type { ProcessInfo } from '../core/procfs/types.ts';
 import type { StartRecord } from '../core/state/state.ts';
 import { chooseSupervisor, isSystemdBooted } from '../core/supervisor/choose.ts';
 import { moveBootEnablement } from '../core/supervisor/boot-units.ts';
-import { confirmUnitRun } from '../core/supervisor/confirm-unit.ts';
+import { confirmUnitRun, explainUnitExit } from '../core/supervisor/confirm-unit.ts';
 
 /**
  * ValidateService: the process ApplicationStart recorded is still the same process, its tree owns every listener on
@@ -84,9 +84,17 @@ export async function validateFlow(ctx: HookContext): Promise<string> {
  */
 function confirmRecord(ctx: HookContext, record: StartRecord, port: number, when?: string): ProcessInfo {
   if (record.unit === undefined) return confirmRecordedProcess(record, port, ctx.config.app.user, when);
-  confirmUnitRun({ ...record, unit: record.unit }, port);
+  const unitRecord = { ...record, unit: record.unit };
+  confirmUnitRun(unitRecord, port);
   const user = ctx.config.app.unit !== undefined ? record.user : ctx.config.app.user;
-  const info = confirmRecordedProcess(record, port, user, when);
+  let info: ProcessInfo;
+  try {
+    info = confirmRecordedProcess(record, port, user, when);
+  } catch (error) {
+    // Gone before systemd noticed: its exit, once systemd has seen it, is the better reason.
+    explainUnitExit(unitRecord, port);
+    throw error;
+  }
   return record.cgroup ? { ...info, cgroup: record.cgroup } : info;
 }
 

@@ -22,7 +22,8 @@ export function moveBootEnablement(config: LoadedConfig, live: number, superviso
         // systemctl enable says nothing and exits 0 for a unit without an [Install] section: ask again.
         const now = showUnit(unit).unitFileState;
         if (now !== 'enabled') {
-          clause = `; WARNING: ${unit} will not start at boot (it is ${now || 'not enableable'}: no [Install] section?)`;
+          const state = now || 'not enableable';
+          clause = `; WARNING: ${unit} will not start at boot (it is ${state}: no [Install] section?)`;
           continue;
         }
         out.say(`Enabled ${unit} (starts at boot)`, { unit });

@@ -26,3 +26,18 @@ export function confirmUnitRun(record: StartRecord & { unit: string }, port: num
     evidence: describeOutput({ log, invocationId: record.invocationId ?? '' }),
   });
 }
+
+/**
+ * The recorded main process is gone, but systemd may not have reaped it yet: wait for systemd (up to `waitMs`) to see
+ * the run end, so that the verdict names its exit; throws that, or returns when systemd still shows the run.
+ */
+export function explainUnitExit(record: StartRecord & { unit: string }, port: number, waitMs = 2000): void {
+  const until = Date.now() + waitMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    confirmUnitRun(record, port);
+    if (Date.now() >= until) return;
+    // A synchronous pause: the check it serves is synchronous, and nothing else runs in the hook meanwhile.
+    Atomics.wait(pause, 0, 0, 50);
+  }
+}

@@ -99,7 +99,7 @@ function quoteArgument(arg: string): string {
   return `"${escapeSpecifiers(escaped)}"`;
 }
 
-/** A duration for systemd: whole seconds as `30s`, otherwise milliseconds; never 0, which systemd reads as "no limit". */
+/** A duration for systemd: whole seconds as `30s`, else milliseconds; never 0, which systemd reads as "no limit". */
 function formatTimespan(ms: number): string {
   return ms > 0 && ms % 1000 === 0 ? `${ms / 1000}s` : `${Math.max(1, Math.ceil(ms))}ms`;
 }
