@@ -64,12 +64,10 @@ describe('under systemd, what a red team tried', () => {
     await bed.container.exec(['touch', '/tmp/legacy-new']);
     const second = await bed.deploy(ownUnit('legacy.service', { start: { timeout: '6s' } }));
     // The leftover binds during the new start: it is named as the holder, never recorded or proved as the new app.
-    expectVerdict(
-      second.last,
-      'ApplicationStart',
-      'FAILED',
-      /did not listen on port \d+ .*held by PID \d+ .*--version-tag=leftov/,
-    );
+    expectVerdict(second.last, 'ApplicationStart', 'FAILED', /did not listen on port \d+ .*is held by PID \d+ /);
+    const holder = /is held by PID (\d+) /.exec(second.last.verdict)?.[1];
+    const command = await bed.container.exec(['cat', `/proc/${holder}/cmdline`]);
+    expect(command.stdout).toContain('--version-tag=leftover');
     await bed.container.exec(['rm', '-f', '/tmp/legacy-new']);
   });
 
