@@ -39,13 +39,14 @@ async function startUnderSystemd(ctx: HookContext, target: number): Promise<stri
   ctx.out.begin(`Starting ${unit} (supervisor: systemd)`, { port: target, unit });
   // start.timeout covers systemd's start job and the bind alike: a unit that never finishes starting is named.
   const bindUntil = Math.min(Date.now() + ctx.config.start.timeout, ctx.deadline.at);
-  const app = await startUnit(ctx.config, target, ctx.appDir, bindUntil, ctx.out);
-  // Interrupted before the record is written, the start stops the unit rather than leave it running unrecorded.
+  // Interrupted before the record is written (the start job included), the start stops the unit rather than leave it
+  // running unrecorded.
   const stop = async () => {
     await stopUnitQuietly(unit, Date.now() + DefaultAbandonGraceMs, ctx.out);
     return `stopped ${unit}, which this start had started`;
   };
   const forget = onInterrupt(stop);
+  const app = await startUnit(ctx.config, target, ctx.appDir, bindUntil, ctx.out);
   const state = readState(ctx.appDir);
   const { info } = app;
   recordStart(state, target, {
