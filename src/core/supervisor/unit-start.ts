@@ -79,21 +79,17 @@ export async function startUnit(
   } catch (error) {
     throw await fail(showUnit(unit), (error as Error).message);
   }
-  const result = await pollUntil(
-    () => {
-      const status = showUnit(unit);
-      const started = status.invocationId !== '' && status.invocationId !== before.invocationId;
-      if (status.restarts > before.restarts || status.activeState === 'failed') return status;
-      // The job has not run yet: the unit still shows its previous run (or none).
-      if (!started) return undefined;
-      if (status.activeState === 'inactive' || status.subState === 'auto-restart') return status;
-      // The main process is read as soon as /proc shows it (systemd's child may be mid-exec a moment before).
-      if (status.mainPid > 0) return readProcessInfo(status.mainPid) ? status : undefined;
-      return status.activeState === 'active' ? status : undefined;
-    },
-    untilMs,
-    { intervalMs: DefaultUnitPollMs / 2 },
-  );
+  const result = await pollUntil(() => {
+    const status = showUnit(unit);
+    const started = status.invocationId !== '' && status.invocationId !== before.invocationId;
+    if (status.restarts > before.restarts || status.activeState === 'failed') return status;
+    // The job has not run yet: the unit still shows its previous run (or none).
+    if (!started) return undefined;
+    if (status.activeState === 'inactive' || status.subState === 'auto-restart') return status;
+    // The main process is read as soon as /proc shows it (systemd's child may be mid-exec a moment before).
+    if (status.mainPid > 0) return readProcessInfo(status.mainPid) ? status : undefined;
+    return status.activeState === 'active' ? status : undefined;
+  }, untilMs);
   if (!result.done) {
     const status = showUnit(unit);
     const state = `${status.activeState}/${status.subState}`;

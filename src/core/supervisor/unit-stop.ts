@@ -3,7 +3,7 @@ import { DefaultAbandonGraceMs, DefaultUnitPollMs } from '../defaults.ts';
 import { HookError } from '../errors.ts';
 import type { Progress } from '../progress.ts';
 import { describeProcess } from '../process/describe.ts';
-import { readProcessInfo } from '../procfs/index.ts';
+import { isSameProcess, readProcessInfo } from '../procfs/index.ts';
 import type { ProcessInfo } from '../procfs/types.ts';
 import { pollUntil } from '../wait.ts';
 import { runSystemctl, showUnit, type UnitStatus } from './systemctl.ts';
@@ -38,8 +38,14 @@ export async function stopUnit(
   out.say(`Stopping ${unit}${main ? `, ${describeProcess(main)}` : ''}`, { unit, pid: main?.pid });
   // --no-block: the hook keeps its own deadline and progress lines instead of waiting inside systemctl.
   runSystemctl(['stop', '--no-block', '--', unit]);
-  const isDown = () => (isUnitRunning(showUnit(unit)) ? undefined : true);
-  const options = { intervalMs: DefaultUnitPollMs, onTick: () => out.progress(startedAt, untilMs) };
+  let askedAt = 0;
+  // /proc every poll while the main process runs; systemd now and then, and at once when it is gone.
+  const isDown = () => {
+    if (main && isSameProcess(main) && Date.now() - askedAt < DefaultUnitPollMs) return undefined;
+    askedAt = Date.now();
+    return isUnitRunning(showUnit(unit)) ? undefined : true;
+  };
+  const options = { onTick: () => out.progress(startedAt, untilMs) };
   // A little past the grace: systemd's own SIGKILL, with the same grace, comes first when the unit is portproof's.
   let down = await pollUntil(isDown, Math.min(startedAt + graceMs + DefaultUnitPollMs * 4, untilMs), options);
   if (!down.done && Date.now() < untilMs) {
