@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -10,11 +11,33 @@ import { BedPorts, parseAnswer, startSystemdBed, type SystemdBed } from '../supp
 // unit that never finishes starting, one that ignores its stop, and one that cannot be enabled.
 
 const { blue } = BedPorts;
+const GroupsUser = 'pp-sd-groups';
+const ExtraGroup = 'pp-sd-extra';
+
+/** A user whose primary group is nogroup, with one supplementary group; its gid. Idempotent across runs. */
+function ensureUserWithGroup(user: string, group: string): number {
+  execFileSync('groupadd', ['-f', group]);
+  const exists = fs
+    .readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .some((line) => line.startsWith(`${user}:`));
+  const options = ['--no-create-home', '--shell', '/usr/sbin/nologin', '--gid', 'nogroup', '--groups', group];
+  if (!exists) execFileSync('useradd', [...options, user]);
+  else execFileSync('usermod', ['--append', '--groups', group, user]);
+  const line = fs
+    .readFileSync('/etc/group', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${group}:`))!;
+  return Number(line.split(':')[2]);
+}
 const App = `/usr/bin/node ${FixtureAppPath} --port=${blue}`;
 
 describe('under systemd, what a red team tried', () => {
   let bed: SystemdBed;
+  let extraGid = 0;
   beforeAll(async () => {
+    // Before the boot: the container reads /etc/passwd and /etc/group as they are when it starts.
+    extraGid = ensureUserWithGroup(GroupsUser, ExtraGroup);
     bed = await startSystemdBed('pp-red');
   });
   afterAll(async () => {
@@ -123,5 +146,33 @@ describe('under systemd, what a red team tried', () => {
     fs.rmSync(v1.dir, { recursive: true, force: true });
     const [port] = (await bed.check(v2)).ports;
     expect(port?.unitProblem).toBe(`its WorkingDirectory ${v1.dir} is gone: a crash or a reboot cannot start it`);
+  });
+
+  it("the unit portproof writes runs the app as app.user with that user's supplementary groups", async () => {
+    const revision = bed.revision({ ports: [blue], nginx: undefined, app: { user: GroupsUser } });
+    // systemd enters the release directory as the user (a direct start enters it as root): a 0700 one is refused first.
+    fs.chmodSync(revision.dir, 0o700);
+    const refused = await bed.hook(revision, 'start');
+    expect(refused.code).toBe(2);
+    expect(refused.verdict).toContain(`app.cwd: ${GroupsUser} cannot enter ${revision.dir} (mode 0700`);
+    fs.chmodSync(revision.dir, 0o755);
+    expectVerdict((await bed.deploy(revision)).last, 'ValidateService', 'OK');
+    const unit = `portproof-fixture@${blue}.service`;
+    const pid = (await bed.container.systemctl('show', '-P', 'MainPID', unit)).stdout.trim();
+    const status = (await bed.container.exec(['cat', `/proc/${pid}/status`])).stdout;
+    expect(status).toMatch(new RegExp(`^Groups:.*\\b${extraGid}\\b`, 'm'));
+    expect(status).toMatch(/^Uid:\t(\d+)\t/m);
+    expect((await bed.container.exec(['stat', '-c', '%U', `/proc/${pid}`])).stdout.trim()).toBe(GroupsUser);
+  });
+
+  it('a unit systemd cannot even start (no such WorkingDirectory) is named with the step, not just an exit code', async () => {
+    await writeUnits({ 'nodir.service': ['[Service]', 'WorkingDirectory=/nonexistent-pp', `ExecStart=${App}`] });
+    const run = await bed.hook(ownUnit('nodir.service'), 'start');
+    expectVerdict(
+      run,
+      'ApplicationStart',
+      'FAILED',
+      /nodir\.service could not be started by systemd \(step CHDIR, exit code 200\).*Failed at step CHDIR/,
+    );
   });
 });

@@ -44,8 +44,8 @@ function isRegularFile(file: string): boolean {
   }
 }
 
-/** Whether the user may execute the file, by its mode bits (root needs any x bit), as execve decides. */
-function canExecute(file: string, runAs: RunAs | null): boolean {
+/** Whether the user may execute the file (or search the directory), by its mode bits, as the kernel decides. */
+export function canExecute(file: string, runAs: RunAs | null): boolean {
   if (runAs === null) {
     try {
       fs.accessSync(file, fs.constants.X_OK);

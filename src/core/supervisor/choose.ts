@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { LoadedConfig } from '../config/load.ts';
 import { resolvePort } from '../config/resolve-port.ts';
+import { canExecute, readUserGroups } from '../config/find-program.ts';
+import { lookupAccount } from '../process/user.ts';
 import { showUnit } from './systemctl.ts';
 
 /** Who keeps the app running between deployments. */
@@ -49,6 +51,7 @@ export function checkSupervisor(config: LoadedConfig, launch: boolean, booted = 
     if (/[\n\r]/.test(value)) problems.push(`${key}: contains a line break, which a systemd unit cannot hold`);
   }
   problems.push(...config.ports.flatMap((port) => checkLogDirectory(resolvePort(config, port).logFile)));
+  problems.push(...checkUserEntersCwd(config));
   // systemd drops (and logs, value and all) an assignment whose name it does not accept: refused, naming the key only.
   for (const key of Object.keys(config.app.env).filter((name) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))) {
     problems.push(`app.env.${key}: systemd takes only names of letters, digits and _, not starting with a digit`);
@@ -74,6 +77,31 @@ function checkLogDirectory(logFile: string): string[] {
       return [`app.log: ${logFile}: ${at} can be written by others than root; ${why}: ${fix}`];
     }
     if (at === '/') return [];
+  }
+}
+
+/**
+ * systemd enters WorkingDirectory as app.user (a direct start enters it as root, then drops): every directory on the
+ * way must let that user search it, or the unit fails at its CHDIR step.
+ */
+function checkUserEntersCwd(config: LoadedConfig): string[] {
+  if (!config.app.user) return [];
+  let account: { name: string; uid: number; gid: number };
+  try {
+    account = lookupAccount(config.app.user);
+  } catch {
+    // An unknown user is app.user's own problem, said once by the user check.
+    return [];
+  }
+  const runAs = { name: account.name, uid: account.uid, gids: readUserGroups(account.name, account.gid) };
+  for (let dir = config.app.cwd; ; dir = path.dirname(dir)) {
+    const stat = fs.statSync(dir, { throwIfNoEntry: false });
+    // A missing directory is app.cwd's own problem, said by the directory check.
+    if (stat?.isDirectory() && !canExecute(dir, runAs)) {
+      const mode = `mode 0${(stat.mode & 0o777).toString(8)}, owner uid ${stat.uid}`;
+      return [`app.cwd: ${account.name} cannot enter ${dir} (${mode}); systemd starts the app there as that user`];
+    }
+    if (dir === '/' || dir === '.') return [];
   }
 }
 

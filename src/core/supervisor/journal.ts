@@ -54,7 +54,10 @@ function findExit(lines: string[]): string | null {
     const match = /Main process exited, code=(\w+), status=(\d+)\/(\w+)/.exec(line);
     if (match === null) continue;
     const [, code, status, name] = match;
-    return code === 'exited' ? `exited with code ${status}` : `was killed by SIG${name}`;
+    if (code !== 'exited') return `was killed by SIG${name}`;
+    // 200 to 243 are systemd's own: a step before the exec failed (CHDIR, USER, EXEC, STDOUT, …).
+    const step = Number(status) >= 200 && Number(status) <= 243;
+    return step ? `could not be started by systemd (step ${name}, exit code ${status})` : `exited with code ${status}`;
   }
   return null;
 }
