@@ -1,8 +1,8 @@
 import { formatDuration } from '../core/config/duration.ts';
 import type { HookContext } from '../runner/context.ts';
-import { describeExit, stopUnrecordedStart, waitForBind, type BoundApp } from '../core/process/bind.ts';
+import { stopUnrecordedStart, waitForBind, type BoundApp } from '../core/process/bind.ts';
 import { onInterrupt } from '../runner/interrupt-cleanup.ts';
-import { formatClock } from '../core/process/describe.ts';
+import { describeExit, formatClock } from '../core/process/describe.ts';
 import { HookError } from '../core/errors.ts';
 import { resolvePort } from '../core/config/resolve-port.ts';
 import { launchApp } from '../core/process/launch.ts';

@@ -1,10 +1,9 @@
 import { HookError } from '../errors.ts';
 import { describeProcess, formatClock } from '../process/describe.ts';
-import { pickReason, readLogTail } from '../process/log-tail.ts';
+import { quoteReason, readLogTail } from '../process/log-tail.ts';
 import { checkTreeOwnsPort, findListeners, readBootId, readProcessInfo, rereadProcess } from '../procfs/index.ts';
 import type { ProcessInfo, SocketOwner } from '../procfs/types.ts';
 import type { StartRecord } from '../state/state.ts';
-import { cutLine } from '../text/clean-line.ts';
 import { findUserDistrust } from '../state/trust.ts';
 
 /**
@@ -45,8 +44,7 @@ export function confirmRecordedProcess(
         : `; nothing listens on port ${port}`;
     const tail = record.log ? readLogTail(record.log) : [];
     // After it was proven, its own last words are the only exit reason there is: the hook is not its parent.
-    const reason = when ? pickReason(tail) : undefined;
-    const quote = reason !== undefined ? `: "${cutLine(reason.trim(), 160)}"` : '';
+    const quote = when ? quoteReason(tail) : '';
     const gone = when ? `exited ${when}${quote}` : 'is no longer running';
     throw new HookError('NOT_OWNER', `the new process on port ${port}, ${recorded}, ${gone}${reused}${held}`, {
       port,

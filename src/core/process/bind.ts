@@ -11,7 +11,7 @@ import {
 } from '../procfs/index.ts';
 import type { ProcessIdentity, ProcessInfo } from '../procfs/types.ts';
 import { pollUntil } from '../wait.ts';
-import { describeProcess } from './describe.ts';
+import { describeExit, describeProcess } from './describe.ts';
 import { exitedAtStartError, hasStartMark, type ExitStatus, type LaunchedApp } from './launch.ts';
 import { readLogTail } from './log-tail.ts';
 import { findSessionRoot, isDaemonOfStart, isSessionMember, scanSession, type SessionScan } from './session.ts';
@@ -259,11 +259,6 @@ async function stopAll(
   // Identity is re-read per signal: a process that exited meanwhile is skipped, never a reused PID hit.
   if (!gone.done) for (const target of targets) signalProcess(target, 'SIGKILL', leaders.has(target.pid));
   await pollUntil(allGone, Date.now() + graceMs);
-}
-
-/** "exited with code 0", "was killed by SIGTERM". */
-export function describeExit(exit: ExitStatus): string {
-  return exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code ?? 'unknown'}`;
 }
 
 function isCleanExit(exit: ExitStatus): boolean {

@@ -7,8 +7,8 @@ import type { LoadedConfig } from '../config/load.ts';
 import { resolvePort } from '../config/resolve-port.ts';
 import { readProcessInfo } from '../procfs/index.ts';
 import type { ProcessInfo } from '../procfs/types.ts';
-import { cutLine } from '../text/clean-line.ts';
-import { pickReason, readLogTail } from './log-tail.ts';
+import { quoteReason, readLogTail } from './log-tail.ts';
+import { describeExit } from './describe.ts';
 import { openAppLog } from './app-log.ts';
 import { lookupAccount, runAsAccount } from './user.ts';
 
@@ -125,11 +125,9 @@ export function exitedAtStartError(
     const reason = code === 'ENOENT' ? 'program not found' : system;
     return new HookError('START_EXITED', `could not start ${argv[0]}: ${reason}`, { port });
   }
-  const ended = exit?.signal ? `was killed by ${exit.signal}` : `exited with code ${exit?.code ?? 'unknown'}`;
-  const how = `${ended}${leftBehind}`;
+  const how = `${describeExit(exit ?? { code: null, signal: null })}${leftBehind}`;
   const tail = readLogTail(logFile, logOffset);
-  const reason = pickReason(tail);
-  const quote = reason !== undefined ? `: "${cutLine(reason.trim(), 160)}"` : ' (its log is empty)';
+  const quote = quoteReason(tail) || ' (its log is empty)';
   const evidence = tail.length > 0 ? [`last lines of ${logFile}:`, ...tail.map((l) => `  ${l}`)] : [];
   return new HookError(
     'START_EXITED',

@@ -25,8 +25,12 @@ export function readLogTail(file: string, fromOffset = 0): string[] {
     // No log (the program never started, or the file was removed): no tail to show.
     return [];
   }
-  const lines = text
-    .split('\n')
+  return fitTail(text.split('\n'));
+}
+
+/** The last non-empty lines of an app's output, each cut, as many as fit under the verdict in the console. */
+export function fitTail(output: string[]): string[] {
+  const lines = output
     .map((l) => l.trimEnd())
     .filter((l) => l.length > 0)
     .slice(-LogTailLines);
@@ -42,6 +46,12 @@ export function readLogTail(file: string, fromOffset = 0): string[] {
 }
 
 const ReasonPattern = /in use|exception|error|fail|unable|cannot|denied|not found|refused|killed/i;
+
+/** `: "the reason line"` for a verdict, from an app's last lines; '' when they hold none. */
+export function quoteReason(tail: string[]): string {
+  const reason = pickReason(tail);
+  return reason !== undefined ? `: "${cutLine(reason.trim(), 160)}"` : '';
+}
 
 /** The log line that most likely says why the app died: the last one that reads like a reason, else the last. */
 export function pickReason(tail: string[]): string | undefined {

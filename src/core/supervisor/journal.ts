@@ -1,18 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { cutLine } from '../text/clean-line.ts';
-import { LogLineChars, LogTailBudgetChars, LogTailLines } from '../process/log-tail.ts';
+import { describeExit } from '../process/describe.ts';
+import { fitTail, LogTailLines } from '../process/log-tail.ts';
 
 /** What one run of a unit wrote to the journal (its own output: the user's unit logs there), last lines first cut. */
 export function readInvocationLines(invocationId: string): string[] {
   if (!/^[0-9a-f]{32}$/.test(invocationId)) return [];
-  const text = journal(['-o', 'cat', '-n', String(LogTailLines), `_SYSTEMD_INVOCATION_ID=${invocationId}`]);
-  const lines = text
-    .split('\n')
-    .map((line) => cutLine(line.trimEnd(), LogLineChars))
-    .filter((line) => line !== '');
-  // The newest lines are the ones that explain an exit; the console has room for about this much.
-  while (lines.join('\n').length > LogTailBudgetChars) lines.shift();
-  return lines;
+  return fitTail(
+    journal(['-o', 'cat', '-n', String(LogTailLines), `_SYSTEMD_INVOCATION_ID=${invocationId}`]).split('\n'),
+  );
 }
 
 /** How one run of the unit ended, as systemd logged it: "exited with code 3", "was killed by SIGKILL". */
@@ -54,10 +49,11 @@ function findExit(lines: string[]): string | null {
     const match = /Main process exited, code=(\w+), status=(\d+)\/(\w+)/.exec(line);
     if (match === null) continue;
     const [, code, status, name] = match;
-    if (code !== 'exited') return `was killed by SIG${name}`;
+    if (code !== 'exited') return describeExit({ code: null, signal: `SIG${name}` });
     // 200 to 243 are systemd's own: a step before the exec failed (CHDIR, USER, EXEC, STDOUT, …).
     const step = Number(status) >= 200 && Number(status) <= 243;
-    return step ? `could not be started by systemd (step ${name}, exit code ${status})` : `exited with code ${status}`;
+    if (step) return `could not be started by systemd (step ${name}, exit code ${status})`;
+    return describeExit({ code: Number(status), signal: null });
   }
   return null;
 }

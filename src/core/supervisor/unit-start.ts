@@ -6,8 +6,8 @@ import { DefaultAbandonGraceMs, DefaultUnitPollMs } from '../defaults.ts';
 import { HookError } from '../errors.ts';
 import type { Progress } from '../progress.ts';
 import { openAppLog } from '../process/app-log.ts';
-import { describeProcess } from '../process/describe.ts';
-import { pickReason, readLogTail } from '../process/log-tail.ts';
+import { describeExit, describeProcess } from '../process/describe.ts';
+import { quoteReason, readLogTail } from '../process/log-tail.ts';
 import { lookupAccount } from '../process/user.ts';
 import {
   checkTreeOwnsPort,
@@ -19,7 +19,6 @@ import {
   rereadProcess,
 } from '../procfs/index.ts';
 import type { ProcessInfo } from '../procfs/types.ts';
-import { cutLine } from '../text/clean-line.ts';
 import { pollUntil } from '../wait.ts';
 import { readFirstExitSince, readInvocationLines, readRunExit } from './journal.ts';
 import { runSystemctl, showUnit, type UnitStatus } from './systemctl.ts';
@@ -193,7 +192,7 @@ export function describeUnitExit(
   const logged =
     app.startedAt !== undefined ? readFirstExitSince(app.unit, app.startedAt) : readRunExit(app.unit, app.invocationId);
   const now = status.lastExit;
-  const exit = logged ?? (now ? (now.signal ? `was killed by ${now.signal}` : `exited with code ${now.code}`) : null);
+  const exit = logged ?? (now ? describeExit(now) : null);
   const restarted = status.restarts > 0 ? `, and systemd restarted it ${status.restarts} time(s)` : '';
   return `${exit ?? `stopped (${status.activeState}/${status.subState}, result ${status.result})`}${restarted}`;
 }
@@ -213,11 +212,9 @@ function exitedError(
   already?: string,
 ): HookError {
   const evidence = describeOutput(app);
-  const lines = evidence.slice(1).map((l) => l.trim());
-  const reason = pickReason(lines);
-  const quote = reason !== undefined ? `: "${cutLine(reason, 160)}"` : '';
+  const quote = quoteReason(evidence.slice(1));
   const how = already ?? describeUnitExit(app, status);
-  const said = systemctlSaid && reason === undefined ? ` (${systemctlSaid})` : '';
+  const said = systemctlSaid && quote === '' ? ` (${systemctlSaid})` : '';
   return new HookError('START_EXITED', `${app.unit} ${how} before listening on port ${port}${quote}${said}`, {
     port,
     unit: app.unit,
