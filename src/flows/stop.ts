@@ -11,6 +11,7 @@ import { assertNotServed, readPortRoles, type PortRoles } from './ports.ts';
 import { resolvePort } from '../core/config/resolve-port.ts';
 import { isSystemdBooted } from '../core/supervisor/choose.ts';
 import { stopUnit } from '../core/supervisor/unit-stop.ts';
+import { showUnit } from '../core/supervisor/systemctl.ts';
 import { disableUnit } from '../core/supervisor/boot-units.ts';
 import type { StartRecord } from '../core/state/state.ts';
 
@@ -71,8 +72,10 @@ async function stopPortUnits(
   const units = [...new Set([...(known ? [configured] : []), ...(record?.unit ? [record.unit] : [])])];
   const stopped: StoppedProcess[] = [];
   for (const unit of units) {
-    const done = await stopUnit(unit, ctx.config.stop.grace, ctx.deadline.at, ctx.out);
-    disableUnit(unit, ctx.out);
+    // One look at the unit serves both: stopping it does not change whether it starts at boot.
+    const status = showUnit(unit);
+    const done = await stopUnit(unit, ctx.config.stop.grace, ctx.deadline.at, ctx.out, status);
+    disableUnit(unit, ctx.out, status.unitFileState);
     if (done?.main) stopped.push({ info: done.main, signal: ctx.config.stop.signal, exitedAfterMs: done.tookMs, unit });
   }
   return stopped;

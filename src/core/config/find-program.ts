@@ -61,6 +61,11 @@ export function canExecute(file: string, runAs: RunAs | null): boolean {
   return (mode & 0o001) !== 0;
 }
 
+/** An account as the kernel will judge it once the app runs as it: its uid and every group it is in. */
+export function runAsOf(account: { name: string; uid: number; gid: number }, groupFile = '/etc/group'): RunAs {
+  return { name: account.name, uid: account.uid, gids: readUserGroups(account.name, account.gid, groupFile) };
+}
+
 /** The groups a user is in: the primary group and every /etc/group line that lists the user. */
 export function readUserGroups(name: string, primaryGid: number, groupFile = '/etc/group'): number[] {
   const gids = new Set([primaryGid]);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describeFileKind, describeFsError } from '../fs-error.ts';
 import { resolvePort } from './resolve-port.ts';
 import { lookupAccount, type Account } from '../process/user.ts';
-import { findProgram, readUserGroups, type RunAs } from './find-program.ts';
+import { findProgram, runAsOf } from './find-program.ts';
 import type { LoadedConfig } from './load.ts';
 import { checkSupervisor } from '../supervisor/choose.ts';
 
@@ -56,9 +56,7 @@ function checkDirectory(key: string, dir: string, problems: string[], what = '')
 
 function checkProgram(config: LoadedConfig, account: Account | null, problems: string[]): void {
   const program = resolvePort(config, config.ports[0]!).argv[0]!;
-  const runAs: RunAs | null = account
-    ? { name: account.name, uid: account.uid, gids: readUserGroups(account.name, account.gid) }
-    : null;
+  const runAs = account ? runAsOf(account) : null;
   const pathVar = config.app.env.PATH ?? process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin';
   const found = findProgram(program, config.app.cwd, pathVar, runAs);
   if ('problem' in found) problems.push(`app.command: ${found.problem}`);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { LoadedConfig } from '../config/load.ts';
 import { resolvePort } from '../config/resolve-port.ts';
-import { canExecute, readUserGroups } from '../config/find-program.ts';
+import { canExecute, runAsOf, type RunAs } from '../config/find-program.ts';
 import { lookupAccount } from '../process/user.ts';
 import { showUnit } from './systemctl.ts';
 
@@ -86,20 +86,19 @@ function checkLogDirectory(logFile: string): string[] {
  */
 function checkUserEntersCwd(config: LoadedConfig): string[] {
   if (!config.app.user) return [];
-  let account: { name: string; uid: number; gid: number };
+  let runAs: RunAs;
   try {
-    account = lookupAccount(config.app.user);
+    runAs = runAsOf(lookupAccount(config.app.user));
   } catch {
     // An unknown user is app.user's own problem, said once by the user check.
     return [];
   }
-  const runAs = { name: account.name, uid: account.uid, gids: readUserGroups(account.name, account.gid) };
   for (let dir = config.app.cwd; ; dir = path.dirname(dir)) {
     const stat = fs.statSync(dir, { throwIfNoEntry: false });
     // A missing directory is app.cwd's own problem, said by the directory check.
     if (stat?.isDirectory() && !canExecute(dir, runAs)) {
       const mode = `mode 0${(stat.mode & 0o777).toString(8)}, owner uid ${stat.uid}`;
-      return [`app.cwd: ${account.name} cannot enter ${dir} (${mode}); systemd starts the app there as that user`];
+      return [`app.cwd: ${runAs.name} cannot enter ${dir} (${mode}); systemd starts the app there as that user`];
     }
     if (dir === '/' || dir === '.') return [];
   }

@@ -78,25 +78,28 @@ export async function startUnit(
   } catch (error) {
     throw await fail(showUnit(unit), (error as Error).message);
   }
-  const result = await pollUntil(() => {
+  // Ends with the unit's status, and its main process once /proc shows it (systemd's child may be mid-exec a moment
+  // before): null for a run that ended, restarted, or is active without a main process.
+  const result = await pollUntil<{ status: UnitStatus; info: ProcessInfo | null }>(() => {
     const status = showUnit(unit);
     const started = status.invocationId !== '' && status.invocationId !== before.invocationId;
-    if (status.restarts > before.restarts || status.activeState === 'failed') return status;
+    if (status.restarts > before.restarts || status.activeState === 'failed') return { status, info: null };
     // The job has not run yet: the unit still shows its previous run (or none).
     if (!started) return undefined;
-    if (status.activeState === 'inactive' || status.subState === 'auto-restart') return status;
-    // The main process is read as soon as /proc shows it (systemd's child may be mid-exec a moment before).
-    if (status.mainPid > 0) return readProcessInfo(status.mainPid) ? status : undefined;
-    return status.activeState === 'active' ? status : undefined;
+    if (status.activeState === 'inactive' || status.subState === 'auto-restart') return { status, info: null };
+    if (status.mainPid > 0) {
+      const info = readProcessInfo(status.mainPid);
+      return info ? { status, info } : undefined;
+    }
+    return status.activeState === 'active' ? { status, info: null } : undefined;
   }, untilMs);
   if (!result.done) {
     const status = showUnit(unit);
     const state = `${status.activeState}/${status.subState}`;
     throw await fail(status, null, `was still starting (${state}) after ${formatDuration(result.waitedMs)}`);
   }
-  const status = result.value;
-  const info = status.mainPid > 0 && status.restarts === before.restarts ? readProcessInfo(status.mainPid) : null;
-  if (info === null || status.activeState === 'failed' || status.activeState === 'inactive') {
+  const { status, info } = result.value;
+  if (info === null) {
     const noMain = status.activeState === 'active' && status.mainPid === 0;
     const how = noMain ? 'is active, but systemd knows no main process (Type=forking without PIDFile=?)' : undefined;
     throw await fail(status, null, how);

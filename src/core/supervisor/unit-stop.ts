@@ -24,14 +24,15 @@ export function isUnitRunning(status: UnitStatus): boolean {
  * Stop a unit through systemd, which signals its whole cgroup and SIGKILLs what is left after its own stop timeout,
  * and wait until it is down; null when it was not running. A pending restart is cancelled with it. A unit whose own
  * timeout is longer than `graceMs` (the user's unit may say infinity) gets SIGKILL to its cgroup after `graceMs`.
+ * `status` is the unit's as the caller just read it.
  */
 export async function stopUnit(
   unit: string,
   graceMs: number,
   untilMs: number,
   out: Progress,
+  status = showUnit(unit),
 ): Promise<StoppedUnit | null> {
-  const status = showUnit(unit);
   if (!isUnitRunning(status)) return null;
   const main = status.mainPid > 0 ? readProcessInfo(status.mainPid) : null;
   const startedAt = Date.now();
