@@ -15,7 +15,7 @@ import { agentEnv, type HookRun } from '../src/lab/agent.ts';
 import { bootContainer, type AgentOptions, type Bind, type Container } from '../src/lab/container.ts';
 import { writeRevision } from '../src/lab/revision.ts';
 import { appLog, at, bindMs, ok, portFreeAt, settledMs, type Sample } from './lib/hook-logs.ts';
-import { describeMachine, formatTable, summarize } from './lib/stats.ts';
+import { describeMachine, formatOverheadTable, summarize } from './lib/stats.ts';
 
 const Rounds = Number(process.env.BENCH_ROUNDS ?? 12);
 /** No-op stops per round, each paired with a bare runtime start. */
@@ -218,25 +218,10 @@ try {
   );
   console.log('');
   console.log(
-    formatTable(
-      [
-        'supervisor',
-        'hook',
-        'wall ms',
-        "app's own work ms",
-        'overhead ms (median)',
-        'overhead p90',
-        'beyond node -e 0',
-      ],
-      rows.map((r) => [
-        r.supervisor,
-        r.hook,
-        r.wall.toFixed(0),
-        r.appWork.toFixed(0),
-        r.overhead.median.toFixed(0),
-        r.overhead.p90.toFixed(0),
-        (r.overhead.median - node.median).toFixed(0),
-      ]),
+    formatOverheadTable(
+      'supervisor',
+      rows.map((r) => ({ ...r, label: r.supervisor })),
+      node.median,
     ),
   );
   console.log(

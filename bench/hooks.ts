@@ -14,7 +14,7 @@ import { writeRevision } from '../src/lab/revision.ts';
 import { openRevision, type Revision } from '../src/lab/agent.ts';
 import { BaselineCommit, baselineHooksDir } from './lib/baseline.ts';
 import { appLog, at, bindMs, ok, portFreeAt, settledMs, type Sample } from './lib/hook-logs.ts';
-import { describeMachine, formatTable, summarize } from './lib/stats.ts';
+import { describeMachine, formatOverheadTable, summarize } from './lib/stats.ts';
 
 const Rounds = Number(process.env.BENCH_ROUNDS ?? 12);
 /** No-op stops per round, each paired with a bare runtime start. */
@@ -176,25 +176,10 @@ try {
   );
   console.log('');
   console.log(
-    formatTable(
-      [
-        'build',
-        'hook',
-        'wall ms',
-        "app's own work ms",
-        'overhead ms (median)',
-        'overhead p90',
-        'overhead beyond node -e 0',
-      ],
-      rows.map((r) => [
-        r.build,
-        r.hook,
-        r.wall.toFixed(0),
-        r.appWork.toFixed(0),
-        r.overhead.median.toFixed(0),
-        r.overhead.p90.toFixed(0),
-        (r.overhead.median - node.median).toFixed(0),
-      ]),
+    formatOverheadTable(
+      'build',
+      rows.map((r) => ({ ...r, label: r.build })),
+      node.median,
     ),
   );
   console.log(`\nnode -e 0 with the same runtime, in the same rounds: ${node.median.toFixed(0)} ms (median)`);

@@ -39,3 +39,35 @@ export function formatTable(header: string[], rows: (string | number)[][]): stri
   const widths = header.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
   return cells.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n');
 }
+
+/** One hook's row in a hook-overhead table: medians of wall time and of the app's own work, and the overhead. */
+export interface OverheadRow {
+  hook: string;
+  wall: number;
+  appWork: number;
+  overhead: { median: number; p90: number };
+}
+
+/**
+ * The table both hook benches print: a first column of their own (the build, the supervisor), then wall time, the
+ * app's own work, the overhead, and the overhead beyond `node -e 0` of the same runtime.
+ */
+export function formatOverheadTable(
+  first: string,
+  rows: Array<OverheadRow & { label: string }>,
+  nodeMs: number,
+): string {
+  const header = [first, 'hook', 'wall ms', "app's own work ms", 'overhead ms (median)', 'overhead p90'];
+  return formatTable(
+    [...header, 'overhead beyond node -e 0'],
+    rows.map((r) => [
+      r.label,
+      r.hook,
+      r.wall.toFixed(0),
+      r.appWork.toFixed(0),
+      r.overhead.median.toFixed(0),
+      r.overhead.p90.toFixed(0),
+      (r.overhead.median - nodeMs).toFixed(0),
+    ]),
+  );
+}

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,6 +5,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { findFreePort } from '../../src/lab/ports.ts';
 import { stopAll } from '../../src/lab/processes.ts';
 import { cleanUpHookTests, deployed, expectVerdict, remember } from '../support/hook-tests.ts';
+import { ensureUserWithGroup } from '../support/users.ts';
 
 // Root must not be turned against the host (issue 10): the app log is never a followed link or a non-regular file,
 // and the app keeps its user's supplementary groups.
@@ -24,25 +24,6 @@ function tempDir(prefix: string): string {
   fs.chmodSync(dir, 0o755);
   tempDirs.push(dir);
   return dir;
-}
-
-/** Make sure a test group and a user in it exist: the groups test needs a user with a supplementary group. */
-function ensureUserWithGroup(user: string, group: string): number {
-  // Idempotent on purpose: test files run again and again on one machine, and useradd/groupadd refuse duplicates.
-  execFileSync('groupadd', ['-f', group]);
-  const exists = fs
-    .readFileSync('/etc/passwd', 'utf8')
-    .split('\n')
-    .some((line) => line.startsWith(`${user}:`));
-  // The primary group is another one: initgroups lists the primary group too, and the test is about the others.
-  const options = ['--no-create-home', '--shell', '/usr/sbin/nologin', '--gid', 'nogroup', '--groups', group];
-  if (!exists) execFileSync('useradd', [...options, user]);
-  else execFileSync('usermod', ['--append', '--groups', group, user]);
-  const line = fs
-    .readFileSync('/etc/group', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith(`${group}:`))!;
-  return Number(line.split(':')[2]);
 }
 
 describe('the app log and the app user, with the compiled hooks', () => {

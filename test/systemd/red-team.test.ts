@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FixtureAppPath } from '../support/app.ts';
 import { expectVerdict } from '../support/hook-tests.ts';
 import { BedPorts, parseAnswer, startSystemdBed, type SystemdBed } from '../support/systemd-bed.ts';
+import { ensureUserWithGroup } from '../support/users.ts';
 
 // What a red team did to the systemd supervisor, each a test that failed before its fix: a socket unit on the port
 // (PID 1 holds it), an old run's process left in the unit's cgroup, a crash restarted at once during the start, a
@@ -14,22 +14,6 @@ const { blue } = BedPorts;
 const GroupsUser = 'pp-sd-groups';
 const ExtraGroup = 'pp-sd-extra';
 
-/** A user whose primary group is nogroup, with one supplementary group; its gid. Idempotent across runs. */
-function ensureUserWithGroup(user: string, group: string): number {
-  execFileSync('groupadd', ['-f', group]);
-  const exists = fs
-    .readFileSync('/etc/passwd', 'utf8')
-    .split('\n')
-    .some((line) => line.startsWith(`${user}:`));
-  const options = ['--no-create-home', '--shell', '/usr/sbin/nologin', '--gid', 'nogroup', '--groups', group];
-  if (!exists) execFileSync('useradd', [...options, user]);
-  else execFileSync('usermod', ['--append', '--groups', group, user]);
-  const line = fs
-    .readFileSync('/etc/group', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith(`${group}:`))!;
-  return Number(line.split(':')[2]);
-}
 const App = `/usr/bin/node ${FixtureAppPath} --port=${blue}`;
 
 describe('under systemd, what a red team tried', () => {
