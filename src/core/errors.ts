@@ -30,6 +30,8 @@ export type HookErrorCode =
   | 'INTERRUPTED'
   | 'INCLUDE_UNKNOWN'
   | 'INCLUDE_UNSAFE'
+  /** nginx.include is not a file nginx loads (`nginx -T`): a switch there would change nothing it serves. */
+  | 'INCLUDE_NOT_READ'
   | 'LIVE_PORT_CONFLICT'
   /** systemctl refused or failed (a unit that cannot be written, started, stopped or enabled). */
   | 'SYSTEMD_FAILED'
@@ -55,6 +57,8 @@ export interface HookErrorContext {
   [key: string]: unknown;
 }
 
+const ExitTwo = new Set<HookErrorCode>(['BAD_CONFIG', 'BAD_USAGE', 'UNSAFE_STATE', 'INCLUDE_NOT_READ']);
+
 /** A failed verification or bad input, with the most specific reason first in its message. */
 export class HookError extends Error {
   override readonly name = 'HookError';
@@ -72,6 +76,6 @@ export class HookError extends Error {
    * host's setup is wrong, nothing was touched, a retry cannot help), 1 for everything else.
    */
   get exitCode(): 1 | 2 {
-    return this.code === 'BAD_CONFIG' || this.code === 'BAD_USAGE' || this.code === 'UNSAFE_STATE' ? 2 : 1;
+    return ExitTwo.has(this.code) ? 2 : 1;
   }
 }

@@ -5,6 +5,8 @@ export interface CommandResult {
   code: number | null;
   signal: NodeJS.Signals | null;
   output: string;
+  /** Standard output alone (`nginx -T` prints the files it loads there, its verdict on stderr). */
+  stdout: string;
   error: string | null;
 }
 
@@ -17,18 +19,29 @@ export function runCommand(argv: string[], timeoutMs: number): Promise<CommandRe
       killSignal: 'SIGKILL',
     });
     const chunks: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    const stdout: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => {
+      chunks.push(c);
+      stdout.push(c);
+    });
     child.stderr.on('data', (c: Buffer) => chunks.push(c));
     child.on('error', (error: NodeJS.ErrnoException) =>
       resolve({
         code: null,
         signal: null,
         output: '',
+        stdout: '',
         error: error.code === 'ENOENT' ? `${argv[0]}: not found` : error.message,
       }),
     );
     child.on('close', (code, signal) =>
-      resolve({ code, signal, output: Buffer.concat(chunks).toString('utf8').trim(), error: null }),
+      resolve({
+        code,
+        signal,
+        output: Buffer.concat(chunks).toString('utf8').trim(),
+        stdout: Buffer.concat(stdout).toString('latin1'),
+        error: null,
+      }),
     );
   });
 }

@@ -2,7 +2,10 @@ import fs from 'node:fs';
 import { resolvePort } from '../core/config/resolve-port.ts';
 import { HookError } from '../core/errors.ts';
 import { cleanStrings } from '../core/text/clean-line.ts';
-import type { HookContext } from '../runner/context.ts';
+import type { FlowOutcome, HookContext } from '../runner/context.ts';
+import { assertNginxReadsInclude } from '../core/nginx/loaded-files.ts';
+import { checkTreeOwnsPort } from '../core/procfs/index.ts';
+import { judgeCheck } from './check-status.ts';
 import { judgeAnswer } from '../core/health/check.ts';
 import { probeOnce } from '../core/health/probe.ts';
 import { describeProcess } from '../core/process/describe.ts';
@@ -34,12 +37,17 @@ export interface PortReport {
   unitProblem?: string;
 }
 
-/** --check: a read-only report of both ports (role, owner, health); it writes, locks and signals nothing. */
-export async function checkFlow(ctx: HookContext): Promise<string> {
+/**
+ * --check: a read-only report of both ports (role, owner, health); it writes, locks and signals nothing. Its exit
+ * code is a status, as systemctl status's is (check-status.ts): 0 only when the live port is its recorded
+ * process's, healthy, and nginx and the state agree.
+ */
+export async function checkFlow(ctx: HookContext): Promise<FlowOutcome> {
   const { roles, includeProblem } = readRolesForReport(ctx);
   const state = readState(ctx.appDir);
+  const nginxProblem = includeProblem ?? (await findNginxDisagreement(ctx, roles.live, state.live));
   if (!ctx.options.json) ctx.out.say(`config: ${ctx.config.file}`);
-  if (!ctx.options.json && includeProblem !== null) ctx.out.say(`nginx include: ${includeProblem}`);
+  if (!ctx.options.json && nginxProblem !== null) ctx.out.say(`nginx include: ${nginxProblem}`);
   const reports: PortReport[] = [];
   for (const port of ctx.config.ports) {
     const role = !roles.blueGreen
@@ -53,15 +61,42 @@ export async function checkFlow(ctx: HookContext): Promise<string> {
     reports.push(report);
     if (!ctx.options.json) printPort(ctx, report);
   }
+  const live = reports.find((r) => r.port === roles.live && includeProblem === null) ?? null;
+  const record = live ? findRecord(state, live.port) : undefined;
+  const liveOwnedByRecord = !!record && isSameProcess(record) && checkTreeOwnsPort(record, live!.port).owned;
+  const status = judgeCheck({ preflight: ctx.preflight, nginxProblem, live, liveOwnedByRecord });
   if (ctx.options.json) {
     // Every string as printed lines are cleaned: a command line may carry C1 controls or bidi overrides JSON keeps.
     const { lastStarted, problem: stateProblem } = state;
     const { file: config, app } = ctx.config;
-    const live = roles.live;
-    const report = { config, app: app.name, live, includeProblem, lastStarted, stateProblem, ports: reports };
+    const { healthy, exitCode, reasons } = status;
+    const report = {
+      ...{ config, app: app.name, healthy, status: exitCode, reasons },
+      ...{ live: roles.live, includeProblem: nginxProblem, lastStarted, stateProblem, ports: reports },
+    };
     process.stdout.write(`${JSON.stringify(cleanStrings(report))}\n`);
   }
-  return reports.map(summarizePort).join(', ');
+  const ports = reports.map(summarizePort).join(', ');
+  const summary = status.healthy ? ports : `${status.reasons.join('; ')} [${ports}]`;
+  return { summary, exitCode: status.exitCode };
+}
+
+/**
+ * Blue/green: why nginx may not serve what the state says, or null. nginx must load the include (nginx -T), and the
+ * include must name the port the state recorded as live.
+ */
+async function findNginxDisagreement(ctx: HookContext, live: number | null, recorded: number | null) {
+  const nginx = ctx.config.nginx;
+  if (!nginx || ctx.config.ports.length < 2) return null;
+  try {
+    await assertNginxReadsInclude(nginx, ctx.deadline.at);
+  } catch (error) {
+    // The refusal a hook would make is the report's reason; anything else is the check's own failure.
+    if (!(error instanceof HookError) || !['INCLUDE_NOT_READ', 'NGINX_FAILED'].includes(error.code)) throw error;
+    return error.message;
+  }
+  if (recorded === null || live === recorded) return null;
+  return `nginx include ${nginx.include} names ${live === null ? 'no port' : `port ${live}`} but the state records the last switch to port ${recorded}`;
 }
 
 /** One port in the verdict: who listens (PIDs, and owners that cannot be read), and whether it is healthy. */

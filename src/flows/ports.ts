@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { LoadedConfig } from '../core/config/load.ts';
 import { HookError } from '../core/errors.ts';
 import { includeRefusal, readInclude } from '../core/nginx/include.ts';
+import { assertNginxReadsInclude, type NginxFiles } from '../core/nginx/loaded-files.ts';
 import { describeProcess } from '../core/process/describe.ts';
 import { findListeners, rereadProcess } from '../core/procfs/index.ts';
 import { findRecord, type AppState } from '../core/state/state.ts';
@@ -23,6 +24,18 @@ export function readPortRoles(config: LoadedConfig): PortRoles {
   if (second === undefined || !config.nginx) return { live: first, target: first, blueGreen: false };
   const live = readIncludeLive(config);
   return { live, target: live === first ? second : first, blueGreen: true };
+}
+
+/**
+ * The port roles of a hook that may signal or switch: first nginx must load the include (`nginx -T`), or the roles
+ * read from it say nothing about what nginx serves. Returns nginx's files too (null in place).
+ */
+export async function readServedRoles(
+  config: LoadedConfig,
+  untilMs: number,
+): Promise<{ roles: PortRoles; files: NginxFiles | null }> {
+  const files = config.nginx && config.ports.length > 1 ? await assertNginxReadsInclude(config.nginx, untilMs) : null;
+  return { roles: readPortRoles(config), files };
 }
 
 /**

@@ -12,7 +12,7 @@ import { signalProcess } from '../core/process/signal.ts';
 import { isSameProcess } from '../core/procfs/index.ts';
 import { findRecord, readState, recordStart, writeState, type AppState } from '../core/state/state.ts';
 import { pollUntil } from '../core/wait.ts';
-import { readPortRoles } from './ports.ts';
+import { readServedRoles } from './ports.ts';
 import { freeTargetPort } from './stop.ts';
 import { chooseSupervisor } from '../core/supervisor/choose.ts';
 import { startUnit, waitForUnitBind } from '../core/supervisor/unit-start.ts';
@@ -24,7 +24,7 @@ import { DefaultAbandonGraceMs } from '../core/defaults.ts';
  * app under its supervisor (a systemd unit, or detached), record who it is, and wait until it listens.
  */
 export async function startFlow(ctx: HookContext): Promise<string> {
-  const roles = readPortRoles(ctx.config);
+  const { roles } = await readServedRoles(ctx.config, ctx.deadline.at);
   const target = roles.target;
   ctx.out.begin(`Freeing port ${target} before starting`, { port: target });
   const freed = await freeTargetPort(ctx, roles);

@@ -7,7 +7,7 @@ import { describeProcess } from '../core/process/describe.ts';
 import { freePort, type FreePortReport, type StoppedProcess } from '../core/process/free-port.ts';
 import { findRecord, forgetPort, readState, writeState, type AppState } from '../core/state/state.ts';
 import { HookError } from '../core/errors.ts';
-import { assertNotServed, readPortRoles, type PortRoles } from './ports.ts';
+import { assertNotServed, readServedRoles, type PortRoles } from './ports.ts';
 import { resolvePort } from '../core/config/resolve-port.ts';
 import { isSystemdBooted } from '../core/supervisor/choose.ts';
 import { stopUnit } from '../core/supervisor/unit-stop.ts';
@@ -17,7 +17,16 @@ import type { StartRecord } from '../core/state/state.ts';
 
 /** ApplicationStop: free the target port. Nothing listening is success; so is running it twice. */
 export async function stopFlow(ctx: HookContext): Promise<string> {
-  const roles = readPortRoles(ctx.config);
+  let roles: PortRoles;
+  try {
+    ({ roles } = await readServedRoles(ctx.config, ctx.deadline.at));
+  } catch (error) {
+    // This revision's include is one nginx does not read: a stop refusing would block every later deployment
+    // (CodeDeploy runs ApplicationStop from this revision until one succeeds). Nothing is signalled; the next
+    // ApplicationStart checks its own config again and frees the port itself.
+    if (!(error instanceof HookError) || error.code !== 'INCLUDE_NOT_READ') throw error;
+    return `WARNING: ${error.message}; nothing stopped (ApplicationStart frees the port with its own config)`;
+  }
   ctx.out.begin(`Freeing port ${roles.target}`, { port: roles.target });
   const report = await freeTargetPort(ctx, roles);
   return describeFreed(report);

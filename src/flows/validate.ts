@@ -5,10 +5,12 @@ import type { HookContext } from '../runner/context.ts';
 import { settleOwner } from '../core/health/settle.ts';
 import { waitForHealthy } from '../core/health/wait-healthy.ts';
 import { switchNginx } from '../core/nginx/switch.ts';
+import type { NginxFiles } from '../core/nginx/loaded-files.ts';
+import { checkTreeOwnsPort, isSameProcess } from '../core/procfs/index.ts';
 import { confirmRecordedProcess, proveTreeOwnsPort } from '../core/ownership/prove-owner.ts';
 import { formatClock } from '../core/process/describe.ts';
 import { findRecord, readState, recordSwitch, writeState, type AppState } from '../core/state/state.ts';
-import { readPortRoles, type PortRoles } from './ports.ts';
+import { readServedRoles, type PortRoles } from './ports.ts';
 import type { ProcessInfo } from '../core/procfs/types.ts';
 import type { StartRecord } from '../core/state/state.ts';
 import { chooseSupervisor, isSystemdBooted } from '../core/supervisor/choose.ts';
@@ -23,8 +25,9 @@ import { confirmUnitRun, explainUnitExit } from '../core/supervisor/confirm-unit
  */
 export async function validateFlow(ctx: HookContext): Promise<string> {
   const state = readState(ctx.appDir);
-  // The include is read once: the roles chosen here are the ones the switch starts from.
-  const roles = readPortRoles(ctx.config);
+  // nginx must load the include before anything is switched (--port included), and the include is read once: the
+  // roles chosen here are the ones the switch starts from.
+  const { roles, files } = await readServedRoles(ctx.config, ctx.deadline.at);
   const port = choosePort(ctx, state, roles);
   const record = findRecord(state, port);
   if (!record) {
@@ -72,7 +75,7 @@ export async function validateFlow(ctx: HookContext): Promise<string> {
   const owned = `port ${port} owned by ${owner}; healthy (${answer})${still}`;
   const fields = { port, pid: info.pid, attempts: healthy.attempts, settledMs: settled?.waitedMs };
   ctx.log.info({ ...fields, healthyAfterMs: healthy.waitedMs }, 'verified');
-  const switched = await switchTraffic(ctx, state, roles, port);
+  const switched = await switchTraffic(ctx, { state, roles, port, tree: info, files });
   // The port that now serves (switched to, or in place) is the one that starts at boot.
   const boot = isSystemdBooted() ? moveBootEnablement(ctx.config, port, chooseSupervisor(ctx.config), ctx.out) : '';
   return `${owned}${switched}${boot}`;
@@ -109,7 +112,17 @@ function choosePort(ctx: HookContext, state: AppState, roles: PortRoles): number
   return port;
 }
 
-async function switchTraffic(ctx: HookContext, state: AppState, roles: PortRoles, port: number): Promise<string> {
+/** What the switch works from: the state and roles read once, the port and its proved tree, nginx's files. */
+interface SwitchInputs {
+  state: AppState;
+  roles: PortRoles;
+  port: number;
+  tree: ProcessInfo;
+  files: NginxFiles | null;
+}
+
+async function switchTraffic(ctx: HookContext, inputs: SwitchInputs): Promise<string> {
+  const { state, roles, port } = inputs;
   if (!roles.blueGreen || !ctx.config.nginx) return '';
   // The include alone is not proof: a hook killed mid-switch can leave it naming this port before any reload.
   if (roles.live === port && state.live === port) {
@@ -120,8 +133,21 @@ async function switchTraffic(ctx: HookContext, state: AppState, roles: PortRoles
   const previous =
     roles.live === port ? state.previous : roles.live !== null && findRecord(state, roles.live) ? roles.live : null;
   // Switch first, record second: a record that cannot be written puts nginx back, so the two never disagree.
-  await switchNginx(ctx.config.nginx, ctx.config.ports, port, ctx.out, ctx.deadline.at, () => {
-    writeState(ctx.appDir, recordSwitch(state, port, previous));
-  });
-  return `; nginx now → ${port}${previous !== null ? ` (previous ${previous} kept for rollback)` : ''}`;
+  const record = () => writeState(ctx.appDir, recordSwitch(state, port, previous));
+  const plan = { port, tree: inputs.tree, files: inputs.files, untilMs: ctx.deadline.at, record };
+  const proof = await switchNginx(ctx.config.nginx, ctx.config.ports, plan, ctx.out);
+  ctx.log.info({ port, proof }, 'switched');
+  const proved = proof.proved
+    ? `: ${proof.requests} of ${proof.requests} requests through nginx reached PID ${proof.pid}`
+    : ` (not proved that requests reach it: ${proof.reason})`;
+  return `; nginx now → ${port}${proved}${describePrevious(state, previous)}`;
+}
+
+/** "(previous 8081 kept for rollback)" only while the process recorded there still runs and owns its port. */
+function describePrevious(state: AppState, previous: number | null): string {
+  const record = previous === null ? undefined : findRecord(state, previous);
+  if (previous === null || !record) return '';
+  if (isSameProcess(record) && checkTreeOwnsPort(record, previous).owned)
+    return ` (previous ${previous} kept for rollback)`;
+  return ` (previous ${previous} no longer runs its recorded PID ${record.pid}: nothing to roll back to)`;
 }

@@ -17,7 +17,15 @@ export interface HookContext {
   log: Logger;
   deadline: Deadline;
   deployment: CodeDeployEnv | null;
+  /** What preflight found wrong with the config: a real run never starts with any; --check reports them. */
+  preflight: string[];
+}
+
+/** A report's outcome: the verdict's text and its exit code (--check's status; 0 reads as OK). */
+export interface FlowOutcome {
+  summary: string;
+  exitCode: number;
 }
 
 /** A hook's work: returns the verdict's text after "OK: ", or throws a HookError whose message is the verdict. */
-export type HookFlow = (ctx: HookContext) => Promise<string>;
+export type HookFlow = (ctx: HookContext) => Promise<string | FlowOutcome>;

@@ -19,7 +19,7 @@ import { hookHelp, hookVersion } from './help.ts';
 import { isInterrupted, runInterruptCleanups } from './interrupt-cleanup.ts';
 import { createHookLogger, type Logger } from './logger.ts';
 import { HookOutput } from './output.ts';
-import { failedVerdict, okVerdict, toHookError } from './verdict.ts';
+import { failedVerdict, okVerdict, toHookError, unhealthyVerdict } from './verdict.ts';
 
 /** The flows a hook executable can run: its own, and the read-only report every hook offers. */
 export interface HookFlows {
@@ -59,7 +59,7 @@ export async function executeHook(event: LifecycleEvent, flows: HookFlows, argv:
     const deadline = new Deadline(readHookTimeoutSeconds(bundleRoot, event) * 1000);
     const out = new HookOutput(log, options.json);
     for (const problem of problems) out.say(`preflight: ${problem}`);
-    const ctx: HookContext = { event, options, config, appDir, out, log, deadline, deployment };
+    const ctx: HookContext = { event, options, config, appDir, out, log, deadline, deployment, preflight: problems };
     watchForInterrupts(event, ctx, () => lock?.release());
     if (!options.check)
       lock = await acquireLock(
@@ -68,10 +68,12 @@ export async function executeHook(event: LifecycleEvent, flows: HookFlows, argv:
         deployment?.deploymentId ?? null,
         Math.min(DefaultLockWaitMs, deadline.remainingMs()),
       );
-    const summary = await (options.check ? flows.check : flows.run)(ctx);
+    const result = await (options.check ? flows.check : flows.run)(ctx);
     if (isInterrupted()) return await waitForInterruptVerdict();
-    log.info({ verdict: 'OK', durationMs: deadline.elapsedMs() }, summary);
-    return options.json ? 0 : print(okVerdict(event, summary), 0);
+    const { summary, exitCode } = typeof result === 'string' ? { summary: result, exitCode: 0 } : result;
+    log.info({ verdict: exitCode === 0 ? 'OK' : 'UNHEALTHY', exitCode, durationMs: deadline.elapsedMs() }, summary);
+    if (options.json) return exitCode;
+    return print(exitCode === 0 ? okVerdict(event, summary) : unhealthyVerdict(event, summary), exitCode);
   } catch (error) {
     // The flow failed while an interrupt cleans up (it stopped the flow's processes): the interrupt says why.
     if (isInterrupted()) return await waitForInterruptVerdict();

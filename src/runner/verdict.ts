@@ -10,6 +10,11 @@ export function okVerdict(event: LifecycleEvent, summary: string): string {
   return cutLine(`portproof ${event} OK: ${summary}`, MaxVerdictChars);
 }
 
+/** The last line of a --check that found the app not healthy (its exit code says which way). */
+export function unhealthyVerdict(event: LifecycleEvent, summary: string): string {
+  return cutLine(`portproof ${event} UNHEALTHY: ${summary}`, MaxVerdictChars);
+}
+
 /** The closing lines of a failed hook: its evidence, then the verdict last. */
 export function failedVerdict(event: LifecycleEvent, error: unknown): string[] {
   const hookError = toHookError(error);

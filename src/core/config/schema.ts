@@ -125,6 +125,8 @@ export const configSchema = z
           ),
           test: withDefault(argvOf('[nginx, -t]'), ['nginx', '-t']),
           reload: withDefault(argvOf('[nginx, -s, reload]'), ['nginx', '-s', 'reload']),
+          // Prints every file nginx loads (`nginx -T`); by default nginx.test with its -t made -T.
+          dump: z.optional(argvOf('[nginx, -T]')),
           pidFile: withDefault(absolutePath, '/run/nginx.pid'),
           url: z.optional(httpUrl),
           reloadTimeout: withDefault(duration, 10_000),
@@ -145,6 +147,11 @@ export const configSchema = z
       }
       if (config.ports.length === 1 && config.nginx) {
         ctx.addIssue({ code: 'custom', path: ['nginx'], message: 'needs two ports to switch between' });
+      }
+      if (config.nginx && !config.nginx.dump && !config.nginx.test.includes('-t')) {
+        const message =
+          'is required when nginx.test has no -t: the command that prints the files nginx loads ([nginx, -T])';
+        ctx.addIssue({ code: 'custom', path: ['nginx', 'dump'], message });
       }
       for (const problem of checkAppSource(config.app, config.ports.length)) ctx.addIssue(problem);
     }),

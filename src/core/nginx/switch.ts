@@ -4,31 +4,42 @@ import type { LoadedConfig } from '../config/load.ts';
 import { HookError } from '../errors.ts';
 import { describeFsError } from '../fs-error.ts';
 import type { Progress } from '../progress.ts';
-import { probeOnce } from '../health/probe.ts';
-import type { TlsSettings } from '../health/tls.ts';
+import type { ProcessInfo } from '../procfs/types.ts';
 import { formatArgv, runCommand, type CommandResult } from '../run-command.ts';
 import { pollUntil } from '../wait.ts';
 import { compileLinePattern, includeRefusal, readIncludeText, renderInclude, rewriteIncludePort } from './include.ts';
 import { readIncludeFile, restoreIncludeFile, writeIncludeFile, type IncludeFile } from './include-file.ts';
 import { oldWorkersStoppedAccepting, readNginxMaster, readWorkerKeys } from './master.ts';
-import { DefaultMinRestoreMs } from '../defaults.ts';
+import { DefaultMinRestoreMs, DefaultProofRequests } from '../defaults.ts';
+import type { NginxFiles } from './loaded-files.ts';
+import { proveTraffic, type TrafficProof } from './traffic-proof.ts';
 
 type NginxConfig = NonNullable<LoadedConfig['nginx']>;
 
+/** What a switch must reach, and what nginx -T said it loads. */
+export interface SwitchPlan {
+  port: number;
+  /** The process tree that owns the port: requests through nginx must reach it. */
+  tree: ProcessInfo;
+  files: NginxFiles | null;
+  untilMs: number;
+  /** The state write, last: its failure undoes the switch too. */
+  record: () => void;
+}
+
 /**
  * Point nginx at `port`: rewrite only the include's active line (atomically, through a symlink, mode and owner
- * kept), config test, reload, proof the reload took effect (new workers), optional probe through nginx, then
- * `record` (the state write). Any failure, the record's included, puts the previous bytes back, reloads, and throws
- * the reason: nginx and the recorded state never disagree.
+ * kept), config test, reload, proof the reload took effect (new workers), requests through nginx.url proved to reach
+ * the tree, then `record` (the state write). Any failure, the record's included, puts the previous bytes back,
+ * reloads, and throws the reason: nginx and the recorded state never disagree.
  */
 export async function switchNginx(
   nginx: NginxConfig,
   ports: readonly number[],
-  port: number,
+  plan: SwitchPlan,
   out: Progress,
-  untilMs: number,
-  record: () => void,
-): Promise<void> {
+): Promise<TrafficProof> {
+  const { port, untilMs } = plan;
   const include = readIncludeForSwitch(nginx.include, port);
   const reading = readIncludeText(include.bytes?.toString('latin1') ?? '', compileLinePattern(nginx.line), ports);
   if (reading.kind === 'unknown') throw includeRefusal(nginx.include, reading);
@@ -47,8 +58,9 @@ export async function switchNginx(
   }
   const progress = { reloaded: false };
   try {
-    await applyInclude(nginx, running.master.pid, out, untilMs, progress);
-    record();
+    const proof = await applyInclude(nginx, { ...plan, others: ports.filter((p) => p !== port) }, out, progress);
+    plan.record();
+    return proof;
   } catch (error) {
     const was = reading.kind === 'live' ? `port ${reading.port}` : 'no include';
     out.say(`Restoring the previous include (${was}) and reloading`);
@@ -71,20 +83,31 @@ function readIncludeForSwitch(file: string, port: number): IncludeFile {
 
 async function applyInclude(
   nginx: NginxConfig,
-  masterPid: number,
+  plan: SwitchPlan & { others: number[] },
   out: Progress,
-  untilMs: number,
   progress: { reloaded: boolean },
-): Promise<void> {
+): Promise<TrafficProof> {
+  const { untilMs } = plan;
   const test = await runCommand(nginx.test, Math.max(1000, untilMs - Date.now()));
   if (!succeeded(test)) throw commandError(nginx.test, test, 'rejected the new config');
-  out.begin(`Reloading nginx (master PID ${masterPid}) and waiting for new workers`);
-  await reloadAndConfirm(nginx, untilMs, progress);
-  if (nginx.url) await probeThroughNginx(nginx.url, nginx.tls, out, untilMs);
+  out.begin('Reloading nginx and waiting for new workers');
+  const { master, oldWorkers } = await reloadAndConfirm(nginx, untilMs, progress);
+  if (!nginx.url) return { proved: false, reason: 'no nginx.url to send requests through' };
+  // The URL as printed and logged: a password in it is shown as ***.
+  out.begin(`Proving requests through ${displayUrl(nginx.url)} reach PID ${plan.tree.pid}`);
+  const requests = DefaultProofRequests;
+  return proveTraffic({ ...plan, url: nginx.url, tls: nginx.tls, master, oldWorkers, requests });
 }
 
-/** Reload, then wait until the master has new workers and the old ones no longer accept connections. */
-async function reloadAndConfirm(nginx: NginxConfig, untilMs: number, progress = { reloaded: false }): Promise<void> {
+/**
+ * Reload, then wait until the master has new workers and the old ones no longer accept connections; returns the
+ * master and the old workers ("pid:startTime"), which may still finish requests they had taken.
+ */
+async function reloadAndConfirm(
+  nginx: NginxConfig,
+  untilMs: number,
+  progress = { reloaded: false },
+): Promise<{ master: ProcessInfo; oldWorkers: Set<string> }> {
   const running = readNginxMaster(nginx.pidFile);
   if ('problem' in running) throw new HookError('NGINX_FAILED', running.problem);
   const workersBefore = readWorkerKeys(running.master);
@@ -115,20 +138,7 @@ async function reloadAndConfirm(nginx: NginxConfig, untilMs: number, progress = 
         formatDuration(renewed.waitedMs + drained.waitedMs),
     );
   }
-}
-
-/** One GET through nginx after the switch; over https with health.tls's rules (verified unless loopback). */
-async function probeThroughNginx(url: string, tls: TlsSettings | undefined, out: Progress, untilMs: number) {
-  // The URL as printed and logged: a password in it is shown as ***.
-  const shown = displayUrl(url);
-  out.begin(`Probing ${shown} through nginx`);
-  const answer = await probeOnce(url, Math.max(1000, Math.min(5000, untilMs - Date.now())), () => null, tls);
-  const ok = answer.error === null && answer.status !== null && answer.status >= 200 && answer.status < 300;
-  if (ok) return;
-  // No answer at all (TLS, refused, timeout) is named as what happened; an answer is named by its status.
-  const what = answer.error !== null ? `: ${answer.error}` : ` answered HTTP ${answer.status}`;
-  const context = { url: shown, status: answer.status ?? undefined };
-  throw new HookError('NGINX_FAILED', `probe through nginx failed: ${shown}${what}`, context);
+  return { master: running.master, oldWorkers: workersBefore };
 }
 
 interface RestorePlan {

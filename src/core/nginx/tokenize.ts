@@ -15,6 +15,8 @@ export interface NginxDirective {
   line: number;
   /** 0 at the top of the file; 1 inside a block (`if (...) { ... }`), and so on. */
   depth: number;
+  /** The headers of the blocks around it, outermost first (`server`, `location /`). */
+  context: string[];
 }
 
 /** Text nginx itself would reject, with the line it stops at. */
@@ -47,11 +49,15 @@ export function tokenizeNginx(text: string): NginxDirective[] {
   let tokens: NginxToken[] = [];
   let start = -1;
   let depth = 0;
+  const context: string[] = [];
   const finish = (end: number, blockStart: boolean) => {
     if (tokens.length === 0) throw new NginxSyntaxError(`unexpected "${text[end - 1]}"`, text, end - 1);
     // A block's header (`if (...) {`) is not a directive portproof reads; what is inside it is, one level deeper.
-    if (!blockStart) directives.push({ tokens, start, end, line: lineAt(text, start), depth });
-    else depth += 1;
+    if (!blockStart) directives.push({ tokens, start, end, line: lineAt(text, start), depth, context: [...context] });
+    else {
+      depth += 1;
+      context.push(tokens.map((t) => t.value).join(' '));
+    }
     tokens = [];
     start = -1;
   };
@@ -75,6 +81,7 @@ export function tokenizeNginx(text: string): NginxDirective[] {
     if (ch === '}') {
       if (tokens.length > 0 || depth === 0) throw new NginxSyntaxError('unexpected "}"', text, i);
       depth -= 1;
+      context.pop();
       i += 1;
       continue;
     }

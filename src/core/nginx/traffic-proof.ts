@@ -1,0 +1,186 @@
+// After a switch: requests sent through nginx reach the new app, seen in /proc/net/tcp from both ends of loopback.
+import { displayUrl } from '../config/secrets.ts';
+import { HookError } from '../errors.ts';
+import { probeOnce } from '../health/probe.ts';
+import type { TlsSettings } from '../health/tls.ts';
+import { findConnectionOwners, listProcessTree, readSocketFds, readTcpSockets } from '../procfs/index.ts';
+import { TcpListen } from '../procfs/net-tcp.ts';
+import type { ProcessInfo } from '../procfs/types.ts';
+import type { NginxFiles } from './loaded-files.ts';
+import { describeDirectRoutes } from './direct-routes.ts';
+
+/** What the requests through nginx showed: every one reached the new app, or why that could not be told. */
+export type TrafficProof = { proved: true; requests: number; pid: number } | { proved: false; reason: string };
+
+/** What a proof needs: the URL through nginx, who runs nginx now, and the app it must reach. */
+export interface ProofPlan {
+  url: string;
+  tls?: TlsSettings;
+  master: ProcessInfo;
+  /** "pid:startTime" of the workers that ran the old config. */
+  oldWorkers: Set<string>;
+  /** The port switched to; the tree owns every listener on it (proved before the switch). */
+  port: number;
+  tree: ProcessInfo;
+  /** The other configured ports: requests must not reach them. */
+  others: readonly number[];
+  requests: number;
+  untilMs: number;
+  /** nginx -T's files, to name a location that proxies to a port directly. */
+  files: NginxFiles | null;
+}
+
+/** One loopback connection to a configured port, as its two ends show it (a closed end is absent). */
+interface Upstream {
+  appPort: number;
+  /** The socket on the proxy's side (0 when it is closed or in TIME_WAIT). */
+  proxyInode: number;
+}
+
+/**
+ * Send `requests` GETs through nginx, one at a time, and for each find the worker that accepted it and the
+ * upstream connections that appeared or that worker holds: a request counts when a connection to the new port
+ * appeared while it ran or its worker holds one (upstream keep-alive), and the worker is one the reload started.
+ * Any connection a new worker holds to another configured port, or a request seen reaching only another one,
+ * fails the proof: the switch is then undone by the caller. A connection that closed leaves a TIME_WAIT on one
+ * side for a minute, so a request served over a short-lived connection is still seen after its answer.
+ */
+export async function proveTraffic(plan: ProofPlan): Promise<TrafficProof> {
+  const shown = displayUrl(plan.url);
+  const ports = [plan.port, ...plan.others];
+  for (let request = 1; request <= plan.requests; request += 1) {
+    const before = snapshotUpstreams(ports);
+    const accepted: { worker: ProcessInfo | null; stranger: string | null } = { worker: null, stranger: null };
+    const budget = Math.max(1000, Math.min(5000, plan.untilMs - Date.now()));
+    const answer = await probeOnce(
+      plan.url,
+      budget,
+      (end) => findAcceptingWorker(plan.master, end, accepted),
+      plan.tls,
+    );
+    const after = snapshotUpstreams(ports);
+    const { sockets: workers, oldAlive } = readWorkerSockets(plan.master, plan.oldWorkers);
+    const strayed = [...after.values()].find((u) => u.appPort !== plan.port && workers.get(u.proxyInode)?.fresh);
+    if (strayed) {
+      const worker = workers.get(strayed.proxyInode)!.pid;
+      throw missed(
+        plan,
+        strayed.appPort,
+        `nginx worker PID ${worker} (started by the reload) holds a connection to it`,
+      );
+    }
+    if (answer.error !== null || answer.status === null || answer.status < 200 || answer.status >= 300) {
+      const what = answer.error !== null ? answer.error : `HTTP ${answer.status}`;
+      throw new HookError(
+        'NGINX_FAILED',
+        `probe through nginx failed: ${shown} answered ${what}${explainRoutes(plan)}`,
+        { url: shown, status: answer.status ?? undefined },
+      );
+    }
+    if (accepted.stranger !== null) return { proved: false, reason: accepted.stranger };
+    if (accepted.worker === null) {
+      const reason = `${shown} is not answered by the nginx on this host (PID ${plan.master.pid})`;
+      return { proved: false, reason };
+    }
+    const worker = accepted.worker.pid;
+    if (plan.oldWorkers.has(`${worker}:${accepted.worker.startTime}`)) {
+      throw missed(plan, plan.others[0]!, `request ${request} was taken by worker PID ${worker} of the old config`);
+    }
+    const appeared = [...after].filter(([id]) => !before.has(id)).map(([, u]) => u);
+    const held = [...after.values()].filter((u) => workers.get(u.proxyInode)?.pid === worker);
+    const reached = [...appeared, ...held].some((u) => u.appPort === plan.port);
+    const elsewhere = appeared.find((u) => u.appPort !== plan.port && !workers.get(u.proxyInode));
+    if (!reached && elsewhere)
+      throw missed(plan, elsewhere.appPort, `request ${request} of ${plan.requests} went there`);
+    // A worker of the old config still finishing its requests may open connections to the old port meanwhile.
+    if (elsewhere && !oldAlive) {
+      throw missed(plan, elsewhere.appPort, 'a connection to it appeared after every old worker had exited');
+    }
+    if (!reached) {
+      throw new HookError(
+        'NGINX_FAILED',
+        `nginx answered ${shown} (HTTP ${answer.status}) without forwarding it to port ${plan.port}: ` +
+          `no connection to the port from worker PID ${worker}; nginx.url may be served by another server or ` +
+          `location than the one that reads the include${explainRoutes(plan)}`,
+        { url: shown },
+      );
+    }
+  }
+  return { proved: true, requests: plan.requests, pid: plan.tree.pid };
+}
+
+function missed(plan: ProofPlan, port: number, evidence: string): HookError {
+  return new HookError(
+    'NGINX_FAILED',
+    `nginx still sends requests to port ${port} after the switch to ${plan.port}: ${evidence}` +
+      explainRoutes(plan, port),
+    { port: plan.port },
+  );
+}
+
+/** "; its location / (FILE line N) proxies there directly: …" when nginx -T shows one, else nothing. */
+function explainRoutes(plan: ProofPlan, port?: number): string {
+  if (plan.files === null) return '';
+  const routes = (port === undefined ? plan.others : [port]).flatMap((p) => describeDirectRoutes(plan.files!, p));
+  return routes.length > 0 ? `; ${routes.slice(0, 2).join('; ')}` : '';
+}
+
+/**
+ * The attribution hook of the probe: names the nginx worker that accepted the request's connection, or says the
+ * connection reached something else; 'pending' until it is accepted.
+ */
+function findAcceptingWorker(
+  master: ProcessInfo,
+  end: { serverPort: number; localAddress: string; localPort: number },
+  accepted: { worker: ProcessInfo | null; stranger: string | null },
+): string | null | 'pending' {
+  const conn = { localPort: end.serverPort, remoteAddress: end.localAddress, remotePort: end.localPort };
+  const { owners } = findConnectionOwners(conn, '/proc', master);
+  // Not accepted yet (or not on this host at all: the probe gives up waiting, and the proof is not made).
+  if (owners.length === 0) return 'pending';
+  const worker = owners.find((o) => o.ppid === master.pid);
+  if (worker) accepted.worker = worker;
+  else accepted.stranger = `nginx.url is answered by PID ${owners[0]!.pid} (${owners[0]!.comm}), not an nginx worker`;
+  return null;
+}
+
+/** Connections to the configured ports, by "port|client address:port", the same key from either end. */
+function snapshotUpstreams(ports: readonly number[]): Map<string, Upstream> {
+  const upstreams = new Map<string, Upstream>();
+  for (const socket of readTcpSockets('/proc')) {
+    if (socket.state === TcpListen) continue;
+    const appSide = ports.includes(socket.localPort);
+    const proxySide = !appSide && ports.includes(socket.remotePort);
+    if (!appSide && !proxySide) continue;
+    const appPort = appSide ? socket.localPort : socket.remotePort;
+    const client = appSide
+      ? `${plain(socket.remoteAddress)}:${socket.remotePort}`
+      : `${plain(socket.localAddress)}:${socket.localPort}`;
+    const id = `${appPort}|${client}`;
+    const known = upstreams.get(id) ?? { appPort, proxyInode: 0 };
+    if (proxySide) known.proxyInode = socket.inode;
+    upstreams.set(id, known);
+  }
+  return upstreams;
+}
+
+/** 127.0.0.1 and ::ffff:127.0.0.1 are one address seen from the two families. */
+function plain(address: string): string {
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+/** The sockets each worker of the master holds (inode → the worker, and whether the reload started it). */
+function readWorkerSockets(master: ProcessInfo, oldWorkers: Set<string>) {
+  const sockets = new Map<number, { pid: number; fresh: boolean }>();
+  let oldAlive = false;
+  for (const worker of listProcessTree(master)) {
+    if (worker.pid === master.pid || worker.state === 'Z') continue;
+    const fds = readSocketFds(worker.pid, '/proc');
+    // A worker that exited meanwhile holds nothing any more.
+    if ('skip' in fds) continue;
+    const fresh = !oldWorkers.has(`${worker.pid}:${worker.startTime}`);
+    oldAlive ||= !fresh;
+    for (const inode of fds.sockets.keys()) sockets.set(inode, { pid: worker.pid, fresh });
+  }
+  return { sockets, oldAlive };
+}
