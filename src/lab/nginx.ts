@@ -77,12 +77,53 @@ export function findNginxBin(searchPath = process.env.PATH ?? '', fallbacks = ['
   throw new Error(NginxMissing);
 }
 
+/** How a lab nginx differs from the plain one: workers, its http servers, the include's first text, a wrapper. */
+export interface NginxLayout {
+  /** worker_processes (1 by default). */
+  workers?: number;
+  /** The server (and upstream) blocks inside http {}, instead of one server proxying to $service_url. */
+  servers?: string;
+  /** The include's text at start, instead of the $service_url line for livePort. */
+  includeText?: string;
+  /** Where the include lives, instead of conf/service-url.inc under the prefix. */
+  includePath?: string;
+  /** argv put before nginx's own when it is started (to start it in a namespace of its own). */
+  wrap?: string[];
+}
+
+/** The server block of the plain lab nginx: one location proxying to what the include sets $service_url to. */
+export function renderProxyServer(listenPort: number, includePath: string): string {
+  return `  server {
+    listen 127.0.0.1:${listenPort};
+    server_name localhost;
+
+    location / {
+      include ${includePath};
+      # With a variable and no URI part, nginx passes the client's request URI unchanged. An IP literal needs no
+      # resolver; a host name in $service_url would.
+      proxy_pass $service_url;
+      ${ProxySettings}
+    }
+  }`;
+}
+
+/** The proxy_* settings every lab location uses. */
+export const ProxySettings = `proxy_set_header Host $host;
+      proxy_set_header X-Real-IP $remote_addr;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_connect_timeout 2s;
+      proxy_send_timeout 5s;
+      proxy_read_timeout 5s;
+      # Never buffer to a temp file: workers may run as nobody, and test answers are small.
+      proxy_max_temp_file_size 0;`;
+
 /** The nginx.conf text for a prefix: everything nginx writes stays inside it. */
-export function renderNginxConf(prefix: string, listenPort: number, includePath: string): string {
+export function renderNginxConf(prefix: string, listenPort: number, includePath: string, layout: NginxLayout = {}) {
   const p = (name: string): string => path.join(prefix, name);
   return `daemon on;
 master_process on;
-worker_processes 1;
+worker_processes ${layout.workers ?? 1};
 pid ${p('nginx.pid')};
 lock_file ${p('nginx.lock')};
 error_log ${p('logs/error.log')} notice;
@@ -100,45 +141,26 @@ http {
   uwsgi_temp_path ${p('temp/uwsgi')};
   scgi_temp_path ${p('temp/scgi')};
 
-  server {
-    listen 127.0.0.1:${listenPort};
-    server_name localhost;
-
-    location / {
-      include ${includePath};
-      # With a variable and no URI part, nginx passes the client's request URI unchanged. An IP literal needs no
-      # resolver; a host name in $service_url would.
-      proxy_pass $service_url;
-      proxy_set_header Host $host;
-      proxy_set_header X-Real-IP $remote_addr;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto $scheme;
-      proxy_connect_timeout 2s;
-      proxy_send_timeout 5s;
-      proxy_read_timeout 5s;
-      # Never buffer to a temp file: workers may run as nobody, and test answers are small.
-      proxy_max_temp_file_size 0;
-    }
-  }
+${layout.servers ?? renderProxyServer(listenPort, includePath)}
 }
 `;
 }
 
 /** Start a real nginx on 127.0.0.1:listenPort from a fresh temp prefix, proxying to 127.0.0.1:livePort. */
-export async function startNginx(opts: { listenPort: number; livePort: number }): Promise<TestNginx> {
+export async function startNginx(opts: { listenPort: number; livePort: number } & NginxLayout): Promise<TestNginx> {
   const nginxBin = findNginxBin();
   const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-nginx-'));
   // Workers run as nobody when the master is root: they must be able to reach the prefix.
   fs.chmodSync(prefix, 0o755);
   for (const dir of ['logs', 'temp', 'conf']) fs.mkdirSync(path.join(prefix, dir));
   const confPath = path.join(prefix, 'conf/nginx.conf');
-  const includePath = path.join(prefix, 'conf/service-url.inc');
-  fs.writeFileSync(includePath, renderServiceUrl(opts.livePort));
-  fs.writeFileSync(confPath, renderNginxConf(prefix, opts.listenPort, includePath));
+  const includePath = opts.includePath ?? path.join(prefix, 'conf/service-url.inc');
+  fs.writeFileSync(includePath, opts.includeText ?? renderServiceUrl(opts.livePort));
+  fs.writeFileSync(confPath, renderNginxConf(prefix, opts.listenPort, includePath, opts));
   const base = [nginxBin, '-p', prefix, '-c', confPath];
   const nginx = makeHandle({ prefix, confPath, includePath, nginxBin, listenPort: opts.listenPort, base });
 
-  const started = await runCommand(base, CommandTimeoutMs);
+  const started = await runCommand([...(opts.wrap ?? []), ...base], CommandTimeoutMs);
   if (started.code !== 0)
     throw new Error(`nginx failed to start (exit ${started.code}): ${started.output}${tailErrorLog(nginx.errorLog)}`);
   try {

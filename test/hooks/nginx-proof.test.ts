@@ -1,0 +1,320 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { startHammer } from '../../src/lab/hammer.ts';
+import { waitForPort } from '../../src/lab/net.ts';
+import { ProxySettings, renderProxyServer, startNginx, type NginxLayout, type TestNginx } from '../../src/lab/nginx.ts';
+import { findFreePorts } from '../../src/lab/ports.ts';
+import { stopAll } from '../../src/lab/processes.ts';
+import { httpGet, startApp } from '../support/app.ts';
+import {
+  cleanUpHookTests,
+  deployed,
+  expectVerdict,
+  isAlive,
+  nginxSection,
+  newStateDir,
+} from '../support/hook-tests.ts';
+
+// An OK verdict claims that requests sent through nginx now reach the new app. Each way a switch can miss users:
+// nginx does not read the include, a location names the port itself, nginx.url is served by another server block,
+// nginx sees an older copy of the include; and the proof holding with keep-alive on and off, several workers, load.
+
+const NamespaceWrapper = path.resolve(import.meta.dirname, '../fixtures/nginx-private-dir.sh');
+
+let nginx: TestNginx | null = null;
+afterEach(async () => {
+  await nginx?.stop();
+  nginx = null;
+  await stopAll();
+});
+afterAll(cleanUpHookTests);
+
+interface Bed {
+  nginx: TestNginx;
+  blue: number;
+  green: number;
+  stateDir: string;
+  /** A second port nginx listens on, for layouts with two servers. */
+  other: number;
+}
+
+/** A private nginx whose include names green (nothing there yet), laid out by `layout(ports)`. */
+async function bed(layout: (p: { listen: number; other: number; blue: number; green: number }) => NginxLayout) {
+  const [listen, other, blue, green] = (await findFreePorts(4)) as [number, number, number, number];
+  nginx = await startNginx({ listenPort: listen, livePort: green, ...layout({ listen, other, blue, green }) });
+  return { nginx, blue, green, other, stateDir: newStateDir() } satisfies Bed;
+}
+
+async function deploy(b: Bed, version: string, extra: { nginx?: Record<string, unknown>; previous?: unknown } = {}) {
+  const { revision } = await deployed({
+    ports: [b.blue, b.green],
+    versionTag: version,
+    stateDir: b.stateDir,
+    nginx: nginxSection(b.nginx, extra.nginx),
+  });
+  const stop = await revision.run('stop');
+  const start = await revision.run('start');
+  const validate = start.code === 0 ? await revision.run('validate') : null;
+  return { revision, stop, start, validate };
+}
+
+const served = async (url: string) => (await httpGet(url)).body.trim();
+
+describe('nginx must read the include, with the compiled hooks', () => {
+  it('a typo in nginx.include: every hook refuses before anything is signalled; validate --port creates nothing', async () => {
+    const b = await bed(() => ({}));
+    const legacy = startApp([`--port=${b.green}`, '--version-tag=legacy']);
+    await waitForPort(b.green, 5000);
+    const typo = path.join(path.dirname(b.nginx.includePath), 'service_url.inc');
+    const { revision } = await deployed({
+      ports: [b.blue, b.green],
+      stateDir: b.stateDir,
+      nginx: nginxSection(b.nginx, { include: typo }),
+    });
+    const refusal = `nginx.include ${typo} is not a file nginx reads`;
+    const hint = `did you mean ${b.nginx.includePath} ("set $service_url http://127.0.0.1:${b.green};")?`;
+    // ApplicationStop of a revision nginx cannot serve must not block the next deployment: a warning, nothing stopped.
+    const stop = await revision.run('stop');
+    expect(stop.code, stop.stdout).toBe(0);
+    expect(stop.verdict).toContain('ApplicationStop OK: WARNING: ');
+    expect(stop.verdict).toContain(refusal);
+    for (const [event, run] of [
+      ['ApplicationStart', await revision.run('start')],
+      ['ValidateService', await revision.run('validate', { args: ['--port', String(b.blue)] })],
+    ] as const) {
+      expect(run.code, run.stdout).toBe(2);
+      expect(run.verdict).toContain(`portproof ${event} FAILED: ${refusal}`);
+      expect(run.verdict).toContain(hint);
+    }
+    expect(fs.existsSync(typo)).toBe(false);
+    expect(isAlive(legacy.pid)).toBe(true);
+    expect(await served(`${b.nginx.url}/`)).toContain('version=legacy');
+    const check = await revision.run('validate', { args: ['--check'] });
+    expect(check.code, check.stdout).toBe(6);
+    expect(check.verdict).toContain('ValidateService UNHEALTHY: ');
+  });
+
+  it('an include nginx does not load yet but its include glob would: a first deployment creates it', async () => {
+    const b = await bed(({ listen }) => ({
+      servers: renderProxyServer(listen, '/nonexistent').replace(
+        'include /nonexistent;',
+        'set $service_url http://127.0.0.1:9; include conf.d/*.inc;',
+      ),
+    }));
+    const dir = path.join(b.nginx.prefix, 'conf/conf.d');
+    fs.mkdirSync(dir);
+    const first = await deploy(b, 'v1', { nginx: { include: path.join(dir, 'service-url.inc') } });
+    expectVerdict(first.validate!, 'ValidateService', 'OK', `nginx now → ${b.blue}: 3 of 3 requests through nginx`);
+    expect(await served(`${b.nginx.url}/`)).toContain('version=v1');
+  });
+});
+
+describe('the switch proved by requests through nginx, with the compiled hooks', () => {
+  it('a location that proxies to the port by number: the switch is undone and the location named', async () => {
+    const b = await bed(({ listen, blue }) => ({
+      servers: renderProxyServer(listen, '/x').replace(
+        'proxy_pass $service_url;',
+        `proxy_pass http://127.0.0.1:${blue};`,
+      ),
+    }));
+    // The include is read (its variable set) but the location ignores it.
+    const conf = fs.readFileSync(b.nginx.confPath, 'utf8').replace('include /x;', `include ${b.nginx.includePath};`);
+    fs.writeFileSync(b.nginx.confPath, conf);
+    await b.nginx.reload();
+    const first = await deploy(b, 'v1');
+    expectVerdict(first.validate!, 'ValidateService', 'OK', `nginx now → ${b.blue}: 3 of 3 requests`);
+    const second = await deploy(b, 'v2');
+    expectVerdict(
+      second.validate!,
+      'ValidateService',
+      'FAILED',
+      `nginx still sends requests to port ${b.blue} after the switch to ${b.green}`,
+      `proxies there directly: "proxy_pass http://127.0.0.1:${b.blue};"`,
+      `nginx put back on port ${b.blue}`,
+    );
+    expect(b.nginx.readInclude()).toContain(`:${b.blue};`);
+    expect(await served(`${b.nginx.url}/`)).toContain('version=v1');
+  });
+
+  it('the include in a server block no request reaches: the switch is undone, the serving location named', async () => {
+    const b = await bed(({ listen, other, blue }) => ({
+      servers: `  server {
+    listen 127.0.0.1:${listen};
+    location / {
+      proxy_pass http://127.0.0.1:${blue};
+      ${ProxySettings}
+    }
+  }
+${renderProxyServer(other, '/placeholder')}`,
+    }));
+    const conf = fs
+      .readFileSync(b.nginx.confPath, 'utf8')
+      .replace('include /placeholder;', `include ${b.nginx.includePath};`);
+    fs.writeFileSync(b.nginx.confPath, conf);
+    await b.nginx.reload();
+    await deploy(b, 'v1');
+    const second = await deploy(b, 'v2');
+    expectVerdict(
+      second.validate!,
+      'ValidateService',
+      'FAILED',
+      `nginx still sends requests to port ${b.blue}`,
+      /its location \/ \(.*nginx\.conf line \d+\) proxies there directly/,
+    );
+    expect(b.nginx.readInclude()).toContain(`:${b.blue};`);
+  });
+
+  it('nginx.url served by another server block that answers by itself: not counted as reaching the app', async () => {
+    const b = await bed(({ listen, other }) => ({
+      servers: `${renderProxyServer(listen, '/placeholder')}
+  server {
+    listen 127.0.0.1:${other};
+    location / { return 200 "static"; }
+  }`,
+    }));
+    const conf = fs
+      .readFileSync(b.nginx.confPath, 'utf8')
+      .replace('include /placeholder;', `include ${b.nginx.includePath};`);
+    fs.writeFileSync(b.nginx.confPath, conf);
+    await b.nginx.reload();
+    const first = await deploy(b, 'v1', { nginx: { url: `http://127.0.0.1:${b.other}/actuator/health` } });
+    expectVerdict(
+      first.validate!,
+      'ValidateService',
+      'FAILED',
+      `without forwarding it to port ${b.blue}`,
+      'nginx.url may be served by another server or location',
+    );
+    expect(b.nginx.readInclude()).toContain(`:${b.green};`);
+  });
+
+  it('nginx sees an older copy of the include (a bind mount): traffic still reaches the old app, switch undone', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-bind-'));
+    fs.chmodSync(root, 0o755);
+    const [shown, hidden] = [path.join(root, 'include'), path.join(root, 'copy')];
+    for (const dir of [shown, hidden]) fs.mkdirSync(dir, { mode: 0o755 });
+    const includePath = path.join(shown, 'service-url.inc');
+    const b = await bed(({ green }) => {
+      // nginx's own mount namespace shows it `copy` where `include` is: the copy names green, for good.
+      fs.writeFileSync(path.join(hidden, 'service-url.inc'), `set $service_url http://127.0.0.1:${green};\n`);
+      return { includePath, wrap: [NamespaceWrapper, hidden, shown] };
+    });
+    const legacy = startApp([`--port=${b.green}`, '--version-tag=legacy']);
+    await waitForPort(b.green, 5000);
+    const first = await deploy(b, 'v1');
+    expectVerdict(
+      first.validate!,
+      'ValidateService',
+      'FAILED',
+      `nginx still sends requests to port ${b.green} after the switch to ${b.blue}`,
+      `nginx put back on port ${b.green}`,
+    );
+    expect(fs.readFileSync(includePath, 'utf8')).toContain(`:${b.green};`);
+    expect(isAlive(legacy.pid)).toBe(true);
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  for (const keepalive of [true, false]) {
+    it(`upstream keep-alive ${keepalive ? 'on' : 'off'}, HTTP/1.1, four workers, under load: proved, zero failed requests`, async () => {
+      const b = await bed(({ listen, green }) => ({
+        workers: 4,
+        includeText: keepalive ? `server 127.0.0.1:${green};\n` : undefined,
+        servers: keepalive
+          ? `  upstream app {
+    include INCLUDE;
+    keepalive 8;
+  }
+  server {
+    listen 127.0.0.1:${listen};
+    location / {
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      ${ProxySettings}
+    }
+  }`
+          : renderProxyServer(listen, 'INCLUDE').replace('proxy_pass', 'proxy_http_version 1.1; proxy_pass'),
+      }));
+      fs.writeFileSync(
+        b.nginx.confPath,
+        fs.readFileSync(b.nginx.confPath, 'utf8').replace('INCLUDE', b.nginx.includePath),
+      );
+      await b.nginx.reload();
+      const line = keepalive ? { line: 'server 127.0.0.1:{port};' } : {};
+      const first = await deploy(b, 'v1', { nginx: line });
+      expectVerdict(
+        first.validate!,
+        'ValidateService',
+        'OK',
+        `nginx now → ${b.blue}: 3 of 3 requests through nginx reached PID`,
+      );
+      const hammer = startHammer(`${b.nginx.url}/`, { maxDurationMs: 50_000 });
+      await hammer.started;
+      await hammer.waitUntil((c) => c.ok > 50, 10_000);
+      const second = await deploy(b, 'v2', { nginx: line });
+      expectVerdict(
+        second.validate!,
+        'ValidateService',
+        'OK',
+        `nginx now → ${b.green}: 3 of 3 requests through nginx reached PID`,
+        `(previous ${b.blue} kept for rollback)`,
+      );
+      await hammer.waitUntil((c) => (c.byVersion.v2 ?? 0) > 20, 10_000);
+      const result = await hammer.stop();
+      expect(result.failed, JSON.stringify(result.failures)).toBe(0);
+      expect(await served(`${b.nginx.url}/`)).toContain('version=v2');
+    });
+  }
+});
+
+describe('--check is a status command, with the compiled hooks', () => {
+  it('exit codes: 3 nothing live, 0 healthy, 5 unhealthy, 4 unrecorded owner, 6 nginx and state disagree, 2 preflight', async () => {
+    const b = await bed(() => ({}));
+    const { revision } = await deployed({
+      ports: [b.blue, b.green],
+      stateDir: b.stateDir,
+      nginx: nginxSection(b.nginx, { url: `${b.nginx.url}/` }),
+      appFlags: ['--unhealthy-after-health=2'],
+    });
+    const check = async () => {
+      const text = await revision.run('validate', { args: ['--check'] });
+      const json = JSON.parse((await revision.run('validate', { args: ['--check', '--json'] })).stdout);
+      expect(json.status).toBe(text.code);
+      expect(json.healthy).toBe(text.code === 0);
+      return { code: text.code, verdict: text.verdict, reasons: json.reasons as string[] };
+    };
+    // The include names green, where nothing listens.
+    expect(await check()).toMatchObject({ code: 3, reasons: [`live port ${b.green}: nothing listening`] });
+    await revision.run('stop');
+    expect((await revision.run('start')).code).toBe(0);
+    const validate = await revision.run('validate');
+    expectVerdict(validate, 'ValidateService', 'OK');
+    // Two good answers went to validate (health, settle): the next is 503.
+    const unhealthy = await check();
+    expect(unhealthy.code, unhealthy.verdict).toBe(5);
+    expect(unhealthy.reasons[0]).toContain(`live port ${b.blue}: health`);
+    const state = path.join(b.stateDir, 'fixture', 'state.json');
+    const pid = JSON.parse(fs.readFileSync(state, 'utf8')).processes[String(b.blue)].pid;
+    process.kill(-pid, 'SIGKILL');
+    await expect.poll(() => isAlive(pid)).toBe(false);
+    const stranger = startApp([`--port=${b.blue}`, '--version-tag=stranger']);
+    await waitForPort(b.blue, 5000);
+    const unrecorded = await check();
+    expect(unrecorded.code).toBe(4);
+    expect(unrecorded.reasons[0]).toContain(`held by PID ${stranger.pid}, not (only) by the recorded PID ${pid}`);
+    b.nginx.writeInclude(b.green);
+    expect((await check()).code).toBe(6);
+    b.nginx.writeInclude(b.blue);
+    const broken = await deployed({
+      ports: [b.blue, b.green],
+      stateDir: b.stateDir,
+      nginx: nginxSection(b.nginx),
+      app: { user: 'no-such-user-pp' },
+    });
+    const preflight = await broken.revision.run('validate', { args: ['--check'] });
+    expect(preflight.code, preflight.stdout).toBe(2);
+    expect(preflight.verdict).toContain('preflight: app.user: no user "no-such-user-pp"');
+  });
+});
