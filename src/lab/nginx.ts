@@ -81,8 +81,8 @@ export function findNginxBin(searchPath = process.env.PATH ?? '', fallbacks = ['
 export interface NginxLayout {
   /** worker_processes (1 by default). */
   workers?: number;
-  /** The server (and upstream) blocks inside http {}, instead of one server proxying to $service_url. */
-  servers?: string;
+  /** The server (and upstream) blocks inside http {} for the include's path, instead of one server proxying to it. */
+  servers?: (includePath: string) => string;
   /** The include's text at start, instead of the $service_url line for livePort. */
   includeText?: string;
   /** Where the include lives, instead of conf/service-url.inc under the prefix. */
@@ -141,7 +141,7 @@ http {
   uwsgi_temp_path ${p('temp/uwsgi')};
   scgi_temp_path ${p('temp/scgi')};
 
-${layout.servers ?? renderProxyServer(listenPort, includePath)}
+${(layout.servers ?? ((include) => renderProxyServer(listenPort, include)))(includePath)}
 }
 `;
 }

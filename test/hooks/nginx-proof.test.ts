@@ -98,10 +98,8 @@ describe('nginx must read the include, with the compiled hooks', () => {
 
   it('an include nginx does not load yet but its include glob would: a first deployment creates it', async () => {
     const b = await bed(({ listen }) => ({
-      servers: renderProxyServer(listen, '/nonexistent').replace(
-        'include /nonexistent;',
-        'set $service_url http://127.0.0.1:9; include conf.d/*.inc;',
-      ),
+      servers: () =>
+        renderProxyServer(listen, 'conf.d/*.inc').replace('include', 'set $service_url http://127.0.0.1:9; include'),
     }));
     const dir = path.join(b.nginx.prefix, 'conf/conf.d');
     fs.mkdirSync(dir);
@@ -114,15 +112,10 @@ describe('nginx must read the include, with the compiled hooks', () => {
 describe('the switch proved by requests through nginx, with the compiled hooks', () => {
   it('a location that proxies to the port by number: the switch is undone and the location named', async () => {
     const b = await bed(({ listen, blue }) => ({
-      servers: renderProxyServer(listen, '/x').replace(
-        'proxy_pass $service_url;',
-        `proxy_pass http://127.0.0.1:${blue};`,
-      ),
+      // The include is read (its variable set) but the location ignores it.
+      servers: (include: string) =>
+        renderProxyServer(listen, include).replace('proxy_pass $service_url;', `proxy_pass http://127.0.0.1:${blue};`),
     }));
-    // The include is read (its variable set) but the location ignores it.
-    const conf = fs.readFileSync(b.nginx.confPath, 'utf8').replace('include /x;', `include ${b.nginx.includePath};`);
-    fs.writeFileSync(b.nginx.confPath, conf);
-    await b.nginx.reload();
     const first = await deploy(b, 'v1');
     expectVerdict(first.validate!, 'ValidateService', 'OK', `nginx now → ${b.blue}: 3 of 3 requests`);
     const second = await deploy(b, 'v2');
@@ -140,20 +133,15 @@ describe('the switch proved by requests through nginx, with the compiled hooks',
 
   it('the include in a server block no request reaches: the switch is undone, the serving location named', async () => {
     const b = await bed(({ listen, other, blue }) => ({
-      servers: `  server {
+      servers: (include) => `  server {
     listen 127.0.0.1:${listen};
     location / {
       proxy_pass http://127.0.0.1:${blue};
       ${ProxySettings}
     }
   }
-${renderProxyServer(other, '/placeholder')}`,
+${renderProxyServer(other, include)}`,
     }));
-    const conf = fs
-      .readFileSync(b.nginx.confPath, 'utf8')
-      .replace('include /placeholder;', `include ${b.nginx.includePath};`);
-    fs.writeFileSync(b.nginx.confPath, conf);
-    await b.nginx.reload();
     await deploy(b, 'v1');
     const second = await deploy(b, 'v2');
     expectVerdict(
@@ -168,17 +156,12 @@ ${renderProxyServer(other, '/placeholder')}`,
 
   it('nginx.url served by another server block that answers by itself: not counted as reaching the app', async () => {
     const b = await bed(({ listen, other }) => ({
-      servers: `${renderProxyServer(listen, '/placeholder')}
+      servers: (include) => `${renderProxyServer(listen, include)}
   server {
     listen 127.0.0.1:${other};
     location / { return 200 "static"; }
   }`,
     }));
-    const conf = fs
-      .readFileSync(b.nginx.confPath, 'utf8')
-      .replace('include /placeholder;', `include ${b.nginx.includePath};`);
-    fs.writeFileSync(b.nginx.confPath, conf);
-    await b.nginx.reload();
     const first = await deploy(b, 'v1', { nginx: { url: `http://127.0.0.1:${b.other}/actuator/health` } });
     expectVerdict(
       first.validate!,
@@ -221,9 +204,10 @@ ${renderProxyServer(other, '/placeholder')}`,
       const b = await bed(({ listen, green }) => ({
         workers: 4,
         includeText: keepalive ? `server 127.0.0.1:${green};\n` : undefined,
-        servers: keepalive
-          ? `  upstream app {
-    include INCLUDE;
+        servers: (include) =>
+          keepalive
+            ? `  upstream app {
+    include ${include};
     keepalive 8;
   }
   server {
@@ -235,13 +219,8 @@ ${renderProxyServer(other, '/placeholder')}`,
       ${ProxySettings}
     }
   }`
-          : renderProxyServer(listen, 'INCLUDE').replace('proxy_pass', 'proxy_http_version 1.1; proxy_pass'),
+            : renderProxyServer(listen, include).replace('proxy_pass', 'proxy_http_version 1.1; proxy_pass'),
       }));
-      fs.writeFileSync(
-        b.nginx.confPath,
-        fs.readFileSync(b.nginx.confPath, 'utf8').replace('INCLUDE', b.nginx.includePath),
-      );
-      await b.nginx.reload();
       const line = keepalive ? { line: 'server 127.0.0.1:{port};' } : {};
       const first = await deploy(b, 'v1', { nginx: line });
       expectVerdict(
