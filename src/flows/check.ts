@@ -96,7 +96,8 @@ async function findNginxDisagreement(ctx: HookContext, live: number | null, reco
     return error.message;
   }
   if (recorded === null || live === recorded) return null;
-  return `nginx include ${nginx.include} names ${live === null ? 'no port' : `port ${live}`} but the state records the last switch to port ${recorded}`;
+  const names = live === null ? 'no port' : `port ${live}`;
+  return `nginx include ${nginx.include} names ${names} but the state records the last switch to port ${recorded}`;
 }
 
 /** One port in the verdict: who listens (PIDs, and owners that cannot be read), and whether it is healthy. */

@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startHammer } from '../../src/lab/hammer.ts';
@@ -54,6 +56,16 @@ async function deploy(
   return { revision, stop, start, validate };
 }
 
+/**
+ * What nginx -T prints now, as a command that prints it again later: the include check before a switch then passes
+ * while the test breaks nginx.conf (or stands in for nginx -t) to see the switch itself fail.
+ */
+function savedDump(): string[] {
+  const dumpFile = path.join(nginx.prefix, 'dump.txt');
+  fs.writeFileSync(dumpFile, execFileSync(nginx.testCommand[0]!, [...nginx.testCommand.slice(1, -1), '-T']));
+  return ['cat', dumpFile];
+}
+
 async function versionBehindNginx(): Promise<string> {
   return (await httpGet(`${nginx.url}/`)).body.trim();
 }
@@ -68,7 +80,8 @@ describe('blue/green behind a real nginx, with the compiled hooks', () => {
       second.validate!,
       'ValidateService',
       'OK',
-      `nginx now → ${green} (previous ${blue} kept for rollback)`,
+      `nginx now → ${green}: 3 of 3 requests through nginx reached PID`,
+      `(previous ${blue} kept for rollback)`,
     );
     const third = await deploy('v3', { previous: second.revision });
     expectVerdict(third.stop, 'ApplicationStop', 'OK', /port \d+ free after .*: stopped PID \d+/);
@@ -152,7 +165,8 @@ describe('blue/green behind a real nginx, with the compiled hooks', () => {
     await deploy('v1');
     const include = nginx.readInclude();
     const conf = fs.readFileSync(nginx.confPath, 'utf8');
-    const { revision } = await deployed({ ports: [blue, green], versionTag: 'v2', stateDir, nginx: nginxBlock() });
+    const nginxConfig = nginxBlock({ dump: savedDump() });
+    const { revision } = await deployed({ ports: [blue, green], versionTag: 'v2', stateDir, nginx: nginxConfig });
     expectVerdict(await revision.run('start'), 'ApplicationStart', 'OK');
     remember(stateDir, green);
     fs.writeFileSync(nginx.confPath, `${conf}\nbogus_directive on;\n`);
@@ -196,7 +210,7 @@ describe('blue/green behind a real nginx, with the compiled hooks', () => {
       ports: [blue, green],
       versionTag: 'v2',
       stateDir,
-      nginx: nginxBlock({ test: ['true'], reload: silentReload }),
+      nginx: nginxBlock({ test: ['true'], dump: savedDump(), reload: silentReload }),
     });
     expectVerdict(await revision.run('start'), 'ApplicationStart', 'OK');
     remember(stateDir, green);
@@ -216,7 +230,7 @@ describe('blue/green behind a real nginx, with the compiled hooks', () => {
       ports: [blue, green],
       versionTag: 'v2',
       stateDir,
-      nginx: nginxBlock({ test: ['sleep', '0.3'] }),
+      nginx: nginxBlock({ test: ['sleep', '0.3'], dump: savedDump() }),
     });
     expectVerdict(await revision.run('start'), 'ApplicationStart', 'OK');
     remember(stateDir, green);

@@ -10,16 +10,20 @@ import { findFreePorts } from '../../src/lab/ports.ts';
 afterAll(cleanUpHookTests);
 
 describe('--check with an include whose live port cannot be told, with the compiled hooks', () => {
-  it('reports both ports with the role unknown and the reason, and exits 0; stop still refuses', async () => {
+  it('reports both ports with the role unknown and the reason, and exits 6 (nginx and state); stop refuses', async () => {
     const [a, b] = await findFreePorts(2);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-check-'));
     const include = path.join(dir, 'service-url.inc');
     // A port that is not one of the configured two: which app nginx serves cannot be told.
     fs.writeFileSync(include, 'set $service_url http://127.0.0.1:9;\n');
-    const nginx = { include, test: ['true'], reload: ['true'], pidFile: path.join(dir, 'nginx.pid') };
+    // nginx itself is not needed to read the include: a dump that lists it stands in for nginx -T.
+    const dump = path.join(dir, 'dump.txt');
+    fs.writeFileSync(dump, `# configuration file ${include}:\n${fs.readFileSync(include, 'utf8')}\n`);
+    const pidFile = path.join(dir, 'nginx.pid');
+    const nginx = { include, test: ['true'], dump: ['cat', dump], reload: ['true'], pidFile };
     const { revision } = await deployed({ ports: [a!, b!], nginx });
     const text = await revision.run('validate', { args: ['--check'] });
-    expect(text.code, text.stdout).toBe(0);
+    expect(text.code, text.stdout).toBe(6);
     expect(text.stdout).toMatch(/^nginx include: .*service-url\.inc/m);
     expect(text.stdout).toContain(`port ${a} (unknown):`);
     const json = await revision.run('validate', { args: ['--check', '--json'] });

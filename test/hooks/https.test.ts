@@ -164,7 +164,8 @@ describe('blue/green behind a real nginx terminating TLS for nginx.url, with the
     remember(stateDir, ports.blue);
     const validate = await revision.run('validate');
     expectVerdict(validate, 'ValidateService', 'OK', `nginx now → ${ports.blue}`);
-    expect(validate.stdout).toContain(`Probing https://127.0.0.1:${ports.tls}${HealthPath} through nginx`);
+    expect(validate.stdout).toContain(`Proving requests through https://127.0.0.1:${ports.tls}${HealthPath} reach PID`);
+    expect(validate.verdict).toContain('3 of 3 requests through nginx reached PID');
     expectNoWarnings(validate);
     expect(nginx.readInclude()).toContain(`:${ports.blue};`);
   });

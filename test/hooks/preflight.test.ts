@@ -124,7 +124,8 @@ describe('preflight: everything the config implies is checked before anything is
       /FAILED: config .*: app\.user: no user "no-such-user-pp" .*\(and 1 more problem above\)$/,
     );
     const check = await revision.run('validate', { args: ['--check'] });
-    expect(check.code).toBe(0);
+    // A status command: a config the hooks would refuse is exit 2, after the report.
+    expect(check.code).toBe(2);
     expect(check.stdout).toContain('preflight: app.user: no user "no-such-user-pp"');
     expect(check.stdout).toContain('preflight: app.cwd: /nonexistent/portproof-app does not exist');
     expect(fs.existsSync(path.join(stateDir, 'fixture', 'state.json'))).toBe(false);

@@ -91,7 +91,8 @@ describe('health.settle, with the compiled hooks', () => {
       'ValidateService',
       'OK',
       new RegExp(`port ${green} owned by PID ${pid} .*; healthy \\(HTTP 200 .*\\); still healthy 1\\.0 s later; `),
-      `nginx now → ${green} (previous ${blue} kept for rollback)`,
+      `nginx now → ${green}: 3 of 3 requests through nginx reached PID`,
+      `(previous ${blue} kept for rollback)`,
     );
     expect(await versionBehindNginx()).toContain('version=v2');
     expect(isAlive(pid)).toBe(true);

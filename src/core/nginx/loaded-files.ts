@@ -64,9 +64,10 @@ export async function readNginxFiles(nginx: NginxConfig, untilMs: number): Promi
  * files, for naming what nginx does instead should the switch not reach the new app.
  */
 export async function assertNginxReadsInclude(nginx: NginxConfig, untilMs: number): Promise<NginxFiles> {
+  // A link others could redirect is refused first, as such: nothing is read through it, nginx is not asked.
+  const wanted = resolveReal(followTrustedLinks(nginx.include));
   const files = await readNginxFiles(nginx, untilMs);
   const pattern = compileLinePattern(nginx.line);
-  const wanted = resolveReal(followTrustedLinks(nginx.include));
   const loaded = [...files.keys()].find((file) => file === nginx.include || resolveReal(file) === wanted);
   if (loaded !== undefined) {
     const reading = readIncludeText(files.get(loaded)!, pattern, null);
