@@ -3,8 +3,8 @@ import { displayUrl } from '../config/secrets.ts';
 import { HookError } from '../errors.ts';
 import { probeOnce } from '../health/probe.ts';
 import type { TlsSettings } from '../health/tls.ts';
-import { findConnectionOwners, listProcessTree, readSocketFds, readTcpSockets } from '../procfs/index.ts';
-import { TcpListen } from '../procfs/net-tcp.ts';
+import { listProcessTree, readSocketFds, readTcpSockets } from '../procfs/index.ts';
+import { portMarker, TcpListen } from '../procfs/net-tcp.ts';
 import type { ProcessInfo } from '../procfs/types.ts';
 import type { NginxFiles } from './loaded-files.ts';
 import { describeDirectRoutes } from './direct-routes.ts';
@@ -48,8 +48,10 @@ interface Upstream {
 export async function proveTraffic(plan: ProofPlan): Promise<TrafficProof> {
   const shown = displayUrl(plan.url);
   const ports = [plan.port, ...plan.others];
+  // Each snapshot is the next request's "before": with tens of thousands of TIME_WAIT rows, every read counts.
+  let after = snapshotUpstreams(ports);
   for (let request = 1; request <= plan.requests; request += 1) {
-    const before = snapshotUpstreams(ports);
+    const before = after;
     const accepted: { worker: ProcessInfo | null; stranger: string | null } = { worker: null, stranger: null };
     const budget = Math.max(1000, Math.min(5000, plan.untilMs - Date.now()));
     const answer = await probeOnce(
@@ -58,7 +60,7 @@ export async function proveTraffic(plan: ProofPlan): Promise<TrafficProof> {
       (end) => findAcceptingWorker(plan.master, end, accepted),
       plan.tls,
     );
-    const after = snapshotUpstreams(ports);
+    after = snapshotUpstreams(ports);
     const { sockets: workers, oldAlive } = readWorkerSockets(plan.master, plan.oldWorkers);
     const strayed = [...after.values()].find((u) => u.appPort !== plan.port && workers.get(u.proxyInode)?.fresh);
     if (strayed) {
@@ -134,20 +136,31 @@ function findAcceptingWorker(
   end: { serverPort: number; localAddress: string; localPort: number },
   accepted: { worker: ProcessInfo | null; stranger: string | null },
 ): string | null | 'pending' {
-  const conn = { localPort: end.serverPort, remoteAddress: end.localAddress, remotePort: end.localPort };
-  const { owners } = findConnectionOwners(conn, '/proc', master);
+  const [server, client] = [portMarker(end.serverPort), portMarker(end.localPort)];
+  const socket = readTcpSockets('/proc', (line) => line.includes(server) && line.includes(client)).find(
+    (s) =>
+      s.localPort === end.serverPort &&
+      s.remotePort === end.localPort &&
+      plain(s.remoteAddress) === plain(end.localAddress) &&
+      s.inode !== 0,
+  );
   // Not accepted yet (or not on this host at all: the probe gives up waiting, and the proof is not made).
-  if (owners.length === 0) return 'pending';
-  const worker = owners.find((o) => o.ppid === master.pid);
+  if (socket === undefined) return 'pending';
+  const workers = listProcessTree(master).filter((p) => p.pid !== master.pid);
+  const worker = workers.find((w) => {
+    const fds = readSocketFds(w.pid, '/proc');
+    return !('skip' in fds) && fds.sockets.has(socket.inode);
+  });
   if (worker) accepted.worker = worker;
-  else accepted.stranger = `nginx.url is answered by PID ${owners[0]!.pid} (${owners[0]!.comm}), not an nginx worker`;
+  else accepted.stranger = `nginx.url is answered on this host by a process that is not a worker of PID ${master.pid}`;
   return null;
 }
 
 /** Connections to the configured ports, by "port|client address:port", the same key from either end. */
 function snapshotUpstreams(ports: readonly number[]): Map<string, Upstream> {
   const upstreams = new Map<string, Upstream>();
-  for (const socket of readTcpSockets('/proc')) {
+  const markers = ports.map(portMarker);
+  for (const socket of readTcpSockets('/proc', (line) => markers.some((m) => line.includes(m)))) {
     if (socket.state === TcpListen) continue;
     const appSide = ports.includes(socket.localPort);
     const proxySide = !appSide && ports.includes(socket.remotePort);

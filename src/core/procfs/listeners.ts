@@ -1,12 +1,12 @@
 import { DefaultProcRoot } from './boot.ts';
-import { readTcpSockets, TcpListen } from './net-tcp.ts';
+import { portMarker, readTcpSockets, TcpListen } from './net-tcp.ts';
 import { scanSocketOwners } from './owners.ts';
 import type { Listener, ScanSkip, TcpSocket } from './types.ts';
 
 /** The listening TCP sockets on a port, IPv4 and IPv6. */
 export function readListenSockets(port: number, procRoot = DefaultProcRoot): TcpSocket[] {
   // Only rows whose local port and state match, as text, are decoded; the decoded values are checked again.
-  const marker = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
+  const marker = portMarker(port);
   const keep = (line: string) => line.includes(marker) && line.includes(' 0A ');
   return readTcpSockets(procRoot, keep).filter((s) => s.state === TcpListen && s.localPort === port);
 }
