@@ -91,7 +91,10 @@ function notRead(nginx: NginxConfig, files: NginxFiles, pattern: LinePattern, wh
   );
 }
 
-/** Files nginx loads with a directive like nginx.line (any port), else with its first word: `FILE ("set …;")`. */
+/**
+ * Files nginx loads with a directive like nginx.line (any port), quoted whole, else with its first word, quoted by
+ * its first two words only (`FILE ("set $x …")`): a `set` elsewhere may hold a secret, and a refusal is printed.
+ */
 function suggestFiles(files: NginxFiles, pattern: LinePattern, include: string): string[] {
   const exact: string[] = [];
   const similar: string[] = [];
@@ -102,7 +105,8 @@ function suggestFiles(files: NginxFiles, pattern: LinePattern, include: string):
     const first = directives.find((d) => d.tokens[0]?.value === pattern.words[0]);
     const found = match ?? first;
     if (!found) continue;
-    const quoted = cutLine(`${found.tokens.map((t) => t.value).join(' ')};`, QuotedChars);
+    const words = found.tokens.map((t) => t.value);
+    const quoted = cutLine(match ? `${words.join(' ')};` : `${words.slice(0, 2).join(' ')} …`, QuotedChars);
     (match ? exact : similar).push(`${file} ("${quoted}")`);
   }
   return [...exact, ...similar].slice(0, Suggestions);
