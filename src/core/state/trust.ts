@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { HookError } from '../errors.ts';
 import { describeFsError } from '../fs-error.ts';
-import { lookupAccount } from '../process/user.ts';
+import { findAppAccount } from '../process/user.ts';
 import type { ProcessInfo } from '../procfs/types.ts';
 import { lookupUserName } from '../procfs/users.ts';
 
@@ -109,7 +109,7 @@ function describeDistrust(dir: string, stat: fs.Stats, uid: number, stateDir: st
  * run by another user also trusts its own processes: it could signal nothing else anyway.
  */
 export function findUserDistrust(info: ProcessInfo, appUser: string | undefined, uid = currentUid()): string | null {
-  const expected = appUser ? lookupAccount(appUser).uid : 0;
+  const expected = findAppAccount(appUser)?.uid ?? 0;
   if (info.uid !== null && (info.uid === expected || (uid !== 0 && info.uid === uid))) return null;
   const runsAs = info.uid === null ? 'runs as a user that cannot be read' : `runs as ${info.user} (uid ${info.uid})`;
   return `${runsAs}, not as ${appUser ? `app.user ${appUser}` : 'root (no app.user)'}`;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { LoadedConfig } from '../config/load.ts';
 import { resolvePort } from '../config/resolve-port.ts';
 import { canExecute, runAsOf, type RunAs } from '../config/find-program.ts';
-import { lookupAccount } from '../process/user.ts';
+import { findAppAccount } from '../process/user.ts';
 import { showUnit } from './systemctl.ts';
 
 /** Who keeps the app running between deployments. */
@@ -88,7 +88,7 @@ function checkUserEntersCwd(config: LoadedConfig): string[] {
   if (!config.app.user) return [];
   let runAs: RunAs;
   try {
-    runAs = runAsOf(lookupAccount(config.app.user));
+    runAs = runAsOf(findAppAccount(config.app.user)!);
   } catch {
     // An unknown user is app.user's own problem, said once by the user check.
     return [];
