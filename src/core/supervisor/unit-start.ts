@@ -201,7 +201,9 @@ export function describeUnitExit(
 
 /** The app's last output for this start: its log file for a unit portproof wrote, the journal for the user's own. */
 export function describeOutput(app: Pick<UnitApp, 'log' | 'invocationId'>): string[] {
-  const lines = app.log ? readLogTail(app.log.file, app.log.offset, app.log.user) : readInvocationLines(app.invocationId);
+  const lines = app.log
+    ? readLogTail(app.log.file, app.log.offset, app.log.user)
+    : readInvocationLines(app.invocationId);
   const where = app.log ? app.log.file : 'the journal';
   return lines.length > 0 ? [`last lines of ${where}:`, ...lines.map((l) => `  ${l}`)] : [];
 }
