@@ -11,6 +11,8 @@ import { findRecord, readState, type StartRecord } from '../core/state/state.ts'
 import { readPortRoles, type PortRoles } from './ports.ts';
 import { chooseSupervisor, isSystemdBooted, type Supervisor } from '../core/supervisor/choose.ts';
 import { showUnit } from '../core/supervisor/systemctl.ts';
+import { releasesDir } from '../core/release/make-release.ts';
+import { listReleases } from '../core/release/prune-releases.ts';
 
 /** What --check found on one port. */
 export interface PortReport {
@@ -53,6 +55,7 @@ export async function checkFlow(ctx: HookContext): Promise<string> {
     reports.push(report);
     if (!ctx.options.json) printPort(ctx, report);
   }
+  if (!ctx.options.json) printReleases(ctx, reports);
   if (ctx.options.json) {
     // Every string as printed lines are cleaned: a command line may carry C1 controls or bidi overrides JSON keeps.
     const { lastStarted, problem: stateProblem } = state;
@@ -164,4 +167,16 @@ function printPort(ctx: HookContext, report: PortReport): void {
     ctx.out.say(`  supervisor: ${report.supervisor}`);
   }
   ctx.out.say(`  health: ${report.health.ok ? 'OK' : 'FAILING'} — ${report.health.detail}`);
+}
+
+/** The releases kept under the state directory, each with the port whose recorded app runs from it. */
+function printReleases(ctx: HookContext, reports: PortReport[]): void {
+  const { names } = listReleases(ctx.appDir);
+  if (names.length === 0) return;
+  const users = (name: string) => reports.filter((r) => r.recorded?.release === name).map((r) => `port ${r.port}`);
+  const kept = names.map((name) => (users(name).length > 0 ? `${name} (${users(name).join(', ')})` : name));
+  ctx.out.say(`releases kept in ${releasesDir(ctx.appDir)}: ${kept.join(', ')}`);
+  for (const r of reports.filter((p) => p.recorded?.release && !names.includes(p.recorded.release))) {
+    ctx.out.say(`  WARNING: release ${r.recorded!.release} of port ${r.port} is gone`);
+  }
 }
