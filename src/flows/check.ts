@@ -11,6 +11,7 @@ import { findRecord, readState, type StartRecord } from '../core/state/state.ts'
 import { readPortRoles, type PortRoles } from './ports.ts';
 import { chooseSupervisor, isSystemdBooted, type Supervisor } from '../core/supervisor/choose.ts';
 import { showUnit } from '../core/supervisor/systemctl.ts';
+import { describeFsError } from '../core/fs-error.ts';
 import { releasesDir } from '../core/release/make-release.ts';
 import { listReleases } from '../core/release/prune-releases.ts';
 
@@ -171,7 +172,14 @@ function printPort(ctx: HookContext, report: PortReport): void {
 
 /** The releases kept under the state directory, each with the port whose recorded app runs from it. */
 function printReleases(ctx: HookContext, reports: PortReport[]): void {
-  const { names } = listReleases(ctx.appDir);
+  let names: string[];
+  try {
+    names = listReleases(ctx.appDir).names;
+  } catch (error) {
+    // A report run as a user who may not read the state directory: said, the rest of the report stands.
+    ctx.out.say(`releases: cannot be listed (${describeFsError(error)})`);
+    return;
+  }
   if (names.length === 0) return;
   const users = (name: string) => reports.filter((r) => r.recorded?.release === name).map((r) => `port ${r.port}`);
   const kept = names.map((name) => (users(name).length > 0 ? `${name} (${users(name).join(', ')})` : name));

@@ -121,7 +121,7 @@ async function deployForSlowStep(slow: (typeof SlowSteps)[number], timeoutSecond
 
 describe('agent 2: SIGTERM, then SIGKILL 5 s later', () => {
   it.each(SlowSteps)(
-    "$event's own deadline ends it before the appspec timeout: agent 2 never signals it",
+    '$hook: its own deadline ends it before the appspec timeout; agent 2 never signals it',
     async (slow) => {
       const { revision } = await deployForSlowStep(slow, 8);
       const run = await agent2(revision.dir, slow.hook, identity(), 8);
@@ -132,7 +132,7 @@ describe('agent 2: SIGTERM, then SIGKILL 5 s later', () => {
   );
 
   it.each(SlowSteps)(
-    '$event, SIGTERM at its slowest step: its own verdict and the lock released before SIGKILL',
+    '$hook: SIGTERM at its slowest step; its own verdict and the lock released before SIGKILL',
     async (slow) => {
       const { port, stateDir, revision } = await deployForSlowStep(slow, 300);
       const run = await agent2(revision.dir, slow.hook, identity(), 300, (pid) => stepBegun(stateDir, pid, slow.step));
