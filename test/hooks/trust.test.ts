@@ -71,7 +71,11 @@ function spawnBystander(identity: { uid?: number; gid?: number } = {}): number {
 /** Every file in the app's state directory with its content: "nothing written" is this, unchanged. */
 function snapshotAppDir(stateDir: string): Record<string, string> {
   const dir = path.join(stateDir, 'fixture');
-  const names = fs.readdirSync(dir).sort();
+  // Files only: the releases directory holds the app's files, not what the hooks write.
+  const names = fs
+    .readdirSync(dir)
+    .filter((name) => fs.statSync(path.join(dir, name)).isFile())
+    .sort();
   return Object.fromEntries(names.map((name) => [name, fs.readFileSync(path.join(dir, name), 'utf8')]));
 }
 

@@ -10,7 +10,13 @@ import { releasesDir } from './make-release.ts';
 export function assertReleaseKept(appDir: string, record: { release?: string }, port: number): void {
   if (record.release === undefined) return;
   const dir = path.join(releasesDir(appDir), record.release);
-  if (fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) return;
+  try {
+    if (fs.statSync(dir).isDirectory()) return;
+  } catch (error) {
+    // Only a release that is not there is refused; one this user may not look at (run as non-root) is not judged.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') return;
+  }
   const why = 'a crash or a reboot would start nothing there';
   const message = `release ${record.release} that port ${port} runs from is gone (${dir}): ${why}; deploy it again`;
   throw new HookError('RELEASE_GONE', message, { port, release: record.release });
