@@ -39,6 +39,9 @@ export type HookErrorCode =
   | 'PROC_UNREADABLE'
   /** /proc holds text in a format portproof does not read (a kernel it does not know). */
   | 'PROC_MALFORMED'
+  /** The release portproof runs the app from cannot be made, or is gone (a rollback to it is refused). */
+  | 'RELEASE_FAILED'
+  | 'RELEASE_GONE'
   /** Anything else thrown: a portproof bug. */
   | 'INTERNAL';
 

@@ -14,6 +14,9 @@ import { findRecord, readState, type StartRecord } from '../core/state/state.ts'
 import { readPortRoles, type PortRoles } from './ports.ts';
 import { chooseSupervisor, isSystemdBooted, type Supervisor } from '../core/supervisor/choose.ts';
 import { showUnit } from '../core/supervisor/systemctl.ts';
+import { describeFsError } from '../core/fs-error.ts';
+import { releasesDir } from '../core/release/make-release.ts';
+import { listReleases } from '../core/release/prune-releases.ts';
 
 /** What --check found on one port. */
 export interface PortReport {
@@ -61,6 +64,7 @@ export async function checkFlow(ctx: HookContext): Promise<FlowOutcome> {
     reports.push(report);
     if (!ctx.options.json) printPort(ctx, report);
   }
+  if (!ctx.options.json) printReleases(ctx, reports);
   const live = reports.find((r) => r.port === roles.live && includeProblem === null) ?? null;
   const record = live ? findRecord(state, live.port) : undefined;
   const liveOwnedByRecord = !!record && isSameProcess(record) && checkTreeOwnsPort(record, live!.port).owned;
@@ -200,4 +204,23 @@ function printPort(ctx: HookContext, report: PortReport): void {
     ctx.out.say(`  supervisor: ${report.supervisor}`);
   }
   ctx.out.say(`  health: ${report.health.ok ? 'OK' : 'FAILING'} — ${report.health.detail}`);
+}
+
+/** The releases kept under the state directory, each with the port whose recorded app runs from it. */
+function printReleases(ctx: HookContext, reports: PortReport[]): void {
+  let names: string[];
+  try {
+    names = listReleases(ctx.appDir).names;
+  } catch (error) {
+    // A report run as a user who may not read the state directory: said, the rest of the report stands.
+    ctx.out.say(`releases: cannot be listed (${describeFsError(error)})`);
+    return;
+  }
+  if (names.length === 0) return;
+  const users = (name: string) => reports.filter((r) => r.recorded?.release === name).map((r) => `port ${r.port}`);
+  const kept = names.map((name) => (users(name).length > 0 ? `${name} (${users(name).join(', ')})` : name));
+  ctx.out.say(`releases kept in ${releasesDir(ctx.appDir)}: ${kept.join(', ')}`);
+  for (const r of reports.filter((p) => p.recorded?.release && !names.includes(p.recorded.release))) {
+    ctx.out.say(`  WARNING: release ${r.recorded!.release} of port ${r.port} is gone`);
+  }
 }

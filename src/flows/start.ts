@@ -12,6 +12,7 @@ import { signalProcess } from '../core/process/signal.ts';
 import { isSameProcess } from '../core/procfs/index.ts';
 import { findRecord, readState, recordStart, writeState, type AppState } from '../core/state/state.ts';
 import { pollUntil } from '../core/wait.ts';
+import { prepareRelease } from '../core/release/start-release.ts';
 import { readServedRoles } from './ports.ts';
 import { freeTargetPort } from './stop.ts';
 import { chooseSupervisor } from '../core/supervisor/choose.ts';
@@ -29,12 +30,16 @@ export async function startFlow(ctx: HookContext): Promise<string> {
   ctx.out.begin(`Freeing port ${target} before starting`, { port: target });
   const freed = await freeTargetPort(ctx, roles);
   if (freed.stopped.length > 0) ctx.out.say(`Port ${target} free after ${formatDuration(freed.releasedAfterMs)}`);
-  if (chooseSupervisor(ctx.config) === 'systemd') return startUnderSystemd(ctx, target);
-  return `${await startDirectly(ctx, target)}; supervisor: direct`;
+  // From here on the app's files are the release's: ctx.config names it as app.cwd.
+  const release = prepareRelease(ctx.config, ctx.appDir, ctx.deployment?.deploymentId ?? null, ctx.out);
+  const run = { ...ctx, config: release.config };
+  const from = release.name ? { release: release.name } : {};
+  if (chooseSupervisor(ctx.config) === 'systemd') return startUnderSystemd(run, target, from);
+  return `${await startDirectly(run, target, from)}; supervisor: direct`;
 }
 
 /** Start the app's unit through systemd: the app lives in its own cgroup, never in the CodeDeploy agent's. */
-async function startUnderSystemd(ctx: HookContext, target: number): Promise<string> {
+async function startUnderSystemd(ctx: HookContext, target: number, from: { release?: string }): Promise<string> {
   const { unit } = resolvePort(ctx.config, target);
   ctx.out.begin(`Starting ${unit} (supervisor: systemd)`, { port: target, unit });
   // start.timeout covers systemd's start job and the bind alike: a unit that never finishes starting is named.
@@ -62,6 +67,7 @@ async function startUnderSystemd(ctx: HookContext, target: number): Promise<stri
     invocationId: app.invocationId,
     restarts: app.restarts,
     cgroup: info.cgroup,
+    ...from,
   });
   try {
     writeState(ctx.appDir, state);
@@ -82,7 +88,7 @@ async function startUnderSystemd(ctx: HookContext, target: number): Promise<stri
 }
 
 /** Start the app detached (its own session, output to its log): nothing restarts it after a crash or a reboot. */
-async function startDirectly(ctx: HookContext, target: number): Promise<string> {
+async function startDirectly(ctx: HookContext, target: number, from: { release?: string }): Promise<string> {
   ctx.out.begin(`Starting ${resolvePort(ctx.config, target).argv.join(' ')} (supervisor: direct)`, { port: target });
   const app = await launchApp(ctx.config, target);
   // Interrupted before the bound process is recorded, the start stops what it started rather than leave it running
@@ -98,6 +104,7 @@ async function startDirectly(ctx: HookContext, target: number): Promise<string> 
     startedAt: app.info.startedAt.toISOString(),
     deploymentId: ctx.deployment?.deploymentId ?? null,
     log: app.logFile,
+    ...from,
   });
   await recordOrStop(ctx, state, app.info);
   ctx.out.say(`Started PID ${app.info.pid} as ${app.user}; output goes to ${app.logFile}`, { pid: app.info.pid });

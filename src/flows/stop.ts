@@ -7,6 +7,9 @@ import { describeProcess } from '../core/process/describe.ts';
 import { freePort, type FreePortReport, type StoppedProcess } from '../core/process/free-port.ts';
 import { findRecord, forgetPort, readState, writeState, type AppState } from '../core/state/state.ts';
 import { HookError } from '../core/errors.ts';
+import type { LoadedConfig } from '../core/config/load.ts';
+import { findListeners } from '../core/procfs/listeners.ts';
+import { warningVerdict } from '../runner/verdict.ts';
 import { assertNotServed, readServedRoles, type PortRoles } from './ports.ts';
 import { resolvePort } from '../core/config/resolve-port.ts';
 import { isSystemdBooted } from '../core/supervisor/choose.ts';
@@ -17,16 +20,8 @@ import type { StartRecord } from '../core/state/state.ts';
 
 /** ApplicationStop: free the target port. Nothing listening is success; so is running it twice. */
 export async function stopFlow(ctx: HookContext): Promise<string> {
-  let roles: PortRoles;
-  try {
-    ({ roles } = await readServedRoles(ctx.config, ctx.deadline.at));
-  } catch (error) {
-    // This revision's include is one nginx does not read: a stop refusing would block every later deployment
-    // (CodeDeploy runs ApplicationStop from this revision until one succeeds). Nothing is signalled; the next
-    // ApplicationStart checks its own config again and frees the port itself.
-    if (!(error instanceof HookError) || error.code !== 'INCLUDE_NOT_READ') throw error;
-    return `WARNING: ${error.message}; nothing stopped (ApplicationStart frees the port with its own config)`;
-  }
+  // An include nginx does not read ends this hook as a config it cannot use does (describeUnusableConfig).
+  const { roles } = await readServedRoles(ctx.config, ctx.deadline.at);
   ctx.out.begin(`Freeing port ${roles.target}`, { port: roles.target });
   const report = await freeTargetPort(ctx, roles);
   return describeFreed(report);
@@ -88,6 +83,21 @@ async function stopPortUnits(
     if (done?.main) stopped.push({ info: done.main, signal: ctx.config.stop.signal, exitedAfterMs: done.tookMs, unit });
   }
   return stopped;
+}
+
+/**
+ * ApplicationStop with a config it cannot read, parse or validate: CodeDeploy runs it from the last installed
+ * revision, so failing would block every deployment after a broken one. It stops nothing, says what still listens on
+ * the ports the config names (when it could read them), and ends 0: ApplicationStart frees its own port first.
+ */
+export function describeUnusableConfig(error: HookError, config: LoadedConfig | null): string[] {
+  const ports = config?.ports.map((port) => {
+    const owners = findListeners(port).listeners.flatMap((l) => l.owners);
+    return owners.length > 0 ? `port ${port} held by ${owners.map(describeProcess).join(', ')}` : `port ${port} free`;
+  });
+  const left = ports ? ports.join('; ') : 'the ports it names are unknown';
+  const message = `${error.message}; stopped nothing (${left}); ApplicationStart frees its port itself`;
+  return warningVerdict('ApplicationStop', message, error.context.evidence ?? []);
 }
 
 /** "port 8082 free: stopped PID 4711 (…) with SIGTERM in 8.0 s" */

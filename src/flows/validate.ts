@@ -9,6 +9,9 @@ import type { NginxFiles } from '../core/nginx/loaded-files.ts';
 import { checkTreeOwnsPort, isSameProcess } from '../core/procfs/index.ts';
 import { confirmRecordedProcess, proveTreeOwnsPort } from '../core/ownership/prove-owner.ts';
 import { formatClock } from '../core/process/describe.ts';
+import { describeFsError } from '../core/fs-error.ts';
+import { pruneReleases } from '../core/release/prune-releases.ts';
+import { assertReleaseKept } from '../core/release/release-gone.ts';
 import { findRecord, readState, recordSwitch, writeState, type AppState } from '../core/state/state.ts';
 import { readServedRoles, type PortRoles } from './ports.ts';
 import type { ProcessInfo } from '../core/procfs/types.ts';
@@ -36,6 +39,7 @@ export async function validateFlow(ctx: HookContext): Promise<string> {
       port,
     });
   }
+  assertReleaseKept(ctx.appDir, record, port);
   const unit = record.unit ? ` (${record.unit})` : '';
   ctx.out.begin(`Verifying PID ${record.pid}${unit} owns port ${port}`, { port, pid: record.pid });
   const confirm = () => confirmRecord(ctx, record, port);
@@ -78,7 +82,23 @@ export async function validateFlow(ctx: HookContext): Promise<string> {
   const switched = await switchTraffic(ctx, { state, roles, port, tree: info, files });
   // The port that now serves (switched to, or in place) is the one that starts at boot.
   const boot = isSystemdBooted() ? moveBootEnablement(ctx.config, port, chooseSupervisor(ctx.config), ctx.out) : '';
-  return `${owned}${switched}${boot}`;
+  return `${owned}${switched}${boot}${pruneAfterSwitch(ctx)}`;
+}
+
+/** After a verified switch: the releases the recorded apps run from stay, with `keep` more; the rest are deleted. */
+function pruneAfterSwitch(ctx: HookContext): string {
+  const recorded = Object.values(readState(ctx.appDir).processes).flatMap((r) => (r.release ? [r.release] : []));
+  let report: { kept: string[]; deleted: string[] };
+  try {
+    report = pruneReleases(ctx.appDir, new Set(recorded), ctx.config.keep);
+  } catch (error) {
+    // The switch is verified; a release that cannot be deleted costs disk, not service: said, not failed.
+    return `; old releases not deleted: ${describeFsError(error)}`;
+  }
+  const { kept, deleted } = report;
+  if (kept.length === 0 && deleted.length === 0) return '';
+  if (deleted.length > 0) ctx.out.say(`Deleted release(s) ${deleted.join(', ')}`);
+  return `; releases kept: ${kept.join(', ')}`;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { checkFlow } from '../flows/check.ts';
-import { stopFlow } from '../flows/stop.ts';
+import { describeUnusableConfig, stopFlow } from '../flows/stop.ts';
 import { runHook } from '../runner/run-hook.ts';
 
-runHook('ApplicationStop', { run: stopFlow, check: checkFlow });
+runHook('ApplicationStop', { run: stopFlow, check: checkFlow, unusableConfig: describeUnusableConfig });

@@ -24,7 +24,10 @@ export function createHookLogger(dir: string | null, fields: Record<string, unkn
  * turned read-only) is dropped, said once on stderr, and the hook goes on to its verdict.
  */
 export function openLogDestination(file: string): pino.DestinationStream {
-  const fd = fs.openSync(file, 'a', 0o644);
+  const fd = fs.openSync(file, 'a', 0o600);
+  // It may quote an app's last lines and a path someone else chose: root's alone, also when an older release made it
+  // (only its owner may change that; a hook run as another user leaves it as it is).
+  if (fs.fstatSync(fd).uid === process.getuid?.()) fs.fchmodSync(fd, 0o600);
   let failed = false;
   return {
     write(line: string): void {

@@ -2,7 +2,7 @@ import { locateBundleRoot } from '../core/codedeploy/bundle-root.ts';
 import { readHookTimeoutSeconds } from '../core/codedeploy/appspec.ts';
 import { readCodeDeployEnv } from '../core/codedeploy/env.ts';
 import { formatDuration } from '../core/config/duration.ts';
-import { configProblems, loadConfig, resolveConfigPath } from '../core/config/load.ts';
+import { configProblems, loadConfig, resolveConfigPath, type LoadedConfig } from '../core/config/load.ts';
 import { preflight } from '../core/config/preflight.ts';
 import { listSecrets } from '../core/config/secrets.ts';
 import { HookError } from '../core/errors.ts';
@@ -25,6 +25,8 @@ import { failedVerdict, okVerdict, toHookError, unhealthyVerdict } from './verdi
 export interface HookFlows {
   run: HookFlow;
   check: HookFlow;
+  /** The closing lines of a run whose config cannot be used, when the hook ends 0 rather than fail (ApplicationStop). */
+  unusableConfig?: (error: HookError, config: LoadedConfig | null) => string[];
 }
 
 /**
@@ -39,19 +41,27 @@ export function runHook(event: LifecycleEvent, flows: HookFlows, argv = process.
 export async function executeHook(event: LifecycleEvent, flows: HookFlows, argv: string[]): Promise<number> {
   let log: Logger | null = null;
   let lock: HeldLock | null = null;
+  let config: LoadedConfig | null = null;
   try {
     const options = parseHookArgs(argv, event === 'ValidateService');
     if (options.help) return print(hookHelp(event), 0);
     if (options.version) return print(hookVersion(event), 0);
     const bundleRoot = locateBundleRoot();
-    const config = loadConfig(resolveConfigPath(bundleRoot, options.config), bundleRoot);
-    hideSecrets(listSecrets(config));
-    const problems = preflight(config, {
-      launch: options.check || event === 'ApplicationStart',
-      nginx: options.check || event === 'ValidateService',
-    });
-    // A real run stops here, before the lock and before any flow; --check only reports what it found.
-    if (problems.length > 0 && !options.check) throw configProblems(config.file, problems);
+    let problems: string[];
+    try {
+      config = loadConfig(resolveConfigPath(bundleRoot, options.config), bundleRoot);
+      hideSecrets(listSecrets(config));
+      problems = preflight(config, {
+        launch: options.check || event === 'ApplicationStart',
+        nginx: options.check || event === 'ValidateService',
+      });
+      // A real run stops here, before the lock and before any flow; --check only reports what it found.
+      if (problems.length > 0 && !options.check) throw configProblems(config.file, problems);
+    } catch (error) {
+      const unusable = error instanceof HookError && error.code === 'BAD_CONFIG' && !options.check;
+      if (unusable && flows.unusableConfig) return print(flows.unusableConfig(error, config).join('\n'), 0);
+      throw error;
+    }
     const appDir = appStateDir(config.stateDir, config.app.name);
     const deployment = readCodeDeployEnv();
     ensureTrustedStateDir(config.stateDir, appDir, { readOnly: options.check });
@@ -78,6 +88,11 @@ export async function executeHook(event: LifecycleEvent, flows: HookFlows, argv:
     // The flow failed while an interrupt cleans up (it stopped the flow's processes): the interrupt says why.
     if (isInterrupted()) return await waitForInterruptVerdict();
     const hookError = toHookError(error);
+    // nginx not loading this revision's include makes its config as unusable as a broken one (ApplicationStop ends 0).
+    if (hookError.code === 'INCLUDE_NOT_READ' && flows.unusableConfig) {
+      log?.warn({ verdict: 'WARNING', code: hookError.code }, hookError.message);
+      return print(flows.unusableConfig(hookError, config).join('\n'), 0);
+    }
     log?.error({ verdict: 'FAILED', code: hookError.code, ...hookError.context, err: hookError }, hookError.message);
     return print(failedVerdict(event, hookError).join('\n'), hookError.exitCode);
   } finally {

@@ -15,6 +15,14 @@ export function unhealthyVerdict(event: LifecycleEvent, summary: string): string
   return cutLine(`portproof ${event} UNHEALTHY: ${summary}`, MaxVerdictChars);
 }
 
+/** The closing lines of a hook that ends 0 with what it could not do: the evidence, then the verdict last. */
+export function warningVerdict(event: LifecycleEvent, message: string, evidence: string[] = []): string[] {
+  return [
+    ...evidence.map((line) => cutLine(line, 220)),
+    cutLine(`portproof ${event} WARNING: ${message}`, MaxVerdictChars),
+  ];
+}
+
 /** The closing lines of a failed hook: its evidence, then the verdict last. */
 export function failedVerdict(event: LifecycleEvent, error: unknown): string[] {
   const hookError = toHookError(error);

@@ -97,8 +97,9 @@ function faultThenTest(fault: 'fill-bytes' | 'fill-inodes' | 'read-only'): strin
   return [process.execPath, FaultFixture, `--${fault}=${stateDir}`, '--', ...nginx.testCommand];
 }
 
-async function revision(versionTag: string, test?: string[]) {
-  const app = { log: path.join(logDir, 'app-{port}.log') };
+async function revision(versionTag: string, test?: string[], release = false) {
+  // The app runs from app.cwd as configured (no release under the full state dir) unless `release`.
+  const app = { log: path.join(logDir, 'app-{port}.log'), ...(release ? {} : { cwd: os.tmpdir() }) };
   return (await deployed({ ports: [blue, green], versionTag, stateDir, nginx: nginxBlock(test), app })).revision;
 }
 
@@ -221,6 +222,19 @@ describe('a full or read-only state directory (a real tmpfs), with the compiled 
     expect(findListeners(green).listeners).toEqual([]);
     expect(isAlive(v1.pid)).toBe(true);
     expect(nginx.readInclude()).toBe(include);
+    expect(await versionBehindNginx()).toContain('version=v1');
+  });
+
+  it('no space left for the release: start fails naming it, leaves no partial release, starts nothing', async () => {
+    const v1 = await v1Live();
+    const v2 = await revision('v2', undefined, true);
+    fillLeaving('pages');
+    const run = await v2.run('start');
+    expectVerdict(run, 'ApplicationStart', 'FAILED', `cannot make the release ${stateDir}/fixture/releases/d-`);
+    expect(run.verdict).toContain('no space left on device (ENOSPC)');
+    expect(fs.readdirSync(path.join(stateDir, 'fixture', 'releases'))).toEqual([]);
+    expect(findListeners(green).listeners).toEqual([]);
+    expect(isAlive(v1.pid)).toBe(true);
     expect(await versionBehindNginx()).toContain('version=v1');
   });
 

@@ -1,10 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { findFreePort } from '../../src/lab/ports.ts';
 import { stopAll } from '../../src/lab/processes.ts';
-import { cleanUpHookTests, deployed, expectVerdict, remember } from '../support/hook-tests.ts';
+import { cleanUpHookTests, deployed, expectVerdict, isAlive, remember } from '../support/hook-tests.ts';
 import { ensureUserWithGroup } from '../support/users.ts';
 
 // Root must not be turned against the host (issue 10): the app log is never a followed link or a non-regular file,
@@ -49,6 +50,32 @@ describe('the app log and the app user, with the compiled hooks', () => {
     const after = fs.statSync(target);
     expect({ uid: after.uid, gid: after.gid, mode: after.mode & 0o7777 }).toEqual({ uid: 0, gid: 0, mode: 0o600 });
     expect(fs.readFileSync(target, 'utf8')).toBe('root:$6$secret:19000:0:99999:7:::\n');
+  });
+
+  it('after the start, nobody swaps the log for a link to a root-only file and stops the app: nothing leaks', async () => {
+    const port = await findFreePort();
+    const secrets = tempDir('portproof-etc-');
+    const target = path.join(secrets, 'shadow');
+    fs.writeFileSync(target, 'TOPSECRET root:$6$secret\n', { mode: 0o600 });
+    const logs = tempDir('portproof-logs-');
+    fs.chownSync(logs, NobodyUid, NobodyUid);
+    const app = { user: 'nobody', log: path.join(logs, 'app-{port}.log') };
+    const { stateDir, revision } = await deployed({ ports: [port], app });
+    expectVerdict(await revision.run('start'), 'ApplicationStart', 'OK');
+    const pid = remember(stateDir, port);
+    // The attack, run as nobody itself: the log becomes a link to the secret, then the app stops.
+    const asNobody = (argv: string[]) =>
+      execFileSync('setpriv', [`--reuid=${NobodyUid}`, `--regid=${NobodyUid}`, '--clear-groups', '--', ...argv]);
+    const log = path.join(logs, `app-${port}.log`);
+    asNobody(['ln', '-sfn', target, log]);
+    asNobody(['kill', '-KILL', String(pid)]);
+    for (let i = 0; isAlive(pid) && i < 3000; i += 1) await new Promise((r) => setTimeout(r, 10));
+    const run = await revision.run('validate');
+    expectVerdict(run, 'ValidateService', 'FAILED', `is no longer running`);
+    expect(run.stdout).toContain(`app.log ${log} is a symbolic link; it is not read`);
+    const hooksLog = path.join(stateDir, 'fixture', 'hooks.log');
+    expect(`${run.stdout}${run.stderr}${fs.readFileSync(hooksLog, 'utf8')}`).not.toContain('TOPSECRET');
+    expect(fs.statSync(hooksLog).mode & 0o777).toBe(0o600);
   });
 
   it('log: /dev/null is refused: the device is neither handed to the app nor chowned', async () => {

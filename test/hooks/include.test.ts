@@ -222,7 +222,7 @@ describe('the nginx include as people write it, with the compiled hooks', () => 
       again,
       'ApplicationStop',
       'FAILED',
-      `the directory ${home} of ${planted} is owned by uid 65534, not root`,
+      `the directory ${home} of ${planted} is owned by nobody (uid 65534), not root (mode 0`,
     );
     // A root directory others may write to is refused for the switch too: the include is left as it was.
     fs.chownSync(home, 0, 0);
@@ -232,7 +232,7 @@ describe('the nginx include as people write it, with the compiled hooks', () => 
       validate,
       'ValidateService',
       'FAILED',
-      `the directory ${home} of ${planted} is writable by group or others (mode 0777)`,
+      `the directory ${home} of ${planted} is writable by group and others (owner root, mode 0777)`,
     );
     expect(fs.readFileSync(planted, 'utf8')).toBe(`set $service_url http://127.0.0.1:${blue};\n`);
     expect(isAlive(v1.pid)).toBe(true);

@@ -78,7 +78,7 @@ describe('nginx must read the include, with the compiled hooks', () => {
     // ApplicationStop of a revision nginx cannot serve must not block the next deployment: a warning, nothing stopped.
     const stop = await revision.run('stop');
     expect(stop.code, stop.stdout).toBe(0);
-    expect(stop.verdict).toContain('ApplicationStop OK: WARNING: ');
+    expect(stop.verdict).toContain('portproof ApplicationStop WARNING: ');
     expect(stop.verdict).toContain(refusal);
     for (const [event, run] of [
       ['ApplicationStart', await revision.run('start')],

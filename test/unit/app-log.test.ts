@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openAppLog } from '../../src/core/process/app-log.ts';
+import { readLogTail } from '../../src/core/process/log-tail.ts';
 
 // openAppLog on real files as root: what an app user could plant in a log directory it can write.
 
@@ -86,5 +87,48 @@ describe('openAppLog', () => {
       expect((error as Error).message).not.toContain('/proc/self/fd');
       expect((error as Error).name).toBe('HookError');
     }
+  });
+});
+
+describe('readLogTail as root', () => {
+  function secret(): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-secret-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'shadow');
+    fs.writeFileSync(file, 'TOPSECRET-LINE\n', { mode: 0o600 });
+    return file;
+  }
+
+  it("reads the app user's own log", () => {
+    const file = path.join(logDir(), 'app.log');
+    fs.writeFileSync(file, 'started\nPort 8081 was already in use\n');
+    fs.chownSync(file, nobody.uid, nobody.gid);
+    expect(readLogTail(file, 0, 'nobody')).toEqual(['started', 'Port 8081 was already in use']);
+  });
+
+  it('a log swapped for a link to a root-only file: not read, the refusal said instead', () => {
+    const file = path.join(logDir(), 'app.log');
+    fs.symlinkSync(secret(), file);
+    const tail = readLogTail(file, 0, 'nobody');
+    expect(tail.join('\n')).not.toContain('TOPSECRET');
+    expect(tail).toEqual([`(log not read: app.log ${file} is a symbolic link; it is not read)`]);
+  });
+
+  it('a directory on the way swapped for a link: not followed', () => {
+    const dir = logDir();
+    fs.symlinkSync(path.dirname(secret()), path.join(dir, 'logs'));
+    const tail = readLogTail(path.join(dir, 'logs', 'shadow'), 0, 'nobody');
+    expect(tail.join('\n')).not.toContain('TOPSECRET');
+    expect(tail[0]).toMatch(/is a symbolic link/);
+  });
+
+  it("a hard link, or a root-owned file moved in: not the app user's, not read", () => {
+    const dir = logDir();
+    const hard = path.join(dir, 'hard.log');
+    fs.linkSync(secret(), hard);
+    expect(readLogTail(hard, 0, 'nobody')[0]).toMatch(/has 2 hard links/);
+    const moved = path.join(dir, 'moved.log');
+    fs.renameSync(secret(), moved);
+    expect(readLogTail(moved, 0, 'nobody')[0]).toMatch(/belongs to uid 0, not to the app's uid 65534/);
   });
 });

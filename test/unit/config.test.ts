@@ -215,6 +215,7 @@ describe('buildConfigJsonSchema', () => {
     expect(Object.keys(schema.properties).sort()).toEqual([
       'app',
       'health',
+      'keep',
       'nginx',
       'ports',
       'start',

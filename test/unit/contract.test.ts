@@ -79,7 +79,7 @@ describe('the console log tail', () => {
       log,
       `old line\n${Array.from({ length: 40 }, (_, i) => `line ${i} ${'x'.repeat(300)}`).join('\n')}\n`,
     );
-    const tail = readLogTail(log);
+    const tail = readLogTail(log, 0, undefined);
     expect(tail.length).toBeGreaterThan(3);
     expect(tail.length).toBeLessThanOrEqual(20);
     expect(tail.at(-1)).toMatch(/^line 39 /);
@@ -92,7 +92,7 @@ describe('the console log tail', () => {
     fs.writeFileSync(log, 'previous run\n');
     const offset = fs.statSync(log).size;
     fs.appendFileSync(log, 'Port 8082 was already in use\n');
-    expect(readLogTail(log, offset)).toEqual(['Port 8082 was already in use']);
+    expect(readLogTail(log, offset, undefined)).toEqual(['Port 8082 was already in use']);
   });
 
   it('puts the verdict last, after its evidence', () => {

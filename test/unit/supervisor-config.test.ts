@@ -90,7 +90,9 @@ describe('app.supervisor and app.unit', () => {
     fs.chmodSync(open, 0o777);
     const app = `  command: [/bin/true]\n  supervisor: systemd\n  log: ${open}/app-{port}.log\n`;
     const problems = checkSupervisor(config(app, '[8080]'), true, true);
-    expect(problems).toEqual([expect.stringMatching(/^app\.log: .*can be written by others than root; systemd opens/)]);
+    expect(problems).toEqual([
+      expect.stringMatching(/^app\.log: .*writable by group and others \(owner \S+, mode 0777\); systemd opens/),
+    ]);
   });
 });
 

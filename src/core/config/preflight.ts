@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describeFileKind, describeFsError } from '../fs-error.ts';
 import { resolvePort } from './resolve-port.ts';
-import { lookupAccount, type Account } from '../process/user.ts';
+import { findAppAccount, type Account } from '../process/user.ts';
 import { findProgram, runAsOf } from './find-program.ts';
 import type { LoadedConfig } from './load.ts';
 import { checkSupervisor } from '../supervisor/choose.ts';
@@ -35,9 +35,8 @@ export function preflight(config: LoadedConfig, needs: PreflightNeeds, isRoot = 
 }
 
 function checkUser(config: LoadedConfig, problems: string[]): Account | null {
-  if (!config.app.user) return null;
   try {
-    return lookupAccount(config.app.user);
+    return findAppAccount(config.app.user);
   } catch (error) {
     problems.push((error as Error).message);
     return null;

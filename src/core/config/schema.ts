@@ -133,6 +133,12 @@ export const configSchema = z
         }),
       ),
       stateDir: withDefault(absolutePath, '/var/lib/portproof'),
+      keep: withDefault(
+        z
+          .int({ error: 'must be a whole number of releases' })
+          .check(z.minimum(0, 'must be 0 or more'), z.describe('releases kept beyond the live and previous')),
+        0,
+      ),
     },
     { error: 'must be a map of keys (app, ports, health, …)' },
   )

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic, type FileAttributes } from '../atomic-write.ts';
 import { HookError } from '../errors.ts';
+import { findOtherWriters } from '../root-only-dir.ts';
 
 /** Links followed before giving up, as the kernel's own limit (ELOOP). */
 const MaxLinks = 40;
@@ -73,15 +74,8 @@ export function followTrustedLinks(file: string): string {
 /** Refuse unless the directory holding `entry` is root's and only root can add, remove or rename entries in it. */
 function checkTrustedDirectory(file: string, entry: string): void {
   const directory = path.dirname(entry);
-  const stat = fs.statSync(directory);
-  const sticky = (stat.mode & 0o1000) !== 0;
-  if (stat.uid !== 0) {
-    throw unsafeLink(file, `the directory ${directory} of ${entry} is owned by uid ${stat.uid}, not root`);
-  }
-  if ((stat.mode & 0o022) !== 0 && !sticky) {
-    const mode = (stat.mode & 0o7777).toString(8).padStart(4, '0');
-    throw unsafeLink(file, `the directory ${directory} of ${entry} is writable by group or others (mode ${mode})`);
-  }
+  const writers = findOtherWriters(directory, fs.statSync(directory), { stickyOk: true });
+  if (writers) throw unsafeLink(file, `the directory ${directory} of ${entry} is ${writers.problem}`);
 }
 
 function unsafeLink(file: string, why: string): HookError {

@@ -42,7 +42,7 @@ export function confirmRecordedProcess(
       holders.length > 0
         ? `; port ${port} is held by ${holders.join(', ')}${successor}`
         : `; nothing listens on port ${port}`;
-    const tail = record.log ? readLogTail(record.log) : [];
+    const tail = record.log ? readLogTail(record.log, 0, appUser) : [];
     // After it was proven, its own last words are the only exit reason there is: the hook is not its parent.
     const quote = when ? quoteReason(tail) : '';
     const gone = when ? `exited ${when}${quote}` : 'is no longer running';

@@ -23,7 +23,7 @@ export interface AppLog {
  * the app user's. A log directory the app user can write therefore gains that user nothing.
  */
 export function openAppLog(file: string, account: Account | null): AppLog {
-  const dirFd = openLogDirectory(file);
+  const dirFd = openLogDirectory(file, true);
   try {
     // /proc/self/fd/N/name resolves the name inside the directory already open, as openat(2) would.
     const via = `/proc/self/fd/${dirFd}/${path.basename(file)}`;
@@ -51,11 +51,50 @@ export function openAppLog(file: string, account: Account | null): AppLog {
 }
 
 /**
- * Open the log's directory one component at a time from `/`, each through the fd of the one before and never
- * following a link, creating what is missing as root: a directory the app user swapped for a link (`logs` ->
- * `/root-only-dir`) is refused, not followed by the open nor by a mkdir.
+ * Open the app's log to read it as root, through the same walk as openAppLog and creating nothing: only a regular file
+ * with one link that belongs to `owner` (the uid the app runs as) is opened, so a log the app user swapped for a link,
+ * a hard link or a file of another user's is refused, never read. Null when there is no log.
  */
-function openLogDirectory(file: string): number {
+export function openAppLogForReading(file: string, owner: number): number | null {
+  let dirFd: number;
+  try {
+    dirFd = openLogDirectory(file, false);
+  } catch (error) {
+    // A missing directory is a log never written; anything else (a link on the way) is refused by the throw.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  try {
+    const via = `/proc/self/fd/${dirFd}/${path.basename(file)}`;
+    let fd: number;
+    try {
+      fd = fs.openSync(via, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      if ((error as NodeJS.ErrnoException).code === 'ELOOP') refuse(file, 'is a symbolic link; it is not read');
+      throw error;
+    }
+    try {
+      const stat = fs.fstatSync(fd);
+      refuseUnlessRegular(file, stat);
+      if (stat.nlink > 1) refuse(file, `has ${stat.nlink} hard links; it is not read`);
+      if (stat.uid !== owner) refuse(file, `belongs to uid ${stat.uid}, not to the app's uid ${owner}; not read`);
+      return fd;
+    } catch (error) {
+      fs.closeSync(fd);
+      throw error;
+    }
+  } finally {
+    fs.closeSync(dirFd);
+  }
+}
+
+/**
+ * Open the log's directory one component at a time from `/`, each through the fd of the one before and never
+ * following a link, creating what is missing as root when `create`: a directory the app user swapped for a link
+ * (`logs` -> `/root-only-dir`) is refused, not followed by the open nor by a mkdir.
+ */
+function openLogDirectory(file: string, create: boolean): number {
   let fd = fs.openSync('/', DirFlags);
   let walked = '';
   try {
@@ -64,13 +103,14 @@ function openLogDirectory(file: string): number {
       .split('/')
       .filter((part) => part !== '')) {
       walked += `/${name}`;
-      const next = openComponent(file, walked, `/proc/self/fd/${fd}/${name}`);
+      const next = openComponent(file, walked, `/proc/self/fd/${fd}/${name}`, create);
       fs.closeSync(fd);
       fd = next;
     }
     return fd;
   } catch (error) {
     fs.closeSync(fd);
+    if (!create && (error as NodeJS.ErrnoException).code === 'ENOENT') throw error;
     throw nameLogError(file, error, walked);
   }
 }

@@ -75,7 +75,7 @@ export async function waitForBind(app: LaunchedApp, port: number, untilMs: numbe
   if (outcome.kind === 'exited') {
     await stopAll(scanSession(launcher).members, out, 'left in its session by the failed start command');
     const left = following.length > 0 ? ` and what it left in its session (${following.join(', ')}) exited too,` : '';
-    throw exitedAtStartError(app.argv, port, app.exited(), app.logFile, app.logOffset, app.info.pid, left);
+    throw exitedAtStartError(app.argv, port, app.exited(), app.logFile, app.logOffset, app.user, app.info.pid, left);
   }
   if (outcome.kind === 'daemon') throw await refuseDaemon(app, launcher, port, outcome.owners, out);
   if (outcome.kind === 'foreign') throw await refuseForeign(app, launcher, port, outcome.owners, out);
@@ -170,7 +170,7 @@ async function abandon(
     .listeners.flatMap((l) => l.owners)
     .map(describeProcess);
   const held = holders.length > 0 ? `; port ${port} is held by ${holders.join(', ')}` : '';
-  const evidence = readLogTail(app.logFile, app.logOffset);
+  const evidence = readLogTail(app.logFile, app.logOffset, app.user);
   const context = {
     port,
     pid: rootInfo?.pid ?? app.info.pid,

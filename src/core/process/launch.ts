@@ -10,7 +10,7 @@ import type { ProcessInfo } from '../procfs/types.ts';
 import { quoteReason, readLogTail } from './log-tail.ts';
 import { describeExit } from './describe.ts';
 import { openAppLog } from './app-log.ts';
-import { lookupAccount, runAsAccount } from './user.ts';
+import { findAppAccount, runAsAccount } from './user.ts';
 
 /** How a started process ended, once it has. */
 export interface ExitStatus {
@@ -56,7 +56,7 @@ export function hasStartMark(pid: number, mark: string): boolean {
  */
 export async function launchApp(config: LoadedConfig, port: number): Promise<LaunchedApp> {
   const { argv, logFile } = resolvePort(config, port);
-  const account = config.app.user && process.getuid?.() === 0 ? lookupAccount(config.app.user) : null;
+  const account = process.getuid?.() === 0 ? findAppAccount(config.app.user) : null;
   // A mark unique to this start: a daemon that left the session still carries it (abandon proves it by it).
   const startMark = `${process.pid}-${Date.now()}`;
   const env = { ...process.env, ...config.app.env, PORT: String(port), [StartMarkVariable]: startMark };
@@ -78,7 +78,7 @@ export async function launchApp(config: LoadedConfig, port: number): Promise<Lau
   } catch (error) {
     // Node throws (not emits) for E2BIG, a NUL byte and the like: preflight checks for those, this names any other.
     const failed = { code: null, signal: null, error: error as Error };
-    throw exitedAtStartError(argv, port, failed, logFile, logOffset, undefined);
+    throw exitedAtStartError(argv, port, failed, logFile, logOffset, account?.name, undefined);
   } finally {
     fs.closeSync(log.fd);
   }
@@ -88,7 +88,7 @@ export async function launchApp(config: LoadedConfig, port: number): Promise<Lau
   if (info === null) {
     // It died before /proc could be read (or never started): wait for Node to report how.
     await new Promise((resolve) => (exit ? resolve(undefined) : child.once('close', resolve).once('error', resolve)));
-    throw exitedAtStartError(argv, port, exit, logFile, logOffset, child.pid);
+    throw exitedAtStartError(argv, port, exit, logFile, logOffset, account?.name, child.pid);
   }
   return {
     info,
@@ -113,6 +113,7 @@ export function exitedAtStartError(
   exit: ExitStatus | null,
   logFile: string,
   logOffset: number,
+  appUser: string | undefined,
   pid: number | undefined,
   /** What became of the processes it left in its session, when it exited 0 leaving some. */
   leftBehind = '',
@@ -126,7 +127,7 @@ export function exitedAtStartError(
     return new HookError('START_EXITED', `could not start ${argv[0]}: ${reason}`, { port });
   }
   const how = `${describeExit(exit ?? { code: null, signal: null })}${leftBehind}`;
-  const tail = readLogTail(logFile, logOffset);
+  const tail = readLogTail(logFile, logOffset, appUser);
   const quote = quoteReason(tail) || ' (its log is empty)';
   const evidence = tail.length > 0 ? [`last lines of ${logFile}:`, ...tail.map((l) => `  ${l}`)] : [];
   return new HookError(

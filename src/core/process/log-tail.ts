@@ -1,5 +1,7 @@
 import fs from 'node:fs';
 import { cutLine } from '../text/clean-line.ts';
+import { openAppLogForReading } from './app-log.ts';
+import { findAppUid } from './user.ts';
 
 /** At most this many app log lines go under a verdict, each cut to LogLineChars. */
 export const LogTailLines = 20;
@@ -7,23 +9,29 @@ export const LogLineChars = 200;
 /** The console shows ~2,048 characters: the log tail gets at most this many, the verdict the rest. */
 export const LogTailBudgetChars = 1400;
 
-/** The last lines the app wrote to its log since `fromOffset`, cut to fit under the verdict in the console. */
-export function readLogTail(file: string, fromOffset = 0): string[] {
+/**
+ * The last lines the app (run as `appUser`) wrote to its log since `fromOffset`, cut to fit under the verdict in the
+ * console. Read as openAppLog writes it: no link followed, only a regular file with one link that is the app's.
+ */
+export function readLogTail(file: string, fromOffset: number, appUser: string | undefined): string[] {
   let text: string;
   try {
-    const size = fs.statSync(file).size;
-    const start = Math.max(fromOffset, size - 64 * 1024);
-    const fd = fs.openSync(file, 'r');
+    const fd = openAppLogForReading(file, findAppUid(appUser));
+    // No log (the program never started, or the file was removed): no tail to show.
+    if (fd === null) return [];
     try {
+      const size = fs.fstatSync(fd).size;
+      const start = Math.max(fromOffset, size - 64 * 1024);
       const buffer = Buffer.alloc(Math.max(0, size - start));
       fs.readSync(fd, buffer, 0, buffer.length, start);
       text = buffer.toString('utf8');
     } finally {
       fs.closeSync(fd);
     }
-  } catch {
-    // No log (the program never started, or the file was removed): no tail to show.
-    return [];
+  } catch (error) {
+    // A log that is not the app's own regular file is not read: the refusal is the tail, said in one line.
+    const why = error instanceof Error ? error.message : String(error);
+    return [`(log not read: ${cutLine(why, LogLineChars - 20)})`];
   }
   return fitTail(text.split('\n'));
 }

@@ -19,6 +19,25 @@ export function lookupAccount(name: string, passwdFile = '/etc/passwd'): Account
   throw new HookError('BAD_CONFIG', `app.user: no user "${name}" in ${passwdFile}`);
 }
 
+const accounts = new Map<string, Account>();
+
+/** app.user's account, looked up once per hook (null without app.user): the one place the config's user is read. */
+export function findAppAccount(appUser: string | undefined): Account | null {
+  if (!appUser) return null;
+  let account = accounts.get(appUser);
+  if (account === undefined) {
+    account = lookupAccount(appUser);
+    accounts.set(appUser, account);
+  }
+  return account;
+}
+
+/** The uid the app runs as: app.user's (root's without one) when the hook is root, the hook's own otherwise. */
+export function findAppUid(appUser: string | undefined): number {
+  const uid = process.getuid?.() ?? 0;
+  return uid === 0 ? (findAppAccount(appUser)?.uid ?? 0) : uid;
+}
+
 /** Where setpriv (util-linux, on Debian, Ubuntu, Amazon Linux and RHEL alike) is looked for. */
 const SetprivPaths = ['/usr/bin/setpriv', '/bin/setpriv', '/usr/sbin/setpriv', '/sbin/setpriv'];
 

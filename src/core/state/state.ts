@@ -17,6 +17,8 @@ const recordSchema = z.object({
   startedAt: z._default(z.string(), ''),
   deploymentId: z._default(z.nullable(z.string()), null),
   log: z._default(z.string(), ''),
+  // The release (under <appDir>/releases) the app runs from, when portproof made one.
+  release: z.optional(z.string()),
   // Under systemd: the unit, this run of it (a restart changes it), its restart count then, and its cgroup.
   unit: z.optional(z.string()),
   invocationId: z.optional(z.string()),

@@ -2,9 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { HookError } from '../errors.ts';
 import { describeFsError } from '../fs-error.ts';
-import { lookupAccount } from '../process/user.ts';
+import { findAppAccount } from '../process/user.ts';
 import type { ProcessInfo } from '../procfs/types.ts';
 import { lookupUserName } from '../procfs/users.ts';
+import { findOtherWriters } from '../root-only-dir.ts';
 
 /** Mode of a state directory portproof creates: only its owner writes; hooks.log and --check stay readable. */
 export const StateDirMode = 0o755;
@@ -79,28 +80,12 @@ export function findDirDistrust(dir: string, uid = currentUid()): string | null 
 function describeDistrust(dir: string, stat: fs.Stats, uid: number, stateDir: string | null): string | null {
   const what = stateDir === null ? `state directory ${dir}` : `directory ${dir} above the state directory ${stateDir}`;
   if (!stat.isDirectory()) return `${what} is not a directory`;
-  const mode = `0${(stat.mode & 0o7777).toString(8)}`;
-  const wrongOwner = stat.uid !== 0 && stat.uid !== uid;
-  const sticky = stateDir !== null && stat.uid === 0 && (stat.mode & 0o1000) !== 0;
-  const writable = sticky
-    ? ''
-    : [stat.mode & 0o020 ? 'group' : '', stat.mode & 0o002 ? 'others' : ''].filter(Boolean).join(' and ');
-  if (!wrongOwner && !writable) return null;
-  const allowed = uid === 0 ? 'root' : `root or ${lookupUserName(uid)}`;
-  const problems = [
-    wrongOwner ? `owned by ${lookupUserName(stat.uid)} (uid ${stat.uid}), not ${allowed}` : '',
-    writable ? `writable by ${writable}` : '',
-  ];
-  const facts = wrongOwner ? `mode ${mode}` : `owner ${lookupUserName(stat.uid)}, mode ${mode}`;
-  const fix = [
-    wrongOwner ? `chown ${uid === 0 ? 'root:root' : lookupUserName(uid)} ${dir}` : '',
-    writable ? `chmod go-w ${dir}` : '',
-  ];
-  const is = problems.filter(Boolean).join(' and ');
+  const writers = findOtherWriters(dir, stat, { stickyOk: stateDir !== null, allowUid: uid });
+  if (writers === null) return null;
   const who = stateDir === null ? 'whoever can write it' : 'whoever can rename what is in it';
   return (
-    `${what} is ${is} (${facts}): ${who} can make the hooks signal any process, ` +
-    `so it is refused; fix it with: ${fix.filter(Boolean).join(' && ')}`
+    `${what} is ${writers.problem}: ${who} can make the hooks signal any process, ` +
+    `so it is refused; fix it with: ${writers.fix}`
   );
 }
 
@@ -109,7 +94,7 @@ function describeDistrust(dir: string, stat: fs.Stats, uid: number, stateDir: st
  * run by another user also trusts its own processes: it could signal nothing else anyway.
  */
 export function findUserDistrust(info: ProcessInfo, appUser: string | undefined, uid = currentUid()): string | null {
-  const expected = appUser ? lookupAccount(appUser).uid : 0;
+  const expected = findAppAccount(appUser)?.uid ?? 0;
   if (info.uid !== null && (info.uid === expected || (uid !== 0 && info.uid === uid))) return null;
   const runsAs = info.uid === null ? 'runs as a user that cannot be read' : `runs as ${info.user} (uid ${info.uid})`;
   return `${runsAs}, not as ${appUser ? `app.user ${appUser}` : 'root (no app.user)'}`;

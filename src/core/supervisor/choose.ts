@@ -3,7 +3,8 @@ import path from 'node:path';
 import type { LoadedConfig } from '../config/load.ts';
 import { resolvePort } from '../config/resolve-port.ts';
 import { canExecute, runAsOf, type RunAs } from '../config/find-program.ts';
-import { lookupAccount } from '../process/user.ts';
+import { findAppAccount } from '../process/user.ts';
+import { findOtherWriters } from '../root-only-dir.ts';
 import { showUnit } from './systemctl.ts';
 
 /** Who keeps the app running between deployments. */
@@ -50,7 +51,7 @@ export function checkSupervisor(config: LoadedConfig, launch: boolean, booted = 
   ] as const) {
     if (/[\n\r]/.test(value)) problems.push(`${key}: contains a line break, which a systemd unit cannot hold`);
   }
-  problems.push(...config.ports.flatMap((port) => checkLogDirectory(resolvePort(config, port).logFile)));
+  problems.push(...config.ports.flatMap((port) => checkRootOnlyLogDirectory(resolvePort(config, port).logFile)));
   problems.push(...checkUserEntersCwd(config));
   // systemd drops (and logs, value and all) an assignment whose name it does not accept: refused, naming the key only.
   for (const key of Object.keys(config.app.env).filter((name) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))) {
@@ -63,18 +64,18 @@ export function checkSupervisor(config: LoadedConfig, launch: boolean, booted = 
  * Under systemd, systemd opens app.log as root when the app starts, following links: a directory on the way that
  * someone other than root can write would let them point the app's output at any file. Refused, with the fix.
  */
-function checkLogDirectory(logFile: string): string[] {
+function checkRootOnlyLogDirectory(logFile: string): string[] {
   let dir = path.dirname(logFile);
   // The nearest existing directory decides: portproof creates the rest as root.
   while (!fs.existsSync(dir) && dir !== '/') dir = path.dirname(dir);
   for (let at = dir; ; at = path.dirname(at)) {
     const stat = fs.statSync(at, { throwIfNoEntry: false });
     if (stat === undefined) return [];
-    const sticky = at !== dir && stat.uid === 0 && (stat.mode & 0o1000) !== 0;
-    if (stat.uid !== 0 || (!sticky && (stat.mode & 0o022) !== 0)) {
+    const writers = findOtherWriters(at, stat, { stickyOk: at !== dir });
+    if (writers) {
       const why = 'systemd opens the log as root and would follow a link planted there';
-      const fix = 'keep it in a directory only root can write (the default is <stateDir>/<app>/app-{port}.log)';
-      return [`app.log: ${logFile}: ${at} can be written by others than root; ${why}: ${fix}`];
+      const fix = `${writers.fix}, or keep it where only root writes (the default is <stateDir>/<app>/app-{port}.log)`;
+      return [`app.log: ${logFile}: ${at} is ${writers.problem}; ${why}; fix it with: ${fix}`];
     }
     if (at === '/') return [];
   }
@@ -88,7 +89,7 @@ function checkUserEntersCwd(config: LoadedConfig): string[] {
   if (!config.app.user) return [];
   let runAs: RunAs;
   try {
-    runAs = runAsOf(lookupAccount(config.app.user));
+    runAs = runAsOf(findAppAccount(config.app.user)!);
   } catch {
     // An unknown user is app.user's own problem, said once by the user check.
     return [];

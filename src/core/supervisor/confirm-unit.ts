@@ -18,7 +18,7 @@ export function confirmUnitRun(record: StartRecord & { unit: string }, port: num
   if (!hasLeftRun(app, status)) return;
   const how = describeUnitExit({ unit: record.unit, invocationId: app.invocationId }, status);
   const now = status.mainPid > 0 ? `; it now runs PID ${status.mainPid}, a run ValidateService did not see start` : '';
-  const log = record.log ? { file: record.log, offset: 0 } : null;
+  const log = record.log ? { file: record.log, offset: 0, user: record.user || undefined } : null;
   throw new HookError('NOT_OWNER', `${record.unit}, started as PID ${record.pid} by ApplicationStart, ${how}${now}`, {
     port,
     pid: record.pid,

@@ -8,7 +8,7 @@ import type { Progress } from '../progress.ts';
 import { openAppLog } from '../process/app-log.ts';
 import { describeExit, describeProcess } from '../process/describe.ts';
 import { quoteReason, readLogTail } from '../process/log-tail.ts';
-import { lookupAccount } from '../process/user.ts';
+import { findAppAccount } from '../process/user.ts';
 import {
   checkTreeOwnsPort,
   findListeners,
@@ -34,7 +34,7 @@ export interface UnitApp {
   /** The unit's main process, with the unit's cgroup as its tree. */
   info: ProcessInfo;
   /** app.log for a unit portproof wrote, and where this start's output begins in it; null for the user's own unit. */
-  log: { file: string; offset: number } | null;
+  log: { file: string; offset: number; user: string | undefined } | null;
   startedAt: number;
 }
 
@@ -56,10 +56,9 @@ export async function startUnit(
     const installed = installUnit(config, port, appDir);
     if (installed.changed) out.say(`Wrote ${installed.file}`, { unit });
     // Created here, safely and as the app user's, so that systemd appends to a regular file and nothing else.
-    const account = config.app.user ? lookupAccount(config.app.user) : null;
-    const opened = openAppLog(logFile, account);
+    const opened = openAppLog(logFile, findAppAccount(config.app.user));
     fs.closeSync(opened.fd);
-    log = { file: logFile, offset: opened.offset };
+    log = { file: logFile, offset: opened.offset, user: config.app.user };
   }
   // A failed earlier run would otherwise keep its result in what this start reads.
   tryQuietly(['reset-failed', '--', unit]);
@@ -202,7 +201,9 @@ export function describeUnitExit(
 
 /** The app's last output for this start: its log file for a unit portproof wrote, the journal for the user's own. */
 export function describeOutput(app: Pick<UnitApp, 'log' | 'invocationId'>): string[] {
-  const lines = app.log ? readLogTail(app.log.file, app.log.offset) : readInvocationLines(app.invocationId);
+  const lines = app.log
+    ? readLogTail(app.log.file, app.log.offset, app.log.user)
+    : readInvocationLines(app.invocationId);
   const where = app.log ? app.log.file : 'the journal';
   return lines.length > 0 ? [`last lines of ${where}:`, ...lines.map((l) => `  ${l}`)] : [];
 }

@@ -1,0 +1,121 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { HookError } from '../errors.ts';
+import { describeFsError } from '../fs-error.ts';
+
+const { O_DIRECTORY, O_NOFOLLOW, O_RDONLY } = fs.constants;
+const DirFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW;
+
+/** A release portproof owns: its directory under the state directory, and how it was made. */
+export interface Release {
+  name: string;
+  dir: string;
+  /** Files hard-linked from the revision, files copied (another file system), and entries left out (devices, FIFOs). */
+  linked: number;
+  copied: number;
+  skipped: string[];
+  /** False when the release of this deployment was already there (a retried ApplicationStart). */
+  made: boolean;
+}
+
+/** Where an app's releases live: <stateDir>/<app>/releases. */
+export function releasesDir(appDir: string): string {
+  return path.join(appDir, 'releases');
+}
+
+/** A release's directory name from a deployment ID (`d-…`, agent 2's `local-<pid>`), or the time for a manual run. */
+export function nameRelease(deploymentId: string | null, now = new Date()): string {
+  const safe = deploymentId?.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_');
+  return safe || `manual-${now.toISOString().replace(/[:.]/g, '-')}`;
+}
+
+/**
+ * Make the release `name` from the revision directory `source`: each regular file hard-linked where the file system
+ * allows (else copied), directories made and links re-made as they are (never followed, so nothing outside the
+ * revision is read as root), modes and owners kept, devices, FIFOs and sockets left out. Built in a temporary
+ * directory and renamed into place, so a release directory is always whole.
+ */
+export function makeRelease(appDir: string, name: string, source: string): Release {
+  const root = releasesDir(appDir);
+  const dir = path.join(root, name);
+  const release: Release = { name, dir, linked: 0, copied: 0, skipped: [], made: false };
+  if (fs.existsSync(dir)) return release;
+  fs.mkdirSync(root, { recursive: true, mode: 0o755 });
+  const temp = path.join(root, `.tmp-${name}-${process.pid}`);
+  fs.rmSync(temp, { recursive: true, force: true });
+  try {
+    const sourceFd = fs.openSync(source, DirFlags);
+    try {
+      copyDirectory(sourceFd, temp, '', release);
+    } finally {
+      fs.closeSync(sourceFd);
+    }
+    fs.renameSync(temp, dir);
+  } catch (error) {
+    fs.rmSync(temp, { recursive: true, force: true });
+    if (error instanceof HookError) throw error;
+    const why = describeFsError(error);
+    throw new HookError('RELEASE_FAILED', `cannot make the release ${dir} from ${source}: ${why}`, { path: dir });
+  }
+  return { ...release, made: true };
+}
+
+/** Copy the directory open as `fromFd` to `to`, reading each entry through that fd so a swapped link is never followed. */
+function copyDirectory(fromFd: number, to: string, relative: string, release: Release): void {
+  const from = `/proc/self/fd/${fromFd}`;
+  const stat = fs.fstatSync(fromFd);
+  fs.mkdirSync(to, { mode: 0o700 });
+  for (const name of fs.readdirSync(from)) {
+    const entry = `${from}/${name}`;
+    const target = path.join(to, name);
+    const what = fs.lstatSync(entry);
+    if (what.isDirectory()) {
+      const fd = fs.openSync(entry, DirFlags);
+      try {
+        copyDirectory(fd, target, path.join(relative, name), release);
+      } finally {
+        fs.closeSync(fd);
+      }
+    } else if (what.isSymbolicLink()) {
+      // Re-made, not followed: the app resolves it later with its own rights.
+      fs.symlinkSync(fs.readlinkSync(entry), target);
+      fs.lchownSync(target, what.uid, what.gid);
+    } else if (what.isFile()) {
+      copyFile(entry, target, what, release);
+    } else {
+      // A device or FIFO in a revision is nothing an app runs from, and a device node would hand the app the device.
+      release.skipped.push(path.join(relative, name));
+    }
+  }
+  // Mode and owner last: a directory made 0700 first is not open to others while it fills.
+  fs.chownSync(to, stat.uid, stat.gid);
+  fs.chmodSync(to, stat.mode & 0o7777);
+}
+
+/** A regular file: one more name for the same inode (same mode and owner), or a copy with both kept. */
+function copyFile(from: string, to: string, stat: fs.Stats, release: Release): void {
+  try {
+    // link(2) does not follow a link at `from`: /proc/self/fd/N/name is resolved inside the open directory.
+    fs.linkSync(from, to);
+    release.linked += 1;
+    return;
+  } catch (error) {
+    // Another file system (EXDEV) or one without hard links (EPERM): a copy, the same bytes and rights.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw error;
+  }
+  const input = fs.openSync(from, O_RDONLY | O_NOFOLLOW);
+  try {
+    const output = fs.openSync(to, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+    try {
+      fs.copyFileSync(`/proc/self/fd/${input}`, `/proc/self/fd/${output}`);
+      fs.fchownSync(output, stat.uid, stat.gid);
+      fs.fchmodSync(output, stat.mode & 0o7777);
+    } finally {
+      fs.closeSync(output);
+    }
+  } finally {
+    fs.closeSync(input);
+  }
+  release.copied += 1;
+}
