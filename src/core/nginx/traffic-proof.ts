@@ -35,6 +35,9 @@ interface Upstream {
   appPort: number;
   /** The socket on the proxy's side (0 when it is closed or in TIME_WAIT). */
   proxyInode: number;
+  /** Each end's state, inode and timer, to tell a connection made anew on a reused port pair from the old one. */
+  ends: string[];
+  timer: number;
 }
 
 /**
@@ -88,7 +91,7 @@ export async function proveTraffic(plan: ProofPlan): Promise<TrafficProof> {
     if (plan.oldWorkers.has(`${worker}:${accepted.worker.startTime}`)) {
       throw missed(plan, plan.others[0]!, `request ${request} was taken by worker PID ${worker} of the old config`);
     }
-    const appeared = [...after].filter(([id]) => !before.has(id)).map(([, u]) => u);
+    const appeared = [...after].filter(([id, u]) => isNew(u, before.get(id))).map(([, u]) => u);
     const held = [...after.values()].filter((u) => workers.get(u.proxyInode)?.pid === worker);
     const reached = [...appeared, ...held].some((u) => u.appPort === plan.port);
     const elsewhere = appeared.find((u) => u.appPort !== plan.port && !workers.get(u.proxyInode));
@@ -170,11 +173,24 @@ function snapshotUpstreams(ports: readonly number[]): Map<string, Upstream> {
       ? `${plain(socket.remoteAddress)}:${socket.remotePort}`
       : `${plain(socket.localAddress)}:${socket.localPort}`;
     const id = `${appPort}|${client}`;
-    const known = upstreams.get(id) ?? { appPort, proxyInode: 0 };
+    const known = upstreams.get(id) ?? { appPort, proxyInode: 0, ends: [], timer: 0 };
     if (proxySide) known.proxyInode = socket.inode;
+    known.ends.push(`${appSide ? 'app' : 'proxy'}:${socket.state}:${socket.inode}`);
+    known.timer = Math.max(known.timer, socket.timerJiffies);
     upstreams.set(id, known);
   }
   return upstreams;
+}
+
+/**
+ * A connection that was not there before, or was made anew on the same port pair: loopback reuses the pair of a
+ * TIME_WAIT (tcp_tw_reuse), so under load a request's connection often has an old one's key. Another state or
+ * socket at either end, or a TIME_WAIT whose timer started again (it only runs down otherwise), is a new one.
+ */
+function isNew(now: Upstream, before: Upstream | undefined): boolean {
+  if (before === undefined) return true;
+  if ([...now.ends].sort().join() !== [...before.ends].sort().join()) return true;
+  return now.timer > before.timer;
 }
 
 /** 127.0.0.1 and ::ffff:127.0.0.1 are one address seen from the two families. */

@@ -57,7 +57,7 @@ export function parseNetTcp(
     const line = lines[i]!.trim();
     if (line === '' || !keep(line)) continue;
     const fields = line.split(/\s+/);
-    const [local, remote, state, , , , uid, , inode] = fields.slice(1);
+    const [local, remote, state, , timer, , uid, , inode] = fields.slice(1);
     const [localHex, localPort] = local?.split(':') ?? [];
     const [remoteHex, remotePort] = remote?.split(':') ?? [];
     const valid =
@@ -79,6 +79,7 @@ export function parseNetTcp(
       state: Number.parseInt(state!, 16),
       uid: Number(uid),
       inode: Number(inode),
+      timerJiffies: Number.parseInt(timer?.split(':')[1] ?? '0', 16) || 0,
     });
   }
   return sockets;

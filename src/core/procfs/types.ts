@@ -54,6 +54,8 @@ export interface TcpSocket {
   state: number;
   uid: number;
   inode: number;
+  /** What is left of the socket's timer (tm->when), in jiffies: a TIME_WAIT made anew starts it again. */
+  timerJiffies: number;
 }
 
 /** A listening socket on a port with every process that holds it. */
