@@ -31,6 +31,8 @@ export type HookErrorCode =
   | 'INCLUDE_UNKNOWN'
   | 'INCLUDE_UNSAFE'
   | 'LIVE_PORT_CONFLICT'
+  /** A unit portproof did not write holds the port, which systemd would start again: refused, never fought. */
+  | 'FOREIGN_UNIT'
   /** systemctl refused or failed (a unit that cannot be written, started, stopped or enabled). */
   | 'SYSTEMD_FAILED'
   /** /proc cannot be read (not mounted, or an error other than a vanished process or a permission). */
@@ -68,10 +70,11 @@ export class HookError extends Error {
   }
 
   /**
-   * Exit code per the output contract: 2 for bad config or usage, and for a state directory others could write (the
-   * host's setup is wrong, nothing was touched, a retry cannot help), 1 for everything else.
+   * Exit code per the output contract: 2 for bad config or usage, for a state directory others could write and for a
+   * unit of the host's own on the port (the host's setup is wrong, nothing was touched, a retry cannot help), 1 for
+   * everything else.
    */
   get exitCode(): 1 | 2 {
-    return this.code === 'BAD_CONFIG' || this.code === 'BAD_USAGE' || this.code === 'UNSAFE_STATE' ? 2 : 1;
+    return ['BAD_CONFIG', 'BAD_USAGE', 'UNSAFE_STATE', 'FOREIGN_UNIT'].includes(this.code) ? 2 : 1;
   }
 }

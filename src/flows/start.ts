@@ -10,7 +10,7 @@ import type { ProcessInfo } from '../core/procfs/types.ts';
 import { DefaultKillWaitMs } from '../core/defaults.ts';
 import { signalProcess } from '../core/process/signal.ts';
 import { isSameProcess } from '../core/procfs/index.ts';
-import { findRecord, readState, recordStart, writeState, type AppState } from '../core/state/state.ts';
+import { findRecord, forgetPort, readState, recordStart, writeState, type AppState } from '../core/state/state.ts';
 import { pollUntil } from '../core/wait.ts';
 import { readPortRoles } from './ports.ts';
 import { freeTargetPort } from './stop.ts';
@@ -39,10 +39,12 @@ async function startUnderSystemd(ctx: HookContext, target: number): Promise<stri
   ctx.out.begin(`Starting ${unit} (supervisor: systemd)`, { port: target, unit });
   // start.timeout covers systemd's start job and the bind alike: a unit that never finishes starting is named.
   const bindUntil = Math.min(Date.now() + ctx.config.start.timeout, ctx.deadline.at);
-  // Interrupted before the record is written (the start job included), the start stops the unit rather than leave it
-  // running unrecorded.
+  // Interrupted before the app is bound (the start job and the bind wait included), the start stops the unit and drops
+  // its record rather than leave it running unvalidated: systemd finishes the stop even if SIGKILL follows.
   const stop = async () => {
-    await stopUnitQuietly(unit, Date.now() + DefaultAbandonGraceMs, ctx.out);
+    const stopping = stopUnitQuietly(unit, Date.now() + DefaultAbandonGraceMs, ctx.out);
+    forgetQuietly(ctx, target);
+    await stopping;
     return `stopped ${unit}, which this start had started`;
   };
   const forget = onInterrupt(stop);
@@ -70,15 +72,30 @@ async function startUnderSystemd(ctx: HookContext, target: number): Promise<stri
     await stop();
     throw error;
   }
-  forget();
   ctx.out.say(`${unit} started PID ${info.pid} as ${info.user}`, { pid: info.pid, unit });
-  const { bindMs, info: bound } = await waitForUnitBind(app, target, bindUntil, ctx.out);
+  const bind = waitForUnitBind(app, target, bindUntil, ctx.out);
+  // A unit that failed to bind was stopped by the wait: its record goes with it.
+  const { bindMs, info: bound } = await bind.catch((error: unknown) => {
+    forgetQuietly(ctx, target);
+    throw error;
+  });
   // Recorded again as it runs once bound: the command systemd's child had before its exec is not the app's.
   recordStart(state, target, { ...findRecord(state, target)!, command: bound.command, user: bound.user });
   writeState(ctx.appDir, state);
+  forget();
   ctx.log.info({ port: target, pid: info.pid, unit, bindMs }, 'listening');
   const started = `PID ${bound.pid} (${bound.comm}, started ${formatClock(bound.startedAt)})`;
   return `${started} listening on port ${target} after ${formatDuration(bindMs)} as ${unit}`;
+}
+
+/** Drop the record of an abandoned start; a state that cannot be written keeps a record of a run that ended. */
+function forgetQuietly(ctx: HookContext, port: number): void {
+  try {
+    const state = readState(ctx.appDir);
+    if (forgetPort(state, port)) writeState(ctx.appDir, state);
+  } catch {
+    // A record whose run ended is never trusted again: ApplicationStop and ValidateService see it is gone.
+  }
 }
 
 /** Start the app detached (its own session, output to its log): nothing restarts it after a crash or a reboot. */

@@ -13,6 +13,7 @@ import { isSystemdBooted } from '../core/supervisor/choose.ts';
 import { stopUnit } from '../core/supervisor/unit-stop.ts';
 import { showUnit } from '../core/supervisor/systemctl.ts';
 import { disableUnit } from '../core/supervisor/boot-units.ts';
+import { assertNoForeignUnit } from '../core/supervisor/foreign-unit.ts';
 import type { StartRecord } from '../core/state/state.ts';
 
 /** ApplicationStop: free the target port. Nothing listening is success; so is running it twice. */
@@ -30,6 +31,9 @@ export async function freeTargetPort(ctx: HookContext, roles: PortRoles): Promis
   // Last look before any signal: the port nginx serves (per the include and the last recorded switch) is never freed.
   assertNotServed(ctx.config, roles, state, ctx.appDir, port);
   if (state.problem) ctx.out.say(`Note: ${state.problem}; only processes found listening will be stopped`);
+  // A unit of the host's own on the port is refused before anything is signalled: systemd would restart it.
+  if (isSystemdBooted())
+    assertNoForeignUnit(port, [resolvePort(ctx.config, port).unit, findRecord(state, port)?.unit ?? '']);
   const units = await stopPortUnits(ctx, port, findRecord(state, port));
   const freed = await freePort(port, {
     signal: ctx.config.stop.signal,

@@ -7,13 +7,25 @@ import { waitForHealthy } from '../core/health/wait-healthy.ts';
 import { switchNginx } from '../core/nginx/switch.ts';
 import { confirmRecordedProcess, proveTreeOwnsPort } from '../core/ownership/prove-owner.ts';
 import { formatClock } from '../core/process/describe.ts';
-import { findRecord, readState, recordSwitch, writeState, type AppState } from '../core/state/state.ts';
+import {
+  findRecord,
+  forgetPort,
+  readState,
+  recordSwitch,
+  replaceRecord,
+  writeState,
+  type AppState,
+} from '../core/state/state.ts';
 import { readPortRoles, type PortRoles } from './ports.ts';
 import type { ProcessInfo } from '../core/procfs/types.ts';
 import type { StartRecord } from '../core/state/state.ts';
 import { chooseSupervisor, isSystemdBooted } from '../core/supervisor/choose.ts';
-import { moveBootEnablement } from '../core/supervisor/boot-units.ts';
-import { confirmUnitRun, explainUnitExit } from '../core/supervisor/confirm-unit.ts';
+import { disableOtherUnits, disableUnit, enableForBoot } from '../core/supervisor/boot-units.ts';
+import { adoptCurrentRun, confirmUnitRun, explainUnitExit } from '../core/supervisor/confirm-unit.ts';
+import { stopUnitQuietly } from '../core/supervisor/unit-stop.ts';
+import { DefaultAbandonGraceMs } from '../core/defaults.ts';
+import type { Progress } from '../core/progress.ts';
+import { isInterrupted } from '../runner/interrupt-cleanup.ts';
 
 /**
  * ValidateService: the process ApplicationStart recorded is still the same process, its tree owns every listener on
@@ -26,13 +38,50 @@ export async function validateFlow(ctx: HookContext): Promise<string> {
   // The include is read once: the roles chosen here are the ones the switch starts from.
   const roles = readPortRoles(ctx.config);
   const port = choosePort(ctx, state, roles);
-  const record = findRecord(state, port);
+  let record = findRecord(state, port);
   if (!record) {
     const why = state.problem ?? `no process recorded for port ${port} in ${ctx.appDir}/state.json`;
     throw new HookError('STATE_INVALID', `${why}; nothing on port ${port} is trusted (run ApplicationStart first)`, {
       port,
     });
   }
+  // A rollback (--port) proves the unit's current run: systemd restarting the kept version is not a reason to refuse.
+  const adopted =
+    ctx.options.port !== undefined && record.unit ? adoptCurrentRun({ ...record, unit: record.unit }) : null;
+  if (adopted) {
+    ctx.out.say(adopted.clause);
+    record = adopted.record;
+    replaceRecord(state, port, record);
+  }
+  let owned: string;
+  try {
+    owned = await proveApp(ctx, record, port);
+  } catch (error) {
+    throw await stopRejected(ctx, state, roles, record, port, error);
+  }
+  if (adopted) writeState(ctx.appDir, state);
+  const restarted = adopted ? `; ${adopted.clause}` : '';
+  const systemd = isSystemdBooted();
+  const underUnits = systemd && chooseSupervisor(ctx.config) === 'systemd';
+  // Enabled before the switch, the others disabled after: a reboot at any instant starts what nginx names.
+  const enabled = underUnits ? enableForBoot(ctx.config, port, ctx.out) : { clause: '', changed: false };
+  let switched: string;
+  try {
+    switched = await switchTraffic(ctx, state, roles, port);
+  } catch (error) {
+    // nginx stayed on (or went back to) the old port: this port does not start at boot after all.
+    if (enabled.changed) disableQuietly(resolvePort(ctx.config, port).unit, ctx.out);
+    throw error;
+  }
+  const boot = systemd ? disableOtherUnits(ctx.config, underUnits ? port : null, ctx.out) : '';
+  return `${owned}${restarted}${switched}${enabled.clause}${boot}`;
+}
+
+/**
+ * The recorded process (under systemd, its unit's run) owns every listener on the port, answers health, and still
+ * does health.settle later: the verdict's clause.
+ */
+async function proveApp(ctx: HookContext, record: StartRecord, port: number): Promise<string> {
   const unit = record.unit ? ` (${record.unit})` : '';
   ctx.out.begin(`Verifying PID ${record.pid}${unit} owns port ${port}`, { port, pid: record.pid });
   const confirm = () => confirmRecord(ctx, record, port);
@@ -69,13 +118,47 @@ export async function validateFlow(ctx: HookContext): Promise<string> {
   const owner = `PID ${info.pid} (${info.comm}, started ${formatClock(info.startedAt)}${count})`;
   const answer = `HTTP ${healthy.status} in ${formatDuration(healthy.latencyMs)}, try ${healthy.attempts}`;
   const still = settled ? `; still healthy ${formatDuration(health.settle)} later` : '';
-  const owned = `port ${port} owned by ${owner}; healthy (${answer})${still}`;
   const fields = { port, pid: info.pid, attempts: healthy.attempts, settledMs: settled?.waitedMs };
   ctx.log.info({ ...fields, healthyAfterMs: healthy.waitedMs }, 'verified');
-  const switched = await switchTraffic(ctx, state, roles, port);
-  // The port that now serves (switched to, or in place) is the one that starts at boot.
-  const boot = isSystemdBooted() ? moveBootEnablement(ctx.config, port, chooseSupervisor(ctx.config), ctx.out) : '';
-  return `${owned}${switched}${boot}`;
+  return `port ${port} owned by ${owner}; healthy (${answer})${still}`;
+}
+
+/**
+ * A release ValidateService rejects is not left running under systemd next to the live app (Restart= would keep a
+ * crashing one restarting): its unit is stopped and its record dropped, and the verdict says so. Not the port nginx
+ * serves, and not on a rollback (--port): the operator chose that one.
+ */
+async function stopRejected(
+  ctx: HookContext,
+  state: AppState,
+  roles: PortRoles,
+  record: StartRecord,
+  port: number,
+  error: unknown,
+): Promise<unknown> {
+  const served = roles.live === port || state.live === port;
+  if (!(error instanceof HookError) || record.unit === undefined || served || ctx.options.port !== undefined)
+    return error;
+  if (isInterrupted()) return error;
+  await stopUnitQuietly(record.unit, Date.now() + DefaultAbandonGraceMs + 10_000, ctx.out);
+  if (forgetPort(state, port)) {
+    try {
+      writeState(ctx.appDir, state);
+    } catch {
+      // The record names a run that has ended: ApplicationStop and ValidateService see it is gone.
+    }
+  }
+  const message = `${error.message}; stopped ${record.unit}, so that it does not keep restarting`;
+  return new HookError(error.code, message, error.context, { cause: error });
+}
+
+function disableQuietly(unit: string, out: Progress): void {
+  try {
+    disableUnit(unit, out);
+  } catch (error) {
+    // The failed switch is the verdict; a unit left enabled for boot starts next to the one nginx names, harmlessly.
+    out.say(`Could not disable ${unit}: ${(error as Error).message}`);
+  }
 }
 
 /**
