@@ -44,8 +44,8 @@ async function startUnderSystemd(ctx: HookContext, target: number): Promise<stri
   const stop = async () => {
     const stopping = stopUnitQuietly(unit, Date.now() + DefaultAbandonGraceMs, ctx.out);
     forgetQuietly(ctx, target);
-    await stopping;
-    return `stopped ${unit}, which this start had started`;
+    if (await stopping) return `stopped ${unit}, which this start had started`;
+    return `asked systemd to stop ${unit}, which this start had started (still stopping)`;
   };
   const forget = onInterrupt(stop);
   const app = await startUnit(ctx.config, target, ctx.appDir, bindUntil, ctx.out);

@@ -20,12 +20,13 @@ import { readPortRoles, type PortRoles } from './ports.ts';
 import type { ProcessInfo } from '../core/procfs/types.ts';
 import type { StartRecord } from '../core/state/state.ts';
 import { chooseSupervisor, isSystemdBooted } from '../core/supervisor/choose.ts';
-import { disableOtherUnits, disableUnit, enableForBoot } from '../core/supervisor/boot-units.ts';
+import { disableOtherUnits, disableUnit, enableForBoot, type BootEnablement } from '../core/supervisor/boot-units.ts';
 import { adoptCurrentRun, confirmUnitRun, explainUnitExit } from '../core/supervisor/confirm-unit.ts';
 import { stopUnitQuietly } from '../core/supervisor/unit-stop.ts';
 import { DefaultAbandonGraceMs } from '../core/defaults.ts';
 import type { Progress } from '../core/progress.ts';
-import { isInterrupted } from '../runner/interrupt-cleanup.ts';
+import { isInterrupted, onInterrupt } from '../runner/interrupt-cleanup.ts';
+import { saveInclude, undoSwitchNow } from '../core/nginx/undo-switch.ts';
 
 /**
  * ValidateService: the process ApplicationStart recorded is still the same process, its tree owns every listener on
@@ -65,16 +66,51 @@ export async function validateFlow(ctx: HookContext): Promise<string> {
   const underUnits = systemd && chooseSupervisor(ctx.config) === 'systemd';
   // Enabled before the switch, the others disabled after: a reboot at any instant starts what nginx names.
   const enabled = underUnits ? enableForBoot(ctx.config, port, ctx.out) : { clause: '', changed: false };
+  const live = underUnits ? port : null;
+  const switching = { recorded: false };
+  // Interrupted mid-switch (SIGTERM, SIGKILL 5 s later): nginx, the state and the boot list are left agreeing.
+  const unguard = onInterrupt(guardSwitch(ctx, roles, port, systemd ? live : undefined, enabled, switching));
   let switched: string;
   try {
-    switched = await switchTraffic(ctx, state, roles, port);
+    switched = await switchTraffic(ctx, state, roles, port, switching);
   } catch (error) {
+    unguard();
     // nginx stayed on (or went back to) the old port: this port does not start at boot after all.
     if (enabled.changed) disableQuietly(resolvePort(ctx.config, port).unit, ctx.out);
     throw error;
   }
-  const boot = systemd ? disableOtherUnits(ctx.config, underUnits ? port : null, ctx.out) : '';
+  const boot = systemd ? disableOtherUnits(ctx.config, live, ctx.out) : '';
+  unguard();
   return `${owned}${restarted}${switched}${enabled.clause}${boot}`;
+}
+
+/**
+ * What an interrupt during the switch does, synchronously (nothing of the switch may run in between): before the
+ * switch was recorded, the include goes back and the unit enabled for it is disabled again; after, the other units
+ * are disabled as the switch would have. `live` undefined: no systemd here, no boot list to touch.
+ */
+function guardSwitch(
+  ctx: HookContext,
+  roles: PortRoles,
+  port: number,
+  live: number | null | undefined,
+  enabled: BootEnablement,
+  switching: { recorded: boolean },
+): () => Promise<string> {
+  const nginx = roles.blueGreen ? ctx.config.nginx : undefined;
+  const include = nginx ? saveInclude(nginx) : null;
+  return async () => {
+    if (switching.recorded) {
+      const boot = live !== undefined ? disableOtherUnits(ctx.config, live, ctx.out) : '';
+      return `nginx was switched to port ${port} and recorded${boot}`;
+    }
+    const was = roles.live !== null ? `port ${roles.live}` : 'no include';
+    const undone = nginx && include ? undoSwitchNow(nginx, include, was) : '';
+    if (!enabled.changed) return undone;
+    const { unit } = resolvePort(ctx.config, port);
+    disableQuietly(unit, ctx.out);
+    return `${undone}${undone ? '; ' : ''}${unit} no longer starts at boot`;
+  };
 }
 
 /**
@@ -192,7 +228,13 @@ function choosePort(ctx: HookContext, state: AppState, roles: PortRoles): number
   return port;
 }
 
-async function switchTraffic(ctx: HookContext, state: AppState, roles: PortRoles, port: number): Promise<string> {
+async function switchTraffic(
+  ctx: HookContext,
+  state: AppState,
+  roles: PortRoles,
+  port: number,
+  switching: { recorded: boolean },
+): Promise<string> {
   if (!roles.blueGreen || !ctx.config.nginx) return '';
   // The include alone is not proof: a hook killed mid-switch can leave it naming this port before any reload.
   if (roles.live === port && state.live === port) {
@@ -205,6 +247,7 @@ async function switchTraffic(ctx: HookContext, state: AppState, roles: PortRoles
   // Switch first, record second: a record that cannot be written puts nginx back, so the two never disagree.
   await switchNginx(ctx.config.nginx, ctx.config.ports, port, ctx.out, ctx.deadline.at, () => {
     writeState(ctx.appDir, recordSwitch(state, port, previous));
+    switching.recorded = true;
   });
   return `; nginx now → ${port}${previous !== null ? ` (previous ${previous} kept for rollback)` : ''}`;
 }
