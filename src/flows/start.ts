@@ -14,7 +14,7 @@ import { findRecord, forgetPort, readState, recordStart, writeState, type AppSta
 import { pollUntil } from '../core/wait.ts';
 import { readPortRoles } from './ports.ts';
 import { freeTargetPort } from './stop.ts';
-import { chooseSupervisor } from '../core/supervisor/choose.ts';
+import { chooseSupervisor, describeAutoFallback } from '../core/supervisor/choose.ts';
 import { startUnit, waitForUnitBind } from '../core/supervisor/unit-start.ts';
 import { stopUnitQuietly } from '../core/supervisor/unit-stop.ts';
 import { DefaultAbandonGraceMs } from '../core/defaults.ts';
@@ -30,7 +30,8 @@ export async function startFlow(ctx: HookContext): Promise<string> {
   const freed = await freeTargetPort(ctx, roles);
   if (freed.stopped.length > 0) ctx.out.say(`Port ${target} free after ${formatDuration(freed.releasedAfterMs)}`);
   if (chooseSupervisor(ctx.config) === 'systemd') return startUnderSystemd(ctx, target);
-  return `${await startDirectly(ctx, target)}; supervisor: direct`;
+  const fallback = describeAutoFallback(ctx.config);
+  return `${await startDirectly(ctx, target)}; supervisor: direct${fallback ? `; ${fallback}` : ''}`;
 }
 
 /** Start the app's unit through systemd: the app lives in its own cgroup, never in the CodeDeploy agent's. */

@@ -24,7 +24,7 @@ export function undoSwitchNow(nginx: NginxConfig, include: IncludeFile, was: str
     restoreIncludeFile(include);
   } catch (error) {
     const why = describeFsError(error);
-    return `could not put the nginx include back on ${was} (${why}): run "hooks/validate --port N" for the port to serve`;
+    return `could not put the nginx include back on ${was} (${why}): run "hooks/validate --port N" for the live port`;
   }
   const [bin, ...args] = nginx.reload;
   const reload = spawnSync(bin!, args, { stdio: 'ignore', timeout: 3000, killSignal: 'SIGKILL' });

@@ -12,6 +12,27 @@ import { runSystemctl } from './systemctl.ts';
 /** Where portproof writes its units: the administrator's unit directory, which outranks packaged units. */
 export const UnitDirectory = '/etc/systemd/system';
 
+/** Where `systemctl mask` puts its links to /dev/null: for good, and until the next boot (--runtime). */
+export const MaskDirectories = [UnitDirectory, '/run/systemd/system'];
+
+/** The mask on `unit` (a link to /dev/null in a unit directory), or null: the administrator's, never undone. */
+export function findMask(unit: string, dirs = MaskDirectories): string | null {
+  for (const dir of dirs) {
+    const file = path.join(dir, unit);
+    try {
+      if (fs.readlinkSync(file) === '/dev/null') return file;
+    } catch {
+      // Not a link, or not there: no mask in this directory.
+    }
+  }
+  return null;
+}
+
+/** The line refusing a masked unit, naming the fix. */
+export function describeMask(unit: string, mask: string): string {
+  return `${unit} is masked (${mask} → /dev/null), which portproof never undoes: run "systemctl unmask ${unit}"`;
+}
+
 /** A unit portproof wrote for one port, and whether this start changed it. */
 export interface InstalledUnit {
   unit: string;
@@ -33,6 +54,9 @@ export function installUnit(
 ): InstalledUnit {
   const { unit } = resolvePort(config, port);
   const file = path.join(unitDir, unit);
+  // Renaming over the mask's link would unmask it: preflight refuses this; this is the last look before the write.
+  const mask = findMask(unit, [unitDir, ...MaskDirectories.slice(1)]);
+  if (mask !== null) throw new HookError('SYSTEMD_FAILED', describeMask(unit, mask), { unit });
   const envFile = path.join(appDir, `unit-${port}.env`);
   const envChanged = writeIfChanged(envFile, renderEnvironment(config, port), 0o600);
   const unitChanged = writeIfChanged(file, renderUnit(config, port, envFile), 0o644);
