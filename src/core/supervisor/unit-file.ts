@@ -83,7 +83,8 @@ export function renderUnit(config: LoadedConfig, port: number, envFile: string):
     `ExecStart=${exec}`,
     `WorkingDirectory=${escapeSpecifiers(config.app.cwd)}`,
     ...user,
-    `EnvironmentFile=${escapeSpecifiers(envFile)}`,
+    // `-`: a state directory wiped since must not keep the app from coming back after a crash or a boot.
+    `EnvironmentFile=-${escapeSpecifiers(envFile)}`,
     'StandardInput=null',
     `StandardOutput=append:${escapeSpecifiers(logFile)}`,
     `StandardError=append:${escapeSpecifiers(logFile)}`,
