@@ -6,6 +6,7 @@ import { canExecute, runAsOf, type RunAs } from '../config/find-program.ts';
 import { lookupAccount } from '../process/user.ts';
 import { showUnit } from './systemctl.ts';
 import { describeMask, findMask } from './unit-file.ts';
+import { canAppendLog, describeTooOld, readSystemdVersion } from './systemd-version.ts';
 
 /** Who keeps the app running between deployments. */
 export type Supervisor = 'systemd' | 'direct';
@@ -19,10 +20,14 @@ export function isSystemdBooted(runDir = '/run/systemd/system'): boolean {
  * app.supervisor as it applies on this host: `auto` is systemd where PID 1 is systemd, otherwise direct; and direct
  * where a config that works when started directly would not under the unit portproof writes (see findSystemdBlockers).
  */
-export function chooseSupervisor(config: LoadedConfig, booted = isSystemdBooted()): Supervisor {
+export function chooseSupervisor(
+  config: LoadedConfig,
+  booted = isSystemdBooted(),
+  version = booted ? readSystemdVersion() : null,
+): Supervisor {
   if (config.app.supervisor === 'auto') {
     if (!booted) return 'direct';
-    return config.app.unit === undefined && findSystemdBlockers(config).length > 0 ? 'direct' : 'systemd';
+    return config.app.unit === undefined && findSystemdBlockers(config, version).length > 0 ? 'direct' : 'systemd';
   }
   return config.app.supervisor;
 }
@@ -31,16 +36,22 @@ export function chooseSupervisor(config: LoadedConfig, booted = isSystemdBooted(
  * Why `auto` stays direct on a host whose PID 1 is systemd: what a config that worked when started directly (before
  * `auto` picked systemd) would break under the unit portproof writes. A WARNING for the verdict, '' when none.
  */
-export function describeAutoFallback(config: LoadedConfig, booted = isSystemdBooted()): string {
+export function describeAutoFallback(
+  config: LoadedConfig,
+  booted = isSystemdBooted(),
+  version = booted ? readSystemdVersion() : null,
+): string {
   if (config.app.supervisor !== 'auto' || !booted || config.app.unit !== undefined) return '';
-  const blockers = findSystemdBlockers(config);
+  const blockers = findSystemdBlockers(config, version);
   if (blockers.length === 0) return '';
   return `WARNING: app.supervisor auto chose direct, not systemd: ${blockers.join('; ')}`;
 }
 
 /** What the unit portproof writes cannot hold or do for this config; each a line naming its key. */
-function findSystemdBlockers(config: LoadedConfig): string[] {
+function findSystemdBlockers(config: LoadedConfig, version: number | null): string[] {
   const problems: string[] = [];
+  const tooOld = describeTooOld(version);
+  if (tooOld) problems.push(`app.supervisor: ${tooOld}`);
   // Each path goes on one line of the unit file: a line break would end it there.
   for (const [key, value] of [
     ['app.cwd', config.app.cwd],
@@ -48,7 +59,9 @@ function findSystemdBlockers(config: LoadedConfig): string[] {
   ] as const) {
     if (/[\n\r]/.test(value)) problems.push(`${key}: contains a line break, which a systemd unit cannot hold`);
   }
-  problems.push(...config.ports.flatMap((port) => checkLogDirectory(resolvePort(config, port).logFile)));
+  // Before v240 the app's output goes to the journal: systemd opens no log file then.
+  if (canAppendLog(version))
+    problems.push(...config.ports.flatMap((port) => checkLogDirectory(resolvePort(config, port).logFile)));
   problems.push(...checkUserEntersCwd(config));
   // systemd drops (and logs, value and all) an assignment whose name it does not accept: refused, naming the key only.
   for (const key of Object.keys(config.app.env).filter((name) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))) {
@@ -99,7 +112,7 @@ export function checkSupervisor(
     const mask = findMask(unit);
     if (mask !== null) problems.push(`app: ${describeMask(unit, mask)}`);
   }
-  problems.push(...findSystemdBlockers(config));
+  problems.push(...findSystemdBlockers(config, readSystemdVersion()));
   return [...new Set(problems)];
 }
 

@@ -8,6 +8,7 @@ import { DefaultRestartDelaySec } from '../defaults.ts';
 import { HookError } from '../errors.ts';
 import { describeFsError } from '../fs-error.ts';
 import { runSystemctl } from './systemctl.ts';
+import { canAppendLog, readSystemdVersion } from './systemd-version.ts';
 
 /** Where portproof writes its units: the administrator's unit directory, which outranks packaged units. */
 export const UnitDirectory = '/etc/systemd/system';
@@ -65,7 +66,12 @@ export function installUnit(
 }
 
 /** The unit file's text: what the README shows in full. */
-export function renderUnit(config: LoadedConfig, port: number, envFile: string): string {
+export function renderUnit(
+  config: LoadedConfig,
+  port: number,
+  envFile: string,
+  version = readSystemdVersion(),
+): string {
   const { argv, logFile } = resolvePort(config, port);
   const program = findProgram(argv[0]!, config.app.cwd, config.app.env.PATH ?? process.env.PATH ?? '', null);
   // Preflight found the program; a program gone since is named by systemd's own start failure.
@@ -79,15 +85,17 @@ export function renderUnit(config: LoadedConfig, port: number, envFile: string):
     'After=network.target',
     '',
     '[Service]',
-    'Type=exec',
+    // Before v240 there is no Type=exec (a failed exec is seen as the start's exit 203) and no append:.
+    canAppendLog(version) ? 'Type=exec' : 'Type=simple',
     `ExecStart=${exec}`,
     `WorkingDirectory=${escapeSpecifiers(config.app.cwd)}`,
     ...user,
     // `-`: a state directory wiped since must not keep the app from coming back after a crash or a boot.
     `EnvironmentFile=-${escapeSpecifiers(envFile)}`,
     'StandardInput=null',
-    `StandardOutput=append:${escapeSpecifiers(logFile)}`,
-    `StandardError=append:${escapeSpecifiers(logFile)}`,
+    ...(canAppendLog(version)
+      ? [`StandardOutput=append:${escapeSpecifiers(logFile)}`, `StandardError=append:${escapeSpecifiers(logFile)}`]
+      : ['StandardOutput=journal', 'StandardError=journal']),
     // The whole cgroup is stopped: the signal to every process, SIGKILL to what is left after the grace.
     'KillMode=control-group',
     `KillSignal=${config.stop.signal}`,

@@ -23,6 +23,7 @@ import { pollUntil } from '../wait.ts';
 import { readFirstExitSince, readInvocationLines, readRunExit } from './journal.ts';
 import { runSystemctl, showUnit, type UnitStatus } from './systemctl.ts';
 import { installUnit } from './unit-file.ts';
+import { canAppendLog, readSystemdVersion } from './systemd-version.ts';
 import { stopUnitQuietly } from './unit-stop.ts';
 
 /** An app systemd started: its unit, this run of it, and its main process (whose cgroup is the new tree). */
@@ -55,6 +56,9 @@ export async function startUnit(
   if (config.app.unit === undefined) {
     const installed = installUnit(config, port, appDir);
     if (installed.changed) out.say(`Wrote ${installed.file}`, { unit });
+  }
+  // Before systemd 240 the unit's output goes to the journal (no append:), read from there as for the user's unit.
+  if (config.app.unit === undefined && canAppendLog(readSystemdVersion())) {
     // Created here, safely and as the app user's, so that systemd appends to a regular file and nothing else.
     const account = config.app.user ? lookupAccount(config.app.user) : null;
     const opened = openAppLog(logFile, account);
