@@ -53,6 +53,9 @@ describe('under systemd, hosts set up their own way', { timeout: 120_000 }, () =
     const revision = inPlace();
     expectVerdict((await bed.deploy(revision)).last, 'ValidateService', 'OK');
     const before = (await bed.container.systemctl('show', '-P', 'MainPID', unitOf(blue))).stdout.trim();
+    // The agent unpacks a revision readable by all; mkdtemp made this one root's alone.
+    fs.chmodSync(revision.dir, 0o755);
+    fs.chmodSync(revision.configPath, 0o644);
     const argv = process.env.PORTPROOF_TEST_FROM_SOURCE === '1' ? hookArgv('stop') : [`${revision.dir}/hooks/stop`];
     const run = await bed.container.exec(
       ['setpriv', `--reuid=${NobodyUid}`, `--regid=${NobodyUid}`, '--clear-groups', ...argv],
@@ -77,7 +80,11 @@ describe('under systemd, hosts set up their own way', { timeout: 120_000 }, () =
   });
 
   it('the state directory wiped under a running unit: systemd still brings the app back after a crash', async () => {
-    expectVerdict((await bed.deploy(inPlace())).last, 'ValidateService', 'OK');
+    // The log outside the state directory: systemd cannot append to a file in a directory that is gone.
+    const logs = path.join(bed.scratch, 'logs');
+    fs.mkdirSync(logs, { recursive: true, mode: 0o755 });
+    const revision = inPlace({ app: { log: path.join(logs, 'app-{port}.log') } });
+    expectVerdict((await bed.deploy(revision)).last, 'ValidateService', 'OK');
     const before = Number((await bed.container.systemctl('show', '-P', 'MainPID', unitOf(blue))).stdout.trim());
     fs.rmSync(path.join(bed.stateDir, 'fixture'), { recursive: true, force: true });
     expect((await bed.container.exec(['kill', '-KILL', String(before)])).code).toBe(0);

@@ -6,6 +6,7 @@ import { canExecute, runAsOf, type RunAs } from '../config/find-program.ts';
 import { lookupAccount } from '../process/user.ts';
 import { showUnit } from './systemctl.ts';
 import { describeMask, findMask } from './unit-file.ts';
+import { describeBackgrounding } from './background-script.ts';
 import { canAppendLog, describeTooOld, readSystemdVersion } from './systemd-version.ts';
 
 /** Who keeps the app running between deployments. */
@@ -63,6 +64,8 @@ function findSystemdBlockers(config: LoadedConfig, version: number | null): stri
   if (canAppendLog(version))
     problems.push(...config.ports.flatMap((port) => checkLogDirectory(resolvePort(config, port).logFile)));
   problems.push(...checkUserEntersCwd(config));
+  const backgrounds = describeBackgrounding(config);
+  if (backgrounds) problems.push(backgrounds);
   // systemd drops (and logs, value and all) an assignment whose name it does not accept: refused, naming the key only.
   for (const key of Object.keys(config.app.env).filter((name) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))) {
     problems.push(`app.env.${key}: systemd takes only names of letters, digits and _, not starting with a digit`);
