@@ -76,10 +76,11 @@ async function stopPortUnits(
   const units = [...new Set([...(known ? [configured] : []), ...(record?.unit ? [record.unit] : [])])];
   const stopped: StoppedProcess[] = [];
   for (const unit of units) {
-    // One look at the unit serves both: stopping it does not change whether it starts at boot.
+    // One look at the unit serves both. Off the boot list first: interrupted during the stop, the port nginx does not
+    // serve (assertNotServed) is not the one that starts at boot.
     const status = showUnit(unit);
-    const done = await stopUnit(unit, ctx.config.stop.grace, ctx.deadline.at, ctx.out, status);
     disableUnit(unit, ctx.out, status.unitFileState);
+    const done = await stopUnit(unit, ctx.config.stop.grace, ctx.deadline.at, ctx.out, status);
     if (done?.main) stopped.push({ info: done.main, signal: ctx.config.stop.signal, exitedAfterMs: done.tookMs, unit });
   }
   return stopped;

@@ -2,13 +2,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { pollUntil } from '../../src/lab/net.ts';
+import { FixtureAppPath } from '../support/app.ts';
 import { expectVerdict } from '../support/hook-tests.ts';
 import { hookArgv } from '../support/hooks.ts';
 import { BedPorts, parseAnswer, startSystemdBed, type SystemdBed } from '../support/systemd-bed.ts';
 
-// Hosts set up otherwise than the happy path (issue 18, items 6 and 7), each a test that failed before its fix: an
-// upgrade from direct with a log in the app user's own directory, hooks not run as root, a masked unit, and a state
-// directory wiped under a running unit.
+// Hosts set up otherwise than the happy path (issue 18, items 4, 6 and 7), each a test that failed before its fix: a
+// start script that backgrounds its app, an upgrade from direct with a log in the app user's own directory, hooks not
+// run as root, a masked unit, and a state directory wiped under a running unit.
 
 const { blue } = BedPorts;
 const unitOf = (port: number): string => `portproof-fixture@${port}.service`;
@@ -30,6 +31,38 @@ describe('under systemd, hosts set up their own way', { timeout: 120_000 }, () =
 
   const inPlace = (extra: Record<string, unknown> = {}) =>
     bed.revision({ versionTag: 'v1', ports: [blue], nginx: undefined, ...extra });
+
+  /** `background-start.sh OUT node app.mjs …`: nohup … & and exit 0, as start scripts are written. */
+  const backgrounding = (supervisor: string) => ({
+    supervisor,
+    command: [
+      path.join(path.dirname(FixtureAppPath), 'background-start.sh'),
+      path.join(bed.scratch, 'background.out'),
+      '/usr/bin/node',
+      FixtureAppPath,
+      '--port={port}',
+      '--version-tag=bg',
+    ],
+  });
+
+  it('a start script that backgrounds its app, app.supervisor: systemd: refused before anything is stopped', async () => {
+    const v1 = inPlace();
+    expectVerdict((await bed.deploy(v1)).last, 'ValidateService', 'OK');
+    const before = (await bed.container.systemctl('show', '-P', 'MainPID', unitOf(blue))).stdout.trim();
+    const run = await bed.hook(inPlace({ app: backgrounding('systemd') }), 'start');
+    expect(run.verdict, run.stdout).toMatch(
+      /FAILED: .*background-start\.sh line \d+ \("nohup .*&"\) puts the app in the background.*exec/,
+    );
+    expect(run.code).toBe(2);
+    expect((await bed.container.systemctl('show', '-P', 'MainPID', unitOf(blue))).stdout.trim()).toBe(before);
+  });
+
+  it('a start script that backgrounds its app, auto: started directly, and the verdict says why', async () => {
+    const runs = await bed.deploy(inPlace({ app: backgrounding('auto') }), undefined, { killMode: 'process' });
+    expectVerdict(runs.start!, 'ApplicationStart', 'OK', /supervisor: direct; WARNING: .*background-start\.sh line/);
+    expectVerdict(runs.last, 'ValidateService', 'OK', `port ${blue} owned by`);
+    expect(parseAnswer(await bed.get(`http://127.0.0.1:${blue}/`))?.version).toBe('bg');
+  });
 
   it('upgrading from direct: a log in the app user own directory keeps working, auto stays direct, said', async () => {
     const logs = path.join(bed.scratch, 'home-app');
