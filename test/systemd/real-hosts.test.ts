@@ -142,6 +142,30 @@ describe('under systemd, as real hosts run it', { timeout: 120_000 }, () => {
     expect(parseAnswer(await bed.get())?.version).toBe('v1');
   });
 
+  it('systemctl failing after the switch is a WARNING in an OK verdict, not a failed deployment', async () => {
+    const v1 = bed.revision({ versionTag: 'v1' });
+    expectVerdict((await bed.deploy(v1)).last, 'ValidateService', 'OK', `nginx now → ${blue}`);
+    // The boot list made read-only: enable and disable both fail, as on a host whose /etc is read-only.
+    const wants = '/etc/systemd/system/multi-user.target.wants';
+    expect((await bed.container.exec(['mount', '--bind', wants, wants])).code).toBe(0);
+    try {
+      expect((await bed.container.exec(['mount', '-o', 'remount,bind,ro', wants])).code).toBe(0);
+      const v2 = bed.revision({ versionTag: 'v2' });
+      const runs = await bed.deploy(v2, v1);
+      expectVerdict(
+        runs.last,
+        'ValidateService',
+        'OK',
+        `nginx now → ${green}`,
+        /WARNING: could not take off the boot list: portproof-fixture@8081\.service/,
+      );
+      expect(parseAnswer(await bed.get())?.version).toBe('v2');
+      expect(readState().live).toBe(green);
+    } finally {
+      await bed.container.exec(['umount', wants]);
+    }
+  });
+
   for (const kill of [false, true]) {
     const how = kill ? 'SIGTERM, then SIGKILL 5 s later' : 'SIGTERM';
     it(`ApplicationStart interrupted (${how}) while waiting for the bind: the unit is stopped, not recorded`, async () => {
