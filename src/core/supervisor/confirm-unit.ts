@@ -3,7 +3,7 @@ import type { ProcessInfo } from '../procfs/types.ts';
 import type { StartRecord } from '../state/state.ts';
 import { readProcessInfo } from '../procfs/index.ts';
 import { showUnit } from './systemctl.ts';
-import { describeOutput, describeUnitExit, hasLeftRun } from './unit-start.ts';
+import { describeOutput, describeUnitExit, hasLeftRun } from './unit-run.ts';
 
 /**
  * A record ApplicationStart made under systemd is still the unit's current run: same main PID, same invocation, still
