@@ -63,7 +63,6 @@ function findSystemdBlockers(config: LoadedConfig, version: number | null): stri
   // Before v240 the app's output goes to the journal: systemd opens no log file then.
   if (canAppendLog(version))
     problems.push(...config.ports.flatMap((port) => checkLogDirectory(resolvePort(config, port).logFile)));
-  problems.push(...checkUserEntersCwd(config));
   const backgrounds = describeBackgrounding(config);
   if (backgrounds) problems.push(backgrounds);
   // systemd drops (and logs, value and all) an assignment whose name it does not accept: refused, naming the key only.
@@ -116,6 +115,8 @@ export function checkSupervisor(
     if (mask !== null) problems.push(`app: ${describeMask(unit, mask)}`);
   }
   problems.push(...findSystemdBlockers(config, readSystemdVersion()));
+  // Not a reason for auto to leave systemd: a release directory's mode is the host's to fix, said before anything runs.
+  problems.push(...checkUserEntersCwd(config));
   return [...new Set(problems)];
 }
 
