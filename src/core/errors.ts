@@ -33,6 +33,8 @@ export type HookErrorCode =
   /** nginx.include is not a file nginx loads (`nginx -T`): a switch there would change nothing it serves. */
   | 'INCLUDE_NOT_READ'
   | 'LIVE_PORT_CONFLICT'
+  /** A unit portproof did not write holds the port, which systemd would start again: refused, never fought. */
+  | 'FOREIGN_UNIT'
   /** systemctl refused or failed (a unit that cannot be written, started, stopped or enabled). */
   | 'SYSTEMD_FAILED'
   /** /proc cannot be read (not mounted, or an error other than a vanished process or a permission). */
@@ -60,7 +62,7 @@ export interface HookErrorContext {
   [key: string]: unknown;
 }
 
-const ExitTwo = new Set<HookErrorCode>(['BAD_CONFIG', 'BAD_USAGE', 'UNSAFE_STATE', 'INCLUDE_NOT_READ']);
+const ExitTwo = new Set<HookErrorCode>(['BAD_CONFIG', 'BAD_USAGE', 'UNSAFE_STATE', 'INCLUDE_NOT_READ', 'FOREIGN_UNIT']);
 
 /** A failed verification or bad input, with the most specific reason first in its message. */
 export class HookError extends Error {
@@ -75,8 +77,9 @@ export class HookError extends Error {
   }
 
   /**
-   * Exit code per the output contract: 2 for bad config or usage, and for a state directory others could write (the
-   * host's setup is wrong, nothing was touched, a retry cannot help), 1 for everything else.
+   * Exit code per the output contract: 2 for bad config or usage, for a state directory others could write and for a
+   * unit of the host's own on the port (the host's setup is wrong, nothing was touched, a retry cannot help), 1 for
+   * everything else.
    */
   get exitCode(): 1 | 2 {
     return ExitTwo.has(this.code) ? 2 : 1;

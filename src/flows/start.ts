@@ -10,12 +10,12 @@ import type { ProcessInfo } from '../core/procfs/types.ts';
 import { DefaultKillWaitMs } from '../core/defaults.ts';
 import { signalProcess } from '../core/process/signal.ts';
 import { isSameProcess } from '../core/procfs/index.ts';
-import { findRecord, readState, recordStart, writeState, type AppState } from '../core/state/state.ts';
+import { findRecord, forgetPort, readState, recordStart, writeState, type AppState } from '../core/state/state.ts';
 import { pollUntil } from '../core/wait.ts';
 import { prepareRelease } from '../core/release/start-release.ts';
 import { readServedRoles } from './ports.ts';
 import { freeTargetPort } from './stop.ts';
-import { chooseSupervisor } from '../core/supervisor/choose.ts';
+import { chooseSupervisor, describeAutoFallback } from '../core/supervisor/choose.ts';
 import { startUnit, waitForUnitBind } from '../core/supervisor/unit-start.ts';
 import { stopUnitQuietly } from '../core/supervisor/unit-stop.ts';
 import { DefaultAbandonGraceMs } from '../core/defaults.ts';
@@ -35,7 +35,8 @@ export async function startFlow(ctx: HookContext): Promise<string> {
   const run = { ...ctx, config: release.config };
   const from = release.name ? { release: release.name } : {};
   if (chooseSupervisor(ctx.config) === 'systemd') return startUnderSystemd(run, target, from);
-  return `${await startDirectly(run, target, from)}; supervisor: direct`;
+  const fallback = describeAutoFallback(ctx.config);
+  return `${await startDirectly(run, target, from)}; supervisor: direct${fallback ? `; ${fallback}` : ''}`;
 }
 
 /** Start the app's unit through systemd: the app lives in its own cgroup, never in the CodeDeploy agent's. */
@@ -44,11 +45,13 @@ async function startUnderSystemd(ctx: HookContext, target: number, from: { relea
   ctx.out.begin(`Starting ${unit} (supervisor: systemd)`, { port: target, unit });
   // start.timeout covers systemd's start job and the bind alike: a unit that never finishes starting is named.
   const bindUntil = Math.min(Date.now() + ctx.config.start.timeout, ctx.deadline.at);
-  // Interrupted before the record is written (the start job included), the start stops the unit rather than leave it
-  // running unrecorded.
+  // Interrupted before the app is bound (the start job and the bind wait included), the start stops the unit and drops
+  // its record rather than leave it running unvalidated: systemd finishes the stop even if SIGKILL follows.
   const stop = async () => {
-    await stopUnitQuietly(unit, Date.now() + DefaultAbandonGraceMs, ctx.out);
-    return `stopped ${unit}, which this start had started`;
+    const stopping = stopUnitQuietly(unit, Date.now() + DefaultAbandonGraceMs, ctx.out);
+    forgetQuietly(ctx, target);
+    if (await stopping) return `stopped ${unit}, which this start had started`;
+    return `asked systemd to stop ${unit}, which this start had started (still stopping)`;
   };
   const forget = onInterrupt(stop);
   const app = await startUnit(ctx.config, target, ctx.appDir, bindUntil, ctx.out);
@@ -76,15 +79,30 @@ async function startUnderSystemd(ctx: HookContext, target: number, from: { relea
     await stop();
     throw error;
   }
-  forget();
   ctx.out.say(`${unit} started PID ${info.pid} as ${info.user}`, { pid: info.pid, unit });
-  const { bindMs, info: bound } = await waitForUnitBind(app, target, bindUntil, ctx.out);
+  const bind = waitForUnitBind(app, target, bindUntil, ctx.out);
+  // A unit that failed to bind was stopped by the wait: its record goes with it.
+  const { bindMs, info: bound } = await bind.catch((error: unknown) => {
+    forgetQuietly(ctx, target);
+    throw error;
+  });
   // Recorded again as it runs once bound: the command systemd's child had before its exec is not the app's.
   recordStart(state, target, { ...findRecord(state, target)!, command: bound.command, user: bound.user });
   writeState(ctx.appDir, state);
+  forget();
   ctx.log.info({ port: target, pid: info.pid, unit, bindMs }, 'listening');
   const started = `PID ${bound.pid} (${bound.comm}, started ${formatClock(bound.startedAt)})`;
   return `${started} listening on port ${target} after ${formatDuration(bindMs)} as ${unit}`;
+}
+
+/** Drop the record of an abandoned start; a state that cannot be written keeps a record of a run that ended. */
+function forgetQuietly(ctx: HookContext, port: number): void {
+  try {
+    const state = readState(ctx.appDir);
+    if (forgetPort(state, port)) writeState(ctx.appDir, state);
+  } catch {
+    // A record whose run ended is never trusted again: ApplicationStop and ValidateService see it is gone.
+  }
 }
 
 /** Start the app detached (its own session, output to its log): nothing restarts it after a crash or a reboot. */

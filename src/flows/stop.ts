@@ -16,6 +16,7 @@ import { isSystemdBooted } from '../core/supervisor/choose.ts';
 import { stopUnit } from '../core/supervisor/unit-stop.ts';
 import { showUnit } from '../core/supervisor/systemctl.ts';
 import { disableUnit } from '../core/supervisor/boot-units.ts';
+import { assertNoForeignUnit } from '../core/supervisor/foreign-unit.ts';
 import type { StartRecord } from '../core/state/state.ts';
 
 /** ApplicationStop: free the target port. Nothing listening is success; so is running it twice. */
@@ -34,6 +35,9 @@ export async function freeTargetPort(ctx: HookContext, roles: PortRoles): Promis
   // Last look before any signal: the port nginx serves (per the include and the last recorded switch) is never freed.
   assertNotServed(ctx.config, roles, state, ctx.appDir, port);
   if (state.problem) ctx.out.say(`Note: ${state.problem}; only processes found listening will be stopped`);
+  // A unit of the host's own on the port is refused before anything is signalled: systemd would restart it.
+  if (isSystemdBooted())
+    assertNoForeignUnit(port, [resolvePort(ctx.config, port).unit, findRecord(state, port)?.unit ?? '']);
   const units = await stopPortUnits(ctx, port, findRecord(state, port));
   const freed = await freePort(port, {
     signal: ctx.config.stop.signal,
@@ -76,10 +80,11 @@ async function stopPortUnits(
   const units = [...new Set([...(known ? [configured] : []), ...(record?.unit ? [record.unit] : [])])];
   const stopped: StoppedProcess[] = [];
   for (const unit of units) {
-    // One look at the unit serves both: stopping it does not change whether it starts at boot.
+    // One look at the unit serves both. Off the boot list first: interrupted during the stop, the port nginx does not
+    // serve (assertNotServed) is not the one that starts at boot.
     const status = showUnit(unit);
-    const done = await stopUnit(unit, ctx.config.stop.grace, ctx.deadline.at, ctx.out, status);
     disableUnit(unit, ctx.out, status.unitFileState);
+    const done = await stopUnit(unit, ctx.config.stop.grace, ctx.deadline.at, ctx.out, status);
     if (done?.main) stopped.push({ info: done.main, signal: ctx.config.stop.signal, exitedAfterMs: done.tookMs, unit });
   }
   return stopped;

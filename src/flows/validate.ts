@@ -12,13 +12,26 @@ import { formatClock } from '../core/process/describe.ts';
 import { describeFsError } from '../core/fs-error.ts';
 import { pruneReleases } from '../core/release/prune-releases.ts';
 import { assertReleaseKept } from '../core/release/release-gone.ts';
-import { findRecord, readState, recordSwitch, writeState, type AppState } from '../core/state/state.ts';
+import {
+  findRecord,
+  forgetPort,
+  readState,
+  recordSwitch,
+  replaceRecord,
+  writeState,
+  type AppState,
+} from '../core/state/state.ts';
 import { readServedRoles, type PortRoles } from './ports.ts';
 import type { ProcessInfo } from '../core/procfs/types.ts';
 import type { StartRecord } from '../core/state/state.ts';
 import { chooseSupervisor, isSystemdBooted } from '../core/supervisor/choose.ts';
-import { moveBootEnablement } from '../core/supervisor/boot-units.ts';
-import { confirmUnitRun, explainUnitExit } from '../core/supervisor/confirm-unit.ts';
+import { disableOtherUnits, disableUnit, enableForBoot, type BootEnablement } from '../core/supervisor/boot-units.ts';
+import { adoptCurrentRun, confirmUnitRun, explainUnitExit } from '../core/supervisor/confirm-unit.ts';
+import { stopUnitQuietly } from '../core/supervisor/unit-stop.ts';
+import { DefaultAbandonGraceMs } from '../core/defaults.ts';
+import type { Progress } from '../core/progress.ts';
+import { isInterrupted, onInterrupt } from '../runner/interrupt-cleanup.ts';
+import { saveInclude, undoSwitchNow } from '../core/nginx/undo-switch.ts';
 
 /**
  * ValidateService: the process ApplicationStart recorded is still the same process, its tree owns every listener on
@@ -32,7 +45,7 @@ export async function validateFlow(ctx: HookContext): Promise<string> {
   // roles chosen here are the ones the switch starts from.
   const { roles, files } = await readServedRoles(ctx.config, ctx.deadline.at);
   const port = choosePort(ctx, state, roles);
-  const record = findRecord(state, port);
+  let record = findRecord(state, port);
   if (!record) {
     const why = state.problem ?? `no process recorded for port ${port} in ${ctx.appDir}/state.json`;
     throw new HookError('STATE_INVALID', `${why}; nothing on port ${port} is trusted (run ApplicationStart first)`, {
@@ -40,6 +53,98 @@ export async function validateFlow(ctx: HookContext): Promise<string> {
     });
   }
   assertReleaseKept(ctx.appDir, record, port);
+  // A rollback (--port) proves the unit's current run: systemd restarting the kept version is not a reason to refuse.
+  const adopted =
+    ctx.options.port !== undefined && record.unit ? adoptCurrentRun({ ...record, unit: record.unit }) : null;
+  if (adopted) {
+    ctx.out.say(adopted.clause);
+    record = adopted.record;
+    replaceRecord(state, port, record);
+  }
+  let proved: { clause: string; tree: ProcessInfo };
+  try {
+    proved = await proveApp(ctx, record, port);
+  } catch (error) {
+    throw await stopRejected(ctx, state, roles, record, port, error);
+  }
+  if (adopted) writeState(ctx.appDir, state);
+  const restarted = adopted ? `; ${adopted.clause}` : '';
+  const systemd = isSystemdBooted();
+  const underUnits = systemd && chooseSupervisor(ctx.config) === 'systemd';
+  // Enabled before the switch, the others disabled after: a reboot at any instant starts what nginx names.
+  const enabled = underUnits ? enableForBoot(ctx.config, port, ctx.out) : { clause: '', changed: false };
+  const live = underUnits ? port : null;
+  const switching = { recorded: false };
+  // Interrupted mid-switch (SIGTERM, SIGKILL 5 s later): nginx, the state and the boot list are left agreeing.
+  const unguard = onInterrupt(guardSwitch(ctx, roles, port, systemd ? live : undefined, enabled, switching));
+  let switched: string;
+  try {
+    switched = await switchTraffic(ctx, { state, roles, port, tree: proved.tree, files }, switching);
+  } catch (error) {
+    unguard();
+    // nginx stayed on (or went back to) the old port: this port does not start at boot after all.
+    if (enabled.changed) disableQuietly(resolvePort(ctx.config, port).unit, ctx.out);
+    throw error;
+  }
+  const boot = systemd ? disableOtherUnits(ctx.config, live, ctx.out) : '';
+  unguard();
+  return `${proved.clause}${restarted}${switched}${enabled.clause}${boot}${pruneAfterSwitch(ctx)}`;
+}
+
+/** After a verified switch: the releases the recorded apps run from stay, with `keep` more; the rest are deleted. */
+function pruneAfterSwitch(ctx: HookContext): string {
+  const recorded = Object.values(readState(ctx.appDir).processes).flatMap((r) => (r.release ? [r.release] : []));
+  let report: { kept: string[]; deleted: string[] };
+  try {
+    report = pruneReleases(ctx.appDir, new Set(recorded), ctx.config.keep);
+  } catch (error) {
+    // The switch is verified; a release that cannot be deleted costs disk, not service: said, not failed.
+    return `; old releases not deleted: ${describeFsError(error)}`;
+  }
+  const { kept, deleted } = report;
+  if (kept.length === 0 && deleted.length === 0) return '';
+  if (deleted.length > 0) ctx.out.say(`Deleted release(s) ${deleted.join(', ')}`);
+  return `; releases kept: ${kept.join(', ')}`;
+}
+
+/**
+ * What an interrupt during the switch does, synchronously (nothing of the switch may run in between): before the
+ * switch was recorded, the include goes back and the unit enabled for it is disabled again; after, the other units
+ * are disabled as the switch would have. `live` undefined: no systemd here, no boot list to touch.
+ */
+function guardSwitch(
+  ctx: HookContext,
+  roles: PortRoles,
+  port: number,
+  live: number | null | undefined,
+  enabled: BootEnablement,
+  switching: { recorded: boolean },
+): () => Promise<string> {
+  const nginx = roles.blueGreen ? ctx.config.nginx : undefined;
+  const include = nginx ? saveInclude(nginx) : null;
+  return async () => {
+    if (switching.recorded) {
+      const boot = live !== undefined ? disableOtherUnits(ctx.config, live, ctx.out) : '';
+      return `nginx was switched to port ${port} and recorded${boot}`;
+    }
+    const was = roles.live !== null ? `port ${roles.live}` : 'no include';
+    const undone = nginx && include ? undoSwitchNow(nginx, include, was) : '';
+    if (!enabled.changed) return undone;
+    const { unit } = resolvePort(ctx.config, port);
+    disableQuietly(unit, ctx.out);
+    return `${undone}${undone ? '; ' : ''}${unit} no longer starts at boot`;
+  };
+}
+
+/**
+ * The recorded process (under systemd, its unit's run) owns every listener on the port, answers health, and still
+ * does health.settle later: the verdict's clause.
+ */
+async function proveApp(
+  ctx: HookContext,
+  record: StartRecord,
+  port: number,
+): Promise<{ clause: string; tree: ProcessInfo }> {
   const unit = record.unit ? ` (${record.unit})` : '';
   ctx.out.begin(`Verifying PID ${record.pid}${unit} owns port ${port}`, { port, pid: record.pid });
   const confirm = () => confirmRecord(ctx, record, port);
@@ -76,29 +181,47 @@ export async function validateFlow(ctx: HookContext): Promise<string> {
   const owner = `PID ${info.pid} (${info.comm}, started ${formatClock(info.startedAt)}${count})`;
   const answer = `HTTP ${healthy.status} in ${formatDuration(healthy.latencyMs)}, try ${healthy.attempts}`;
   const still = settled ? `; still healthy ${formatDuration(health.settle)} later` : '';
-  const owned = `port ${port} owned by ${owner}; healthy (${answer})${still}`;
   const fields = { port, pid: info.pid, attempts: healthy.attempts, settledMs: settled?.waitedMs };
   ctx.log.info({ ...fields, healthyAfterMs: healthy.waitedMs }, 'verified');
-  const switched = await switchTraffic(ctx, { state, roles, port, tree: info, files });
-  // The port that now serves (switched to, or in place) is the one that starts at boot.
-  const boot = isSystemdBooted() ? moveBootEnablement(ctx.config, port, chooseSupervisor(ctx.config), ctx.out) : '';
-  return `${owned}${switched}${boot}${pruneAfterSwitch(ctx)}`;
+  return { clause: `port ${port} owned by ${owner}; healthy (${answer})${still}`, tree: info };
 }
 
-/** After a verified switch: the releases the recorded apps run from stay, with `keep` more; the rest are deleted. */
-function pruneAfterSwitch(ctx: HookContext): string {
-  const recorded = Object.values(readState(ctx.appDir).processes).flatMap((r) => (r.release ? [r.release] : []));
-  let report: { kept: string[]; deleted: string[] };
-  try {
-    report = pruneReleases(ctx.appDir, new Set(recorded), ctx.config.keep);
-  } catch (error) {
-    // The switch is verified; a release that cannot be deleted costs disk, not service: said, not failed.
-    return `; old releases not deleted: ${describeFsError(error)}`;
+/**
+ * A release ValidateService rejects is not left running under systemd next to the live app (Restart= would keep a
+ * crashing one restarting): its unit is stopped and its record dropped, and the verdict says so. Not the port nginx
+ * serves, and not on a rollback (--port): the operator chose that one.
+ */
+async function stopRejected(
+  ctx: HookContext,
+  state: AppState,
+  roles: PortRoles,
+  record: StartRecord,
+  port: number,
+  error: unknown,
+): Promise<unknown> {
+  const served = roles.live === port || state.live === port;
+  if (!(error instanceof HookError) || record.unit === undefined || served || ctx.options.port !== undefined)
+    return error;
+  if (isInterrupted()) return error;
+  await stopUnitQuietly(record.unit, Date.now() + DefaultAbandonGraceMs + 10_000, ctx.out);
+  if (forgetPort(state, port)) {
+    try {
+      writeState(ctx.appDir, state);
+    } catch {
+      // The record names a run that has ended: ApplicationStop and ValidateService see it is gone.
+    }
   }
-  const { kept, deleted } = report;
-  if (kept.length === 0 && deleted.length === 0) return '';
-  if (deleted.length > 0) ctx.out.say(`Deleted release(s) ${deleted.join(', ')}`);
-  return `; releases kept: ${kept.join(', ')}`;
+  const message = `${error.message}; stopped ${record.unit}, so that it does not keep restarting`;
+  return new HookError(error.code, message, error.context, { cause: error });
+}
+
+function disableQuietly(unit: string, out: Progress): void {
+  try {
+    disableUnit(unit, out);
+  } catch (error) {
+    // The failed switch is the verdict; a unit left enabled for boot starts next to the one nginx names, harmlessly.
+    out.say(`Could not disable ${unit}: ${(error as Error).message}`);
+  }
 }
 
 /**
@@ -141,7 +264,11 @@ interface SwitchInputs {
   files: NginxFiles | null;
 }
 
-async function switchTraffic(ctx: HookContext, inputs: SwitchInputs): Promise<string> {
+async function switchTraffic(
+  ctx: HookContext,
+  inputs: SwitchInputs,
+  switching: { recorded: boolean },
+): Promise<string> {
   const { state, roles, port } = inputs;
   if (!roles.blueGreen || !ctx.config.nginx) return '';
   // The include alone is not proof: a hook killed mid-switch can leave it naming this port before any reload.
@@ -153,7 +280,10 @@ async function switchTraffic(ctx: HookContext, inputs: SwitchInputs): Promise<st
   const previous =
     roles.live === port ? state.previous : roles.live !== null && findRecord(state, roles.live) ? roles.live : null;
   // Switch first, record second: a record that cannot be written puts nginx back, so the two never disagree.
-  const record = () => writeState(ctx.appDir, recordSwitch(state, port, previous));
+  const record = () => {
+    writeState(ctx.appDir, recordSwitch(state, port, previous));
+    switching.recorded = true;
+  };
   const plan = { port, tree: inputs.tree, files: inputs.files, untilMs: ctx.deadline.at, record };
   const proof = await switchNginx(ctx.config.nginx, ctx.config.ports, plan, ctx.out);
   ctx.log.info({ port, proof }, 'switched');

@@ -46,6 +46,8 @@ export function makeRevision(
         `--version-tag=${options.versionTag ?? 'v1'}`,
         ...(options.appFlags ?? []),
       ],
+      // Outside a container a test never writes units into the host's systemd: the systemd bed passes `auto`.
+      supervisor: 'direct',
       ...options.app,
     },
     ports: options.ports,

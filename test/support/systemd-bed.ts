@@ -187,6 +187,8 @@ function makeBed(container: Container, scratch: string, nginx: BedNginx): System
         ports: [BedPorts.blue, BedPorts.green],
         nginx: section,
         ...options,
+        // Inside the container PID 1 is systemd: `auto` picks it, as on a host.
+        app: { supervisor: 'auto', ...options.app },
         stateDir: options.stateDir ?? bed.stateDir,
         parentDir: scratch,
         hooksDir: path.join(Repo, 'hooks'),

@@ -110,7 +110,7 @@ describe('the unit portproof writes', () => {
     expect(controls.split('\n').filter((line) => line.startsWith('ExecStart='))).toHaveLength(1);
     expect(text).toContain('WorkingDirectory=/opt/bundle\n');
     expect(text).toContain('User=nobody\n');
-    expect(text).toContain('EnvironmentFile=/var/x/unit-8080.env\n');
+    expect(text).toContain('EnvironmentFile=-/var/x/unit-8080.env\n');
     expect(text).toContain('StandardOutput=append:/var/lib/portproof/myapp/app-8080.log\n');
     expect(text).toMatch(/KillMode=control-group\nKillSignal=SIGINT\nTimeoutStopSec=12500ms\nSendSIGKILL=yes\n/);
     expect(text).toMatch(/Restart=on-failure\n/);

@@ -122,7 +122,7 @@ async function refuseDaemon(
     'NOT_OWNER',
     `${who} listening on port ${port} left the start command's session (setsid or a double fork: a daemon), so it ` +
       `cannot be proved to be this start's and was stopped; ${started}. Run it in the foreground (no nohup, & or ` +
-      'daemon mode), or use app.supervisor: systemd',
+      'daemon mode), or name your own unit for it as app.unit (Type=forking with PIDFile=)',
     { port, pid: owners[0]!.pid, foreign: owners.map((o) => o.pid) },
   );
 }

@@ -119,6 +119,11 @@ export function recordStart(state: AppState, port: number, record: StartRecord):
   state.lastStarted = port;
 }
 
+/** Replace the record on `port` with the run now there (a rollback adopting a restart): not a new start. */
+export function replaceRecord(state: AppState, port: number, record: StartRecord): void {
+  state.processes[String(port)] = record;
+}
+
 /** Forget the process recorded on `port` (it was stopped); false when there was none. */
 export function forgetPort(state: AppState, port: number): boolean {
   if (!findRecord(state, port)) return false;

@@ -1,8 +1,9 @@
 import { HookError } from '../errors.ts';
 import type { ProcessInfo } from '../procfs/types.ts';
 import type { StartRecord } from '../state/state.ts';
+import { readProcessInfo } from '../procfs/index.ts';
 import { showUnit } from './systemctl.ts';
-import { describeOutput, describeUnitExit, hasLeftRun } from './unit-start.ts';
+import { describeOutput, describeUnitExit, hasLeftRun } from './unit-run.ts';
 
 /**
  * A record ApplicationStart made under systemd is still the unit's current run: same main PID, same invocation, still
@@ -40,4 +41,39 @@ export function explainUnitExit(record: StartRecord & { unit: string }, port: nu
     // A synchronous pause: the check it serves is synchronous, and nothing else runs in the hook meanwhile.
     Atomics.wait(pause, 0, 0, 50);
   }
+}
+
+/** The unit's current run, adopted for a rollback: the record it replaces, and the clause naming the restart. */
+export interface AdoptedRun {
+  record: StartRecord & { unit: string };
+  clause: string;
+}
+
+/**
+ * A rollback proves the unit's current run, not the one ApplicationStart recorded: systemd restarting the kept
+ * version (a crash, a kill) is its job done. Null when the recorded run is still current, or when no run is active
+ * (then confirmUnitRun names how it ended).
+ */
+export function adoptCurrentRun(record: StartRecord & { unit: string }): AdoptedRun | null {
+  const status = showUnit(record.unit);
+  const app = { invocationId: record.invocationId ?? '', info: { pid: record.pid } as ProcessInfo, restarts: 0 };
+  if (!hasLeftRun({ ...app, restarts: record.restarts ?? 0 }, status)) return null;
+  if (status.activeState !== 'active' || status.mainPid === 0) return null;
+  const info = readProcessInfo(status.mainPid);
+  if (info === null) return null;
+  const adopted = {
+    ...record,
+    pid: info.pid,
+    startTime: info.startTime,
+    bootId: info.bootId,
+    command: info.command,
+    user: info.user,
+    startedAt: info.startedAt.toISOString(),
+    invocationId: status.invocationId,
+    restarts: status.restarts,
+    cgroup: status.controlGroup,
+  };
+  const restarts = status.restarts > 0 ? `, ${status.restarts} restart(s)` : '';
+  const clause = `${record.unit} was restarted since ApplicationStart (PID ${record.pid} → ${info.pid}${restarts})`;
+  return { record: adopted, clause: `${clause}: its current run was proved` };
 }

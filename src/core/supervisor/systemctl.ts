@@ -29,6 +29,8 @@ export interface UnitStatus {
   fragmentPath: string;
   /** Where it runs from ('' when the unit does not say). */
   workingDirectory: string;
+  /** Restart=: no, on-failure, always, … ('' when systemd does not say). */
+  restart: string;
 }
 
 const Properties = [
@@ -45,6 +47,7 @@ const Properties = [
   'UnitFileState',
   'FragmentPath',
   'WorkingDirectory',
+  'Restart',
 ];
 
 /** Run systemctl with an argv; a failure is a SYSTEMD_FAILED HookError quoting systemctl's own first line. */
@@ -89,6 +92,7 @@ export function parseUnitStatus(unit: string, text: string): UnitStatus {
     unitFileState: get('UnitFileState'),
     fragmentPath: get('FragmentPath'),
     workingDirectory: get('WorkingDirectory').replace(/^[-!]/, ''),
+    restart: get('Restart'),
   };
 }
 

@@ -8,9 +8,31 @@ import { DefaultRestartDelaySec } from '../defaults.ts';
 import { HookError } from '../errors.ts';
 import { describeFsError } from '../fs-error.ts';
 import { runSystemctl } from './systemctl.ts';
+import { canAppendLog, readSystemdVersion } from './systemd-version.ts';
 
 /** Where portproof writes its units: the administrator's unit directory, which outranks packaged units. */
 export const UnitDirectory = '/etc/systemd/system';
+
+/** Where `systemctl mask` puts its links to /dev/null: for good, and until the next boot (--runtime). */
+export const MaskDirectories = [UnitDirectory, '/run/systemd/system'];
+
+/** The mask on `unit` (a link to /dev/null in a unit directory), or null: the administrator's, never undone. */
+export function findMask(unit: string, dirs = MaskDirectories): string | null {
+  for (const dir of dirs) {
+    const file = path.join(dir, unit);
+    try {
+      if (fs.readlinkSync(file) === '/dev/null') return file;
+    } catch {
+      // Not a link, or not there: no mask in this directory.
+    }
+  }
+  return null;
+}
+
+/** The line refusing a masked unit, naming the fix. */
+export function describeMask(unit: string, mask: string): string {
+  return `${unit} is masked (${mask} → /dev/null), which portproof never undoes: run "systemctl unmask ${unit}"`;
+}
 
 /** A unit portproof wrote for one port, and whether this start changed it. */
 export interface InstalledUnit {
@@ -33,6 +55,9 @@ export function installUnit(
 ): InstalledUnit {
   const { unit } = resolvePort(config, port);
   const file = path.join(unitDir, unit);
+  // Renaming over the mask's link would unmask it: preflight refuses this; this is the last look before the write.
+  const mask = findMask(unit, [unitDir, ...MaskDirectories.slice(1)]);
+  if (mask !== null) throw new HookError('SYSTEMD_FAILED', describeMask(unit, mask), { unit });
   const envFile = path.join(appDir, `unit-${port}.env`);
   const envChanged = writeIfChanged(envFile, renderEnvironment(config, port), 0o600);
   const unitChanged = writeIfChanged(file, renderUnit(config, port, envFile), 0o644);
@@ -41,7 +66,12 @@ export function installUnit(
 }
 
 /** The unit file's text: what the README shows in full. */
-export function renderUnit(config: LoadedConfig, port: number, envFile: string): string {
+export function renderUnit(
+  config: LoadedConfig,
+  port: number,
+  envFile: string,
+  version = readSystemdVersion(),
+): string {
   const { argv, logFile } = resolvePort(config, port);
   const program = findProgram(argv[0]!, config.app.cwd, config.app.env.PATH ?? process.env.PATH ?? '', null);
   // Preflight found the program; a program gone since is named by systemd's own start failure.
@@ -55,14 +85,17 @@ export function renderUnit(config: LoadedConfig, port: number, envFile: string):
     'After=network.target',
     '',
     '[Service]',
-    'Type=exec',
+    // Before v240 there is no Type=exec (a failed exec is seen as the start's exit 203) and no append:.
+    canAppendLog(version) ? 'Type=exec' : 'Type=simple',
     `ExecStart=${exec}`,
     `WorkingDirectory=${escapeSpecifiers(config.app.cwd)}`,
     ...user,
-    `EnvironmentFile=${escapeSpecifiers(envFile)}`,
+    // `-`: a state directory wiped since must not keep the app from coming back after a crash or a boot.
+    `EnvironmentFile=-${escapeSpecifiers(envFile)}`,
     'StandardInput=null',
-    `StandardOutput=append:${escapeSpecifiers(logFile)}`,
-    `StandardError=append:${escapeSpecifiers(logFile)}`,
+    ...(canAppendLog(version)
+      ? [`StandardOutput=append:${escapeSpecifiers(logFile)}`, `StandardError=append:${escapeSpecifiers(logFile)}`]
+      : ['StandardOutput=journal', 'StandardError=journal']),
     // The whole cgroup is stopped: the signal to every process, SIGKILL to what is left after the grace.
     'KillMode=control-group',
     `KillSignal=${config.stop.signal}`,

@@ -6,8 +6,8 @@ import { DefaultAbandonGraceMs, DefaultUnitPollMs } from '../defaults.ts';
 import { HookError } from '../errors.ts';
 import type { Progress } from '../progress.ts';
 import { openAppLog } from '../process/app-log.ts';
-import { describeExit, describeProcess } from '../process/describe.ts';
-import { quoteReason, readLogTail } from '../process/log-tail.ts';
+import { describeProcess } from '../process/describe.ts';
+import { quoteReason } from '../process/log-tail.ts';
 import { findAppAccount } from '../process/user.ts';
 import {
   checkTreeOwnsPort,
@@ -20,23 +20,11 @@ import {
 } from '../procfs/index.ts';
 import type { ProcessInfo } from '../procfs/types.ts';
 import { pollUntil } from '../wait.ts';
-import { readFirstExitSince, readInvocationLines, readRunExit } from './journal.ts';
 import { runSystemctl, showUnit, type UnitStatus } from './systemctl.ts';
 import { installUnit } from './unit-file.ts';
+import { describeOutput, describeUnitExit, hasLeftRun, type UnitApp } from './unit-run.ts';
+import { canAppendLog, readSystemdVersion } from './systemd-version.ts';
 import { stopUnitQuietly } from './unit-stop.ts';
-
-/** An app systemd started: its unit, this run of it, and its main process (whose cgroup is the new tree). */
-export interface UnitApp {
-  unit: string;
-  invocationId: string;
-  /** NRestarts when the start began: a restart since shows as a higher count. */
-  restarts: number;
-  /** The unit's main process, with the unit's cgroup as its tree. */
-  info: ProcessInfo;
-  /** app.log for a unit portproof wrote, and where this start's output begins in it; null for the user's own unit. */
-  log: { file: string; offset: number; user: string | undefined } | null;
-  startedAt: number;
-}
 
 /**
  * Start the app's unit for `port` (written first when portproof owns it) and read who systemd started, by `untilMs`.
@@ -55,6 +43,9 @@ export async function startUnit(
   if (config.app.unit === undefined) {
     const installed = installUnit(config, port, appDir);
     if (installed.changed) out.say(`Wrote ${installed.file}`, { unit });
+  }
+  // Before systemd 240 the unit's output goes to the journal (no append:), read from there as for the user's unit.
+  if (config.app.unit === undefined && canAppendLog(readSystemdVersion())) {
     // Created here, safely and as the app user's, so that systemd appends to a regular file and nothing else.
     const opened = openAppLog(logFile, findAppAccount(config.app.user));
     fs.closeSync(opened.fd);
@@ -171,41 +162,6 @@ export async function waitForUnitBind(
   await stopUnitQuietly(app.unit, cleanupUntil, out);
   const what = `${app.unit}, PID ${app.info.pid} (${app.info.comm}), is running but did not listen on port ${port}`;
   throw new HookError('START_TIMEOUT', `${what} within ${within}: ${listens}${held}`, context);
-}
-
-/** True when the run portproof started is over: its main process changed, systemd restarted it, or it stopped. */
-export function hasLeftRun(app: Pick<UnitApp, 'invocationId' | 'info' | 'restarts'>, status: UnitStatus): boolean {
-  return (
-    status.invocationId !== app.invocationId ||
-    status.mainPid !== app.info.pid ||
-    status.restarts > app.restarts ||
-    !['active', 'activating', 'reloading'].includes(status.activeState)
-  );
-}
-
-/**
- * How the run ended, in words: the exit systemd logged for this run (or, during a start, the first since it began),
- * else the unit's status now.
- */
-export function describeUnitExit(
-  app: Pick<UnitApp, 'unit' | 'invocationId'> & { startedAt?: number },
-  status: UnitStatus,
-): string {
-  const logged =
-    app.startedAt !== undefined ? readFirstExitSince(app.unit, app.startedAt) : readRunExit(app.unit, app.invocationId);
-  const now = status.lastExit;
-  const exit = logged ?? (now ? describeExit(now) : null);
-  const restarted = status.restarts > 0 ? `, and systemd restarted it ${status.restarts} time(s)` : '';
-  return `${exit ?? `stopped (${status.activeState}/${status.subState}, result ${status.result})`}${restarted}`;
-}
-
-/** The app's last output for this start: its log file for a unit portproof wrote, the journal for the user's own. */
-export function describeOutput(app: Pick<UnitApp, 'log' | 'invocationId'>): string[] {
-  const lines = app.log
-    ? readLogTail(app.log.file, app.log.offset, app.log.user)
-    : readInvocationLines(app.invocationId);
-  const where = app.log ? app.log.file : 'the journal';
-  return lines.length > 0 ? [`last lines of ${where}:`, ...lines.map((l) => `  ${l}`)] : [];
 }
 
 function exitedError(

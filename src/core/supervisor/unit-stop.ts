@@ -64,12 +64,17 @@ export async function stopUnit(
   return { unit, main, tookMs };
 }
 
-/** Stop a unit when the hook cannot wait for it (a failed start's cleanup): asks systemd, waits up to `untilMs`. */
-export async function stopUnitQuietly(unit: string, untilMs: number, out: Progress): Promise<void> {
+/**
+ * Stop a unit when the hook cannot wait for it (a failed start's cleanup): asks systemd, waits up to `untilMs`; false
+ * when it was still stopping then (systemd goes on with the stop after the hook ends).
+ */
+export async function stopUnitQuietly(unit: string, untilMs: number, out: Progress): Promise<boolean> {
   try {
     await stopUnit(unit, DefaultAbandonGraceMs, untilMs, out);
+    return true;
   } catch (error) {
     // The start's own failure is the verdict; a unit that would not stop is said above it.
     out.say(`Could not stop ${unit}: ${(error as Error).message}`);
+    return false;
   }
 }
