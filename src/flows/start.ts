@@ -2,7 +2,7 @@ import { formatDuration } from '../core/config/duration.ts';
 import type { HookContext } from '../runner/context.ts';
 import { stopUnrecordedStart, waitForBind, type BoundApp } from '../core/process/bind.ts';
 import { onInterrupt } from '../runner/interrupt-cleanup.ts';
-import { describeExit, formatClock } from '../core/process/describe.ts';
+import { describeExit, describeProcess, formatClock } from '../core/process/describe.ts';
 import { HookError } from '../core/errors.ts';
 import { resolvePort } from '../core/config/resolve-port.ts';
 import { launchApp } from '../core/process/launch.ts';
@@ -27,10 +27,17 @@ export async function startFlow(ctx: HookContext): Promise<string> {
   const roles = readPortRoles(ctx.config);
   const target = roles.target;
   ctx.out.begin(`Freeing port ${target} before starting`, { port: target });
+  const recorded = findRecord(readState(ctx.appDir), target);
   const freed = await freeTargetPort(ctx, roles);
   if (freed.stopped.length > 0) ctx.out.say(`Port ${target} free after ${formatDuration(freed.releasedAfterMs)}`);
-  if (chooseSupervisor(ctx.config) === 'systemd') return startUnderSystemd(ctx, target);
-  return `${await startDirectly(ctx, target)}; supervisor: direct`;
+  // A listener portproof had not started was someone's process: the verdict names it, not only the progress lines.
+  const strangers = freed.stopped.filter(
+    (s) => !s.unit && !(recorded && s.info.pid === recorded.pid && s.info.startTime === recorded.startTime),
+  );
+  const stranger = strangers.map((s) => describeProcess(s.info)).join(', ');
+  const freedNote = stranger ? `; stopped ${stranger} on port ${target}, which portproof had not started` : '';
+  if (chooseSupervisor(ctx.config) === 'systemd') return `${await startUnderSystemd(ctx, target)}${freedNote}`;
+  return `${await startDirectly(ctx, target)}; supervisor: direct${freedNote}`;
 }
 
 /** Start the app's unit through systemd: the app lives in its own cgroup, never in the CodeDeploy agent's. */
