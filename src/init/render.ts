@@ -118,7 +118,7 @@ export function describeHostChanges(a: InitAnswers): string[] {
     `  stop whatever listens on the port being deployed (${ports}), and nothing else`,
     `  under systemd: write and enable portproof-${a.name}@PORT.service in /etc/systemd/system`,
     ...(a.layout === 'blue-green'
-      ? [`  point ${a.include} at the proved port, nginx -t, reload; the old port keeps running`]
+      ? [`  rewrite ${a.include} to the proved port, then nginx -t and reload`, '  the previous port keeps running']
       : []),
   ];
 }
