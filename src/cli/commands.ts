@@ -59,7 +59,7 @@ export const Commands: Record<string, CommandEntry> = {
   },
   owners: {
     summary: 'who listens on a port, with every owning process',
-    help: 'usage: portproof owners PORT [--json]\n\nEach listener on PORT and every process holding it (root sees all).',
+    help: 'usage: portproof owners PORT [--json]\n\nEach listener on PORT and every process holding it (as root: all).',
     load: () => import('./commands/owners.ts'),
   },
   stop: { summary: 'ApplicationStop from source: free the target port', load: hook('ApplicationStop') },
@@ -73,7 +73,7 @@ export const Commands: Record<string, CommandEntry> = {
   },
   build: {
     summary: 'compile the hooks into single binaries for linux-x64 and linux-arm64',
-    help: 'usage: portproof build [--arch x64|arm64] [--out DIR]\n\nCompiles the three hooks (default: both arches, into dist/).',
+    help: 'usage: portproof build [--arch x64|arm64] [--out DIR]\n\nCompiles the hooks (default: both arches).',
     load: () => import('./commands/build.ts'),
   },
   demo: {

@@ -57,7 +57,7 @@ function readConfigYaml(file: string): unknown {
 
 /**
  * Where the app runs unless app.cwd says: its own release's files, so the previous release keeps its own while it
- * stays up for rollback — the revision's app/ directory when `portproof bundle` laid one out, else the revision itself.
+ * stays up for rollback — the revision's app/ directory when `portproof bundle` laid one out, else the revision.
  */
 function defaultCwd(bundleRoot: string): string {
   const app = path.join(bundleRoot, 'app');
