@@ -37,7 +37,7 @@ export function assembleBundle(request: BundleRequest): WrittenBundle {
   }
   const hooks = HookNames.map((name) => path.join(request.hooksDir, name));
   const missing = hooks.filter((file) => !fs.existsSync(file));
-  if (missing.length > 0) throw new Error(`${missing[0]}: not built (run npm run build)`);
+  if (missing.length > 0) throw new Error(`${missing[0]}: missing (in a checkout: npm run build)`);
   if (fs.existsSync(request.out) && fs.readdirSync(request.out).length > 0 && !request.force) {
     throw new Error(`${request.out} is not empty (use --force to replace its contents)`);
   }
