@@ -19,7 +19,7 @@ export const Commands: Record<string, CommandEntry> = {
     summary: 'write portproof.yml, appspec.yml and the nginx snippet for your app',
     help: [
       'usage: portproof init [--layout blue-green|in-place] [--command "java -jar app.jar"] [--user U]',
-      '                      [--health /health] [--name N] [--ports 8081,8082] [--dir DIR] [--force]',
+      '                      [--health /health] [--name N] [--ports 8081,8082] [--include PATH] [--dir DIR] [--force]',
       '',
       'Writes portproof.yml, appspec.yml and, for blue-green, nginx/portproof.conf (the location to paste) and',
       'nginx/portproof-upstream.conf (the include portproof rewrites), then prints what changes on the host.',
@@ -31,6 +31,7 @@ export const Commands: Record<string, CommandEntry> = {
       '  --health      the path that answers 200 when the app is ready',
       '  --name        the app name (default: the directory name)',
       '  --ports       the ports (default: 8081,8082 for blue-green, 8080 in place)',
+      '  --include     the include on the host (default: /etc/nginx/conf.d/NAME-service-url.inc)',
       '  --dir         where to write (default: the current directory)',
       '  --force       overwrite files that exist',
     ].join('\n'),
