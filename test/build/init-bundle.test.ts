@@ -83,6 +83,25 @@ describe('portproof init', () => {
     expect(nginxTest().status).not.toBe(0);
   });
 
+  it('in a terminal, asks for what the flags leave out', () => {
+    const dir = freshDir('asked');
+    // script(1) gives init a terminal; the answers are typed ahead, as a paste would be.
+    const command = `${process.execPath} ${path.join(RepoRoot, 'bin/portproof.js')} init --user app`;
+    const run = spawnSync('script', ['-qec', command, '/dev/null'], {
+      cwd: dir,
+      encoding: 'utf8',
+      input: 'in-place\npython3 -m http.server {port}\n/ready\n',
+    });
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('Layout (blue-green or in-place) [blue-green]: ');
+    const config = loadConfig(path.join(dir, 'portproof.yml'), dir, {});
+    expect([config.ports, config.app.command, config.health.url]).toEqual([
+      [8080],
+      ['python3', '-m', 'http.server', '{port}'],
+      'http://127.0.0.1:{port}/ready',
+    ]);
+  });
+
   it('refuses to overwrite a file without --force, and writes nothing', () => {
     const dir = freshDir('taken');
     fs.writeFileSync(path.join(dir, 'appspec.yml'), 'mine\n');

@@ -92,9 +92,15 @@ function parsePorts(text: string, layout: string): number[] {
 }
 
 function openPrompt(): ((question: string, fallback?: string) => Promise<string>) & { close(): void } {
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
-  const ask = async (question: string, fallback?: string) =>
-    (await rl.question(`${question}${fallback ? ` [${fallback}]` : ''}: `)).trim();
+  const rl = createInterface({ input: process.stdin, terminal: false });
+  // Lines typed (or pasted) ahead of a question wait in the iterator's queue rather than being lost.
+  const lines = rl[Symbol.asyncIterator]();
+  const ask = async (question: string, fallback?: string) => {
+    process.stdout.write(`${question}${fallback ? ` [${fallback}]` : ''}: `);
+    const line = await lines.next();
+    if (line.done) throw new Error(`no answer to "${question}": the input ended`);
+    return String(line.value).trim();
+  };
   return Object.assign(ask, { close: () => rl.close() });
 }
 
