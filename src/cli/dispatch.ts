@@ -1,4 +1,5 @@
 import { ignoreClosedPipe } from '../runner/closed-pipe.ts';
+import { suggestKey } from '../core/config/suggest-key.ts';
 import { VERSION } from '../core/version.ts';
 import type { CommandEntry } from './commands.ts';
 
@@ -32,7 +33,9 @@ export async function dispatch(argv: string[], commands: Record<string, CommandE
 async function runCommand(name: string, argv: string[], commands: Record<string, CommandEntry>): Promise<number> {
   const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (command === undefined) {
-    console.error(`portproof: unknown command "${name}"; the commands: ${Object.keys(commands).join(', ')}`);
+    const meant = suggestKey(name, Object.keys(commands));
+    const hint = meant === null ? `the commands: ${Object.keys(commands).join(', ')}` : `did you mean ${meant}?`;
+    console.error(`portproof: unknown command "${name}"; ${hint}`);
     return 2;
   }
   const untilDashes = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;

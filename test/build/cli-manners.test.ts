@@ -38,6 +38,7 @@ describe('portproof, the command', () => {
     const unknown = cli('deploy');
     expect([unknown.status, unknown.stdout]).toEqual([2, '']);
     expect(unknown.stderr.trim()).toMatch(/^portproof: unknown command "deploy"; the commands: init, bundle/);
+    expect(cli('bundel').stderr.trim()).toBe('portproof: unknown command "bundel"; did you mean bundle?');
     for (const name of ['bundle', 'owners', 'build', 'init']) {
       const bad = cli(name, '--bogus');
       expect([bad.status, bad.stdout]).toEqual([2, '']);

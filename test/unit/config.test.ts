@@ -168,6 +168,8 @@ describe('loadConfig', () => {
       'unknown key health.timout (did you mean timeout?)',
     );
     expect(errorOf(valid.replace('ports:', 'zzz: 1\nports:')).message).toMatch(/unknown key zzz$/);
+    expect(errorOf(`${valid}stop: { signal: SIGTREM }\n`).message).toContain('stop.signal: must be one of SIGTERM');
+    expect(errorOf(`${valid}stop: { signal: SIGTREM }\n`).message).toContain('(did you mean SIGTERM?), got the string');
   });
 
   it('refuses a blue/green health.url without {port}: both ports would be checked on one', () => {

@@ -28,7 +28,11 @@ export function describeIssue(issue: z.core.$ZodIssue): string {
     return `unknown key ${named.join(', ')}`;
   }
   if (issue.code === 'invalid_type' && issue.input === undefined) return `${key}: is required`;
-  const expected = issue.message.startsWith('Invalid input') ? expectedFromType(issue) : issue.message;
+  let expected = issue.message.startsWith('Invalid input') ? expectedFromType(issue) : issue.message;
+  if (issue.code === 'invalid_value' && typeof issue.input === 'string') {
+    const meant = suggestKey(issue.input, issue.values.map(String));
+    if (meant !== null) expected = `${expected} (did you mean ${meant}?)`;
+  }
   // app.env values are secrets: the key is named, its value never echoed.
   if (issue.path[0] === 'app' && issue.path[1] === 'env') return `${key}: ${expected}`;
   const found = describeValue(issue.input);

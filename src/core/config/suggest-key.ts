@@ -1,6 +1,6 @@
-// "did you mean health?" for a key the config does not know: the closest known key at the same place.
+// "did you mean health?": the closest known word to one that is not, for keys, values and commands alike.
 
-/** The known key a misspelt one most likely meant, or null when none is close (at most 2 edits, fewer for short). */
+/** The known word a misspelt one most likely meant, or null when none is close (at most 2 edits, fewer for short). */
 export function suggestKey(key: string, known: readonly string[]): string | null {
   const limit = key.length <= 4 ? 1 : 2;
   let best: { key: string; distance: number } | null = null;
