@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { bundleHook } from './bundle.ts';
 import { makeCodeCache, SeaMain } from './code-cache.ts';
-import { Arches, distHooksDir, HookNames, RepoRoot, type Arch } from './paths.ts';
+import { Arches, distHooksDir, HookNames, hostArch, RepoRoot, type Arch } from './paths.ts';
 import { buildWithPkg } from './pkg.ts';
 
 const DefaultOutRoot = path.join(RepoRoot, 'dist');
@@ -13,11 +13,6 @@ export interface BuiltHook {
   name: string;
   file: string;
   bytes: number;
-}
-
-/** The arch of the machine running the build, if it is one portproof targets. */
-export function hostArch(): Arch | null {
-  return process.arch === 'x64' || process.arch === 'arm64' ? process.arch : null;
 }
 
 /**

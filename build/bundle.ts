@@ -10,9 +10,17 @@ import { versionDefine } from './version.ts';
  * imports of node builtins loaded on first use (build/lazy-builtins.ts).
  */
 export async function bundleHook(name: string): Promise<string> {
+  return bundleEntry(path.join(RepoRoot, 'src/hooks', `${name}.ts`), name, true);
+}
+
+/**
+ * Bundle any entry the way a hook is bundled, into .cache/bundle/<name>.cjs: the release's CLI is built so too, with
+ * its builtins loaded as usual (`lazy` is tuned to the hooks' dependencies; the AWS SDK's would not fit it).
+ */
+export async function bundleEntry(entry: string, name: string, lazy: boolean): Promise<string> {
   const outfile = path.join(CacheDir, 'bundle', `${name}.cjs`);
   const result = await build({
-    entryPoints: [path.join(RepoRoot, 'src/hooks', `${name}.ts`)],
+    entryPoints: [entry],
     outfile,
     write: false,
     bundle: true,
@@ -25,11 +33,12 @@ export async function bundleHook(name: string): Promise<string> {
     logLevel: 'error',
     // Paths in the bundle's comments stay relative to the checkout even when node_modules is a link elsewhere.
     preserveSymlinks: true,
-    define: { 'process.env.NODE_ENV': '"production"', ...versionDefine() },
+    // A CommonJS bundle has no import.meta: a module's directory is the executable's (build/paths.ts reads it).
+    define: { 'process.env.NODE_ENV': '"production"', 'import.meta.dirname': '__dirname', ...versionDefine() },
   });
   const output = result.outputFiles?.[0];
   if (result.errors.length > 0 || !output) throw new Error(`esbuild failed for ${name}`);
   fs.mkdirSync(path.dirname(outfile), { recursive: true });
-  fs.writeFileSync(outfile, loadBuiltinsLazily(output.text));
+  fs.writeFileSync(outfile, lazy ? loadBuiltinsLazily(output.text) : output.text);
   return outfile;
 }

@@ -16,3 +16,8 @@ export const CacheDir = path.join(RepoRoot, '.cache');
 export function distHooksDir(arch: Arch, outRoot = path.join(RepoRoot, 'dist')): string {
   return path.join(outRoot, `linux-${arch}`, 'hooks');
 }
+
+/** The arch of the machine running this, if it is one portproof targets. */
+export function hostArch(): Arch | null {
+  return process.arch === 'x64' || process.arch === 'arm64' ? process.arch : null;
+}

@@ -2,7 +2,7 @@ import { formatDuration } from '../core/config/duration.ts';
 import type { HookContext } from '../runner/context.ts';
 import { stopUnrecordedStart, waitForBind, type BoundApp } from '../core/process/bind.ts';
 import { onInterrupt } from '../runner/interrupt-cleanup.ts';
-import { describeExit, formatClock } from '../core/process/describe.ts';
+import { describeExit, describeProcess, formatClock } from '../core/process/describe.ts';
 import { HookError } from '../core/errors.ts';
 import { resolvePort } from '../core/config/resolve-port.ts';
 import { launchApp } from '../core/process/launch.ts';
@@ -28,15 +28,23 @@ export async function startFlow(ctx: HookContext): Promise<string> {
   const { roles } = await readServedRoles(ctx.config, ctx.deadline.at);
   const target = roles.target;
   ctx.out.begin(`Freeing port ${target} before starting`, { port: target });
+  const recorded = findRecord(readState(ctx.appDir), target);
   const freed = await freeTargetPort(ctx, roles);
   if (freed.stopped.length > 0) ctx.out.say(`Port ${target} free after ${formatDuration(freed.releasedAfterMs)}`);
+  // A listener portproof had not started was someone's process: the verdict names it, not only the progress lines.
+  const strangers = freed.stopped.filter(
+    (s) => !s.unit && !(recorded && s.info.pid === recorded.pid && s.info.startTime === recorded.startTime),
+  );
+  const stranger = strangers.map((s) => describeProcess(s.info)).join(', ');
+  const freedNote = stranger ? `; stopped ${stranger} on port ${target}, which portproof had not started` : '';
   // From here on the app's files are the release's: ctx.config names it as app.cwd.
   const release = prepareRelease(ctx.config, ctx.appDir, ctx.deployment?.deploymentId ?? null, ctx.out);
   const run = { ...ctx, config: release.config };
   const from = release.name ? { release: release.name } : {};
-  if (chooseSupervisor(ctx.config) === 'systemd') return startUnderSystemd(run, target, from);
+  if (chooseSupervisor(ctx.config) === 'systemd') return `${await startUnderSystemd(run, target, from)}${freedNote}`;
   const fallback = describeAutoFallback(ctx.config);
-  return `${await startDirectly(run, target, from)}; supervisor: direct${fallback ? `; ${fallback}` : ''}`;
+  const direct = `${await startDirectly(run, target, from)}; supervisor: direct${fallback ? `; ${fallback}` : ''}`;
+  return `${direct}${freedNote}`;
 }
 
 /** Start the app's unit through systemd: the app lives in its own cgroup, never in the CodeDeploy agent's. */

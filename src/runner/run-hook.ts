@@ -17,6 +17,7 @@ import type { HookContext, HookFlow } from './context.ts';
 import { Deadline } from './deadline.ts';
 import { hookHelp, hookVersion } from './help.ts';
 import { isInterrupted, runInterruptCleanups } from './interrupt-cleanup.ts';
+import { ignoreClosedPipe } from './closed-pipe.ts';
 import { createHookLogger, type Logger } from './logger.ts';
 import { HookOutput } from './output.ts';
 import { failedVerdict, okVerdict, toHookError, unhealthyVerdict } from './verdict.ts';
@@ -34,6 +35,7 @@ export interface HookFlows {
  * verdict line last and the only process.exit.
  */
 export function runHook(event: LifecycleEvent, flows: HookFlows, argv = process.argv.slice(2)): void {
+  ignoreClosedPipe();
   void executeHook(event, flows, argv).then((code) => process.exit(code));
 }
 

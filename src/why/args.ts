@@ -26,7 +26,8 @@ across a fleet are shown once.
   --region R          AWS region (default: AWS_REGION, then the profile's)
   --endpoint-url URL  CodeDeploy endpoint (default: AWS_ENDPOINT_URL_CODEDEPLOY, then AWS_ENDPOINT_URL)
 
-exit status: 0 succeeded (or still running, without --wait), 1 failed or stopped, or an error; 2 usage`;
+exit status: 0 succeeded (or still running, without --wait), 1 the deployment failed or stopped, 2 usage,
+3 could not ask CodeDeploy (credentials, region, network, permissions, no such deployment)`;
 
 /** Deployment ids look like d-A1B2C3D4E: "d-" and nine upper-case letters or digits. */
 export const DeploymentIdPattern = /^d-[A-Z0-9]{9}$/;
@@ -48,7 +49,7 @@ export function parseWhyArgs(argv: string[], env: NodeJS.ProcessEnv): WhyOptions
       },
     });
   } catch (error) {
-    throw new WhyError(`${(error as Error).message.split('\n')[0]} (see portproof why --help)`, 2);
+    throw new WhyError(`${(error as Error).message.split(/\n|\. /)[0]} (see portproof why --help)`, 2);
   }
   const { values, positionals } = parsed;
   if (values.help) return undefined;

@@ -9,12 +9,15 @@ export const RequiredActions = [
   'codedeploy:BatchGetDeploymentInstances',
 ] as const;
 
-/** A failure of the `why` command: its message is the one line printed, exitCode 2 for usage, 1 otherwise. */
+/** `portproof why` exits 2 on a usage error and 3 when it could not ask (credentials, region, network, AWS said no). */
+export const CouldNotAsk = 3;
+
+/** A failure of the `why` command: its message is the one line printed, exitCode 2 for usage, 3 otherwise. */
 export class WhyError extends Error {
   override readonly name = 'WhyError';
-  readonly exitCode: 1 | 2;
+  readonly exitCode: 2 | 3;
 
-  constructor(message: string, exitCode: 1 | 2 = 1, options?: { cause?: unknown }) {
+  constructor(message: string, exitCode: 2 | 3 = CouldNotAsk, options?: { cause?: unknown }) {
     super(message, options);
     this.exitCode = exitCode;
   }
@@ -53,7 +56,7 @@ export function explainCodeDeployError(error: unknown, context: CallContext): Wh
     return new WhyError(
       `CodeDeploy throttled ${operation} for ${deploymentId} (ThrottlingException) after ` +
         `${plural(attempts ?? 1, 'attempt')}; wait a minute and run it again`,
-      1,
+      CouldNotAsk,
       options,
     );
   }
@@ -61,7 +64,7 @@ export function explainCodeDeployError(error: unknown, context: CallContext): Wh
     return new WhyError(
       `access denied to codedeploy:${operation} for ${deploymentId}: the credentials or role in use need ` +
         `${RequiredActions.join(', ')} (AWS: ${message})`,
-      1,
+      CouldNotAsk,
       options,
     );
   }
@@ -69,7 +72,7 @@ export function explainCodeDeployError(error: unknown, context: CallContext): Wh
     return new WhyError(
       `deployment ${deploymentId} does not exist in region ${context.region ?? '(unknown)'}: ` +
         'check --region / AWS_REGION and the account',
-      1,
+      CouldNotAsk,
       options,
     );
   }
@@ -80,15 +83,15 @@ export function explainCodeDeployError(error: unknown, context: CallContext): Wh
     return new WhyError(
       `no AWS credentials found (${message}): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, ` +
         'or run where a role provides them',
-      1,
+      CouldNotAsk,
       options,
     );
   }
   if (message === 'Region is missing') {
-    return new WhyError('no AWS region: pass --region or set AWS_REGION', 2, options);
+    return new WhyError('no AWS region: pass --region or set AWS_REGION', CouldNotAsk, options);
   }
   if (message.startsWith('Region not accepted')) {
-    return new WhyError(`bad AWS region: ${message}`, 2, options);
+    return new WhyError(`bad AWS region: ${message}`, CouldNotAsk, options);
   }
   if ((code !== undefined && NetworkCodes.has(code)) || name === 'TimeoutError') {
     const where = context.endpoint ?? 'its endpoint';
@@ -96,14 +99,18 @@ export function explainCodeDeployError(error: unknown, context: CallContext): Wh
     return new WhyError(
       `cannot reach CodeDeploy at ${where}: ${code ?? name}${tries} ` +
         '(check --endpoint-url, AWS_ENDPOINT_URL_CODEDEPLOY, AWS_ENDPOINT_URL and the network)',
-      1,
+      CouldNotAsk,
       options,
     );
   }
   if (readObject(error, '$metadata') !== undefined && readString(error, '$fault') !== undefined) {
-    return new WhyError(`CodeDeploy ${operation} for ${deploymentId} failed: ${name}: ${message}`, 1, options);
+    return new WhyError(
+      `CodeDeploy ${operation} for ${deploymentId} failed: ${name}: ${message}`,
+      CouldNotAsk,
+      options,
+    );
   }
-  return new WhyError(`${operation} for ${deploymentId} failed: ${name}: ${message}`, 1, options);
+  return new WhyError(`${operation} for ${deploymentId} failed: ${name}: ${message}`, CouldNotAsk, options);
 }
 
 /** The first line of a message, so no error ever spans lines. */

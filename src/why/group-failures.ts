@@ -36,7 +36,7 @@ export function groupFailures(targets: TargetFacts[]): FailureGroup[] {
   return result.sort((a, b) => rank(a) - rank(b) || b.targetIds.length - a.targetIds.length);
 }
 
-/** The hook's own verdict: the last `portproof <Event> FAILED|OK: …` line of a log tail, without the agent's prefix. */
+/** The hook's own verdict: the last `portproof <Event> FAILED|OK: …` line of a log tail, the agent's prefix cut. */
 export function findVerdict(logTail: string | undefined): string | undefined {
   if (logTail === undefined) return undefined;
   const lines = logTail.split(/\r?\n/).map(stripStreamPrefix).reverse();

@@ -83,6 +83,25 @@ describe('in-place deployment with the compiled hooks', () => {
     expect(await canConnect(port)).toBe(false);
   });
 
+  it('start that stops a process it had not started (a skipped ApplicationStop) says so in its verdict', async () => {
+    const port = await findFreePort();
+    const stranger = startApp([`--port=${port}`]);
+    await waitForPort(port, 5000);
+    const { revision } = await deployed({ ports: [port] });
+    const run = await revision.run('start');
+    expectVerdict(
+      run,
+      'ApplicationStart',
+      'OK',
+      new RegExp(`; stopped PID ${stranger.pid} \\(.*\\) on port ${port}, which portproof had not started$`),
+    );
+    expect(isAlive(stranger.pid)).toBe(false);
+    // Its own app, recorded there, is not a stranger on the next start.
+    const again = await revision.run('start');
+    expectVerdict(again, 'ApplicationStart', 'OK');
+    expect(again.verdict).not.toContain('had not started');
+  });
+
   it('new process exits at start ("port in use"): exit code and log tail, within the console tail', async () => {
     const [port, busy] = await findFreePorts(2);
     const holder = startApp([`--port=${busy}`]);

@@ -149,6 +149,40 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it.each([
+    ['start.timeout', 'start: { timeout: 120 }', 'start.timeout: 120 has no unit: write 120s'],
+    ['stop.grace', 'stop: { grace: 10 }', 'stop.grace: 10 has no unit: write 10s'],
+  ])('refuses a bare-number duration for %s, naming the key and the fix', (_key, line, expected) => {
+    const error = errorOf(`${valid}${line}\n`);
+    expect([error.exitCode, error.message]).toEqual([2, expect.stringMatching(new RegExp(`: ${expected} `))]);
+  });
+
+  it('takes a bare 0 as a duration: zero needs no unit', () => {
+    expect(load(valid.replace('  timeout: 2m', '  timeout: 2m\n  settle: 0')).health.settle).toBe(0);
+  });
+
+  it('leads with the unknown key, and the key it meant, when a misspelt key is also why another is missing', () => {
+    const error = errorOf(valid.replace('health:', 'helth:'));
+    expect(error.message).toMatch(/: unknown key helth \(did you mean health\?\) \(and 1 more problem above\)$/);
+    expect(errorOf(valid.replace('  timeout: 2m', '  timout: 2m')).message).toContain(
+      'unknown key health.timout (did you mean timeout?)',
+    );
+    expect(errorOf(valid.replace('ports:', 'zzz: 1\nports:')).message).toMatch(/unknown key zzz$/);
+    expect(errorOf(`${valid}stop: { signal: SIGTREM }\n`).message).toContain('stop.signal: must be one of SIGTERM');
+    expect(errorOf(`${valid}stop: { signal: SIGTREM }\n`).message).toContain('(did you mean SIGTERM?), got the string');
+  });
+
+  it('refuses a blue/green health.url without {port}: both ports would be checked on one', () => {
+    const error = errorOf(valid.replace('127.0.0.1:{port}', '127.0.0.1:8081'));
+    expect(error.message).toContain('health.url: must contain {port} with two ports');
+  });
+
+  it('ends a YAML error without the colon that introduced the excerpt', () => {
+    const message = errorOf('app: [\n').message;
+    expect(message).toContain('not valid YAML');
+    expect(message).not.toMatch(/:\s*$/);
+  });
+
   it('never echoes an app.env value or a URL password in a message', () => {
     const withEnv = valid.replace('  name: myapp', '  name: myapp\n  env: { DB_PASSWORD: 123456789 }');
     expect(errorOf(withEnv).message).toMatch(/app\.env\.DB_PASSWORD: must be text \(quote it\)$/);
@@ -178,6 +212,7 @@ describe('parseDuration', () => {
     ['2m', 120_000],
     ['1.5s', 1500],
     [250, 250],
+    [0, 0],
     ['5', null],
     ['s', null],
   ])('%s → %s', (text, ms) => {

@@ -122,7 +122,7 @@ describe('the unit portproof writes', () => {
   });
 });
 
-describe("the README's unit", () => {
+describe("docs/systemd.md's unit", () => {
   it('is what portproof writes for the example config on port 8082', () => {
     const repo = path.resolve(import.meta.dirname, '../..');
     const root = '/opt/codedeploy-agent/deployment-root/GROUP-ID/d-EXAMPLE1/deployment-archive';
@@ -131,8 +131,8 @@ describe("the README's unit", () => {
     const command = ['/usr/bin/java', ...(example.app.command ?? []).slice(1)];
     const loaded = { ...example, app: { ...example.app, command, cwd: `${root}/app` } };
     const unit = renderUnit(loaded, 8082, '/var/lib/portproof/myapp/unit-8082.env');
-    const readme = fs.readFileSync(path.join(repo, 'README.md'), 'utf8');
-    expect(readme).toContain(`\`\`\`ini\n${unit}\`\`\``);
+    const doc = fs.readFileSync(path.join(repo, 'docs/systemd.md'), 'utf8');
+    expect(doc).toContain(`\`\`\`ini\n${unit}\`\`\``);
   });
 });
 

@@ -36,9 +36,9 @@ function oneLineError(r: CliResult, exitCode: number): string {
 }
 
 describe('portproof why: CodeDeploy says no', () => {
-  it('throttling that outlasts the SDK retries: one line, exit 1, after a few attempts only', async () => {
+  it('throttling that outlasts the SDK retries: one line, exit 3, after a few attempts only', async () => {
     server.fault({ type: 'ThrottlingException', message: 'Rate exceeded', operation: 'GetDeployment' });
-    const line = oneLineError(await why([id]), 1);
+    const line = oneLineError(await why([id]), 3);
     expect(line).toBe(
       `portproof why: CodeDeploy throttled GetDeployment for ${id} (ThrottlingException) after 3 attempts; wait a minute and run it again`,
     );
@@ -47,13 +47,13 @@ describe('portproof why: CodeDeploy says no', () => {
 
   it('throttling of a later call names that call', async () => {
     server.fault({ type: 'ThrottlingException', message: 'Rate exceeded', operation: 'BatchGetDeploymentTargets' });
-    expect(oneLineError(await why([id]), 1)).toContain('CodeDeploy throttled BatchGetDeploymentTargets');
+    expect(oneLineError(await why([id]), 3)).toContain('CodeDeploy throttled BatchGetDeploymentTargets');
   });
 
   it('access denied: names the denied action and every permission needed', async () => {
     const aws = `User: arn:aws:iam::123456789012:user/ci is not authorized to perform: codedeploy:ListDeploymentTargets on resource: arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:myapp/prod-fleet`;
     server.fault({ type: 'AccessDeniedException', message: aws, operation: 'ListDeploymentTargets' });
-    const line = oneLineError(await why([id]), 1);
+    const line = oneLineError(await why([id]), 3);
     expect(line).toMatch(
       /^portproof why: access denied to codedeploy:ListDeploymentTargets for d-ERRORS001: the credentials or role in use need /,
     );
@@ -71,8 +71,8 @@ describe('portproof why: CodeDeploy says no', () => {
     expect(server.calls.slice(before).filter((c) => c.operation === 'ListDeploymentTargets')).toHaveLength(1);
   });
 
-  it('a deployment that does not exist: one line naming the region, exit 1', async () => {
-    const line = oneLineError(await why(['d-NOSUCH001']), 1);
+  it('a deployment that does not exist: one line naming the region, exit 3', async () => {
+    const line = oneLineError(await why(['d-NOSUCH001']), 3);
     expect(line).toBe(
       'portproof why: deployment d-NOSUCH001 does not exist in region us-east-1: check --region / AWS_REGION and the account',
     );
@@ -85,7 +85,7 @@ describe('portproof why: CodeDeploy says no', () => {
       operation: 'GetDeployment',
       status: 400,
     });
-    expect(oneLineError(await why([id]), 1)).toBe(
+    expect(oneLineError(await why([id]), 3)).toBe(
       `portproof why: CodeDeploy GetDeployment for ${id} failed: InternalFailure: We encountered an internal error.`,
     );
   });
@@ -124,24 +124,24 @@ describe('portproof why: usage', () => {
 });
 
 describe('portproof why: the environment', () => {
-  it('no credentials anywhere: one line, exit 1, nothing sent', async () => {
+  it('no credentials anywhere: one line, exit 3, nothing sent', async () => {
     const env = whyEnv({ AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined });
-    const line = oneLineError(await why([id], env), 1);
+    const line = oneLineError(await why([id], env), 3);
     expect(line).toMatch(
       /^portproof why: no AWS credentials found \(.+\): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE/,
     );
     expect(server.calls.length).toBe(before);
   });
 
-  it('no region anywhere: one line, exit 2', async () => {
-    const line = oneLineError(await why([id], whyEnv({ AWS_REGION: undefined })), 2);
+  it('no region anywhere: one line, exit 3', async () => {
+    const line = oneLineError(await why([id], whyEnv({ AWS_REGION: undefined })), 3);
     expect(line).toBe('portproof why: no AWS region: pass --region or set AWS_REGION');
   });
 
-  it('an endpoint nobody listens on: one line naming it, exit 1', async () => {
+  it('an endpoint nobody listens on: one line naming it, exit 3', async () => {
     const port = await findFreePort();
     const r = await runWhyCli([id, '--endpoint-url', `http://127.0.0.1:${port}`], whyEnv());
-    const line = oneLineError(r, 1);
+    const line = oneLineError(r, 3);
     expect(line).toBe(
       `portproof why: cannot reach CodeDeploy at http://127.0.0.1:${port}/: ECONNREFUSED after 3 attempts (check --endpoint-url, AWS_ENDPOINT_URL_CODEDEPLOY, AWS_ENDPOINT_URL and the network)`,
     );

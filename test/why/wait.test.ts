@@ -130,7 +130,7 @@ describe('waitForFinalStatus', () => {
 
   it('skips throttled polls, but gives up after maxThrottledPolls in a row; other errors end it at once', async () => {
     const throttled = () =>
-      new WhyError('CodeDeploy throttled GetDeployment', 1, {
+      new WhyError('CodeDeploy throttled GetDeployment', 3, {
         cause: Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }),
       });
     const options = { pollMs: 1, progressMs: 1, onProgress: () => {}, sleep: async () => {}, maxThrottledPolls: 3 };

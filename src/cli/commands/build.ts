@@ -1,3 +1,4 @@
+import { describeArgsError } from '../dispatch.ts';
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { buildHooks } from '../../../build/build-hooks.ts';
@@ -9,7 +10,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     ({ values } = parseArgs({ args: argv, options: { arch: { type: 'string' }, out: { type: 'string' } } }));
   } catch (error) {
-    console.error(`portproof build: ${(error as Error).message.split('\n')[0]}`);
+    console.error(`portproof build: ${describeArgsError(error)} (see --help)`);
     return 2;
   }
   if (values.arch !== undefined && !Arches.includes(values.arch as Arch)) {

@@ -1,10 +1,13 @@
+import fs from 'node:fs';
 import path from 'node:path';
+import * as sea from 'node:sea';
 import { parseArgs } from 'node:util';
 import { assembleBundle } from '../../../build/assemble-bundle.ts';
-import { hostArch } from '../../../build/build-hooks.ts';
-import { Arches, type Arch } from '../../../build/paths.ts';
+import { Arches, distHooksDir, hostArch, type Arch } from '../../../build/paths.ts';
+import { checkPortableConfig, configProblems } from '../../core/config/load.ts';
+import { describeArgsError } from '../dispatch.ts';
 
-/** `portproof bundle [--arch x64|arm64] --out DIR [--config FILE] [--appspec FILE] [--force] [FILES...]` */
+/** `portproof bundle --out DIR [--arch A] [--config FILE] [--appspec FILE] [--force] [PATH...]` */
 export async function run(argv: string[]): Promise<number> {
   let parsed;
   try {
@@ -20,31 +23,60 @@ export async function run(argv: string[]): Promise<number> {
       },
     });
   } catch (error) {
-    console.error(`portproof bundle: ${(error as Error).message.split('\n')[0]}`);
-    return 2;
+    return fail(`${describeArgsError(error)} (see --help)`);
   }
   const { values, positionals } = parsed;
-  const arch = (values.arch ?? hostArch() ?? 'x64') as Arch;
-  if (!Arches.includes(arch)) return usageError(`--arch ${values.arch}: use x64 or arm64`);
-  if (!values.out) return usageError('--out DIR is required');
+  const hooks = findHooks(values.arch);
+  if ('problem' in hooks) return fail(hooks.problem);
+  if (!values.out) return fail('--out DIR is required (see --help)');
+  const config = path.resolve(values.config ?? 'portproof.yml');
+  const out = path.resolve(values.out);
   try {
+    // The rules the hooks would apply on the host, applied before the upload: a typo fails here, not mid-deployment.
+    const problems = checkPortableConfig(config);
+    if (problems.length > 0) {
+      const error = configProblems(config, problems);
+      for (const line of error.context.evidence ?? []) console.error(`portproof bundle: ${line}`);
+      return fail(error.message);
+    }
     const written = assembleBundle({
-      arch,
-      out: path.resolve(values.out),
+      arch: hooks.arch,
+      out,
       appspec: path.resolve(values.appspec ?? 'appspec.yml'),
-      config: path.resolve(values.config ?? 'portproof.yml'),
+      config,
+      hooksDir: hooks.dir,
       files: positionals.map((f) => path.resolve(f)),
+      base: process.cwd(),
       force: values.force,
     });
-    console.log(`revision for linux-${arch} in ${path.resolve(values.out)}: ${written.join(', ')}`);
-    console.log('ship it with: aws deploy push --application-name APP --s3-location s3://BUCKET/KEY --source DIR');
+    const size = `${written.files.length} files, ${(written.bytes / 1e6).toFixed(1)} MB`;
+    console.log(`wrote the revision for linux-${hooks.arch} to ${out} (${size})`);
+    console.log(`ship it: aws deploy push --application-name APP --s3-location s3://BUCKET/KEY.zip --source ${out}`);
     return 0;
   } catch (error) {
-    return usageError((error as Error).message);
+    return fail((error as Error).message);
   }
 }
 
-function usageError(message: string): number {
+/**
+ * The hooks to bundle: a release's `portproof` takes its own arch's, beside it in hooks/; the checkout's CLI takes
+ * dist/linux-<arch>/hooks for --arch (default: this machine's).
+ */
+function findHooks(wanted: string | undefined): { arch: Arch; dir: string } | { problem: string } {
+  if (wanted !== undefined && !Arches.includes(wanted as Arch))
+    return { problem: `--arch ${wanted}: use x64 or arm64` };
+  if (sea.isSea()) {
+    const own = hostArch() ?? 'x64';
+    if (wanted !== undefined && wanted !== own) {
+      return { problem: `--arch ${wanted}: this release is for linux-${own}; use the linux-${wanted} archive` };
+    }
+    return { arch: own, dir: path.join(path.dirname(fs.realpathSync(process.execPath)), 'hooks') };
+  }
+  const arch = (wanted ?? hostArch() ?? 'x64') as Arch;
+  return { arch, dir: distHooksDir(arch) };
+}
+
+function fail(message: string): number {
   console.error(`portproof bundle: ${message}`);
   return 2;
 }

@@ -1,3 +1,4 @@
+import { describeArgsError } from '../dispatch.ts';
 import { parseArgs } from 'node:util';
 import { describeProcess } from '../../core/process/describe.ts';
 import { findListeners } from '../../core/procfs/index.ts';
@@ -8,7 +9,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
   } catch (error) {
-    console.error(`portproof owners: ${(error as Error).message.split('\n')[0]}`);
+    console.error(`portproof owners: ${describeArgsError(error)} (see --help)`);
     return 2;
   }
   const [text, extra] = parsed.positionals;

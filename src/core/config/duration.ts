@@ -1,4 +1,4 @@
-// Durations in config: "500ms", "30s", "2m" (a bare number is milliseconds).
+// Durations in config: "500ms", "30s", "2m" (the schema refuses a bare number other than 0).
 
 const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 

@@ -21,18 +21,38 @@ export function findProgram(
   if (program.includes('/')) {
     const file = path.resolve(cwd, program);
     if (!isRegularFile(file)) return { problem: `program ${file} not found` };
-    return canExecute(file, runAs) ? { file } : { problem: `program ${file} is not executable${who}` };
+    if (!canExecute(file, runAs)) return { problem: `program ${file} is not executable${who}` };
+    return checkReachable(file, runAs);
   }
   let notExecutable: string | null = null;
   for (const dir of pathVar.split(':')) {
     // An empty PATH entry means the working directory, as execvp reads it.
     const file = path.resolve(cwd, dir, program);
     if (!isRegularFile(file)) continue;
-    if (canExecute(file, runAs)) return { file };
+    if (canExecute(file, runAs)) return checkReachable(file, runAs);
     notExecutable ??= file;
   }
   if (notExecutable) return { problem: `program ${notExecutable} is not executable${who}` };
   return { problem: `program "${program}" not found in PATH (${pathVar})` };
+}
+
+/**
+ * The file, if the user can reach it: search (x) on every directory on its path and on its target's, as exec needs.
+ * The hook runs as root and sees through /root; the app's user may not (/root/.pyenv/shims/python3 exits 126).
+ */
+function checkReachable(file: string, runAs: RunAs | null): { file: string } | { problem: string } {
+  if (runAs === null) return { file };
+  for (const target of new Set([file, fs.realpathSync(file)])) {
+    for (let dir = path.dirname(target); ; dir = path.dirname(dir)) {
+      if (!canExecute(dir, runAs)) {
+        return {
+          problem: `program ${file} cannot be reached by user ${runAs.name}: no search (x) permission on ${dir}`,
+        };
+      }
+      if (dir === '/') break;
+    }
+  }
+  return { file };
 }
 
 function isRegularFile(file: string): boolean {

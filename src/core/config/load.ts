@@ -22,6 +22,24 @@ export function resolveConfigPath(bundleRoot: string, flag: string | undefined, 
 
 /** Read, parse and validate portproof.yml; every problem is one line naming the key, before anything is touched. */
 export function loadConfig(file: string, bundleRoot: string, env = process.env): LoadedConfig {
+  const parsed = configSchema.safeParse(readConfigYaml(file) ?? {}, { reportInput: true });
+  if (!parsed.success) throw configProblems(file, keepFirstIssuePerKey(parsed.error.issues).map(describeIssue));
+  return completeConfig(parsed.data, file, bundleRoot, env);
+}
+
+/**
+ * The problems a config has wherever it runs, for `portproof bundle`: every rule the hooks apply except those that
+ * read this machine (a CA file's path names a file on the host). Empty when the hooks would accept it.
+ */
+export function checkPortableConfig(file: string): string[] {
+  const parsed = configSchema.safeParse(readConfigYaml(file) ?? {}, { reportInput: true });
+  if (parsed.success) return [];
+  const portable = parsed.error.issues.filter((i) => !(i.code === 'custom' && i.path.join('.') === 'health.tls.ca'));
+  return keepFirstIssuePerKey(portable).map(describeIssue);
+}
+
+/** The file's YAML as data; a missing file or bad YAML is one line (exit 2). */
+function readConfigYaml(file: string): unknown {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -29,21 +47,17 @@ export function loadConfig(file: string, bundleRoot: string, env = process.env):
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (error as Error).message;
     throw new HookError('BAD_CONFIG', `config ${file}: ${reason}`);
   }
-  let raw: unknown;
   try {
-    raw = parseYaml(text);
+    return parseYaml(text);
   } catch (error) {
     const where = error instanceof YAMLParseError && error.linePos ? ` line ${error.linePos[0].line}` : '';
     throw new HookError('BAD_CONFIG', `config ${file}${where}: not valid YAML: ${firstLine((error as Error).message)}`);
   }
-  const parsed = configSchema.safeParse(raw ?? {}, { reportInput: true });
-  if (!parsed.success) throw configProblems(file, keepFirstIssuePerKey(parsed.error.issues).map(describeIssue));
-  return completeConfig(parsed.data, file, bundleRoot, env);
 }
 
 /**
  * Where the app runs unless app.cwd says: its own release's files, so the previous release keeps its own while it
- * stays up for rollback — the revision's app/ directory when `portproof bundle` laid one out, else the revision itself.
+ * stays up for rollback — the revision's app/ directory when `portproof bundle` laid one out, else the revision.
  */
 function defaultCwd(bundleRoot: string): string {
   const app = path.join(bundleRoot, 'app');
@@ -72,6 +86,7 @@ export function configProblems(file: string, problems: string[]): HookError {
   return new HookError('BAD_CONFIG', `config ${file}: ${first}${more}`, { evidence });
 }
 
+/** The first line of yaml's message, without the colon that introduced the excerpt it printed below it. */
 function firstLine(text: string): string {
-  return text.split('\n')[0] ?? text;
+  return (text.split('\n')[0] ?? text).replace(/:\s*$/, '');
 }

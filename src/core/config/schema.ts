@@ -9,10 +9,17 @@ import { parseDuration } from './duration.ts';
 // and classic zod with every locale cost about as much as the rest of a no-op hook.
 z.config(en());
 
+// A bare number has no unit: `timeout: 120` meant seconds to the person who wrote it beside an appspec, and would
+// have been 120 ms. Only 0 needs none.
 const duration = z
   .pipe(
     z.union([z.string(), z.number()], { error: 'must be a duration like 500ms, 30s or 2m' }),
     z.transform((value: string | number, ctx) => {
+      if (typeof value === 'number' && value !== 0) {
+        const message = `${value} has no unit: write ${value}s (or ${value}ms, ${value}m)`;
+        ctx.issues.push({ code: 'custom', input: value, message });
+        return z.NEVER;
+      }
       const ms = parseDuration(value);
       if (ms === null) {
         ctx.issues.push({
@@ -151,6 +158,11 @@ export const configSchema = z
           message: 'is required with two ports (blue/green behind nginx)',
         });
       }
+      if (config.ports.length === 2 && !config.health.url.includes('{port}')) {
+        const message =
+          'must contain {port} with two ports (each is checked on its own), like http://127.0.0.1:{port}/health';
+        ctx.addIssue({ code: 'custom', path: ['health', 'url'], input: config.health.url, message });
+      }
       if (config.ports.length === 1 && config.nginx) {
         ctx.addIssue({ code: 'custom', path: ['nginx'], message: 'needs two ports to switch between' });
       }
@@ -226,4 +238,24 @@ function checkPemFile(file: string): string | null {
   }
   if (text.includes('-----BEGIN CERTIFICATE-----')) return null;
   return `${file} holds no PEM certificate (no BEGIN CERTIFICATE line)`;
+}
+
+/** The keys the map at `keyPath` takes (`[]` the top level, `['health']`…), for suggesting one a typo meant. */
+export function listKnownKeys(keyPath: readonly PropertyKey[]): string[] {
+  let schema: z.core.$ZodType | undefined = configSchema;
+  for (const key of [...keyPath, null]) {
+    // Through the wrappers (a default, optional, a pipe's input) to the map inside.
+    while (schema !== undefined) {
+      const def: object = schema._zod.def;
+      const inner = 'innerType' in def ? def.innerType : 'in' in def ? def.in : undefined;
+      if (inner === undefined) break;
+      schema = inner as z.core.$ZodType;
+    }
+    const shape: Record<string, z.core.$ZodType> | null =
+      schema && 'shape' in schema._zod.def ? (schema._zod.def.shape as Record<string, z.core.$ZodType>) : null;
+    if (shape === null) return [];
+    if (key === null) return Object.keys(shape);
+    schema = shape[String(key)];
+  }
+  return [];
 }
