@@ -33,14 +33,16 @@ export const KeyPurposes: Record<string, string> = {
   start: 'how long a start may take',
   'start.timeout': 'time for the new process to bind its port',
   nginx: 'blue/green only: the include ValidateService switches',
-  'nginx.include': 'the file holding the one line below, included by your site; it must exist, seeded',
+  'nginx.include': 'the file holding the one line below; nginx must load it (`nginx -T`), or a glob of its must',
   'nginx.line': 'the include’s line; `{port}` is the live port',
   'nginx.test': 'the config test run before a reload',
+  'nginx.dump': 'prints every file nginx loads; default `nginx.test` with `-t` made `-T`',
   'nginx.reload': 'the reload command',
   'nginx.pidFile': "nginx's master PID file, to confirm the reload took",
-  'nginx.url': 'probed through nginx after the switch',
+  'nginx.url': 'requests sent through nginx after the switch must reach the new process; without it, "not proved"',
   'nginx.reloadTimeout': 'how long to wait for new workers after a reload',
   stateDir: "portproof's state, locks and logs; `PORTPROOF_STATE_DIR` overrides it",
+  keep: 'releases kept under the state directory beyond the live and the previous one',
 };
 
 type JsonSchema = {
