@@ -5,6 +5,11 @@ import { probeOnce } from '../health/probe.ts';
 import type { TlsSettings } from '../health/tls.ts';
 import { listProcessTree, readSocketFds, readTcpSockets } from '../procfs/index.ts';
 import { portMarker, TcpListen } from '../procfs/net-tcp.ts';
+
+/** Kernel TCP states (include/net/tcp_states.h) the proof tells apart. */
+const TcpEstablished = 0x01;
+const TcpSynRecv = 0x03;
+const TcpTimeWait = 0x06;
 import type { ProcessInfo } from '../procfs/types.ts';
 import type { NginxFiles } from './loaded-files.ts';
 import { describeDirectRoutes } from './direct-routes.ts';
@@ -35,9 +40,12 @@ interface Upstream {
   appPort: number;
   /** The socket on the proxy's side (0 when it is closed or in TIME_WAIT). */
   proxyInode: number;
-  /** Each end's state, inode and timer, to tell a connection made anew on a reused port pair from the old one. */
-  ends: string[];
-  timer: number;
+  /** The sockets of its ends that are open (not TIME_WAIT), by inode. */
+  open: Set<number>;
+  /** Connecting or established at either end: in use, not closing. */
+  live: boolean;
+  /** What is left of its TIME_WAIT (0 when no end is in TIME_WAIT). */
+  timeWait: number;
 }
 
 /**
@@ -173,10 +181,11 @@ function snapshotUpstreams(ports: readonly number[]): Map<string, Upstream> {
       ? `${plain(socket.remoteAddress)}:${socket.remotePort}`
       : `${plain(socket.localAddress)}:${socket.localPort}`;
     const id = `${appPort}|${client}`;
-    const known = upstreams.get(id) ?? { appPort, proxyInode: 0, ends: [], timer: 0 };
+    const known = upstreams.get(id) ?? { appPort, proxyInode: 0, open: new Set(), live: false, timeWait: 0 };
     if (proxySide) known.proxyInode = socket.inode;
-    known.ends.push(`${appSide ? 'app' : 'proxy'}:${socket.state}:${socket.inode}`);
-    known.timer = Math.max(known.timer, socket.timerJiffies);
+    if (socket.state === TcpTimeWait) known.timeWait = Math.max(known.timeWait, socket.timerJiffies);
+    else if (socket.inode !== 0) known.open.add(socket.inode);
+    known.live ||= socket.state >= TcpEstablished && socket.state <= TcpSynRecv;
     upstreams.set(id, known);
   }
   return upstreams;
@@ -184,13 +193,14 @@ function snapshotUpstreams(ports: readonly number[]): Map<string, Upstream> {
 
 /**
  * A connection that was not there before, or was made anew on the same port pair: loopback reuses the pair of a
- * TIME_WAIT (tcp_tw_reuse), so under load a request's connection often has an old one's key. Another state or
- * socket at either end, or a TIME_WAIT whose timer started again (it only runs down otherwise), is a new one.
+ * TIME_WAIT (tcp_tw_reuse), so under load a request's connection often has an old one's key. An open socket that was
+ * not there, or a TIME_WAIT whose timer started again (it only runs down otherwise), is a new connection; one that
+ * only closed since (a side gone, ESTABLISHED to TIME_WAIT) is the same one.
  */
 function isNew(now: Upstream, before: Upstream | undefined): boolean {
   if (before === undefined) return true;
-  if ([...now.ends].sort().join() !== [...before.ends].sort().join()) return true;
-  return now.timer > before.timer;
+  if (before.timeWait > 0 && now.timeWait > before.timeWait) return true;
+  return now.live && [...now.open].some((inode) => !before.open.has(inode));
 }
 
 /** 127.0.0.1 and ::ffff:127.0.0.1 are one address seen from the two families. */
