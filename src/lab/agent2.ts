@@ -30,7 +30,7 @@ export interface Agent2Options {
   timeoutSeconds: number;
   /** restrict_hook_env_to_allowlist: only the agent's variables and PATH/HOME/USER reach the hook. */
   restrictEnv: boolean;
-  /** Send the timeout's SIGTERM once this resolves (an earlier timeout, a stopped deployment), then SIGKILL 5 s later. */
+  /** Send the timeout's SIGTERM once this resolves (a stopped deployment, say), then SIGKILL 5 s later. */
   terminateWhen?: (pid: number) => Promise<void>;
 }
 

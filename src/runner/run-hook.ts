@@ -26,7 +26,7 @@ import { failedVerdict, okVerdict, toHookError, unhealthyVerdict } from './verdi
 export interface HookFlows {
   run: HookFlow;
   check: HookFlow;
-  /** The closing lines of a run whose config cannot be used, when the hook ends 0 rather than fail (ApplicationStop). */
+  /** The closing lines of a run whose config cannot be used, when the hook ends 0 rather than fail (stop). */
   unusableConfig?: (error: HookError, config: LoadedConfig | null) => string[];
 }
 

@@ -123,13 +123,19 @@ describe('under systemd, what a red team tried', () => {
     expect(parseAnswer(await bed.get(`http://127.0.0.1:${blue}/`))?.version).toBe('static');
   });
 
-  it('--check warns when the release a unit runs from is gone (CodeDeploy keeps five revisions)', async () => {
+  it('--check warns when the release a unit runs from is gone; the revision deleted by the agent is not', async () => {
     const v1 = bed.revision({ ports: [blue], nginx: undefined, versionTag: 'v1' });
     expectVerdict((await bed.deploy(v1)).last, 'ValidateService', 'OK');
     const v2 = bed.revision({ ports: [blue], nginx: undefined, versionTag: 'v2' });
+    // CodeDeploy keeps five revisions: the unit runs from portproof's release, not from the agent's archive.
     fs.rmSync(v1.dir, { recursive: true, force: true });
+    expect((await bed.check(v2)).ports[0]?.unitProblem).toBeUndefined();
+    const release = (
+      await bed.container.systemctl('show', '-P', 'WorkingDirectory', `portproof-fixture@${blue}.service`)
+    ).stdout.trim();
+    fs.rmSync(release, { recursive: true, force: true });
     const [port] = (await bed.check(v2)).ports;
-    expect(port?.unitProblem).toBe(`its WorkingDirectory ${v1.dir} is gone: a crash or a reboot cannot start it`);
+    expect(port?.unitProblem).toBe(`its WorkingDirectory ${release} is gone: a crash or a reboot cannot start it`);
   });
 
   it("the unit portproof writes runs the app as app.user with that user's supplementary groups", async () => {

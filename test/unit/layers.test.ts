@@ -58,7 +58,12 @@ describe('the layers', () => {
         .filter((line) => line.trim() !== '' && !line.startsWith('import '));
       expect({ file, code }).toEqual({
         file,
-        code: [expect.stringMatching(/^runHook\('\w+', \{ run: \w+Flow, check: checkFlow \}\);$/)],
+        // ApplicationStop also names what it says for a config it cannot use (issue 19).
+        code: [
+          expect.stringMatching(
+            /^runHook\('\w+', \{ run: \w+Flow, check: checkFlow(, unusableConfig: describeUnusableConfig)? \}\);$/,
+          ),
+        ],
       });
       expect(
         readImports(file).filter((spec) => spec.includes('runner/')),

@@ -60,7 +60,7 @@ export function makeRelease(appDir: string, name: string, source: string): Relea
   return { ...release, made: true };
 }
 
-/** Copy the directory open as `fromFd` to `to`, reading each entry through that fd so a swapped link is never followed. */
+/** Copy the directory open as `fromFd` to `to`, each entry read through that fd: a link swapped in is not followed. */
 function copyDirectory(fromFd: number, to: string, relative: string, release: Release): void {
   const from = `/proc/self/fd/${fromFd}`;
   const stat = fs.fstatSync(fromFd);
