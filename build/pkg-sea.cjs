@@ -10,9 +10,12 @@ const util = require('node:util');
 // pkg makes the blob with `node --experimental-sea-config`. V8 seeds its string hashes at random in each process
 // and a code cache records them, so two builds of the same inputs would differ; a fixed seed for that one command
 // makes the cache byte-for-byte reproducible, and V8 still accepts it at run time (it checks flags that change
-// code, not the seed). Installed before pkg's module loads, as it promisifies execFile once at load time.
+// code, not the seed). Installed before pkg's module loads, as it promisifies execFile once at load time. The blob's
+// code cache is made with the hooks' own flags too: one that changes code (--single-threaded) would otherwise make
+// V8 reject it at every start ("Code cache data rejected").
 const execFile = childProcess.execFile;
-const seeded = (args) => (args[0] === '--experimental-sea-config' ? ['--random-seed=1', ...args] : args);
+const seeded = (args) =>
+  args[0] === '--experimental-sea-config' ? ['--random-seed=1', ...(request.execArgv ?? []), ...args] : args;
 childProcess.execFile = Object.assign((file, args, ...rest) => execFile(file, seeded(args), ...rest), {
   [util.promisify.custom]: (file, args, options) => util.promisify(execFile)(file, seeded(args), options),
 });

@@ -89,7 +89,9 @@ function killRecordedApps(): void {
 }
 
 function nginxBlock(test: string[] = nginx.testCommand) {
-  return nginxSection(nginx, { test });
+  // nginx -T stays plain: the fault belongs to the config test before the reload, not to the hooks' first look.
+  const dump = [...nginx.testCommand.slice(0, -1), '-T'];
+  return nginxSection(nginx, { test, dump });
 }
 
 /** nginx -t preceded by a fault in the state dir: the fault arrives after the include is written, before the record. */

@@ -80,7 +80,8 @@ describe("the README's move from the shell recipe", () => {
     const start2 = await v2.run('start');
     expectVerdict(start2, 'ApplicationStart', 'OK');
     expect(start2.verdict).not.toContain('had not started');
-    expectVerdict(await v2.run('validate'), 'ValidateService', 'OK', `nginx now → ${green} (previous ${blue}`);
+    const proved = `nginx now → ${green}: 3 of 3 requests through nginx reached PID`;
+    expectVerdict(await v2.run('validate'), 'ValidateService', 'OK', proved, `(previous ${blue} kept for rollback)`);
     expect(await served()).toContain('version=v2');
   });
 });

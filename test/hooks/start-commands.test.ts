@@ -133,7 +133,7 @@ describe('start commands as people have them, with the compiled hooks', () => {
       'FAILED',
       /left the start command's session/,
       /Run it in the foreground/,
-      /systemd/,
+      /app\.unit \(Type=forking with PIDFile=\)/,
       new RegExp(`PID \\d+ \\(\\S*node [^)]*\\) listening on port ${port}`),
     );
     expect(start.stdout).toMatch(/Stopping PID \d+ \(\S*node /);

@@ -23,6 +23,7 @@ describe('parseNetTcp', () => {
       state: 0x0a,
       uid: 0,
       inode: 4711,
+      timerJiffies: 0,
     });
     expect(sockets[1]).toMatchObject({ remoteAddress: '127.0.0.1', remotePort: 54321, state: 1, uid: 1000 });
     expect(sockets[2]).toMatchObject({ localAddress: '0.0.0.0', localPort: 80 });
