@@ -45,7 +45,9 @@ function sourceDirname(outdir: string): Plugin {
         if (!source.includes('import.meta.dirname')) return undefined;
         const relative = path.relative(outdir, path.dirname(args.path));
         const dirname = `(import.meta.dirname + ${JSON.stringify(`/${relative}`)})`;
-        return { contents: source.replaceAll('import.meta.dirname', dirname), loader: 'ts' };
+        // Only the expression: a quoted name (build/bundle.ts defines 'import.meta.dirname' for the hooks) stays.
+        const expression = /(?<!['"`])\bimport\.meta\.dirname\b/g;
+        return { contents: source.replace(expression, dirname), loader: 'ts' };
       });
     },
   };
