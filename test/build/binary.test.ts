@@ -32,7 +32,7 @@ async function relocatedRevision(binary: string): Promise<string> {
   fs.writeFileSync(
     path.join(dir, 'portproof.yml'),
     stringify({
-      app: { name: 'demo', command: ['sleep', '1000'], supervisor: 'direct' },
+      app: { name: 'demo', command: ['/bin/sleep', '1000'], supervisor: 'direct' },
       ports: [port],
       health: { url: 'http://127.0.0.1:{port}/' },
       stateDir: path.join(dir, 'state'),
