@@ -86,7 +86,7 @@ try {
     ['validate --port, idle', ms(idle.none), ms(idle.proof), ms(idle.added)],
     ['validate --port, under load', ms(loaded.none), ms(loaded.proof), ms(loaded.added)],
   ];
-  const header = ['median of ' + Rounds + ' (ms)', 'no proof', 'with proof', 'added (paired)'];
+  const header = [`median of ${Rounds} (ms)`, 'no proof', 'with proof', 'added (paired)'];
   console.log(formatTable(header, rows));
   console.log(`\ntraffic through nginx during the loaded rounds: ${traffic.sent} requests, ${traffic.failed} failed`);
   const results = { machine: describeMachine(), rounds: Rounds, dump, idle, loaded, traffic: traffic.failed };

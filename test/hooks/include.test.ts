@@ -2,8 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { TestNginx } from '../../src/lab/nginx.ts';
-import { waitForPort } from '../../src/lab/net.ts';
-import { httpGet, startApp } from '../support/app.ts';
+import { httpGet } from '../support/app.ts';
 import {
   cleanUpHookTests,
   deployed,
