@@ -4,7 +4,7 @@ import { HookError } from '../core/errors.ts';
 import { cleanStrings } from '../core/text/clean-line.ts';
 import type { FlowOutcome, HookContext } from '../runner/context.ts';
 import { assertNginxReadsInclude } from '../core/nginx/loaded-files.ts';
-import { checkTreeOwnsPort } from '../core/procfs/index.ts';
+import { stillOwnsPort } from '../core/procfs/index.ts';
 import { judgeCheck } from './check-status.ts';
 import { judgeAnswer } from '../core/health/check.ts';
 import { probeOnce } from '../core/health/probe.ts';
@@ -67,7 +67,7 @@ export async function checkFlow(ctx: HookContext): Promise<FlowOutcome> {
   if (!ctx.options.json) printReleases(ctx, reports);
   const live = reports.find((r) => r.port === roles.live && includeProblem === null) ?? null;
   const record = live ? findRecord(state, live.port) : undefined;
-  const liveOwnedByRecord = !!record && isSameProcess(record) && checkTreeOwnsPort(record, live!.port).owned;
+  const liveOwnedByRecord = !!record && stillOwnsPort(record, live!.port);
   const status = judgeCheck({ preflight: ctx.preflight, nginxProblem, live, liveOwnedByRecord });
   if (ctx.options.json) {
     // Every string as printed lines are cleaned: a command line may carry C1 controls or bidi overrides JSON keeps.

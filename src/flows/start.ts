@@ -10,7 +10,15 @@ import type { ProcessInfo } from '../core/procfs/types.ts';
 import { DefaultKillWaitMs } from '../core/defaults.ts';
 import { signalProcess } from '../core/process/signal.ts';
 import { isSameProcess } from '../core/procfs/index.ts';
-import { findRecord, forgetPort, readState, recordStart, writeState, type AppState } from '../core/state/state.ts';
+import {
+  describeRun,
+  findRecord,
+  forgetPort,
+  readState,
+  recordStart,
+  writeState,
+  type AppState,
+} from '../core/state/state.ts';
 import { pollUntil } from '../core/wait.ts';
 import { prepareRelease } from '../core/release/start-release.ts';
 import { readServedRoles } from './ports.ts';
@@ -66,12 +74,7 @@ async function startUnderSystemd(ctx: HookContext, target: number, from: { relea
   const state = readState(ctx.appDir);
   const { info } = app;
   recordStart(state, target, {
-    pid: info.pid,
-    startTime: info.startTime,
-    bootId: info.bootId,
-    command: info.command,
-    user: info.user,
-    startedAt: info.startedAt.toISOString(),
+    ...describeRun(info),
     deploymentId: ctx.deployment?.deploymentId ?? null,
     log: app.log?.file ?? '',
     unit,
@@ -122,12 +125,8 @@ async function startDirectly(ctx: HookContext, target: number, from: { release?:
   const forget = onInterrupt(() => stopUnrecordedStart(app, ctx.out));
   const state = readState(ctx.appDir);
   recordStart(state, target, {
-    pid: app.info.pid,
-    startTime: app.info.startTime,
-    bootId: app.info.bootId,
-    command: app.info.command,
+    ...describeRun(app.info),
     user: app.user,
-    startedAt: app.info.startedAt.toISOString(),
     deploymentId: ctx.deployment?.deploymentId ?? null,
     log: app.logFile,
     ...from,
@@ -139,9 +138,7 @@ async function startDirectly(ctx: HookContext, target: number, from: { release?:
   app.detach();
   // Record the process that bound, as it runs now: what ApplicationStop signals and ValidateService proves.
   const { info } = bound;
-  const record = { pid: info.pid, startTime: info.startTime, command: info.command, user: info.user };
-  const startedAt = info.startedAt.toISOString();
-  recordStart(state, target, { ...findRecord(state, target)!, ...record, startedAt });
+  recordStart(state, target, { ...findRecord(state, target)!, ...describeRun(info) });
   await recordOrStop(ctx, state, info);
   forget();
   const launcherPid = bound.launcher?.info.pid;

@@ -6,7 +6,7 @@ import { settleOwner } from '../core/health/settle.ts';
 import { waitForHealthy } from '../core/health/wait-healthy.ts';
 import { switchNginx } from '../core/nginx/switch.ts';
 import type { NginxFiles } from '../core/nginx/loaded-files.ts';
-import { checkTreeOwnsPort, isSameProcess } from '../core/procfs/index.ts';
+import { stillOwnsPort } from '../core/procfs/index.ts';
 import { confirmRecordedProcess, proveTreeOwnsPort } from '../core/ownership/prove-owner.ts';
 import { formatClock } from '../core/process/describe.ts';
 import { describeFsError } from '../core/fs-error.ts';
@@ -297,7 +297,6 @@ async function switchTraffic(
 function describePrevious(state: AppState, previous: number | null): string {
   const record = previous === null ? undefined : findRecord(state, previous);
   if (previous === null || !record) return '';
-  if (isSameProcess(record) && checkTreeOwnsPort(record, previous).owned)
-    return ` (previous ${previous} kept for rollback)`;
+  if (stillOwnsPort(record, previous)) return ` (previous ${previous} kept for rollback)`;
   return ` (previous ${previous} no longer runs its recorded PID ${record.pid}: nothing to roll back to)`;
 }

@@ -19,10 +19,14 @@ export function readNginxMaster(pidFile: string): { master: ProcessInfo } | { pr
   return { master };
 }
 
+/** The master's live worker processes (its descendants, zombies left out). */
+export function listWorkers(master: ProcessInfo): ProcessInfo[] {
+  return listProcessTree(master).filter((p) => p.pid !== master.pid && p.state !== 'Z');
+}
+
 /** The identities of the master's worker processes, as "pid:startTime" keys. */
 export function readWorkerKeys(master: ProcessInfo): Set<string> {
-  const tree = listProcessTree(master);
-  return new Set(tree.filter((p) => p.pid !== master.pid && p.state !== 'Z').map((p) => `${p.pid}:${p.startTime}`));
+  return new Set(listWorkers(master).map((p) => `${p.pid}:${p.startTime}`));
 }
 
 /**

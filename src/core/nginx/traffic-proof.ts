@@ -3,7 +3,8 @@ import { displayUrl } from '../config/secrets.ts';
 import { HookError } from '../errors.ts';
 import { probeOnce } from '../health/probe.ts';
 import type { TlsSettings } from '../health/tls.ts';
-import { listProcessTree, readSocketFds, readTcpSockets } from '../procfs/index.ts';
+import { readSocketFds, readTcpSockets } from '../procfs/index.ts';
+import { listWorkers } from './master.ts';
 import { portMarker, TcpListen } from '../procfs/net-tcp.ts';
 
 /** Kernel TCP states (include/net/tcp_states.h) the proof tells apart. */
@@ -64,15 +65,17 @@ export async function proveTraffic(plan: ProofPlan): Promise<TrafficProof> {
   for (let request = 1; request <= plan.requests; request += 1) {
     const before = after;
     const accepted: { worker: ProcessInfo | null; stranger: string | null } = { worker: null, stranger: null };
+    // Listed once for the request: only a reload starts workers, and one that exits meanwhile holds no socket.
+    const workerList = listWorkers(plan.master);
     const budget = Math.max(1000, Math.min(5000, plan.untilMs - Date.now()));
     const answer = await probeOnce(
       plan.url,
       budget,
-      (end) => findAcceptingWorker(plan.master, end, accepted),
+      (end) => findAcceptingWorker(plan.master, workerList, end, accepted),
       plan.tls,
     );
     after = snapshotUpstreams(ports);
-    const { sockets: workers, oldAlive } = readWorkerSockets(plan.master, plan.oldWorkers);
+    const { sockets: workers, oldAlive } = readWorkerSockets(workerList, plan.oldWorkers);
     const strayed = [...after.values()].find((u) => u.appPort !== plan.port && workers.get(u.proxyInode)?.fresh);
     if (strayed) {
       const worker = workers.get(strayed.proxyInode)!.pid;
@@ -144,6 +147,7 @@ function explainRoutes(plan: ProofPlan, port?: number): string {
  */
 function findAcceptingWorker(
   master: ProcessInfo,
+  workers: ProcessInfo[],
   end: { serverPort: number; localAddress: string; localPort: number },
   accepted: { worker: ProcessInfo | null; stranger: string | null },
 ): string | null | 'pending' {
@@ -157,7 +161,6 @@ function findAcceptingWorker(
   );
   // Not accepted yet (or not on this host at all: the probe gives up waiting, and the proof is not made).
   if (socket === undefined) return 'pending';
-  const workers = listProcessTree(master).filter((p) => p.pid !== master.pid);
   const worker = workers.find((w) => {
     const fds = readSocketFds(w.pid, '/proc');
     return !('skip' in fds) && fds.sockets.has(socket.inode);
@@ -208,12 +211,11 @@ function plain(address: string): string {
   return address.startsWith('::ffff:') ? address.slice(7) : address;
 }
 
-/** The sockets each worker of the master holds (inode → the worker, and whether the reload started it). */
-function readWorkerSockets(master: ProcessInfo, oldWorkers: Set<string>) {
+/** The sockets each worker holds (inode → the worker, and whether the reload started it). */
+function readWorkerSockets(workerList: ProcessInfo[], oldWorkers: Set<string>) {
   const sockets = new Map<number, { pid: number; fresh: boolean }>();
   let oldAlive = false;
-  for (const worker of listProcessTree(master)) {
-    if (worker.pid === master.pid || worker.state === 'Z') continue;
+  for (const worker of workerList) {
     const fds = readSocketFds(worker.pid, '/proc');
     // A worker that exited meanwhile holds nothing any more.
     if ('skip' in fds) continue;

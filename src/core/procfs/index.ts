@@ -4,7 +4,7 @@ export { findConnectionOwners, type ConnectionEnd } from './connections.ts';
 export { listPids, readSocketFds } from './fds.ts';
 export { findListeners, readListenSockets } from './listeners.ts';
 export { decodeAddress, parseNetTcp, readTcpSockets } from './net-tcp.ts';
-export { checkTreeOwnsPort, listTreeListenSockets, type TreeOwnership } from './ownership.ts';
+export { checkTreeOwnsPort, listTreeListenSockets, stillOwnsPort, type TreeOwnership } from './ownership.ts';
 export { hasIdentity, isSameProcess, readProcessInfo, rereadProcess } from './process.ts';
 export { parseStat } from './stat.ts';
 export { listProcessTree } from './tree.ts';

@@ -2,7 +2,7 @@ import { DefaultProcRoot } from './boot.ts';
 import { readTcpSockets, TcpListen } from './net-tcp.ts';
 import { readListenSockets, toListener } from './listeners.ts';
 import { scanSocketOwners } from './owners.ts';
-import { rereadProcess } from './process.ts';
+import { isSameProcess, rereadProcess } from './process.ts';
 import { listProcessTree } from './tree.ts';
 import type { Listener, ProcessIdentity, ProcessInfo, ScanSkip, SocketOwner, TcpSocket } from './types.ts';
 
@@ -62,6 +62,11 @@ export function checkTreeOwnsPort(root: ProcessIdentity, port: number, procRoot 
   const unknown = listeners.filter((l) => l.owners.length === 0);
   const owned = listeners.length > 0 && foreign.length === 0 && unknown.length === 0;
   return { ...base, listeners, owned, foreign, unknown, skipped: [...mine.skipped, ...all.skipped], fullScan: true };
+}
+
+/** True while the identified process still runs and its tree owns every listener on `port` (a recorded app). */
+export function stillOwnsPort(id: ProcessIdentity, port: number, procRoot = DefaultProcRoot): boolean {
+  return isSameProcess(id, procRoot) && checkTreeOwnsPort(id, port, procRoot).owned;
 }
 
 /** The listening sockets a process tree holds on any port (to say where a process bound instead). */

@@ -4,6 +4,7 @@ import * as z from 'zod/mini';
 import { writeFileAtomic } from '../atomic-write.ts';
 import { HookError } from '../errors.ts';
 import { describeFsError } from '../fs-error.ts';
+import type { ProcessInfo } from '../procfs/types.ts';
 
 /** The state format this release writes; older and newer ones are read alike (unknown fields kept, never fatal). */
 export const StateSchemaVersion = 1;
@@ -112,6 +113,14 @@ export function writeState(dir: string, state: AppState): void {
 export function findRecord(state: AppState, port: number): StartRecord | undefined {
   return state.processes[String(port)];
 }
+
+/** The fields of a record that name a running process, as /proc shows it now. */
+export function describeRun(info: ProcessInfo): Pick<StartRecord, RunField> {
+  const { pid, startTime, bootId, command, user } = info;
+  return { pid, startTime, bootId, command, user, startedAt: info.startedAt.toISOString() };
+}
+
+type RunField = 'pid' | 'startTime' | 'bootId' | 'command' | 'user' | 'startedAt';
 
 /** Record the process a start launched on `port` (it is the port ValidateService checks next). */
 export function recordStart(state: AppState, port: number, record: StartRecord): void {

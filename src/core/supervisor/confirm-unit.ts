@@ -1,6 +1,6 @@
 import { HookError } from '../errors.ts';
 import type { ProcessInfo } from '../procfs/types.ts';
-import type { StartRecord } from '../state/state.ts';
+import { describeRun, type StartRecord } from '../state/state.ts';
 import { readProcessInfo } from '../procfs/index.ts';
 import { showUnit } from './systemctl.ts';
 import { describeOutput, describeUnitExit, hasLeftRun } from './unit-run.ts';
@@ -63,12 +63,7 @@ export function adoptCurrentRun(record: StartRecord & { unit: string }): Adopted
   if (info === null) return null;
   const adopted = {
     ...record,
-    pid: info.pid,
-    startTime: info.startTime,
-    bootId: info.bootId,
-    command: info.command,
-    user: info.user,
-    startedAt: info.startedAt.toISOString(),
+    ...describeRun(info),
     invocationId: status.invocationId,
     restarts: status.restarts,
     cgroup: status.controlGroup,
