@@ -1,7 +1,9 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
 import { bundleEntry } from './bundle.ts';
 import { buildHooks } from './build-hooks.ts';
 import { Arches, distHooksDir, HookNames, hostArch, RepoRoot, type Arch } from './paths.ts';
@@ -50,17 +52,21 @@ export async function packRelease(arches: Arch[] = Arches, outDir = ReleaseDir):
       outDir,
       path.basename(stage(arch)),
     ];
-    execFileSync('tar', args);
+    // Asynchronous: packing 400 MB takes tens of seconds, and callers (the release test) must keep their loop.
+    await promisify(execFile)('tar', args);
     fs.rmSync(stage(arch), { recursive: true });
     archives.push(archive);
   }
-  const sums = archives.map((file) => `${sha256(file)}  ${path.basename(file)}`);
+  const sums: string[] = [];
+  for (const file of archives) sums.push(`${await sha256(file)}  ${path.basename(file)}`);
   fs.writeFileSync(path.join(outDir, 'SHA256SUMS'), `${sums.join('\n')}\n`);
   return archives;
 }
 
-function sha256(file: string): string {
-  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+async function sha256(file: string): Promise<string> {
+  const hash = crypto.createHash('sha256');
+  await pipeline(fs.createReadStream(file), hash);
+  return hash.digest('hex');
 }
 
 // `npm run release`: build the hooks for both arches, then pack.

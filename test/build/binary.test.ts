@@ -8,6 +8,7 @@ import { stringify } from 'yaml';
 import { Arches, distHooksDir, RepoRoot } from '../../build/paths.ts';
 import { HookEntries } from '../../src/core/events.ts';
 import { findFreePort } from '../../src/lab/ports.ts';
+import { runFile } from '../support/run-file.ts';
 
 const QemuHint =
   'qemu-aarch64-static not found: apt-get install -y qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross';
@@ -120,14 +121,13 @@ describe('the compiled hooks', () => {
     });
   }, 120_000);
 
-  it('is reproducible: same inputs, same bytes for both arches (code cache included), with an empty home', () => {
+  it('is reproducible: same inputs, same bytes for both arches (code cache included), with an empty home', async () => {
     const out = path.join(temp, 'rebuild');
     const home = fs.mkdtempSync(path.join(temp, 'home-'));
     // npm run build as a fresh machine runs it: nothing from the user's home; pkg is given its own.
-    const build = spawnSync(process.execPath, [path.join(RepoRoot, 'bin/portproof.js'), 'build', '--out', out], {
+    const build = await runFile(process.execPath, [path.join(RepoRoot, 'bin/portproof.js'), 'build', '--out', out], {
       cwd: RepoRoot,
       env: { ...process.env, HOME: home },
-      encoding: 'utf8',
     });
     expect(build.stderr).toBe('');
     expect(build.status).toBe(0);
