@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import { resolvePort } from '../core/config/resolve-port.ts';
 import { HookError } from '../core/errors.ts';
 import { cleanStrings } from '../core/text/clean-line.ts';
@@ -12,14 +11,19 @@ import { describeProcess } from '../core/process/describe.ts';
 import { findListeners, isSameProcess } from '../core/procfs/index.ts';
 import { findRecord, readState, type StartRecord } from '../core/state/state.ts';
 import { readPortRoles, type PortRoles } from './ports.ts';
-import { chooseSupervisor, isSystemdBooted, type Supervisor } from '../core/supervisor/choose.ts';
-import { showUnit } from '../core/supervisor/systemctl.ts';
+import {
+  hostSupervisor,
+  supervisorFor,
+  supervisorOf,
+  type SupervisionReport,
+  type SupervisorName,
+} from '../core/supervisor/index.ts';
 import { describeFsError } from '../core/fs-error.ts';
 import { releasesDir } from '../core/release/make-release.ts';
 import { listReleases } from '../core/release/prune-releases.ts';
 
-/** What --check found on one port. */
-export interface PortReport {
+/** What --check found on one port; under systemd, the port's unit as systemd sees it. */
+export interface PortReport extends SupervisionReport {
   port: number;
   /** 'unknown' when the nginx include does not say which port is live (the report says why). */
   role: 'live' | 'target' | 'in-place' | 'unknown';
@@ -27,17 +31,7 @@ export interface PortReport {
   owners: Array<{ pid: number; user: string; startedAt: string; command: string; address: string }>;
   unknownOwners: number;
   health: { ok: boolean; status: number | null; detail: string };
-  supervisor: Supervisor;
-  /** Under systemd, the port's unit as systemd sees it (absent when the host has no systemd). */
-  unit?: string;
-  activeState?: string;
-  mainPid?: number;
-  /** Restarts by systemd since ApplicationStart recorded the unit (all it counted, without a record). */
-  restarts?: number;
-  /** Starts at boot. */
-  enabled?: boolean;
-  /** What would keep the unit from starting again after a crash or a reboot. */
-  unitProblem?: string;
+  supervisor: SupervisorName;
 }
 
 /**
@@ -156,27 +150,8 @@ async function inspectPort(
     owners,
     unknownOwners,
     health,
-    supervisor: record?.unit ? 'systemd' : record ? 'direct' : chooseSupervisor(ctx.config),
-    ...(isSystemdBooted() ? inspectUnit(record?.unit ?? resolvePort(ctx.config, port).unit, record) : {}),
-  };
-}
-
-/** The port's unit as systemd sees it: state, main PID, restarts since the recorded start, enabled at boot. */
-function inspectUnit(unit: string, record: StartRecord | null): Partial<PortReport> {
-  const status = showUnit(unit);
-  if (status.loadState !== 'loaded') return { unit, activeState: status.loadState };
-  const since = record?.unit === unit && record.restarts !== undefined ? record.restarts : 0;
-  const dir = status.workingDirectory;
-  // CodeDeploy keeps five revisions: the release a unit runs from can be deleted under it.
-  const gone = dir.startsWith('/') && !fs.existsSync(dir);
-  const unitProblem = gone ? `its WorkingDirectory ${dir} is gone: a crash or a reboot cannot start it` : undefined;
-  return {
-    unit,
-    ...(unitProblem ? { unitProblem } : {}),
-    activeState: `${status.activeState} (${status.subState})`,
-    mainPid: status.mainPid,
-    restarts: Math.max(0, status.restarts - since),
-    enabled: status.unitFileState === 'enabled',
+    supervisor: (record ? supervisorOf(record) : supervisorFor(ctx.config)).name,
+    ...hostSupervisor().inspect(ctx.config, port, record),
   };
 }
 

@@ -1,23 +1,14 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { formatDuration } from '../core/config/duration.ts';
-import { UnitDirectory } from '../core/supervisor/unit-file.ts';
 import type { HookContext } from '../runner/context.ts';
 import { describeProcess } from '../core/process/describe.ts';
-import { freePort, type FreePortReport, type StoppedProcess } from '../core/process/free-port.ts';
+import { freePort, type FreePortReport } from '../core/process/free-port.ts';
 import { findRecord, forgetPort, readState, writeState, type AppState } from '../core/state/state.ts';
 import { HookError } from '../core/errors.ts';
 import type { LoadedConfig } from '../core/config/load.ts';
 import { findListeners } from '../core/procfs/listeners.ts';
 import { warningVerdict } from '../runner/verdict.ts';
 import { assertNotServed, readServedRoles, type PortRoles } from './ports.ts';
-import { resolvePort } from '../core/config/resolve-port.ts';
-import { isSystemdBooted } from '../core/supervisor/choose.ts';
-import { stopUnit } from '../core/supervisor/unit-stop.ts';
-import { showUnit } from '../core/supervisor/systemctl.ts';
-import { disableUnit } from '../core/supervisor/boot-units.ts';
-import { assertNoForeignUnit } from '../core/supervisor/foreign-unit.ts';
-import type { StartRecord } from '../core/state/state.ts';
+import { hostSupervisor } from '../core/supervisor/index.ts';
 
 /** ApplicationStop: free the target port. Nothing listening is success; so is running it twice. */
 export async function stopFlow(ctx: HookContext): Promise<string> {
@@ -35,14 +26,16 @@ export async function freeTargetPort(ctx: HookContext, roles: PortRoles): Promis
   // Last look before any signal: the port nginx serves (per the include and the last recorded switch) is never freed.
   assertNotServed(ctx.config, roles, state, ctx.appDir, port);
   if (state.problem) ctx.out.say(`Note: ${state.problem}; only processes found listening will be stopped`);
-  // A unit of the host's own on the port is refused before anything is signalled: systemd would restart it.
-  if (isSystemdBooted())
-    assertNoForeignUnit(port, [resolvePort(ctx.config, port).unit, findRecord(state, port)?.unit ?? '']);
-  const units = await stopPortUnits(ctx, port, findRecord(state, port));
+  // What the host's supervisor holds on the port (a unit) is refused or stopped through it first: systemd would restart
+  // a process signalled behind its back.
+  const host = hostSupervisor();
+  const record = findRecord(state, port);
+  host.guardPort(ctx.config, port, record);
+  const units = await host.stopPort(ctx.config, port, record, ctx.deadline.at, ctx.out);
   const freed = await freePort(port, {
     signal: ctx.config.stop.signal,
     graceMs: ctx.config.stop.grace,
-    recorded: findRecord(state, port),
+    recorded: record,
     appUser: ctx.config.app.user,
     untilMs: ctx.deadline.at,
     out: ctx.out,
@@ -61,33 +54,6 @@ export async function freeTargetPort(ctx: HookContext, roles: PortRoles): Promis
     'port free',
   );
   return report;
-}
-
-/**
- * Under systemd, stop the unit that runs the app on `port` (the one the config names, and the one recorded there if
- * the config changed since) and take it off the boot list: systemd stops its whole cgroup. What it leaves listening
- * (a KillMode=process unit's child, an app started directly) is freed after, as any listener.
- */
-async function stopPortUnits(
-  ctx: HookContext,
-  port: number,
-  record: StartRecord | undefined,
-): Promise<StoppedProcess[]> {
-  if (!isSystemdBooted()) return [];
-  const configured = resolvePort(ctx.config, port).unit;
-  // A unit portproof never wrote here (a host that has always run direct) is not asked about: one systemctl less.
-  const known = ctx.config.app.unit !== undefined || fs.existsSync(path.join(UnitDirectory, configured));
-  const units = [...new Set([...(known ? [configured] : []), ...(record?.unit ? [record.unit] : [])])];
-  const stopped: StoppedProcess[] = [];
-  for (const unit of units) {
-    // One look at the unit serves both. Off the boot list first: interrupted during the stop, the port nginx does not
-    // serve (assertNotServed) is not the one that starts at boot.
-    const status = showUnit(unit);
-    disableUnit(unit, ctx.out, status.unitFileState);
-    const done = await stopUnit(unit, ctx.config.stop.grace, ctx.deadline.at, ctx.out, status);
-    if (done?.main) stopped.push({ info: done.main, signal: ctx.config.stop.signal, exitedAfterMs: done.tookMs, unit });
-  }
-  return stopped;
 }
 
 /**

@@ -7,7 +7,7 @@ import { waitForHealthy } from '../core/health/wait-healthy.ts';
 import { switchNginx } from '../core/nginx/switch.ts';
 import type { NginxFiles } from '../core/nginx/loaded-files.ts';
 import { stillOwnsPort } from '../core/procfs/index.ts';
-import { confirmRecordedProcess, proveTreeOwnsPort } from '../core/ownership/prove-owner.ts';
+import { proveTreeOwnsPort } from '../core/ownership/prove-owner.ts';
 import { formatClock } from '../core/process/describe.ts';
 import { describeFsError } from '../core/fs-error.ts';
 import { pruneReleases } from '../core/release/prune-releases.ts';
@@ -24,12 +24,7 @@ import {
 import { readServedRoles, type PortRoles } from './ports.ts';
 import type { ProcessInfo } from '../core/procfs/types.ts';
 import type { StartRecord } from '../core/state/state.ts';
-import { chooseSupervisor, isSystemdBooted } from '../core/supervisor/choose.ts';
-import { disableOtherUnits, disableUnit, enableForBoot, type BootEnablement } from '../core/supervisor/boot-units.ts';
-import { adoptCurrentRun, confirmUnitRun, explainUnitExit } from '../core/supervisor/confirm-unit.ts';
-import { stopUnitQuietly } from '../core/supervisor/unit-stop.ts';
-import { DefaultAbandonGraceMs } from '../core/defaults.ts';
-import type { Progress } from '../core/progress.ts';
+import { hostSupervisor, supervisorOf, type BootEnablement } from '../core/supervisor/index.ts';
 import { isInterrupted, onInterrupt } from '../runner/interrupt-cleanup.ts';
 import { saveInclude, undoSwitchNow } from '../core/nginx/undo-switch.ts';
 
@@ -54,8 +49,7 @@ export async function validateFlow(ctx: HookContext): Promise<string> {
   }
   assertReleaseKept(ctx.appDir, record, port);
   // A rollback (--port) proves the unit's current run: systemd restarting the kept version is not a reason to refuse.
-  const adopted =
-    ctx.options.port !== undefined && record.unit ? adoptCurrentRun({ ...record, unit: record.unit }) : null;
+  const adopted = ctx.options.port !== undefined ? supervisorOf(record).adopt(record) : null;
   if (adopted) {
     ctx.out.say(adopted.clause);
     record = adopted.record;
@@ -69,24 +63,22 @@ export async function validateFlow(ctx: HookContext): Promise<string> {
   }
   if (adopted) writeState(ctx.appDir, state);
   const restarted = adopted ? `; ${adopted.clause}` : '';
-  const systemd = isSystemdBooted();
-  const underUnits = systemd && chooseSupervisor(ctx.config) === 'systemd';
+  const host = hostSupervisor();
   // Enabled before the switch, the others disabled after: a reboot at any instant starts what nginx names.
-  const enabled = underUnits ? enableForBoot(ctx.config, port, ctx.out) : { clause: '', changed: false };
-  const live = underUnits ? port : null;
+  const enabled = host.enableForBoot(ctx.config, port, ctx.out);
   const switching = { recorded: false };
   // Interrupted mid-switch (SIGTERM, SIGKILL 5 s later): nginx, the state and the boot list are left agreeing.
-  const unguard = onInterrupt(guardSwitch(ctx, roles, port, systemd ? live : undefined, enabled, switching));
+  const unguard = onInterrupt(guardSwitch(ctx, roles, port, enabled, switching));
   let switched: string;
   try {
     switched = await switchTraffic(ctx, { state, roles, port, tree: proved.tree, files }, switching);
   } catch (error) {
     unguard();
     // nginx stayed on (or went back to) the old port: this port does not start at boot after all.
-    if (enabled.changed) disableQuietly(resolvePort(ctx.config, port).unit, ctx.out);
+    host.undoEnable(ctx.config, port, enabled, ctx.out);
     throw error;
   }
-  const boot = systemd ? disableOtherUnits(ctx.config, live, ctx.out) : '';
+  const boot = host.disableOthers(ctx.config, port, ctx.out);
   unguard();
   return `${proved.clause}${restarted}${switched}${enabled.clause}${boot}${pruneAfterSwitch(ctx)}`;
 }
@@ -110,29 +102,26 @@ function pruneAfterSwitch(ctx: HookContext): string {
 /**
  * What an interrupt during the switch does, synchronously (nothing of the switch may run in between): before the
  * switch was recorded, the include goes back and the unit enabled for it is disabled again; after, the other units
- * are disabled as the switch would have. `live` undefined: no systemd here, no boot list to touch.
+ * are disabled as the switch would have.
  */
 function guardSwitch(
   ctx: HookContext,
   roles: PortRoles,
   port: number,
-  live: number | null | undefined,
   enabled: BootEnablement,
   switching: { recorded: boolean },
 ): () => Promise<string> {
   const nginx = roles.blueGreen ? ctx.config.nginx : undefined;
   const include = nginx ? saveInclude(nginx) : null;
+  const host = hostSupervisor();
   return async () => {
     if (switching.recorded) {
-      const boot = live !== undefined ? disableOtherUnits(ctx.config, live, ctx.out) : '';
-      return `nginx was switched to port ${port} and recorded${boot}`;
+      return `nginx was switched to port ${port} and recorded${host.disableOthers(ctx.config, port, ctx.out)}`;
     }
     const was = roles.live !== null ? `port ${roles.live}` : 'no include';
     const undone = nginx && include ? undoSwitchNow(nginx, include, was) : '';
-    if (!enabled.changed) return undone;
-    const { unit } = resolvePort(ctx.config, port);
-    disableQuietly(unit, ctx.out);
-    return `${undone}${undone ? '; ' : ''}${unit} no longer starts at boot`;
+    const unbooted = host.undoEnable(ctx.config, port, enabled, ctx.out);
+    return [undone, unbooted].filter(Boolean).join('; ');
   };
 }
 
@@ -147,7 +136,8 @@ async function proveApp(
 ): Promise<{ clause: string; tree: ProcessInfo }> {
   const unit = record.unit ? ` (${record.unit})` : '';
   ctx.out.begin(`Verifying PID ${record.pid}${unit} owns port ${port}`, { port, pid: record.pid });
-  const confirm = () => confirmRecord(ctx, record, port);
+  const supervisor = supervisorOf(record);
+  const confirm = (when?: string) => supervisor.confirm(record, port, ctx.config, when);
   const info = confirm();
   proveTreeOwnsPort(info, port);
   const health = ctx.config.health;
@@ -166,12 +156,12 @@ async function proveApp(
   // An app that answers once and then dies must not pass: the same process, still owning the port and healthy, later.
   const settle = { settleMs: health.settle, deadlineAt: ctx.deadline.at, health: ask };
   const stillOwner = (when: string) => {
-    const now = confirmRecord(ctx, record, port, when);
+    const now = confirm(when);
     try {
       proveTreeOwnsPort(now, port, when);
     } catch (error) {
       // A process that exits mid-check leaves a listener no one holds for a moment: its exit is the reason, if so.
-      confirmRecord(ctx, record, port, when);
+      confirm(when);
       throw error;
     }
     return now;
@@ -187,8 +177,8 @@ async function proveApp(
 }
 
 /**
- * A release ValidateService rejects is not left running under systemd next to the live app (Restart= would keep a
- * crashing one restarting): its unit is stopped and its record dropped, and the verdict says so. Not the port nginx
+ * A release ValidateService rejects is not left where its supervisor would keep restarting it next to the live app
+ * (systemd's Restart=): its supervisor dismisses it, its record is dropped, and the verdict says so. Not the port nginx
  * serves, and not on a rollback (--port): the operator chose that one.
  */
 async function stopRejected(
@@ -200,10 +190,9 @@ async function stopRejected(
   error: unknown,
 ): Promise<unknown> {
   const served = roles.live === port || state.live === port;
-  if (!(error instanceof HookError) || record.unit === undefined || served || ctx.options.port !== undefined)
-    return error;
-  if (isInterrupted()) return error;
-  await stopUnitQuietly(record.unit, Date.now() + DefaultAbandonGraceMs + 10_000, ctx.out);
+  if (!(error instanceof HookError) || served || ctx.options.port !== undefined || isInterrupted()) return error;
+  const dismissed = await supervisorOf(record).dismiss(record, ctx.out);
+  if (dismissed === '') return error;
   if (forgetPort(state, port)) {
     try {
       writeState(ctx.appDir, state);
@@ -211,37 +200,8 @@ async function stopRejected(
       // The record names a run that has ended: ApplicationStop and ValidateService see it is gone.
     }
   }
-  const message = `${error.message}; stopped ${record.unit}, so that it does not keep restarting`;
+  const message = `${error.message}; ${dismissed}`;
   return new HookError(error.code, message, error.context, { cause: error });
-}
-
-function disableQuietly(unit: string, out: Progress): void {
-  try {
-    disableUnit(unit, out);
-  } catch (error) {
-    // The failed switch is the verdict; a unit left enabled for boot starts next to the one nginx names, harmlessly.
-    out.say(`Could not disable ${unit}: ${(error as Error).message}`);
-  }
-}
-
-/**
- * The recorded process, re-read: the same process (and under systemd, still its unit's current run), with the unit's
- * cgroup as its tree. The user's own unit may run as a user of its own: systemd vouches for its main process.
- */
-function confirmRecord(ctx: HookContext, record: StartRecord, port: number, when?: string): ProcessInfo {
-  if (record.unit === undefined) return confirmRecordedProcess(record, port, ctx.config.app.user, when);
-  const unitRecord = { ...record, unit: record.unit };
-  confirmUnitRun(unitRecord, port);
-  const user = ctx.config.app.unit !== undefined ? record.user : ctx.config.app.user;
-  let info: ProcessInfo;
-  try {
-    info = confirmRecordedProcess(record, port, user, when);
-  } catch (error) {
-    // Gone before systemd noticed: its exit, once systemd has seen it, is the better reason.
-    explainUnitExit(unitRecord, port);
-    throw error;
-  }
-  return record.cgroup ? { ...info, cgroup: record.cgroup } : info;
 }
 
 function choosePort(ctx: HookContext, state: AppState, roles: PortRoles): number {

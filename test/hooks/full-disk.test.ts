@@ -217,7 +217,7 @@ describe('a full or read-only state directory (a real tmpfs), with the compiled 
       run,
       'ApplicationStart',
       'no space left on device (ENOSPC)',
-      /the new PID \d+ could not be recorded and was stopped again with SIGKILL/,
+      /the new PID (\d+) could not be recorded: stopped what this start had started: PID \1 \(/,
     );
     const newPid = Number(/the new PID (\d+)/.exec(run.verdict)![1]);
     expect(isAlive(newPid)).toBe(false);

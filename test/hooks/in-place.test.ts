@@ -144,8 +144,10 @@ describe('in-place deployment with the compiled hooks', () => {
     expectVerdict(run, 'ApplicationStart', 'FAILED', /did not listen on port \d+ within .*: it listens on no TCP port/);
     // At least the 1.5 s start timeout (printed to a tenth); how much longer depends on the machine's load.
     expectWaitedAtLeast(run.verdict, 'within', 1450);
-    const pid = readState(stateDir).processes[String(port)]!.pid;
+    // Stopped, and its record dropped with it: nothing is left for ApplicationStop or ValidateService to trust.
+    const pid = Number(/new PID (\d+) is running but did not listen/.exec(run.verdict)![1]);
     expect(isAlive(pid)).toBe(false);
+    expect(readState(stateDir).processes[String(port)]).toBeUndefined();
   });
 
   it('reports the time to bind counted from the spawn: a 600 ms start delay shows', async () => {
@@ -167,8 +169,10 @@ describe('in-place deployment with the compiled hooks', () => {
       start: { timeout: '1500ms' },
     });
     const run = await revision.run('start');
-    remember(stateDir, port!);
     expectVerdict(run, 'ApplicationStart', 'FAILED', `it listens on 127.0.0.1:${other} instead`);
+    const pid = Number(/new PID (\d+) is running but did not listen/.exec(run.verdict)![1]);
+    expect(isAlive(pid)).toBe(false);
+    expect(readState(stateDir).processes[String(port!)]).toBeUndefined();
   });
 
   it.each([

@@ -73,6 +73,26 @@ describe('the layers', () => {
   });
 });
 
+describe('supervision', () => {
+  it('the flows reach a supervisor only through supervisor/index.ts, never its parts or the launch of a process', () => {
+    const parts = [
+      'src/core/process/launch.ts',
+      'src/core/process/bind.ts',
+      'src/core/process/session.ts',
+      ...listSources('src/core/supervisor').filter((f) => f !== 'src/core/supervisor/index.ts'),
+    ];
+    expect(parts).toContain('src/core/supervisor/systemd.ts');
+    expect(findImportsInto('src/flows', parts)).toEqual([]);
+  });
+
+  it('direct and systemd implement one Supervisor, and only index.ts picks between them', () => {
+    const picking = listSources('src')
+      .filter((file) => readImports(file).some((spec) => /\/(direct|systemd)\.ts$/.test(spec)))
+      .sort();
+    expect(picking).toEqual(['src/core/supervisor/index.ts']);
+  });
+});
+
 describe('the import reader', () => {
   it('finds static, type-only, multi-line, re-exported, bare and dynamic imports', () => {
     const dir = fs.mkdtempSync(path.join(RepoRoot, '.cache', 'imports-'));

@@ -11,7 +11,7 @@ import { describeBackgrounding } from './background-script.ts';
 import { canAppendLog, describeTooOld, readSystemdVersion } from './systemd-version.ts';
 
 /** Who keeps the app running between deployments. */
-export type Supervisor = 'systemd' | 'direct';
+export type SupervisorName = 'systemd' | 'direct';
 
 /** True when systemd is PID 1 (the test sd_booted makes: /run/systemd/system exists). */
 export function isSystemdBooted(runDir = '/run/systemd/system'): boolean {
@@ -26,7 +26,7 @@ export function chooseSupervisor(
   config: LoadedConfig,
   booted = isSystemdBooted(),
   version = booted ? readSystemdVersion() : null,
-): Supervisor {
+): SupervisorName {
   if (config.app.supervisor === 'auto') {
     if (!booted) return 'direct';
     return config.app.unit === undefined && findSystemdBlockers(config, version).length > 0 ? 'direct' : 'systemd';

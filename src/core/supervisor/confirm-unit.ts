@@ -4,6 +4,7 @@ import { describeRun, type StartRecord } from '../state/state.ts';
 import { readProcessInfo } from '../procfs/index.ts';
 import { showUnit } from './systemctl.ts';
 import { describeOutput, describeUnitExit, hasLeftRun } from './unit-run.ts';
+import type { AdoptedRun } from './supervisor.ts';
 
 /**
  * A record ApplicationStart made under systemd is still the unit's current run: same main PID, same invocation, still
@@ -41,12 +42,6 @@ export function explainUnitExit(record: StartRecord & { unit: string }, port: nu
     // A synchronous pause: the check it serves is synchronous, and nothing else runs in the hook meanwhile.
     Atomics.wait(pause, 0, 0, 50);
   }
-}
-
-/** The unit's current run, adopted for a rollback: the record it replaces, and the clause naming the restart. */
-export interface AdoptedRun {
-  record: StartRecord & { unit: string };
-  clause: string;
 }
 
 /**
