@@ -24,7 +24,7 @@ import {
 import { readServedRoles, type PortRoles } from './ports.ts';
 import type { ProcessInfo } from '../core/procfs/types.ts';
 import type { StartRecord } from '../core/state/state.ts';
-import { hostSupervisor, supervisorOf, type BootEnablement } from '../core/supervisor/index.ts';
+import { hostSupervisor, supervisorOf, type BootEnablement, type Supervisor } from '../core/supervisor/index.ts';
 import { isInterrupted, onInterrupt } from '../runner/interrupt-cleanup.ts';
 import { saveInclude, undoSwitchNow } from '../core/nginx/undo-switch.ts';
 
@@ -68,7 +68,7 @@ export async function validateFlow(ctx: HookContext): Promise<string> {
   const enabled = host.enableForBoot(ctx.config, port, ctx.out);
   const switching = { recorded: false };
   // Interrupted mid-switch (SIGTERM, SIGKILL 5 s later): nginx, the state and the boot list are left agreeing.
-  const unguard = onInterrupt(guardSwitch(ctx, roles, port, enabled, switching));
+  const unguard = onInterrupt(guardSwitch(ctx, roles, port, { host, enabled }, switching));
   let switched: string;
   try {
     switched = await switchTraffic(ctx, { state, roles, port, tree: proved.tree, files }, switching);
@@ -108,12 +108,12 @@ function guardSwitch(
   ctx: HookContext,
   roles: PortRoles,
   port: number,
-  enabled: BootEnablement,
+  boot: { host: Supervisor; enabled: BootEnablement },
   switching: { recorded: boolean },
 ): () => Promise<string> {
   const nginx = roles.blueGreen ? ctx.config.nginx : undefined;
   const include = nginx ? saveInclude(nginx) : null;
-  const host = hostSupervisor();
+  const { host, enabled } = boot;
   return async () => {
     if (switching.recorded) {
       return `nginx was switched to port ${port} and recorded${host.disableOthers(ctx.config, port, ctx.out)}`;

@@ -5,12 +5,7 @@ import { probeOnce } from '../health/probe.ts';
 import type { TlsSettings } from '../health/tls.ts';
 import { readSocketFds, readTcpSockets } from '../procfs/index.ts';
 import { listWorkers } from './master.ts';
-import { portMarker, TcpListen } from '../procfs/net-tcp.ts';
-
-/** Kernel TCP states (include/net/tcp_states.h) the proof tells apart. */
-const TcpEstablished = 0x01;
-const TcpSynRecv = 0x03;
-const TcpTimeWait = 0x06;
+import { portMarker, TcpEstablished, TcpListen, TcpSynRecv, TcpTimeWait } from '../procfs/net-tcp.ts';
 import type { ProcessInfo } from '../procfs/types.ts';
 import type { NginxFiles } from './loaded-files.ts';
 import { describeDirectRoutes } from './direct-routes.ts';

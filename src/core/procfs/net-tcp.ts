@@ -5,6 +5,10 @@ import { malformedProcError, unreadableProcError } from './proc-errors.ts';
 
 /** The kernel TCP state of a listening socket. */
 export const TcpListen = 0x0a;
+/** Kernel TCP states (include/net/tcp_states.h) the traffic proof tells apart. */
+export const TcpEstablished = 0x01;
+export const TcpSynRecv = 0x03;
+export const TcpTimeWait = 0x06;
 
 /** Decode the kernel's hex address: IPv4 is one little-endian word, IPv6 four of them. */
 export function decodeAddress(hex: string, family: 4 | 6): string {
