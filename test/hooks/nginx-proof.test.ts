@@ -8,6 +8,7 @@ import { ProxySettings, renderProxyServer, startNginx, type NginxLayout, type Te
 import { findFreePorts } from '../../src/lab/ports.ts';
 import { stopAll } from '../../src/lab/processes.ts';
 import { httpGet, startApp } from '../support/app.ts';
+import { budgetFrom, timed } from '../support/budget.ts';
 import {
   cleanUpHookTests,
   deployed,
@@ -222,16 +223,17 @@ ${renderProxyServer(other, include)}`,
             : renderProxyServer(listen, include).replace('proxy_pass', 'proxy_http_version 1.1; proxy_pass'),
       }));
       const line = keepalive ? { line: 'server 127.0.0.1:{port};' } : {};
-      const first = await deploy(b, 'v1', { nginx: line });
+      const { value: first, ms: firstMs } = await timed(() => deploy(b, 'v1', { nginx: line }));
       expectVerdict(
         first.validate!,
         'ValidateService',
         'OK',
         `nginx now → ${b.blue}: 3 of 3 requests through nginx reached PID`,
       );
-      const hammer = startHammer(`${b.nginx.url}/`, { maxDurationMs: 50_000 });
+      // Budgets from the first deployment's own time: a loaded machine slows both alike.
+      const hammer = startHammer(`${b.nginx.url}/`, { maxDurationMs: budgetFrom(3 * firstMs) });
       await hammer.started;
-      await hammer.waitUntil((c) => c.ok > 50, 10_000);
+      await hammer.waitUntil((c) => c.ok > 50, budgetFrom(firstMs));
       const second = await deploy(b, 'v2', { nginx: line });
       expectVerdict(
         second.validate!,
@@ -240,7 +242,7 @@ ${renderProxyServer(other, include)}`,
         `nginx now → ${b.green}: 3 of 3 requests through nginx reached PID`,
         `(previous ${b.blue} kept for rollback)`,
       );
-      await hammer.waitUntil((c) => (c.byVersion.v2 ?? 0) > 20, 10_000);
+      await hammer.waitUntil((c) => (c.byVersion.v2 ?? 0) > 20, budgetFrom(firstMs));
       const result = await hammer.stop();
       expect(result.failed, JSON.stringify(result.failures)).toBe(0);
       expect(await served(`${b.nginx.url}/`)).toContain('version=v2');

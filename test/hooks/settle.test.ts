@@ -73,7 +73,7 @@ describe('health.settle, with the compiled hooks', () => {
     expect(validate.durationMs).toBeLessThan(25_000);
     expect(nginx.readInclude()).toBe(include);
     expect(await versionBehindNginx()).toContain('version=v1');
-  }, 60_000);
+  });
 
   it('health.settle 0 turns it off: the same app validates OK, then dies behind nginx', async () => {
     const { pid, validate } = await deploySecond({ appFlags: DiesAfterOneAnswer, health: { settle: 0 } });
@@ -82,7 +82,7 @@ describe('health.settle, with the compiled hooks', () => {
     // The hazard the settle exists for: after the hook returned, the app exits and nginx points at nothing.
     await pollUntil(() => !isAlive(pid), 20_000, `PID ${pid} to exit after its one health answer`);
     expect((await httpGet(`${nginx.url}/`)).status).toBe(502);
-  }, 60_000);
+  });
 
   it('a healthy app passes the settle: still the same process, still healthy, then nginx switches', async () => {
     const { pid, validate } = await deploySecond({ health: { settle: '1s' } });
@@ -96,7 +96,7 @@ describe('health.settle, with the compiled hooks', () => {
     );
     expect(await versionBehindNginx()).toContain('version=v2');
     expect(isAlive(pid)).toBe(true);
-  }, 60_000);
+  });
 
   it('the app answers health once, then fails it: validate fails at the end of the settle with the answer; nginx untouched', async () => {
     const { include, validate } = await deploySecond({
@@ -111,7 +111,7 @@ describe('health.settle, with the compiled hooks', () => {
     );
     expect(nginx.readInclude()).toBe(include);
     expect(await versionBehindNginx()).toContain('version=v1');
-  }, 60_000);
+  });
 
   it("the hook's deadline comes before the settle ends: validate fails saying so, nginx untouched", async () => {
     const { include, validate } = await deploySecond({ health: { settle: '2m' }, timeouts: { ValidateService: 8 } });
@@ -123,7 +123,7 @@ describe('health.settle, with the compiled hooks', () => {
     );
     expect(nginx.readInclude()).toBe(include);
     expect(await versionBehindNginx()).toContain('version=v1');
-  }, 60_000);
+  });
 });
 
 describe('confirmOwner during the settle (live processes, from source)', () => {

@@ -37,7 +37,7 @@ describe('the rehearsal (npm start)', () => {
     expect(pids).toHaveLength(2);
     for (const pid of pids) expect(isAlive(pid)).toBe(false);
     expect(fs.existsSync(root)).toBe(false);
-  }, 60_000);
+  });
 
   it('without nginx: says so with the install line and rehearses the in-place topology', async () => {
     const { code, lines, pids, root } = await rehearse(() => findNginxBin('', []));
@@ -55,5 +55,5 @@ describe('the rehearsal (npm start)', () => {
     expect(pids.length).toBeGreaterThan(0);
     for (const pid of pids) expect(isAlive(pid)).toBe(false);
     expect(fs.existsSync(root)).toBe(false);
-  }, 60_000);
+  });
 });
