@@ -4,6 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { HookExecArgv } from './hook-flags.ts';
 import { seedPkgCache, PkgHome } from './pkg-cache.ts';
+import { ensurePkgTool, PkgToolDir } from './pkg-tool.ts';
 import { RepoRoot, type Arch } from './paths.ts';
 import { replaceFile } from './replace-file.ts';
 import { prepareRuntime, RuntimeVersion } from './runtime.ts';
@@ -45,8 +46,10 @@ export async function buildWithPkg(
     assets,
     execArgv: HookExecArgv,
   };
+  const runtime = prepareRuntime(host);
+  ensurePkgTool(runtime);
   try {
-    await execFileAsync(prepareRuntime(host), [path.join(RepoRoot, 'build/pkg-sea.cjs'), JSON.stringify(request)], {
+    await execFileAsync(runtime, [path.join(PkgToolDir, 'pkg-sea.cjs'), JSON.stringify(request)], {
       cwd: RepoRoot,
       // HOME points pkg at the seeded cache; nothing else of the caller's home is read or written.
       env: { ...process.env, HOME: PkgHome },
