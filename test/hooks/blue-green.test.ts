@@ -9,6 +9,7 @@ import { renderServiceUrl, type TestNginx } from '../../src/lab/nginx.ts';
 import { httpGet, ReuseportAppPath, startApp, startReuseportApp } from '../support/app.ts';
 import { findListeners } from '../../src/core/procfs/index.ts';
 import { budgetFrom, timed } from '../support/budget.ts';
+import { pacedDuration } from '../support/pace.ts';
 import { expectWaitedAtLeast } from '../support/durations.ts';
 import {
   cleanUpHookTests,
@@ -155,7 +156,8 @@ describe('blue/green behind a real nginx, with the compiled hooks', () => {
       stateDir,
       nginx: nginxBlock(),
       appFlags: ['--health=500'],
-      health: { timeout: '1s' },
+      // Long enough for one answer on a loaded machine: the verdict quotes it.
+      health: { timeout: await pacedDuration(1000, 4) },
     });
     await first.revision.run('stop');
     expectVerdict(await revision.run('start'), 'ApplicationStart', 'OK');

@@ -5,6 +5,7 @@ import { canConnect, waitForPort } from '../../src/lab/net.ts';
 import { findFreePort, findFreePorts } from '../../src/lab/ports.ts';
 import { stopAll } from '../../src/lab/processes.ts';
 import { httpGet, ReuseportAppPath, startApp } from '../support/app.ts';
+import { pacedDuration } from '../support/pace.ts';
 import { expectWaitedAtLeast } from '../support/durations.ts';
 import { cleanUpHookTests, deployed, expectVerdict, isAlive, readState, remember } from '../support/hook-tests.ts';
 
@@ -184,7 +185,12 @@ describe('in-place deployment with the compiled hooks', () => {
     const { stateDir, revision } = await deployed({
       ports: [port],
       appFlags: [`--health=${mode}`],
-      health: { timeout: '1500ms', requestTimeout: '500ms', expectBody: '"status":"UP"' },
+      // A hang ends each request at requestTimeout; the others need one answer, on a loaded machine too.
+      health: {
+        timeout: await pacedDuration(1500, 6),
+        requestTimeout: await pacedDuration(500, 2),
+        expectBody: '"status":"UP"',
+      },
     });
     expectVerdict(await revision.run('start'), 'ApplicationStart', 'OK');
     remember(stateDir, port);

@@ -5,6 +5,7 @@ import type { LifecycleEvent } from '../../src/core/events.ts';
 import { writeRevision } from '../../src/lab/revision.ts';
 import { openRevision, type Revision } from '../../src/lab/agent.ts';
 import { FixtureAppPath } from './app.ts';
+import { budgetFrom } from './budget.ts';
 import { hookArgv } from './hooks.ts';
 
 // The hook tests' revision: the fixture app with test defaults, written and run by the lab (src/lab).
@@ -28,6 +29,8 @@ export interface RevisionOptions {
   parentDir?: string;
   /** Link the compiled hooks from here into the revision's hooks/, as a bundle carries them. */
   hooksDir?: string;
+  /** How long the fixture app took to start and answer just now (test/support/pace.ts): the budgets scale with it. */
+  paceMs?: number;
 }
 
 /** Write a revision (bundle) directory for the fixture app and a runner for its hooks with CodeDeploy's environment. */
@@ -36,6 +39,7 @@ export function makeRevision(
   deploymentId = `d-${Math.random().toString(36).slice(2, 11).toUpperCase()}`,
 ): Revision {
   const dir = fs.mkdtempSync(path.join(options.parentDir ?? os.tmpdir(), 'portproof-rev-'));
+  const pace = options.paceMs ?? 0;
   const config = {
     app: {
       name: 'fixture',
@@ -54,14 +58,15 @@ export function makeRevision(
     health: {
       url: 'http://127.0.0.1:{port}/actuator/health',
       interval: '200ms',
-      timeout: '10s',
-      requestTimeout: '2s',
+      // Budgets from the machine's pace, never below what an idle machine needs: a loaded one gets more time.
+      timeout: `${budgetFrom(pace, 20, 10_000)}ms`,
+      requestTimeout: `${budgetFrom(pace, 4, 2000)}ms`,
       // Short, not off: every hook test passes through the settle check without waiting the default 5 s.
       settle: '300ms',
       ...options.health,
     },
     stop: { grace: '15s', ...options.stop },
-    start: { timeout: '10s', ...options.start },
+    start: { timeout: `${budgetFrom(pace, 20, 10_000)}ms`, ...options.start },
     ...(options.nginx ? { nginx: options.nginx } : {}),
     stateDir: options.stateDir,
   };

@@ -8,6 +8,7 @@ import { nginxSection as labNginxSection, startNginx, type TestNginx } from '../
 import { findFreePorts } from '../../src/lab/ports.ts';
 import { stopAll } from '../../src/lab/processes.ts';
 import { makeRevision, type RevisionOptions } from './deployment.ts';
+import { measurePace } from './pace.ts';
 
 // Helpers shared by the hook test files: temp state dirs, reading state, liveness, verdict checks, cleanup.
 
@@ -63,7 +64,7 @@ export function expectVerdict(
 
 export async function deployed(options: Omit<RevisionOptions, 'stateDir'> & { stateDir?: string }) {
   const stateDir = options.stateDir ?? newStateDir();
-  const revision = makeRevision({ ...options, stateDir });
+  const revision = makeRevision({ paceMs: await measurePace(), ...options, stateDir });
   tempRoots.push(revision.dir);
   return { stateDir, revision };
 }
