@@ -63,7 +63,10 @@ async function startApp(ctx: HookContext, target: number, from: { release?: stri
   await recordOrAbandon(ctx, state, launched.info.pid, abandon);
   const { info, record } = launched;
   ctx.out.say(launched.said, { pid: info.pid, unit: record.unit });
-  const bound = await start.waitForBind(bindUntil).catch((error: unknown) => {
+  // start.timeout is the app's own time to bind, counted from here: launching and recording it on a loaded machine
+  // do not eat into it, and a verdict's "did not listen within" names the timeout, not what was left of it.
+  const bindBy = Math.min(Date.now() + ctx.config.start.timeout, ctx.deadline.at);
+  const bound = await start.waitForBind(bindBy).catch((error: unknown) => {
     // The run that failed to bind was stopped by the wait: its record goes with it.
     forgetQuietly(ctx, target);
     throw error;
