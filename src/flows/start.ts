@@ -24,6 +24,9 @@ import { supervisorFor } from '../core/supervisor/index.ts';
 export async function startFlow(ctx: HookContext): Promise<string> {
   const { roles } = await readServedRoles(ctx.config, ctx.deadline.at);
   const target = roles.target;
+  // The release is made before anything is stopped: a revision that cannot be copied leaves the old app running.
+  // From here on the app's files are the release's: release.config names it as app.cwd.
+  const release = prepareRelease(ctx.config, ctx.appDir, ctx.deployment?.deploymentId ?? null, ctx.out);
   ctx.out.begin(`Freeing port ${target} before starting`, { port: target });
   const recorded = findRecord(readState(ctx.appDir), target);
   const freed = await freeTargetPort(ctx, roles);
@@ -34,8 +37,6 @@ export async function startFlow(ctx: HookContext): Promise<string> {
   );
   const stranger = strangers.map((s) => describeProcess(s.info)).join(', ');
   const freedNote = stranger ? `; stopped ${stranger} on port ${target}, which portproof had not started` : '';
-  // From here on the app's files are the release's: ctx.config names it as app.cwd.
-  const release = prepareRelease(ctx.config, ctx.appDir, ctx.deployment?.deploymentId ?? null, ctx.out);
   const run = { ...ctx, config: release.config };
   const from = release.name ? { release: release.name } : {};
   return `${await startApp(run, target, from)}${freedNote}`;

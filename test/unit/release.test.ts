@@ -92,6 +92,27 @@ describe('makeRelease', () => {
     expect(fs.readFileSync(path.join(release.dir, 'app.jar'), 'utf8')).toBe('jar bytes');
   });
 
+  it('reuses a release only for the same revision: a repeated name from another revision gets the next name', () => {
+    const appDir = tempDir('portproof-app-');
+    const one = revision();
+    const first = makeRelease(appDir, 'local-4242', one);
+    expect(first).toMatchObject({ name: 'local-4242', made: true });
+    // A retried ApplicationStart from the same unpacked revision.
+    expect(makeRelease(appDir, 'local-4242', one)).toMatchObject({ name: 'local-4242', made: false });
+    // Agent 2's next local-4242 (the PID came round again): another revision, however alike.
+    const two = revision();
+    const second = makeRelease(appDir, 'local-4242', two);
+    expect(second).toMatchObject({ name: 'local-4242-2', made: true });
+    expect(makeRelease(appDir, 'local-4242', two)).toMatchObject({ name: 'local-4242-2', made: false });
+    // The same revision changed in place (a file rewritten) is another revision too.
+    fs.writeFileSync(path.join(one, 'app.jar'), 'jar bytes, rebuilt');
+    expect(makeRelease(appDir, 'local-4242', one)).toMatchObject({ name: 'local-4242-3', made: true });
+    // A revision cannot plant the identity: its own .portproof-revision is not copied over the release's.
+    fs.writeFileSync(path.join(two, '.portproof-revision'), 'forged\n');
+    expect(makeRelease(appDir, 'local-4242', two)).toMatchObject({ name: 'local-4242-2', made: false });
+    expect(fs.readFileSync(path.join(second.dir, '.portproof-revision'), 'utf8')).not.toContain('forged');
+  });
+
   it('names a release by any deployment ID, an unsafe one made safe, a manual run by the time', () => {
     expect(nameRelease('d-ABCDEF123')).toBe('d-ABCDEF123');
     expect(nameRelease('local-4711')).toBe('local-4711');

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { HookError } from '../errors.ts';
 import { describeFsError } from '../fs-error.ts';
+import { identifyRevision, readRevisionId, RevisionIdFile } from './revision-identity.ts';
 
 const { O_DIRECTORY, O_NOFOLLOW, O_RDONLY } = fs.constants;
 const DirFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW;
@@ -29,17 +30,41 @@ export function nameRelease(deploymentId: string | null, now = new Date()): stri
   return safe || `manual-${now.toISOString().replace(/[:.]/g, '-')}`;
 }
 
+/** How many names a deployment's release may take (`d-X`, `d-X-2`, …) before the hook gives up. */
+const MaxNameTries = 100;
+
 /**
- * Make the release `name` from the revision directory `source`: each regular file hard-linked where the file system
- * allows (else copied), directories made and links re-made as they are (never followed, so nothing outside the
- * revision is read as root), modes and owners kept, devices, FIFOs and sockets left out. Built in a temporary
- * directory and renamed into place, so a release directory is always whole.
+ * Make the release of the revision directory `source`, named `name` (or `name-2`, `name-3`, … when that name holds
+ * another revision: agent 2's `local-<pid>` repeats): each regular file hard-linked where the file system allows
+ * (else copied), directories made and links re-made as they are (never followed, so nothing outside the revision is
+ * read as root), modes and owners kept, devices, FIFOs and sockets left out. Built in a temporary directory and
+ * renamed into place with the revision's identity in it, so a release directory is always whole. A release that
+ * already holds this revision (a retried ApplicationStart) is reused.
  */
 export function makeRelease(appDir: string, name: string, source: string): Release {
   const root = releasesDir(appDir);
+  let identity: string;
+  try {
+    identity = identifyRevision(source);
+  } catch (error) {
+    const why = describeFsError(error);
+    throw new HookError('RELEASE_FAILED', `cannot read the revision ${source}: ${why}`, { path: source });
+  }
+  for (let i = 1; i <= MaxNameTries; i++) {
+    const candidate = i === 1 ? name : `${name}-${i}`;
+    const dir = path.join(root, candidate);
+    if (!fs.existsSync(dir)) return buildRelease(root, candidate, source, identity);
+    // The same name from another revision (a repeated PID, a redeployed ID): never reused, the next name is tried.
+    if (readRevisionId(dir) === identity)
+      return { name: candidate, dir, linked: 0, copied: 0, skipped: [], made: false };
+  }
+  const message = `cannot make a release for ${name}: ${MaxNameTries} releases of that name hold other revisions`;
+  throw new HookError('RELEASE_FAILED', message, { path: root });
+}
+
+function buildRelease(root: string, name: string, source: string, identity: string): Release {
   const dir = path.join(root, name);
   const release: Release = { name, dir, linked: 0, copied: 0, skipped: [], made: false };
-  if (fs.existsSync(dir)) return release;
   fs.mkdirSync(root, { recursive: true, mode: 0o755 });
   const temp = path.join(root, `.tmp-${name}-${process.pid}`);
   fs.rmSync(temp, { recursive: true, force: true });
@@ -50,6 +75,7 @@ export function makeRelease(appDir: string, name: string, source: string): Relea
     } finally {
       fs.closeSync(sourceFd);
     }
+    fs.writeFileSync(path.join(temp, RevisionIdFile), `${identity}\n`, { mode: 0o644, flag: 'wx' });
     fs.renameSync(temp, dir);
   } catch (error) {
     fs.rmSync(temp, { recursive: true, force: true });
@@ -66,6 +92,8 @@ function copyDirectory(fromFd: number, to: string, relative: string, release: Re
   const stat = fs.fstatSync(fromFd);
   fs.mkdirSync(to, { mode: 0o700 });
   for (const name of fs.readdirSync(from)) {
+    // The identity file is the release's own, written after the copy: a revision cannot plant one.
+    if (relative === '' && name === RevisionIdFile) continue;
     const entry = `${from}/${name}`;
     const target = path.join(to, name);
     const what = fs.lstatSync(entry);

@@ -11,8 +11,9 @@ export interface StartRelease {
 
 /**
  * Make this deployment's release when the app runs from the revision (app.cwd inside the bundle, as by default): the
- * agent deletes old revisions, the live one included, so the app runs from portproof's own copy instead. An app.cwd
- * outside the bundle, or the user's own unit, is run as configured.
+ * agent deletes old revisions, the live one included, so the app runs from portproof's own copy of the whole revision
+ * instead, at the place app.cwd has in the revision (`bundle`'s layout: `<release>/app`). An app.cwd outside the
+ * bundle, or the user's own unit, is run as configured.
  */
 export function prepareRelease(
   config: LoadedConfig,
@@ -24,7 +25,7 @@ export function prepareRelease(
   if (config.app.unit !== undefined || inside.startsWith('..') || path.isAbsolute(inside)) {
     return { config, name: null };
   }
-  const release = makeRelease(appDir, nameRelease(deploymentId), config.app.cwd);
+  const release = makeRelease(appDir, nameRelease(deploymentId), config.bundleRoot);
   const how = `${release.linked} file(s) hard-linked, ${release.copied} copied`;
   const skipped = release.skipped.length > 0 ? `; left out (not regular files): ${release.skipped.join(', ')}` : '';
   out.say(release.made ? `Release ${release.dir}: ${how}${skipped}` : `Release ${release.dir} already made`);
