@@ -10,6 +10,8 @@ export interface BundleRequest {
   config: string;
   /** Where the compiled hooks for `arch` are. */
   hooksDir: string;
+  /** What to do when one is missing, for the way this CLI was installed (a release, a checkout). */
+  hooksHint: string;
   /** Files and directories for app/: a path inside `base` keeps its relative path there, any other its name. */
   files: string[];
   base: string;
@@ -37,7 +39,7 @@ export function assembleBundle(request: BundleRequest): WrittenBundle {
   }
   const hooks = HookNames.map((name) => path.join(request.hooksDir, name));
   const missing = hooks.filter((file) => !fs.existsSync(file));
-  if (missing.length > 0) throw new Error(`${missing[0]}: missing (in a checkout: npm run build)`);
+  if (missing.length > 0) throw new Error(`${missing[0]}: missing (${request.hooksHint})`);
   if (fs.existsSync(request.out) && fs.readdirSync(request.out).length > 0 && !request.force) {
     throw new Error(`${request.out} is not empty (use --force to replace its contents)`);
   }

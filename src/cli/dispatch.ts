@@ -3,7 +3,7 @@ import { suggestKey } from '../core/config/suggest-key.ts';
 import { VERSION } from '../core/version.ts';
 import type { CommandEntry } from './commands.ts';
 
-/** The help that bare `portproof`, `--help` and `help` print. */
+/** The help that `--help` and `help` print (and bare `portproof`, on stderr, as a usage error). */
 export function formatUsage(commands: Record<string, CommandEntry>): string {
   const rows = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(9)} ${c.summary}`);
   return [
@@ -21,7 +21,9 @@ export function formatUsage(commands: Record<string, CommandEntry>): string {
 export async function dispatch(argv: string[], commands: Record<string, CommandEntry>): Promise<number> {
   ignoreClosedPipe();
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h') return say(formatUsage(commands));
+  // No command is a usage error (exit 2): a script that runs `portproof $CMD` with CMD unset must not pass.
+  if (name === undefined) return complain(formatUsage(commands));
+  if (name === '--help' || name === '-h') return say(formatUsage(commands));
   if (name === '--version' || name === '-v' || name === 'version') return say(`portproof ${VERSION}`);
   if (name === 'help') {
     if (rest.length === 0) return say(formatUsage(commands));
@@ -40,12 +42,19 @@ async function runCommand(name: string, argv: string[], commands: Record<string,
   }
   const untilDashes = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
   if (command.help && (untilDashes.includes('--help') || untilDashes.includes('-h'))) return say(command.help);
+  // Every command answers --version as the CLI does (the hooks print their own, with their event).
+  if (command.help && untilDashes.includes('--version')) return say(`portproof ${VERSION}`);
   return (await command.load()).run(argv);
 }
 
 function say(text: string): number {
   console.log(text);
   return 0;
+}
+
+function complain(text: string): number {
+  console.error(text);
+  return 2;
 }
 
 /** parseArgs' complaint as one clause: its first sentence, whatever Node version wrote it. */

@@ -11,8 +11,11 @@ const cli = (...args: string[]) =>
   spawnSync(process.execPath, [path.join(RepoRoot, 'bin/portproof.js'), ...args], { encoding: 'utf8' });
 
 describe('portproof, the command', () => {
-  it('prints its help, exit 0, when run bare, with --help or as help', () => {
-    for (const args of [[], ['--help'], ['-h'], ['help']]) {
+  it('prints its help, exit 0, with --help or as help; run bare, the same help on stderr, exit 2', () => {
+    const bare = cli();
+    expect([bare.status, bare.stdout]).toEqual([2, '']);
+    expect(bare.stderr).toContain('usage: portproof COMMAND [options]');
+    for (const args of [['--help'], ['-h'], ['help']]) {
       const run = cli(...args);
       expect([run.status, run.stderr]).toEqual([0, '']);
       expect(run.stdout).toContain('usage: portproof COMMAND [options]');
@@ -20,9 +23,14 @@ describe('portproof, the command', () => {
     }
   });
 
-  it('prints its version', () => {
+  it('prints its version, and so does every command with --version, exit 0', () => {
     for (const flag of ['--version', '-v', 'version']) {
       expect(cli(flag).stdout.trim()).toBe(`portproof ${readPackageVersion()}`);
+    }
+    for (const name of Object.keys(Commands)) {
+      const run = cli(name, '--version');
+      expect([run.status, run.stderr], name).toEqual([0, '']);
+      expect(run.stdout.trim(), name).toMatch(new RegExp(`^portproof ${readPackageVersion()}`));
     }
   });
 

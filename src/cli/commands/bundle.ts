@@ -45,6 +45,7 @@ export async function run(argv: string[]): Promise<number> {
       appspec: path.resolve(values.appspec ?? 'appspec.yml'),
       config,
       hooksDir: hooks.dir,
+      hooksHint: hooks.hint,
       files: positionals.map((f) => path.resolve(f)),
       base: process.cwd(),
       force: values.force,
@@ -59,10 +60,11 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 /**
- * The hooks to bundle: a release's `portproof` takes its own arch's, beside it in hooks/; the checkout's CLI takes
- * dist/linux-<arch>/hooks for --arch (default: this machine's).
+ * The hooks to bundle, and what to do when they are missing: a release's `portproof` takes its own arch's from hooks/
+ * beside its real path (a link onto the PATH is followed); the checkout's CLI takes dist/linux-<arch>/hooks for --arch
+ * (default: this machine's).
  */
-function findHooks(wanted: string | undefined): { arch: Arch; dir: string } | { problem: string } {
+function findHooks(wanted: string | undefined): { arch: Arch; dir: string; hint: string } | { problem: string } {
   if (wanted !== undefined && !Arches.includes(wanted as Arch))
     return { problem: `--arch ${wanted}: use x64 or arm64` };
   if (sea.isSea()) {
@@ -70,10 +72,12 @@ function findHooks(wanted: string | undefined): { arch: Arch; dir: string } | { 
     if (wanted !== undefined && wanted !== own) {
       return { problem: `--arch ${wanted}: this release is for linux-${own}; use the linux-${wanted} archive` };
     }
-    return { arch: own, dir: path.join(path.dirname(fs.realpathSync(process.execPath)), 'hooks') };
+    const home = path.dirname(fs.realpathSync(process.execPath));
+    const hint = `portproof takes the hooks from hooks/ beside it, in ${home}: install the whole unpacked release (README: Install)`;
+    return { arch: own, dir: path.join(home, 'hooks'), hint };
   }
   const arch = (wanted ?? hostArch() ?? 'x64') as Arch;
-  return { arch, dir: distHooksDir(arch) };
+  return { arch, dir: distHooksDir(arch), hint: `in this checkout: npm run build` };
 }
 
 function fail(message: string): number {

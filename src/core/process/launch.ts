@@ -88,6 +88,7 @@ export async function launchApp(config: LoadedConfig, port: number): Promise<Lau
   if (info === null) {
     // It died before /proc could be read (or never started): wait for Node to report how.
     await new Promise((resolve) => (exit ? resolve(undefined) : child.once('close', resolve).once('error', resolve)));
+    assertWorkingDirectory(config.app.cwd, port);
     throw exitedAtStartError(argv, port, exit, logFile, logOffset, account?.name, child.pid);
   }
   return {
@@ -104,6 +105,15 @@ export async function launchApp(config: LoadedConfig, port: number): Promise<Lau
       child.unref();
     },
   };
+}
+
+/**
+ * spawn(2) says ENOENT for a missing working directory as for a missing program: name the directory when it is the
+ * one gone (preflight checked it; a release removed since is the rest).
+ */
+function assertWorkingDirectory(cwd: string, port: number): void {
+  if (fs.existsSync(cwd)) return;
+  throw new HookError('START_EXITED', `could not start the app: its working directory ${cwd} does not exist`, { port });
 }
 
 /** The error for a start that ended before the app listened: exit code or signal first, then its log. */
