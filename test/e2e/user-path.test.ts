@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { packRelease } from '../../build/release.ts';
 import { readPackageVersion } from '../../build/version.ts';
 import { localDeploymentId } from '../../src/lab/agent2.ts';
@@ -33,6 +34,12 @@ const HostHeaders = ['127.0.0.1', 'shop.example.com'];
 /** "N of N requests through nginx reached PID X": the switch proved by requests nginx forwarded to the new app. */
 const ProvedOk = /(\d+) of \1 requests through nginx reached PID (\d+)/;
 
+/** What the test reads of the portproof.yml init wrote. */
+interface ShopConfig {
+  ports: number[];
+  nginx: { include: string; url?: string };
+}
+
 describe('the path users take: release, init, bundle, the CodeDeploy agent, systemd, Debian nginx', () => {
   let host: UserHost;
   let load: Hammer | null = null;
@@ -41,6 +48,9 @@ describe('the path users take: release, init, bundle, the CodeDeploy agent, syst
   let failedStep: string | null = null;
   /** The agent's deployments by revision, for the later steps. */
   const deployed = new Map<string, AgentDeployment>();
+  /** The port the first deployment targets (the one the seeded include does not name) and the other one. */
+  let first = 0;
+  let second = 0;
   const project = () => path.join(host.scratch, App);
   const say = (line = '') => transcript.push(line);
 
@@ -89,7 +99,7 @@ describe('the path users take: release, init, bundle, the CodeDeploy agent, syst
     for (const name of HostHeaders) {
       const answer: Answer = await host.get(name);
       say(`  GET http://${name}/ through nginx → ${answer.status} ${answer.body.trim().slice(0, 60)}`);
-      expect(answer.body, `Host: ${name}`).toBe(`version=${tag} pid=${pid}`);
+      expect(answer.body.trim(), `Host: ${name}`).toBe(`version=${tag} pid=${pid}`);
     }
   };
 
@@ -169,11 +179,19 @@ describe('the path users take: release, init, bundle, the CodeDeploy agent, syst
     const run = await host.sh(prepare, project());
     for (const line of `${run.stdout}${run.stderr}`.trimEnd().split('\n')) say(`  ${line}`);
     expect(run.code, `${run.stdout}${run.stderr}`).toBe(0);
+
+    // Each deployment targets the port nginx does not serve: the first one the port the seeded include leaves free.
+    const config = parse(fs.readFileSync(path.join(project(), 'portproof.yml'), 'utf8')) as ShopConfig;
+    const include = await host.run(['cat', config.nginx.include]);
+    const seeded = Number(/127\.0\.0\.1:(\d+)/.exec(include.stdout)?.[1]);
+    first = config.ports.find((port) => port !== seeded)!;
+    second = config.ports.find((port) => port !== first)!;
+    say(`# the include nginx reads (${config.nginx.include}): ${include.stdout.trim()}`);
   });
 
   step(`v1, v2, v3 by the CodeDeploy agent ${AgentVersion}, traffic through nginx on port 80 from v1 on`, async () => {
     const v1 = await deploy('rev-v1');
-    await expectDeployed(v1, 'v1', 8081);
+    await expectDeployed(v1, 'v1', first);
     expect(v1.verdicts.ApplicationStop, 'the first deployment has no last successful revision').toBeUndefined();
     load = host.startLoad();
     await load.started;
@@ -181,9 +199,9 @@ describe('the path users take: release, init, bundle, the CodeDeploy agent, syst
 
     const v2 = await deploy('rev-v2');
     expect(v2.verdicts.ApplicationStop).toMatch(/^portproof ApplicationStop OK: /);
-    await expectDeployed(v2, 'v2', 8082);
+    await expectDeployed(v2, 'v2', second);
     const v3 = await deploy('rev-v3');
-    await expectDeployed(v3, 'v3', 8081);
+    await expectDeployed(v3, 'v3', first);
     deployed.set('v3', v3);
     // max_revisions 2: the agent deleted v1's revision at v3's download (it spares only its last Install).
     expect(v3.agentLog.join('\n')).toContain(`Delete Files ["${v1.dir}"]`);
@@ -192,7 +210,7 @@ describe('the path users take: release, init, bundle, the CodeDeploy agent, syst
 
   step('a revision whose app exits at start: the agent reports the verdict, nginx keeps serving v3', async () => {
     const before = await host.readState(App);
-    const livePid = before.processes['8081']!.pid;
+    const livePid = before.processes[String(first)]!.pid;
     const broken = await deploy('rev-broken');
     expect(broken.status).toBe('Failed');
     const error = broken.scriptError!;
@@ -203,16 +221,16 @@ describe('the path users take: release, init, bundle, the CodeDeploy agent, syst
     expect(error.log).toContain("FileNotFoundError: [Errno 2] No such file or directory: 'VERSION'");
     expect(broken.verdicts.ValidateService).toBeUndefined();
     const state = await host.readState(App);
-    expect(state.live).toBe(8081);
+    expect(state.live).toBe(first);
     await expectServed('v3', livePid);
   });
 
   step('rollback: the last good revision deployed again, then `hooks/validate --port` by hand', async () => {
-    const firstV3 = (await host.readState(App)).processes['8081']!.pid;
+    const firstV3 = (await host.readState(App)).processes[String(first)]!.pid;
     const again = await deploy('rev-v3');
     // ApplicationStop ran from the failed revision: the agent's last_successful_install is its last Install.
     expect(again.verdicts.ApplicationStop).toMatch(/^portproof ApplicationStop OK: /);
-    await expectDeployed(again, 'v3', 8082);
+    await expectDeployed(again, 'v3', second);
     // The agent deleted the live v3's own deployment archive (it spares its last Install, the failed one); the app
     // keeps running from portproof's release, so the rollback below still has a version to return to.
     const liveDir = deployed.get('v3')!.dir;
@@ -221,9 +239,9 @@ describe('the path users take: release, init, bundle, the CodeDeploy agent, syst
 
     // By hand, as root, from the deployment's directory, as the README's Rollback section says.
     const validate = `${again.dir}/deployment-archive/hooks/validate`;
-    const byHand = await runLogged([validate, '--port', '8081'], '/root');
+    const byHand = await runLogged([validate, '--port', String(first)], '/root');
     const verdict = byHand.stdout.trimEnd().split('\n').at(-1);
-    const pid = await expectProvedSwitch(verdict, 8081);
+    const pid = await expectProvedSwitch(verdict, first);
     expect(pid).toBe(firstV3);
     await expectServed('v3', firstV3);
   });
@@ -236,7 +254,7 @@ describe('the path users take: release, init, bundle, the CodeDeploy agent, syst
     const v4 = await host.deployWithAgent2(path.join(project(), 'rev-v4'), id);
     logAgent2(v4);
     expect(v4.status).toBe('Succeeded');
-    const pid = await expectProvedSwitch(v4.runs.ValidateService?.verdict, 8082);
+    const pid = await expectProvedSwitch(v4.runs.ValidateService?.verdict, second);
     await expectServed('v4', pid);
 
     const broken = await host.deployWithAgent2(path.join(project(), 'rev-broken'), id, v4.dir);
@@ -244,7 +262,7 @@ describe('the path users take: release, init, bundle, the CodeDeploy agent, syst
     expect(broken.status).toBe('Failed');
     expect(broken.runs.ApplicationStop?.verdict).toMatch(/^portproof ApplicationStop OK: /);
     expect(broken.runs.ApplicationStart?.verdict).toMatch(/^portproof ApplicationStart FAILED: .*exited with code 1/);
-    expect((await host.readState(App)).live).toBe(8082);
+    expect((await host.readState(App)).live).toBe(second);
     await expectServed('v4', pid);
   });
 

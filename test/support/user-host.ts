@@ -57,6 +57,10 @@ export const AgentSourceHint =
   `the CodeDeploy agent ${AgentVersion} source is missing: git clone --depth 1 --branch v${AgentVersion} ` +
   'https://github.com/aws/aws-codedeploy-agent .cache/aws-codedeploy-agent (or set PORTPROOF_CODEDEPLOY_AGENT to a clone)';
 
+/** The agent's debug lines repeated for every event of every deployment: left out of the transcript. */
+const AgentLogNoise =
+  /Parse: |Successfully parsed|maps to method|Creating deployment root directory|Checking for app spec|Using appspec file|Instructions directory created/;
+
 /** How the agent ran one deployment, as its console and its logs tell it. */
 export interface AgentDeployment {
   deploymentId: string;
@@ -298,9 +302,7 @@ function makeHost(container: Container, scratch: string): UserHost {
       return {
         ...result,
         output: agent.stdout.slice(0, marker.index).trim(),
-        agentLog: (await readLines(AgentLog))
-          .slice(logBefore)
-          .filter((line) => !/Parse: |Successfully parsed/.test(line)),
+        agentLog: (await readLines(AgentLog)).slice(logBefore).filter((line) => !AgentLogNoise.test(line)),
         deploymentsLog: (await readLines(DeploymentsLog)).slice(deploymentsBefore),
         verdicts: readVerdicts(await readLines(`${dir}/logs/scripts.log`)),
         dir,
