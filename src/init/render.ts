@@ -10,6 +10,8 @@ export interface InitAnswers {
   ports: number[];
   /** Where the include ValidateService rewrites lives on the host. */
   include: string;
+  /** Blue/green: the URL through nginx that ValidateService probes to prove requests reach the new version. */
+  nginxUrl?: string | undefined;
 }
 
 /** One file init writes: its path relative to the directory, its text, and where it goes on the host (if anywhere). */
@@ -55,7 +57,10 @@ function renderConfig(a: InitAnswers): string {
     'stop: { grace: 30s }',
     'start: { timeout: 120s }',
   ];
-  if (a.layout === 'blue-green') lines.push('nginx:', `  include: ${a.include}`);
+  if (a.layout === 'blue-green') {
+    const proof = '  # probed after each switch: requests through nginx must reach the new version';
+    lines.push('nginx:', `  include: ${a.include}`, proof, `  url: ${a.nginxUrl ?? `http://127.0.0.1${a.healthPath}`}`);
+  }
   return `${lines.join('\n')}\n`;
 }
 
@@ -85,9 +90,10 @@ function renderAppspec(a: InitAnswers): string {
 function renderSite(a: InitAnswers): string {
   return [
     `# nginx site for ${a.name}: copy to /etc/nginx/conf.d/${a.name}.conf, or put the include and location lines into`,
-    '# your own server block. ValidateService rewrites the include to point at the port it proved.',
+    '# your own server block. ValidateService rewrites the include to point at the port it proved. It is the default',
+    "# server on port 80: requests for any name reach it (remove Debian's sites-enabled/default, which claims it too).",
     'server {',
-    '    listen 80;',
+    '    listen 80 default_server;',
     '    server_name _;',
     `    include ${a.include};`,
     '    location / {',
@@ -101,15 +107,21 @@ function renderSite(a: InitAnswers): string {
   ].join('\n');
 }
 
-/** What deploying this config changes on a host, in the order it happens: printed by init. */
-export function describeHostChanges(a: InitAnswers): string[] {
+/**
+ * What deploying this config changes on a host, in the order it happens: printed by init. `debianDefault`: Debian's
+ * sites-enabled/default is on this machine (it is on every Debian/Ubuntu nginx until removed).
+ */
+export function describeHostChanges(a: InitAnswers, debianDefault = false): string[] {
   const ports = a.ports.join(' and ');
+  const found = debianDefault ? ' (found here)' : '';
   return [
     'On each host, once:',
     ...(a.layout === 'blue-green'
       ? [
           `  copy nginx/${a.name}.conf to /etc/nginx/conf.d/${a.name}.conf`,
-          `  copy nginx/${a.name}.inc to ${a.include}, then: nginx -t && nginx -s reload`,
+          `  copy nginx/${a.name}.inc to ${a.include}`,
+          `  rm /etc/nginx/sites-enabled/default${found}: on Debian/Ubuntu it claims port 80 as well`,
+          '  then: nginx -t && nginx -s reload',
         ]
       : []),
     ...(a.user ? [`  the account ${a.user} must exist (portproof does not create it)`] : []),

@@ -5,9 +5,14 @@ import { parseArgs } from 'node:util';
 import { buildConfigJsonSchema } from '../../core/config/json-schema.ts';
 import { writeFileAtomic } from '../../core/atomic-write.ts';
 import { describeHostChanges, renderInitFiles, type InitAnswers } from '../../init/render.ts';
+import { splitCommand } from '../../init/split-command.ts';
 import { describeArgsError } from '../dispatch.ts';
 
-const options = {
+/** Debian's and Ubuntu's own site, which claims port 80 as `default_server` until it is removed. */
+const DebianDefaultSite = '/etc/nginx/sites-enabled/default';
+
+/** The flags `portproof init` takes (its --help names each). */
+export const InitOptions = {
   layout: { type: 'string' },
   command: { type: 'string' },
   user: { type: 'string' },
@@ -15,17 +20,20 @@ const options = {
   name: { type: 'string' },
   ports: { type: 'string' },
   include: { type: 'string' },
+  url: { type: 'string' },
   dir: { type: 'string' },
   force: { type: 'boolean', default: false },
 } as const;
 
-type Values = { [K in keyof typeof options]?: (typeof options)[K]['type'] extends 'boolean' ? boolean : string };
+type Values = {
+  [K in keyof typeof InitOptions]?: (typeof InitOptions)[K]['type'] extends 'boolean' ? boolean : string;
+};
 
 /** `portproof init`: write portproof.yml, appspec.yml and the nginx site from flags, asking for the rest in a tty. */
 export async function run(argv: string[]): Promise<number> {
   let values: Values;
   try {
-    ({ values } = parseArgs({ args: argv, options }));
+    ({ values } = parseArgs({ args: argv, options: InitOptions }));
   } catch (error) {
     return fail(`${describeArgsError(error)} (see --help)`);
   }
@@ -49,7 +57,7 @@ export async function run(argv: string[]): Promise<number> {
     writeFileAtomic(to, file.text);
     console.log(`wrote ${path.relative(process.cwd(), to) || to}${file.hostPath ? ` (for ${file.hostPath})` : ''}`);
   }
-  for (const line of describeHostChanges(answers)) console.log(line);
+  for (const line of describeHostChanges(answers, fs.existsSync(DebianDefaultSite))) console.log(line);
   console.log(`next: portproof bundle --out rev YOUR_FILES  (in ${dir})`);
   return 0;
 }
@@ -67,8 +75,20 @@ async function collectAnswers(values: Values, dirName: string): Promise<InitAnsw
     const layout = await pick(values.layout, 'Layout (blue-green or in-place)', 'blue-green');
     if (layout !== 'blue-green' && layout !== 'in-place')
       throw new Error(`--layout ${layout}: use blue-green or in-place`);
-    const command = (await pick(values.command, '--command: the app and its arguments')).trim().split(/\s+/);
-    if (command[0] === '') throw new Error('--command: name the program to run, like "java -jar app.jar"');
+    const command = splitCommand(await pick(values.command, '--command: the app and its arguments'));
+    if (command.length === 0 || command[0] === '') {
+      throw new Error('--command: name the program to run, like "java -jar app.jar"');
+    }
+    if (needsPortArgument(command)) {
+      // Spring Boot reads its port from --server.port (or SERVER_PORT), not from PORT: without it both ports collide.
+      const add = ask
+        ? await ask('Spring Boot ignores PORT: add --server.port={port} to the command? (y/n)', 'y')
+        : 'y';
+      if (!/^n/i.test(add)) {
+        command.push('--server.port={port}');
+        console.log('added --server.port={port} to app.command: Spring Boot listens where it says, not on PORT');
+      }
+    }
     const user = (await pick(values.user, 'User the app runs as (empty: root)', '')) || undefined;
     const healthPath = await pick(values.health, 'Health path', '/health');
     if (!healthPath.startsWith('/')) throw new Error(`--health ${healthPath}: a path starting with /, like /health`);
@@ -76,10 +96,32 @@ async function collectAnswers(values: Values, dirName: string): Promise<InitAnsw
     const ports = parsePorts(values.ports ?? (layout === 'blue-green' ? '8081,8082' : '8080'), layout);
     const include = values.include ?? `/etc/nginx/conf.d/${name}-service-url.inc`;
     if (!path.isAbsolute(include)) throw new Error(`--include ${include}: an absolute path on the host`);
-    return { name, layout, command, user, healthPath, ports, include };
+    const nginxUrl =
+      layout === 'blue-green'
+        ? checkUrl(await pick(values.url, 'URL through nginx that reaches the app', `http://127.0.0.1${healthPath}`))
+        : undefined;
+    return { name, layout, command, user, healthPath, ports, include, nginxUrl };
   } finally {
     ask?.close();
   }
+}
+
+/** A `java … -jar app.jar` command that names no {port}: the app would not listen where portproof waits. */
+function needsPortArgument(command: string[]): boolean {
+  const java = path.basename(command[0]!) === 'java' && command.includes('-jar');
+  return java && !command.some((arg) => arg.includes('{port}'));
+}
+
+/** nginx.url: an http(s) URL the host's nginx answers, probed after each switch. */
+function checkUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Error(`--url ${text}: a URL through nginx, like http://127.0.0.1/health`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`--url ${text}: http or https`);
+  return text;
 }
 
 function parsePorts(text: string, layout: string): number[] {
