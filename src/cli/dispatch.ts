@@ -34,6 +34,12 @@ export async function dispatch(argv: string[], commands: Record<string, CommandE
 
 async function runCommand(name: string, argv: string[], commands: Record<string, CommandEntry>): Promise<number> {
   const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (command === undefined && name === '--check') {
+    // The status report is the hooks' own flag: it reads the state of the host it runs on.
+    const where = 'on the host, as root: <deployment-archive>/hooks/validate --check';
+    console.error(`portproof: --check is a flag of the hooks, not of this CLI; run it ${where}`);
+    return 2;
+  }
   if (command === undefined) {
     const meant = suggestKey(name, Object.keys(commands));
     const hint = meant === null ? `the commands: ${Object.keys(commands).join(', ')}` : `did you mean ${meant}?`;

@@ -62,7 +62,14 @@ export interface HookErrorContext {
   [key: string]: unknown;
 }
 
-const ExitTwo = new Set<HookErrorCode>(['BAD_CONFIG', 'BAD_USAGE', 'UNSAFE_STATE', 'INCLUDE_NOT_READ', 'FOREIGN_UNIT']);
+const ExitTwo = new Set<HookErrorCode>([
+  'BAD_CONFIG',
+  'BAD_USAGE',
+  'UNSAFE_STATE',
+  'STATE_DIR_FAILED',
+  'INCLUDE_NOT_READ',
+  'FOREIGN_UNIT',
+]);
 
 /** A failed verification or bad input, with the most specific reason first in its message. */
 export class HookError extends Error {
@@ -77,8 +84,8 @@ export class HookError extends Error {
   }
 
   /**
-   * Exit code per the output contract: 2 for bad config or usage, for a state directory others could write and for a
-   * unit of the host's own on the port (the host's setup is wrong, nothing was touched, a retry cannot help), 1 for
+   * Exit code per the output contract: 2 for bad config or usage, for a state directory others could write or this
+   * user cannot make (a hook run as non-root), and for a unit of the host's own on the port (the host's setup is wrong, nothing was touched, a retry cannot help), 1 for
    * everything else.
    */
   get exitCode(): 1 | 2 {

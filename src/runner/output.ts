@@ -33,7 +33,8 @@ export class HookOutput implements Progress {
     if (now - this.lastProgressAt < DefaultProgressEveryMs) return;
     this.lastProgressAt = now;
     const what = this.activity.replace(/^./, (c) => c.toLowerCase());
-    const left = formatDuration(Math.max(0, deadlineAt - now));
-    this.say(`  still ${what} (${formatDuration(now - startedAt)} so far, gives up in ${left})`);
+    // Past the deadline the wait is in its last step (a final check), not "giving up in 0 ms".
+    const left = deadlineAt - now >= 1000 ? `gives up in ${formatDuration(deadlineAt - now)}` : 'giving up now';
+    this.say(`  still ${what} (${formatDuration(now - startedAt)} so far, ${left})`);
   }
 }

@@ -47,6 +47,9 @@ describe('portproof, the command', () => {
     expect([unknown.status, unknown.stdout]).toEqual([2, '']);
     expect(unknown.stderr.trim()).toMatch(/^portproof: unknown command "deploy"; the commands: init, bundle/);
     expect(cli('bundel').stderr.trim()).toBe('portproof: unknown command "bundel"; did you mean bundle?');
+    const check = cli('--check');
+    expect([check.status, check.stdout]).toEqual([2, '']);
+    expect(check.stderr.trim()).toMatch(/^portproof: --check is a flag of the hooks.*hooks\/validate --check$/);
     for (const name of ['bundle', 'owners', 'build', 'init']) {
       const bad = cli(name, '--bogus');
       expect([bad.status, bad.stdout]).toEqual([2, '']);

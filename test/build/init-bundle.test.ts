@@ -243,7 +243,7 @@ describe('portproof bundle', () => {
     ['a bare-number duration', (t: string) => t.replace('grace: 30s', 'grace: 30'), 'stop.grace: 30 has no unit'],
   ])('refuses %s before anything is written, exit 2', (_what, edit, expected) => {
     const dir = project(`bad-${Math.random().toString(36).slice(2)}`, edit);
-    const run = cli(dir, 'bundle', '--out', 'rev');
+    const run = cli(dir, 'bundle', '--out', 'rev', '--no-files');
     expect([run.status, run.stdout]).toEqual([2, '']);
     expect(run.stderr.trim().split('\n').at(-1)).toContain(expected);
     expect(fs.existsSync(path.join(dir, 'rev'))).toBe(false);

@@ -295,6 +295,24 @@ describe('what the hooks trust', () => {
     expectVerdict(run, 'ValidateService', 'FAILED', /whose owner cannot be read.*not proof/);
   });
 
+  it('run as non-root with a state directory it cannot make: every hook refuses, exit 2 (usage), nothing signalled', async () => {
+    const port = await findFreePort();
+    const stateDir = newStateDir();
+    const { revision } = await deployed({ ports: [port], stateDir });
+    expectVerdict(await revision.run('start'), 'ApplicationStart', 'OK');
+    const pid = remember(stateDir, port);
+    fs.chmodSync(revision.dir, 0o755);
+    // The revision's stateDir moved where only root may create it, as /var/lib/portproof is for any other user.
+    const config = parse(fs.readFileSync(revision.configPath, 'utf8'));
+    fs.writeFileSync(revision.configPath, stringify({ ...config, stateDir: path.join(stateDir, 'root-only') }));
+    for (const hook of HookEntries) {
+      const run = await revision.run(hook, { uid: NobodyUid, gid: NobodyUid });
+      expect(run.verdict, run.stdout).toMatch(/FAILED: .*(cannot create the state directory|app\.log: directory)/);
+      expect(run.code, run.stdout).toBe(2);
+    }
+    expect(isAlive(pid)).toBe(true);
+  });
+
   it('drops to app.user when run as root', async () => {
     const port = await findFreePort();
     const { stateDir, revision } = await deployed({ ports: [port], app: { user: 'nobody' } });

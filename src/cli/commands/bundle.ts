@@ -4,7 +4,10 @@ import * as sea from 'node:sea';
 import { parseArgs } from 'node:util';
 import { assembleBundle } from '../../../build/assemble-bundle.ts';
 import { Arches, distHooksDir, hostArch, type Arch } from '../../../build/paths.ts';
+import { parse as parseYaml } from 'yaml';
+import { checkWaitsFitAppspec } from '../../core/codedeploy/check-waits.ts';
 import { checkPortableConfig, configProblems } from '../../core/config/load.ts';
+import { configSchema } from '../../core/config/schema.ts';
 import { describeArgsError } from '../dispatch.ts';
 
 /** `portproof bundle --out DIR [--arch A] [--config FILE] [--appspec FILE] [--force] [PATH...]` */
@@ -20,6 +23,7 @@ export async function run(argv: string[]): Promise<number> {
         config: { type: 'string' },
         appspec: { type: 'string' },
         force: { type: 'boolean', default: false },
+        'no-files': { type: 'boolean', default: false },
       },
     });
   } catch (error) {
@@ -29,11 +33,17 @@ export async function run(argv: string[]): Promise<number> {
   const hooks = findHooks(values.arch);
   if ('problem' in hooks) return fail(hooks.problem);
   if (!values.out) return fail('--out DIR is required (see --help)');
+  if (positionals.length === 0 && !values['no-files']) {
+    const why = "the revision's app/ would be empty and the app would have nothing to run";
+    return fail(`name the app's files (PATH...): ${why} (--no-files when the host already holds them)`);
+  }
   const config = path.resolve(values.config ?? 'portproof.yml');
   const out = path.resolve(values.out);
   try {
     // The rules the hooks would apply on the host, applied before the upload: a typo fails here, not mid-deployment.
+    const appspec = path.resolve(values.appspec ?? 'appspec.yml');
     const problems = checkPortableConfig(config);
+    if (problems.length === 0) problems.push(...checkWaits(config, appspec));
     if (problems.length > 0) {
       const error = configProblems(config, problems);
       for (const line of error.context.evidence ?? []) console.error(`portproof bundle: ${line}`);
@@ -42,7 +52,7 @@ export async function run(argv: string[]): Promise<number> {
     const written = assembleBundle({
       arch: hooks.arch,
       out,
-      appspec: path.resolve(values.appspec ?? 'appspec.yml'),
+      appspec,
       config,
       hooksDir: hooks.dir,
       hooksHint: hooks.hint,
@@ -78,6 +88,15 @@ function findHooks(wanted: string | undefined): { arch: Arch; dir: string; hint:
   }
   const arch = (wanted ?? hostArch() ?? 'x64') as Arch;
   return { arch, dir: distHooksDir(arch), hint: `in this checkout: npm run build` };
+}
+
+/** The config's waits against the appspec's hook timeouts; an appspec not there is reported by the assembly. */
+function checkWaits(config: string, appspec: string): string[] {
+  if (!fs.existsSync(appspec)) return [];
+  const parsed = configSchema.safeParse(parseYaml(fs.readFileSync(config, 'utf8')) ?? {});
+  // Only a host-bound rule (health.tls.ca's file) can still fail here: the waits are checked on the host then.
+  if (!parsed.success) return [];
+  return checkWaitsFitAppspec(parsed.data, fs.readFileSync(appspec, 'utf8'));
 }
 
 function fail(message: string): number {
