@@ -51,6 +51,8 @@ describe('the path users take: release, init, bundle, the CodeDeploy agent, syst
   /** The port the first deployment targets (the one the seeded include does not name) and the other one. */
   let first = 0;
   let second = 0;
+  /** Debian's nginx.service master: every switch reloads through it, none restarts it. */
+  let nginxMaster = 0;
   const project = () => path.join(host.scratch, App);
   const say = (line = '') => transcript.push(line);
 
@@ -190,6 +192,8 @@ describe('the path users take: release, init, bundle, the CodeDeploy agent, syst
   });
 
   step(`v1, v2, v3 by the CodeDeploy agent ${AgentVersion}, traffic through nginx on port 80 from v1 on`, async () => {
+    nginxMaster = await readNginxMaster();
+    say(`nginx.service (Debian's unit) runs master PID ${nginxMaster}`);
     const v1 = await deploy('rev-v1');
     await expectDeployed(v1, 'v1', first);
     expect(v1.verdicts.ApplicationStop, 'the first deployment has no last successful revision').toBeUndefined();
@@ -262,6 +266,10 @@ describe('the path users take: release, init, bundle, the CodeDeploy agent, syst
     expect(broken.status).toBe('Failed');
     expect(broken.runs.ApplicationStop?.verdict).toMatch(/^portproof ApplicationStop OK: /);
     expect(broken.runs.ApplicationStart?.verdict).toMatch(/^portproof ApplicationStart FAILED: .*exited with code 1/);
+    // The same ID, another revision: a release of its own, never v4's reused (which would have started v4 again).
+    const release = /^Release (\S+)/m.exec(broken.runs.ApplicationStart!.stdout)?.[1];
+    say(`  the broken revision's release under the repeated ID: ${release}`);
+    expect(release).toBe(`/var/lib/portproof/${App}/releases/${id}-2`);
     expect((await host.readState(App)).live).toBe(second);
     await expectServed('v4', pid);
   });
@@ -278,7 +286,19 @@ describe('the path users take: release, init, bundle, the CodeDeploy agent, syst
     expect(stopped.failed).toBe(0);
     expect(Object.keys(stopped.byVersion).sort()).toEqual(['v1', 'v2', 'v3', 'v4']);
     await waitForAnswer(host, (answer) => answer.body.startsWith('version=v4 '), ServeMs);
+    // Reloaded through the running master all along: the same master nginx.service started, still its MainPID.
+    const master = await readNginxMaster();
+    say(`nginx.service master PID at the end: ${master} (at the start: ${nginxMaster})`);
+    expect(master).toBe(nginxMaster);
   });
+
+  async function readNginxMaster(): Promise<number> {
+    const unit = Number((await host.run(['systemctl', 'show', '-P', 'MainPID', 'nginx.service'])).stdout.trim());
+    const pidFile = Number((await host.run(['cat', '/run/nginx.pid'])).stdout.trim());
+    expect(pidFile, 'nginx.service MainPID and /run/nginx.pid').toBe(unit);
+    expect(unit).toBeGreaterThan(0);
+    return unit;
+  }
 
   function logAgent2(deployment: Awaited<ReturnType<UserHost['deployWithAgent2']>>) {
     say(`agent-2 stand-in deployment ${deployment.deploymentId}: ${deployment.status}`);
