@@ -267,7 +267,7 @@ describe('the path users take: release, init, bundle, the CodeDeploy agent, syst
     expect(broken.runs.ApplicationStop?.verdict).toMatch(/^portproof ApplicationStop OK: /);
     expect(broken.runs.ApplicationStart?.verdict).toMatch(/^portproof ApplicationStart FAILED: .*exited with code 1/);
     // The same ID, another revision: a release of its own, never v4's reused (which would have started v4 again).
-    const release = /^Release (\S+)/m.exec(broken.runs.ApplicationStart!.stdout)?.[1];
+    const release = /^Release (\S+?):/m.exec(broken.runs.ApplicationStart!.stdout)?.[1];
     say(`  the broken revision's release under the repeated ID: ${release}`);
     expect(release).toBe(`/var/lib/portproof/${App}/releases/${id}-2`);
     expect((await host.readState(App)).live).toBe(second);
