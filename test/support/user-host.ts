@@ -45,12 +45,13 @@ export const AgentPackages = [
   'unzip',
 ];
 
-/** The agent's source: PORTPROOF_CODEDEPLOY_AGENT (a clone or a bare git directory), else where `fetch` puts it. */
-const AgentSourceCandidates = [
-  process.env.PORTPROOF_CODEDEPLOY_AGENT,
-  path.join(Repo, '.cache/aws-codedeploy-agent'),
-  '/work/.mirror/aws+aws-codedeploy-agent/repo',
-].filter((dir): dir is string => dir !== undefined && dir !== '');
+/**
+ * The agent's source: PORTPROOF_CODEDEPLOY_AGENT (a clone or a bare git directory) when set, and nothing else then;
+ * otherwise a clone in .cache/, or where this workspace's `fetch` puts a snapshot.
+ */
+const AgentSourceCandidates = process.env.PORTPROOF_CODEDEPLOY_AGENT
+  ? [process.env.PORTPROOF_CODEDEPLOY_AGENT]
+  : [path.join(Repo, '.cache/aws-codedeploy-agent'), '/work/.mirror/aws+aws-codedeploy-agent/repo'];
 
 /** The message the test fails with when the agent's source is missing: the end-to-end test never skips. */
 export const AgentSourceHint =
