@@ -32,6 +32,8 @@ export interface Agent2Options {
   restrictEnv: boolean;
   /** Send the timeout's SIGTERM once this resolves (a stopped deployment, say), then SIGKILL 5 s later. */
   terminateWhen?: (pid: number) => Promise<void>;
+  /** An argv prefix the hook runs through (nsenter into a container, for one); default none. */
+  launcher?: string[];
 }
 
 /** A deployment ID as agent 2 names a local deployment. */
@@ -56,7 +58,8 @@ export function runHookAsAgent2(
   const event = findEntry(hook).event;
   const env = agent2Env({ ...who, event }, options.restrictEnv);
   const startedAt = Date.now();
-  const child = spawn(path.join(revisionDir, 'hooks', hook), [], {
+  const [program, ...args] = [...(options.launcher ?? []), path.join(revisionDir, 'hooks', hook)];
+  const child = spawn(program!, args, {
     env,
     cwd: '/',
     detached: true,

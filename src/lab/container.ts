@@ -49,6 +49,8 @@ export interface ExecOptions {
   env?: Record<string, string>;
   input?: string;
   timeoutMs?: number;
+  /** The working directory inside (default: /). */
+  cwd?: string;
 }
 
 /** A booted container: PID 1 is systemd. */
@@ -313,7 +315,8 @@ function execIn(pid1: number, argv: string[], options: ExecOptions): Promise<Exe
   const timeoutMs = options.timeoutMs ?? ExecTimeoutMs;
   const env = { PATH: ContainerPath, LANG: 'C.UTF-8', ...options.env };
   return new Promise((resolve, reject) => {
-    const child = spawn('nsenter', [...enterArgv(pid1).slice(1), ...argv], {
+    const wd = options.cwd === undefined ? [] : [`--wdns=${options.cwd}`];
+    const child = spawn('nsenter', [...enterArgv(pid1).slice(1), ...wd, ...argv], {
       env,
       cwd: '/',
       stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
