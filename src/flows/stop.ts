@@ -87,7 +87,8 @@ export function describeFreed(report: StopReport): string {
     return `${describeProcess(s.info)} ${how}`;
   });
   const after = formatDuration(report.releasedAfterMs);
-  return `port ${report.port} free after ${after}: stopped ${who.join('; ')}${notTrusted}${describeDrainClause(report)}`;
+  const drained = describeDrainClause(report);
+  return `port ${report.port} free after ${after}: stopped ${who.join('; ')}${notTrusted}${drained}`;
 }
 
 /** Drop the stopped process's record; if the state cannot be written, the verdict still says the port was freed. */

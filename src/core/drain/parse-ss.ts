@@ -23,7 +23,7 @@ export interface TcpConnection {
   owners: Array<{ name: string; pid: number }>;
 }
 
-/** Parse the text of `ss -tinHO` (with or without -p and -e): one connection per line; lines that are not are skipped. */
+/** Parse `ss -tinHO` text (with or without -p, -e or -O): one connection a line; other lines are skipped. */
 export function parseSs(text: string): TcpConnection[] {
   const out: TcpConnection[] = [];
   // Without -O (an older ss), the details come on the next line, indented: join them to their connection.
