@@ -21,6 +21,8 @@ export interface Exchange {
   outcome: Promise<Outcome>;
   /** End a stream from the client's side (it counts as completed if it was still open). */
   close(): void;
+  /** Drop the connection as a proxy cancelling it would: the exchange counts as cut. */
+  abort(): void;
 }
 
 /** How long and how big: a download of `kb` KiB over `ms`, an upload over `ms`, events or ticks every `everyMs`. */
@@ -85,6 +87,10 @@ function readAnswer(base: string, kind: TrafficKind, target: string): Exchange {
       req.destroy();
       t.end('completed');
     },
+    abort: () => {
+      req.destroy();
+      t.end('cut');
+    },
   };
 }
 
@@ -103,7 +109,8 @@ function sendUpload(base: string, options: ExchangeOptions): Exchange {
     res.on('data', (c: Buffer) => (body += c.toString()));
     res.on('end', () => {
       const whole = res.statusCode === 200 && body.includes(`"received":${chunks * chunk.length}`);
-      t.end(whole ? 'completed' : 'failed');
+      // An error answer (nginx's 502) once the body was under way: the upload was cut, not refused.
+      t.end(whole ? 'completed' : sent > 0 ? 'cut' : 'failed');
     });
     res.on('error', () => t.end('cut'));
   });
@@ -120,7 +127,11 @@ function sendUpload(base: string, options: ExchangeOptions): Exchange {
     }
   }, 100);
   void t.outcome.then(() => clearInterval(timer));
-  return { kind: 'upload', started: t.started, outcome: t.outcome, close: () => req.destroy() };
+  const abort = () => {
+    req.destroy();
+    t.end('cut');
+  };
+  return { kind: 'upload', started: t.started, outcome: t.outcome, close: () => req.destroy(), abort };
 }
 
 /** A masked client text frame (payload < 126 bytes). */
@@ -170,6 +181,11 @@ function openWebsocket(base: string, options: ExchangeOptions): Exchange {
       if (socket) socket.end(clientFrame(8, ''));
       else req.destroy();
       setTimeout(() => socket?.destroy(), 200).unref();
+    },
+    abort: () => {
+      socket?.destroy();
+      req.destroy();
+      t.end('cut');
     },
   };
 }

@@ -32,7 +32,7 @@ export interface DrainReport {
   /** Connections at the first look whose other end was an nginx worker, and of those an old worker's. */
   viaNginx: number;
   viaOldNginx: number;
-  /** What the first look (ss with owners, and the classification) took. */
+  /** What the first look (ss, and the classification) took: all an idle stop pays. */
   firstLookMs: number;
 }
 
@@ -54,16 +54,19 @@ export interface DrainOptions {
 export async function drainPort(port: number, options: DrainOptions): Promise<DrainReport> {
   const startedAt = Date.now();
   const tally = new DrainTally(options.thresholds ?? DefaultThresholds);
-  const first = await readConnections(port, true);
+  // The first look names no owners: `ss -p` reads every process's fds, worth it only when something is busy.
+  const first = await readConnections(port, false);
   const base = { port, drainMs: options.drainMs, finished: tally.finished, viaNginx: 0, viaOldNginx: 0 };
   if (!first.ok) {
     options.out.say(`Not draining port ${port}: its connections cannot be classified (${first.why})`);
     const none = { waitedMs: 0, endedBy: 'quiet' as const, cut: [], idle: 0, firstLookMs: 0 };
     return { ...base, ...none, classified: false, notClassified: first.why };
   }
-  const via = describePeers(port, first.connections);
   tally.observe(serverEnds(port, first.connections), Date.now());
   const firstLookMs = Date.now() - startedAt;
+  const owned = tally.busyCount() > 0 ? await readConnections(port, true) : null;
+  if (owned?.ok) tally.observe(serverEnds(port, owned.connections), Date.now());
+  const via = owned?.ok ? describePeers(port, owned.connections) : new Map<string, CutConnection['via']>();
   const viaNginx = [...via.values()].length;
   const viaOldNginx = [...via.values()].filter((v) => v === 'old nginx worker').length;
   const until = Math.min(startedAt + options.drainMs, options.untilMs);
