@@ -192,7 +192,7 @@ console.log(`streams cut and counted in portproof's verdicts: ${JSON.stringify(v
 const cost = await measureClassification(20);
 const ms = (s: { median: number; p90: number }) => `${s.median.toFixed(1)} ms (p90 ${s.p90.toFixed(1)})`;
 console.log(`\nclassification, median of 20 (2 idle keep-alive connections):`);
-console.log(`  drain on an idle stop (ss -tinpHO + classify): ${ms(cost.idleStop)}`);
+console.log(`  drain on an idle stop (one ss -tinHO look + classify): ${ms(cost.idleStop)}`);
 console.log(`  ss -tinpHO alone: ${ms(cost.withOwners)}; ss -tinHO (no owners): ${ms(cost.without)}`);
 console.log(`  /proc/net/tcp + tcp6, read only (no tcp_info, no filter): ${ms(cost.procNetTcp)}`);
 console.log(`  with 20 streams open: ss -tinpHO ${ms(cost.busyOwners)}; one look + classify ${ms(cost.busyDrain)}`);

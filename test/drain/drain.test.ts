@@ -6,6 +6,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { classifyConnection } from '../../src/core/drain/classify.ts';
 import { readConnections } from '../../src/core/drain/read-connections.ts';
 import { pollUntil } from '../../src/core/wait.ts';
+import { localDeploymentId, runHookAsAgent2 } from '../../src/lab/agent2.ts';
 import { findFreePort } from '../../src/lab/ports.ts';
 import { stopAll } from '../../src/lab/processes.ts';
 import { openExchange, type Exchange } from '../../src/lab/traffic.ts';
@@ -23,10 +24,13 @@ afterEach(async () => {
 });
 afterAll(cleanUpHookTests);
 
+const HooksDir = path.resolve(import.meta.dirname, '../../hooks');
+
 /** An in-place app started by the hooks, with the drain and appspec timeouts given; its port and PID. */
 async function runningApp(stop: Record<string, unknown>, timeouts?: { ApplicationStop: number }) {
   const port = await findFreePort();
-  const { stateDir, revision } = await deployed({ ports: [port], stop: { grace: '5s', ...stop }, timeouts });
+  const setup = { ports: [port], stop: { grace: '5s', ...stop }, timeouts, hooksDir: HooksDir };
+  const { stateDir, revision } = await deployed(setup);
   expectVerdict(await revision.run('start'), 'ApplicationStart', 'OK');
   const pid = remember(stateDir, port);
   return { port, pid, stateDir, revision, base: `http://127.0.0.1:${port}` };
@@ -111,6 +115,26 @@ describe('draining a version before its stop (compiled hooks, in place)', () => 
     expectVerdict(stop, 'ApplicationStop', 'OK', "the hook's deadline ended the drain before stop.drain (10 m)");
     expect(stop.verdict).toContain('cut: 1 stream (open ');
     expect(await events.outcome).toBe('cut');
+  });
+
+  it("agent 2's SIGTERM mid-drain: the hook's own verdict names the drain, before the SIGKILL 5 s later", async () => {
+    const app = await runningApp({ drain: '10m' });
+    await begin(app.base, 'events', { everyMs: 200 });
+    const log = path.join(app.stateDir, 'fixture', 'hooks.log');
+    const draining = async (pid: number) => {
+      const begun = await pollUntil(() => {
+        const lines = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').slice(0, -1) : [];
+        return lines.some((l) => l.includes(`"pid":${pid}`) && l.includes('Draining port')) ? true : undefined;
+      }, Date.now() + 60_000);
+      if (!begun.done) throw new Error(`hook PID ${pid} never began draining`);
+    };
+    const who = { deploymentId: localDeploymentId(), applicationName: 'fixture', groupName: 'g', groupId: 'g-1' };
+    const options = { timeoutSeconds: 300, restrictEnv: true, terminateWhen: draining };
+    const run = await runHookAsAgent2(app.revision.dir, 'stop', who, options);
+    expect(run.killed, run.stdout).toBe(false);
+    expect(run.verdict).toMatch(/^portproof ApplicationStop FAILED: interrupted by SIGTERM .* while draining port \d+/);
+    // Interrupted before its signal: the version runs on, as ApplicationStop found it.
+    expect(isAlive(app.pid)).toBe(true);
   });
 
   it('a host without ss: the stop goes on, and the verdict says the connections were not classified', async () => {

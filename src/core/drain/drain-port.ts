@@ -77,8 +77,9 @@ export async function drainPort(port: number, options: DrainOptions): Promise<Dr
     await pollUntil(
       async () => {
         const look = await readConnections(port, false);
-        // A look that fails midway (ss killed, out of memory) ends the drain: what was last seen is reported.
-        if (!look.ok) return true;
+        // A look that fails midway (ss killed by the agent's SIGTERM to the hook's group, out of memory) is skipped:
+        // ending the drain on it would signal the app while the hook is being interrupted.
+        if (!look.ok) return undefined;
         tally.observe(serverEnds(port, look.connections), Date.now());
         return tally.busyCount() === 0 ? true : undefined;
       },
