@@ -7,6 +7,7 @@ import { classifyConnection } from '../../src/core/drain/classify.ts';
 import { readConnections } from '../../src/core/drain/read-connections.ts';
 import { pollUntil } from '../../src/core/wait.ts';
 import { localDeploymentId, runHookAsAgent2 } from '../../src/lab/agent2.ts';
+import { startHammer } from '../../src/lab/hammer.ts';
 import { findFreePort } from '../../src/lab/ports.ts';
 import { stopAll } from '../../src/lab/processes.ts';
 import { openExchange, type Exchange } from '../../src/lab/traffic.ts';
@@ -88,6 +89,21 @@ describe('draining a version before its stop (compiled hooks, in place)', () => 
     expect(await download.outcome).toBe('completed');
     expect(isAlive(app.pid)).toBe(false);
     expect(drainLog(app.stateDir)).toMatchObject({ endedBy: 'quiet', cut: [] });
+  });
+
+  it('requests that keep arriving during the drain (in place, no load balancer) do not hold it to stop.drain', async () => {
+    const app = await runningApp({ drain: '10m' });
+    const upload = await begin(app.base, 'upload', { ms: 3000 });
+    const load = startHammer(`${app.base}/`, { concurrency: 2, rate: 50, maxDurationMs: 120_000 });
+    await load.started;
+    try {
+      const stop = await app.revision.run('stop');
+      expectVerdict(stop, 'ApplicationStop', 'OK', `stopped PID ${app.pid}`, /after draining [\d.]+ s: \d+ requests? /);
+      expect(stop.verdict).not.toContain('ran out');
+      expect(await upload.outcome).toBe('completed');
+    } finally {
+      await load.stop();
+    }
   });
 
   it('an event stream is held at most stop.drain, then cut and counted', async () => {

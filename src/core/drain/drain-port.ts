@@ -70,7 +70,10 @@ export async function drainPort(port: number, options: DrainOptions): Promise<Dr
   const viaNginx = [...via.values()].length;
   const viaOldNginx = [...via.values()].filter((v) => v === 'old nginx worker').length;
   const until = Math.min(startedAt + options.drainMs, options.untilMs);
-  const busyAtFirst = tally.busyCount();
+  // The drain waits for what was busy when it began, until each finishes once: requests that arrive meanwhile (in
+  // place, with no load balancer to hold them back) would keep it waiting to the end; the signal's cut counts them.
+  const waitFor = new Set(tally.busyKeys());
+  const busyAtFirst = waitFor.size;
   if (busyAtFirst > 0 && Date.now() < until) {
     const old = viaOldNginx > 0 ? ` (${viaOldNginx} through old nginx workers)` : '';
     options.out.begin(`Draining port ${port}: ${busyAtFirst} connection(s) busy${old}`, { port, busy: busyAtFirst });
@@ -80,8 +83,9 @@ export async function drainPort(port: number, options: DrainOptions): Promise<Dr
         // A look that fails midway (ss killed by the agent's SIGTERM to the hook's group, out of memory) is skipped:
         // ending the drain on it would signal the app while the hook is being interrupted.
         if (!look.ok) return undefined;
-        tally.observe(serverEnds(port, look.connections), Date.now());
-        return tally.busyCount() === 0 ? true : undefined;
+        // A keep-alive that finished its request and took the next one is not waited for again.
+        for (const key of tally.observe(serverEnds(port, look.connections), Date.now())) waitFor.delete(key);
+        return tally.busyKeys().some((key) => waitFor.has(key)) ? undefined : true;
       },
       until,
       { intervalMs: options.pollMs ?? DefaultDrainPollMs, onTick: () => options.out.progress(startedAt, until) },
@@ -93,7 +97,8 @@ export async function drainPort(port: number, options: DrainOptions): Promise<Dr
     return peerVia ? { ...b, via: peerVia } : b;
   });
   const limitedByDeadline = options.untilMs < startedAt + options.drainMs;
-  const endedBy: DrainEnd = cut.length === 0 ? 'quiet' : limitedByDeadline ? 'deadline' : 'drain';
+  const waitedFor = tally.busyKeys().some((key) => waitFor.has(key));
+  const endedBy: DrainEnd = !waitedFor ? 'quiet' : limitedByDeadline ? 'deadline' : 'drain';
   const waitedMs = busyAtFirst > 0 ? now - startedAt : 0;
   return { ...base, classified: true, waitedMs, endedBy, cut, idle: tally.idle, viaNginx, viaOldNginx, firstLookMs };
 }

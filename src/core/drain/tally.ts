@@ -31,9 +31,10 @@ export class DrainTally {
 
   constructor(private readonly thresholds: ClassifyThresholds = DefaultThresholds) {}
 
-  /** Take one look: `connections` are the server-side ends as `ss` showed them at `nowMs`. */
-  observe(connections: TcpConnection[], nowMs: number): void {
+  /** Take one look: `connections` are the server-side ends as `ss` showed them at `nowMs`; the keys that finished. */
+  observe(connections: TcpConnection[], nowMs: number): string[] {
     const seen = new Set<string>();
+    const finished: string[] = [];
     this.idle = 0;
     for (const c of connections) {
       const key = connectionKey(c);
@@ -42,7 +43,7 @@ export class DrainTally {
       const known = this.busy.get(key);
       if (cls === 'idle') {
         this.idle += 1;
-        if (known) this.finish(key, known, nowMs);
+        if (known) finished.push(this.finish(key, known, nowMs));
       } else if (known) {
         known.last = c;
         known.class = cls;
@@ -53,7 +54,13 @@ export class DrainTally {
       }
     }
     // Gone since the last look: closed by its client or by the app after its answer, so it finished.
-    for (const [key, known] of this.busy) if (!seen.has(key)) this.finish(key, known, nowMs);
+    for (const [key, known] of this.busy) if (!seen.has(key)) finished.push(this.finish(key, known, nowMs));
+    return finished;
+  }
+
+  /** The keys of the connections busy after the last look. */
+  busyKeys(): string[] {
+    return [...this.busy.keys()];
   }
 
   /** How many connections are busy after the last look. */
@@ -68,10 +75,11 @@ export class DrainTally {
       .sort((a, b) => b.openMs - a.openMs);
   }
 
-  private finish(key: string, known: Busy, nowMs: number): void {
+  private finish(key: string, known: Busy, nowMs: number): string {
     this.busy.delete(key);
     if (this.kindOf(known, nowMs) === 'request') this.finished.requests += 1;
     else this.finished.streams += 1;
+    return key;
   }
 
   private openMs(b: Busy, nowMs: number): number {
