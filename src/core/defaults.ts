@@ -63,4 +63,4 @@ export const DefaultDrainPollMs = 250;
 export const DefaultDrainQuietMs = 1000;
 
 /** Data flowing out this long after the last data received is a stream, no longer a request's answer. */
-export const DefaultStreamAfterMs = 3000;
+export const DefaultStreamAfterMs = 2000;
