@@ -122,6 +122,13 @@ describe('describeDrain', () => {
     );
   });
 
+  it('says when the drain is off', () => {
+    const cut = [{ kind: 'request' as const, openMs: 900, peer: 'a' }];
+    expect(describeDrain({ ...report, drainMs: 0, waitedMs: 30, endedBy: 'drain', cut })).toBe(
+      'not drained (stop.drain: 0s); cut: 1 request in flight (open 900 ms)',
+    );
+  });
+
   it('stays short however many connections were cut', () => {
     const many = Array.from({ length: 5000 }, (_, i) => ({ kind: 'request' as const, openMs: i, peer: `p${i}` }));
     const text = describeDrain({ ...report, endedBy: 'drain', cut: many });

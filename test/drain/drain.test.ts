@@ -93,7 +93,7 @@ describe('draining a version before its stop (compiled hooks, in place)', () => 
 
   it('requests that keep arriving during the drain (in place, no load balancer) do not hold it to stop.drain', async () => {
     const app = await runningApp({ drain: '10m' });
-    const upload = await begin(app.base, 'upload', { ms: 3000 });
+    const upload = await begin(app.base, 'upload', { ms: 8000 });
     const load = startHammer(`${app.base}/`, { concurrency: 2, rate: 50, maxDurationMs: 120_000 });
     await load.started;
     try {

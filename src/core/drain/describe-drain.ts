@@ -21,6 +21,7 @@ export function describeDrain(report: DrainReport): string {
   const old = report.cut.filter((c) => c.via === 'old nginx worker').length;
   const through = old > 0 ? ` (${old} through old nginx workers)` : '';
   if (report.waitedMs === 0 && report.cut.length === 0) return 'nothing in flight; cut: nothing';
+  if (report.drainMs === 0) return `not drained (stop.drain: 0s); cut: ${cut}${through}`;
   const finished = describeFinished(report);
   const ended =
     report.endedBy === 'deadline'
