@@ -30,6 +30,7 @@ export const KeyPurposes: Record<string, string> = {
   stop: 'how the old process is stopped',
   'stop.signal': 'sent first',
   'stop.grace': 'SIGKILL this long after the signal',
+  'stop.drain': 'before the signal, wait while requests are in flight (streams: at most this long); 0: off',
   start: 'how long a start may take',
   'start.timeout': 'time for the new process to bind its port',
   nginx: 'blue/green only: the include ValidateService switches',

@@ -55,3 +55,12 @@ export const DefaultRestartDelaySec = 5;
 
 /** Requests sent through nginx after a switch, each of which must be seen reaching the new app. */
 export const DefaultProofRequests = 3;
+
+/** While a stop drains, how often the version's connections are classified again (each look runs `ss` once). */
+export const DefaultDrainPollMs = 250;
+
+/** A connection that sent nothing for this long, with nothing queued, is idle: a keep-alive between requests. */
+export const DefaultDrainQuietMs = 1000;
+
+/** Data flowing out this long after the last data received is a stream, no longer a request's answer. */
+export const DefaultStreamAfterMs = 2000;

@@ -1,7 +1,7 @@
 import { formatDuration } from '../core/config/duration.ts';
 import type { HookContext } from '../runner/context.ts';
 import { describeProcess } from '../core/process/describe.ts';
-import { freePort, type FreePortReport } from '../core/process/free-port.ts';
+import { freePort } from '../core/process/free-port.ts';
 import { findRecord, forgetPort, readState, writeState, type AppState } from '../core/state/state.ts';
 import { HookError } from '../core/errors.ts';
 import type { LoadedConfig } from '../core/config/load.ts';
@@ -9,6 +9,7 @@ import { findListeners } from '../core/procfs/listeners.ts';
 import { warningVerdict } from '../runner/verdict.ts';
 import { assertNotServed, readServedRoles, type PortRoles } from './ports.ts';
 import { hostSupervisor } from '../core/supervisor/index.ts';
+import { drainBeforeStop, describeDrainClause, type StopReport } from './drain.ts';
 
 /** ApplicationStop: free the target port. Nothing listening is success; so is running it twice. */
 export async function stopFlow(ctx: HookContext): Promise<string> {
@@ -20,7 +21,7 @@ export async function stopFlow(ctx: HookContext): Promise<string> {
 }
 
 /** Free the target port with the configured signal and grace, and forget the process portproof had recorded there. */
-export async function freeTargetPort(ctx: HookContext, roles: PortRoles): Promise<FreePortReport> {
+export async function freeTargetPort(ctx: HookContext, roles: PortRoles): Promise<StopReport> {
   const port = roles.target;
   const state = readState(ctx.appDir);
   // Last look before any signal: the port nginx serves (per the include and the last recorded switch) is never freed.
@@ -31,6 +32,8 @@ export async function freeTargetPort(ctx: HookContext, roles: PortRoles): Promis
   const host = hostSupervisor();
   const record = findRecord(state, port);
   host.guardPort(ctx.config, port, record);
+  // Before any signal, in both supervisors: wait while the version still serves requests (DESIGN "Draining a version").
+  const drain = await drainBeforeStop(ctx, port);
   const units = await host.stopPort(ctx.config, port, record, ctx.deadline.at, ctx.out);
   const freed = await freePort(port, {
     signal: ctx.config.stop.signal,
@@ -42,7 +45,8 @@ export async function freeTargetPort(ctx: HookContext, roles: PortRoles): Promis
   });
   // What the units' stop took comes first: the leftovers were signalled after it.
   const unitMs = units.reduce((sum, u) => sum + u.exitedAfterMs, 0);
-  const report = { ...freed, stopped: [...units, ...freed.stopped], releasedAfterMs: unitMs + freed.releasedAfterMs };
+  const stopped = [...units, ...freed.stopped];
+  const report = { ...freed, stopped, releasedAfterMs: unitMs + freed.releasedAfterMs, drain: drain ?? undefined };
   if (forgetPort(state, port)) forgetStopped(ctx, state, report);
   ctx.log.info(
     {
@@ -72,7 +76,7 @@ export function describeUnusableConfig(error: HookError, config: LoadedConfig | 
 }
 
 /** "port 8082 free: stopped PID 4711 (…) with SIGTERM in 8.0 s" */
-export function describeFreed(report: FreePortReport): string {
+export function describeFreed(report: StopReport): string {
   const untrusted = report.notTrustedListens ? 'not trusted as the record (stopped as a listener)' : 'not signalled';
   const notTrusted = report.notTrusted ? `; ${untrusted} ${report.notTrusted}` : '';
   if (report.stopped.length === 0) return `port ${report.port} free (nothing was listening)${notTrusted}`;
@@ -83,11 +87,12 @@ export function describeFreed(report: FreePortReport): string {
     return `${describeProcess(s.info)} ${how}`;
   });
   const after = formatDuration(report.releasedAfterMs);
-  return `port ${report.port} free after ${after}: stopped ${who.join('; ')}${notTrusted}`;
+  const drained = describeDrainClause(report);
+  return `port ${report.port} free after ${after}: stopped ${who.join('; ')}${notTrusted}${drained}`;
 }
 
 /** Drop the stopped process's record; if the state cannot be written, the verdict still says the port was freed. */
-function forgetStopped(ctx: HookContext, state: AppState, report: FreePortReport): void {
+function forgetStopped(ctx: HookContext, state: AppState, report: StopReport): void {
   try {
     writeState(ctx.appDir, state);
   } catch (error) {

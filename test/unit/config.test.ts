@@ -45,7 +45,7 @@ describe('loadConfig', () => {
     expect(config.app.cwd).toBe('/opt/bundle');
     expect(config.app.log).toBe('/var/lib/portproof/myapp/app-{port}.log');
     expect(config.health.timeout).toBe(120_000);
-    expect(config.stop).toEqual({ signal: 'SIGTERM', grace: 30_000 });
+    expect(config.stop).toEqual({ signal: 'SIGTERM', grace: 30_000, drain: 30_000 });
     expect(config.nginx?.test).toEqual(['nginx', '-t']);
   });
 

@@ -99,7 +99,11 @@ describe('app.supervisor and app.unit', () => {
 describe('the unit portproof writes', () => {
   it('runs the argv quoted from the release directory, stops the whole cgroup, restarts on failure', () => {
     const loaded = config('  command: [/bin/echo, "50% off $HOME", "a\\"b"]\n  user: nobody\n', '[8080]');
-    const text = renderUnit({ ...loaded, stop: { signal: 'SIGINT', grace: 12_500 } }, 8080, '/var/x/unit-8080.env');
+    const text = renderUnit(
+      { ...loaded, stop: { signal: 'SIGINT', grace: 12_500, drain: 0 } },
+      8080,
+      '/var/x/unit-8080.env',
+    );
     expect(text).toContain('ExecStart="/bin/echo" "50%% off $$HOME" "a\\"b"\n');
     const controls = renderUnit(
       { ...loaded, app: { ...loaded.app, command: ['/bin/echo', 'a\rExecStart=/x\u0001'] } },
@@ -115,7 +119,7 @@ describe('the unit portproof writes', () => {
     expect(text).toMatch(/KillMode=control-group\nKillSignal=SIGINT\nTimeoutStopSec=12500ms\nSendSIGKILL=yes\n/);
     expect(text).toMatch(/Restart=on-failure\n/);
     // 0 is "no limit" to systemd: a grace of 0 is the shortest one instead, as direct sends SIGKILL at once.
-    expect(renderUnit({ ...loaded, stop: { signal: 'SIGTERM', grace: 0 } }, 8080, '/e')).toContain(
+    expect(renderUnit({ ...loaded, stop: { signal: 'SIGTERM', grace: 0, drain: 0 } }, 8080, '/e')).toContain(
       'TimeoutStopSec=1ms\n',
     );
     expect(text).toMatch(/\[Install\]\nWantedBy=multi-user.target\n$/);

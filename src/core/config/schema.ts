@@ -118,10 +118,15 @@ export const configSchema = z
         // verify defaults to off over loopback (socket ownership proves the server) and on elsewhere.
         tls: z.optional(z.strictObject({ ca: z.optional(pemFile), verify: z.optional(z.boolean()) })),
       }),
-      stop: withDefault(map({ signal: withDefault(signal, 'SIGTERM'), grace: withDefault(duration, 30_000) }), {
-        signal: 'SIGTERM',
-        grace: 30_000,
-      }),
+      stop: withDefault(
+        map({
+          signal: withDefault(signal, 'SIGTERM'),
+          grace: withDefault(duration, 30_000),
+          // Before the signal, wait up to this long while requests are in flight or streams open; 0 turns it off.
+          drain: withDefault(duration, 30_000),
+        }),
+        { signal: 'SIGTERM', grace: 30_000, drain: 30_000 },
+      ),
       start: withDefault(map({ timeout: withDefault(duration, 120_000) }), { timeout: 120_000 }),
       nginx: z.optional(
         map({
