@@ -55,3 +55,13 @@ export const DefaultRestartDelaySec = 5;
 
 /** Requests sent through nginx after a switch, each of which must be seen reaching the new app. */
 export const DefaultProofRequests = 3;
+
+/**
+ * How long an interrupted switch waits for nginx's new workers after its undo's reload: agent 2 sends SIGKILL 5 s
+ * after SIGTERM, and the verdict must come before that (the reload itself runs on regardless).
+ */
+export const DefaultUndoConfirmMs = 3000;
+
+/** How often a systemctl call lost to a bus reconnect (daemon-reexec) is tried again, and the pause between. */
+export const DefaultSystemctlBusRetries = 5;
+export const DefaultSystemctlBusRetryPauseMs = 500;

@@ -128,8 +128,10 @@ function watchForInterrupts(event: LifecycleEvent, ctx: HookContext, release: ()
     process.stdout.write(`${failedVerdict(event, new HookError('INTERRUPTED', message)).join('\n')}\n`);
     process.exit(1);
   };
-  process.once('SIGTERM', () => void interrupt('interrupted by SIGTERM (CodeDeploy timeout?)'));
-  process.once('SIGINT', () => void interrupt('interrupted by SIGINT'));
+  // `on`, not `once`: the agent's unit stopping sends two SIGTERMs within a millisecond (systemd to the cgroup, the
+  // agent to the group); with the listener gone the second would kill the hook before its undo and its verdict.
+  process.on('SIGTERM', () => void interrupt('interrupted by SIGTERM (CodeDeploy timeout?)'));
+  process.on('SIGINT', () => void interrupt('interrupted by SIGINT'));
   // A safety net behind the capped waits: whatever hangs, the hook's own verdict comes before the agent's timeout.
   const timer = setTimeout(
     () => void interrupt(`gave up before the appspec timeout of ${formatDuration(ctx.deadline.timeoutMs)}`),
