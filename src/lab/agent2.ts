@@ -32,6 +32,10 @@ export interface Agent2Options {
   restrictEnv: boolean;
   /** Send the timeout's SIGTERM once this resolves (a stopped deployment, say), then SIGKILL 5 s later. */
   terminateWhen?: (pid: number) => Promise<void>;
+  /** The agent's unit stopping: systemd's SIGTERM to the cgroup and the agent's to the group, 1 ms apart. */
+  twice?: boolean;
+  /** The hook's argv instead of `<revision>/hooks/<hook>` (a hook run from source). */
+  argv?: string[];
 }
 
 /** A deployment ID as agent 2 names a local deployment. */
@@ -55,8 +59,11 @@ export function runHookAsAgent2(
 ): Promise<Agent2Run> {
   const event = findEntry(hook).event;
   const env = agent2Env({ ...who, event }, options.restrictEnv);
+  // A hook run from source is not inside the revision: it is told where the bundle is.
+  if (options.argv) env.PORTPROOF_BUNDLE_ROOT = revisionDir;
   const startedAt = Date.now();
-  const child = spawn(path.join(revisionDir, 'hooks', hook), [], {
+  const [bin, ...args] = options.argv ?? [path.join(revisionDir, 'hooks', hook)];
+  const child = spawn(bin!, args, {
     env,
     cwd: '/',
     detached: true,
@@ -70,6 +77,7 @@ export function runHookAsAgent2(
     if (closed || termAfterMs !== null) return;
     termAfterMs = Date.now() - startedAt;
     signalGroup(child.pid!, 'SIGTERM');
+    if (options.twice) setTimeout(() => signalGroup(child.pid!, 'SIGTERM'), 1);
     killTimer = setTimeout(() => {
       killed = true;
       signalGroup(child.pid!, 'SIGKILL');

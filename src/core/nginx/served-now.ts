@@ -60,7 +60,10 @@ function toBootTicks(epochMs: number, procRoot: string): number {
   return Math.floor(((epochMs - bootMs) * DefaultClockTicks) / 1000);
 }
 
-function safeReadInclude(nginx: NginxConfig, ports: readonly number[]): { port: number | null; mtimeMs: number | null } {
+function safeReadInclude(
+  nginx: NginxConfig,
+  ports: readonly number[],
+): { port: number | null; mtimeMs: number | null } {
   let mtimeMs: number | null;
   try {
     mtimeMs = fs.statSync(nginx.include).mtimeMs;

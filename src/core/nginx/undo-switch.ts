@@ -4,7 +4,7 @@ import { DefaultUndoConfirmMs } from '../defaults.ts';
 import { describeFsError } from '../fs-error.ts';
 import { pollUntil } from '../wait.ts';
 import { readIncludeFile, restoreIncludeFile, type IncludeFile } from './include-file.ts';
-import { readNginxMaster, readWorkerKeys } from './master.ts';
+import { oldWorkersStoppedAccepting, readNginxMaster, readWorkerKeys } from './master.ts';
 
 type NginxConfig = NonNullable<LoadedConfig['nginx']>;
 
@@ -46,13 +46,15 @@ export async function undoSwitch(
   const before = 'problem' in running ? null : readWorkerKeys(running.master);
   const untilMs = Date.now() + budgetMs;
   const exit = await runDetached(nginx.reload, budgetMs);
-  if (exit !== 0) return { clause: `nginx include put back on ${was}, NOT reloaded (reload ${exit})`, confirmed: false };
+  if (exit !== 0)
+    return { clause: `nginx include put back on ${was}, NOT reloaded (reload ${exit})`, confirmed: false };
   // nginx not running: it serves nothing, and starts on the restored include.
   if ('problem' in running || before === null) return { clause: `nginx include put back on ${was}`, confirmed: true };
-  const renewed = await pollUntil(
-    () => ([...readWorkerKeys(running.master)].some((w) => !before.has(w)) ? true : undefined),
-    untilMs,
-  );
+  // New workers, and the old ones no longer accepting: until they close their listeners they serve the new port.
+  const renewed = await pollUntil(() => {
+    const fresh = [...readWorkerKeys(running.master)].some((w) => !before.has(w));
+    return fresh && oldWorkersStoppedAccepting(running.master, before) ? true : undefined;
+  }, untilMs);
   if (!renewed.done) {
     const clause = `nginx include put back on ${was} and reloaded, but no new nginx workers yet: nginx may serve either port`;
     return { clause, confirmed: false };
