@@ -18,6 +18,7 @@ import { Deadline } from './deadline.ts';
 import { hookHelp, hookVersion } from './help.ts';
 import { isInterrupted, runInterruptCleanups } from './interrupt-cleanup.ts';
 import { ignoreClosedPipe } from './closed-pipe.ts';
+import { renderJsonFailure } from './json-failure.ts';
 import { createHookLogger, type Logger } from './logger.ts';
 import { HookOutput } from './output.ts';
 import { failedVerdict, okVerdict, toHookError, unhealthyVerdict } from './verdict.ts';
@@ -96,6 +97,8 @@ export async function executeHook(event: LifecycleEvent, flows: HookFlows, argv:
       return print(flows.unusableConfig(hookError, config).join('\n'), 0);
     }
     log?.error({ verdict: 'FAILED', code: hookError.code, ...hookError.context, err: hookError }, hookError.message);
+    // --json asked for JSON: a usage or config error too, before the flags were even read.
+    if (argv.includes('--json')) return print(renderJsonFailure(event, hookError), hookError.exitCode);
     return print(failedVerdict(event, hookError).join('\n'), hookError.exitCode);
   } finally {
     lock?.release();
