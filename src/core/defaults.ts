@@ -63,5 +63,5 @@ export const DefaultProofRequests = 3;
 export const DefaultUndoConfirmMs = 3000;
 
 /** How often a systemctl call lost to a bus reconnect (daemon-reexec) is tried again, and the pause between. */
-export const DefaultSystemctlBusRetries = 5;
+export const DefaultSystemctlBusRetries = 8;
 export const DefaultSystemctlBusRetryPauseMs = 500;

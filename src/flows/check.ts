@@ -3,7 +3,6 @@ import { HookError } from '../core/errors.ts';
 import { cleanStrings } from '../core/text/clean-line.ts';
 import type { FlowOutcome, HookContext } from '../runner/context.ts';
 import { assertNginxReadsInclude } from '../core/nginx/loaded-files.ts';
-import { stillOwnsPort } from '../core/procfs/index.ts';
 import { judgeCheck } from './check-status.ts';
 import { describeNginxReport, inspectRunningNginx } from './check-nginx.ts';
 import { judgeLiveOwner } from './check-owner.ts';
