@@ -44,7 +44,10 @@ export function describeNginxNow(now: NginxNow, ports: readonly number[]): strin
   if (!now.running) return `${now.problem}: it serves no port`;
   if (now.includePort === null) return `the include names no configured port; nginx master PID ${now.master.pid} runs`;
   if (now.runsInclude)
-    return `nginx serves port ${now.includePort} (master PID ${now.master.pid}; its workers started after the include was written)`;
+    return (
+      `nginx serves port ${now.includePort} ` +
+      `(master PID ${now.master.pid}; its workers started after the include was written)`
+    );
   const other = ports.find((p) => p !== now.includePort);
   return (
     `the include names port ${now.includePort} but nginx's workers (master PID ${now.master.pid}) predate it: ` +

@@ -107,7 +107,7 @@ export function proveTreeOwnsPort(
     .map((s) => `${s.path}: ${s.reason}`)
     .slice(0, 3)
     .join('; ');
-  // Only a permission refusal (or not being root) makes an owner unreadable; otherwise it kept vanishing as it was read.
+  // Only a permission refusal (or not being root) makes an owner unreadable; else it kept vanishing as it was read.
   const unreadable = hasPermissionSkip(ownership.skipped) || process.getuid?.() !== 0;
   const why = unreadable
     ? `whose owner cannot be read${skipped ? ` (${skipped})` : ''}; an unknown owner is not proof (run as root)`

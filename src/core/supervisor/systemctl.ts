@@ -54,8 +54,17 @@ const Properties = [
  * What systemctl says when its call was lost to the bus going away under it (`systemctl daemon-reexec`, dbus
  * restarting): the call may be made again, as the next one would be.
  */
-const BusLost =
-  /disconnected from message bus|Connection reset by peer|Transport endpoint is not connected|Failed to connect to bus|Remote peer disconnected|Connection refused/i;
+const BusLost = new RegExp(
+  [
+    'disconnected from message bus',
+    'Connection reset by peer',
+    'Transport endpoint is not connected',
+    'Failed to connect to bus',
+    'Remote peer disconnected',
+    'Connection refused',
+  ].join('|'),
+  'i',
+);
 
 /**
  * Run systemctl with an argv; a failure is a SYSTEMD_FAILED HookError quoting systemctl's own first line. A call lost
