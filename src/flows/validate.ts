@@ -80,8 +80,9 @@ export async function validateFlow(ctx: HookContext): Promise<string> {
     switched = await switchTraffic(ctx, { state, roles, port, tree: proved.tree, files }, switching);
   } catch (error) {
     unguard();
-    // nginx stayed on (or went back to) the old port: this port does not start at boot after all.
-    host.undoEnable(ctx.config, port, enabled, ctx.out);
+    // nginx stayed on (or went back to) the old port: this port does not start at boot after all. An interrupt's
+    // guard has done so already.
+    if (!isInterrupted()) host.undoEnable(ctx.config, port, enabled, ctx.out);
     throw error;
   }
   const boot = host.disableOthers(ctx.config, port, ctx.out);
