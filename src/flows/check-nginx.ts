@@ -47,6 +47,9 @@ export async function inspectRunningNginx(
   const known = { ...base, masterPid: master.pid, workers };
   if (workers === 0) return { ...known, problem: `nginx master PID ${master.pid} has no worker processes` };
   if (!nginx.url || live === null) return { ...known, probe: null, problem: null };
+  // Attribution reads nginx's workers' fds: a monitor that is not root would see nothing, which is no evidence.
+  if (process.getuid?.() !== 0)
+    return { ...known, probe: 'not checked: run as root to attribute a request', problem: null };
   try {
     const probe = await probeThroughNginx(ctx, master, live);
     return { ...known, probe, problem: null };
