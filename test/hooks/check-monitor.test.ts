@@ -73,6 +73,7 @@ describe('--check as a monitor: the running nginx and its own exit codes', () =>
     expect(report.nginx!.workers).toBeGreaterThan(0);
     expect(report.nginx!.probe).toBe(`1 of 1 requests through nginx reached PID ${pid}`);
     const text = await revision.run('validate', { args: ['--check'] });
+    console.info(`healthy: exit ${text.code}: ${text.verdict}`);
     expect(text.lines).toContain(`nginx: 1 of 1 requests through nginx reached PID ${pid}`);
     expect(text.verdict).toMatch(/^portproof ValidateService OK: /);
   });
@@ -86,6 +87,7 @@ describe('--check as a monitor: the running nginx and its own exit codes', () =>
     expect(report.status).toBe(7);
     expect(report.reasons[0]).toMatch(/^nginx is not running \((no pid file|pid file .* which is gone)/);
     const text = await revision.run('validate', { args: ['--check'] });
+    console.info(`nginx stopped: exit ${text.code}: ${text.verdict}`);
     expect(text.code).toBe(7);
     expect(text.verdict).toMatch(/^portproof ValidateService UNHEALTHY: nginx is not running/);
   });
@@ -98,6 +100,7 @@ describe('--check as a monitor: the running nginx and its own exit codes', () =>
     process.kill(master, 'SIGKILL');
     try {
       const report = await check(revision);
+      console.info(`nginx crashed: exit ${report.status}: ${report.reasons[0]}`);
       expect(report.status).toBe(7);
       expect(report.reasons[0]).toContain(`names PID ${master}, which is gone`);
     } finally {
@@ -116,6 +119,7 @@ describe('--check as a monitor: the running nginx and its own exit codes', () =>
     );
     nginx.writeInclude(green);
     const report = await check(revision);
+    console.info(`interrupted switch: exit ${report.status}: ${report.reasons[0]}`);
     expect(report.status).toBe(8);
     expect(report.reasons[0]).toMatch(
       new RegExp(

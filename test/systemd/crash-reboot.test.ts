@@ -53,6 +53,7 @@ describe('under systemd, between deployments', { timeout: 120_000 }, () => {
     });
     expect(port?.restarts).toBeGreaterThanOrEqual(1);
     // systemd's own restart of the recorded unit is adopted and reported: a monitor sees 0, not "unrecorded owner".
+    console.info(`after a crash restart: exit ${report.status}: ${report.restart}`);
     expect(report.status, JSON.stringify(report.reasons)).toBe(0);
     expect(report.restart).toMatch(
       new RegExp(`^${unitOf(blue)} restarted by systemd at \\S+ \\(PID ${before} → ${after}, `),
@@ -91,6 +92,9 @@ describe('under systemd, between deployments', { timeout: 120_000 }, () => {
       enabled: false,
     });
     // The boot's new run of the live unit is adopted and reported, exit 0; nginx (started at boot) serves it.
+    console.info(
+      `after a reboot: exit ${report.status}: ${report.restart}; ${(report.nginx as { probe: string }).probe}`,
+    );
     expect(report.status, JSON.stringify(report.reasons)).toBe(0);
     expect(report.restart).toMatch(
       new RegExp(`^${unitOf(green)} restarted by systemd at \\S+ \\(PID \\d+ → \\d+, after a reboot`),
