@@ -64,3 +64,12 @@ export const DefaultDrainQuietMs = 1000;
 
 /** Data flowing out this long after the last data received is a stream, no longer a request's answer. */
 export const DefaultStreamAfterMs = 2000;
+/**
+ * How long an interrupted switch waits for nginx's new workers after its undo's reload: agent 2 sends SIGKILL 5 s
+ * after SIGTERM, and the verdict must come before that (the reload itself runs on regardless).
+ */
+export const DefaultUndoConfirmMs = 3000;
+
+/** How often a systemctl call lost to a bus reconnect (daemon-reexec) is tried again, and the pause between. */
+export const DefaultSystemctlBusRetries = 8;
+export const DefaultSystemctlBusRetryPauseMs = 500;

@@ -5,6 +5,10 @@ import type { PortReport } from './check.ts';
 export const CheckExit = {
   /** The config fails preflight: the hooks would refuse it. */
   ConfigInvalid: 2,
+  /** A switch a killed hook left unsettled (the state's "switching" mark): nginx may serve either port. */
+  SwitchInterrupted: 8,
+  /** nginx is not running, its pid file names something else, it has no workers, or it serves another port. */
+  NginxDown: 7,
   /** nginx and the state disagree on the live port, or nginx does not load the include, or it cannot be read. */
   NginxDisagrees: 6,
   /** Nothing listens on the live port (or nothing is live yet). */
@@ -28,6 +32,9 @@ export interface CheckStatus {
 export interface CheckFacts {
   preflight: string[];
   nginxProblem: string | null;
+  /** The running nginx's problem and an unsettled switch (check-nginx.ts); null when none, or in place. */
+  nginxDown?: string | null;
+  switchInterrupted?: string | null;
   live: PortReport | null;
   /** The live port's recorded process owns every listener on it. */
   liveOwnedByRecord: boolean;
@@ -37,6 +44,8 @@ export interface CheckFacts {
 export function judgeCheck(facts: CheckFacts): CheckStatus {
   const found: Array<[number, string]> = [];
   for (const problem of facts.preflight) found.push([CheckExit.ConfigInvalid, `preflight: ${problem}`]);
+  if (facts.switchInterrupted) found.push([CheckExit.SwitchInterrupted, facts.switchInterrupted]);
+  if (facts.nginxDown) found.push([CheckExit.NginxDown, facts.nginxDown]);
   if (facts.nginxProblem !== null) found.push([CheckExit.NginxDisagrees, facts.nginxProblem]);
   const live = facts.live;
   if (live === null) found.push([CheckExit.NotListening, 'no port is live yet (nothing deployed)']);

@@ -3,8 +3,9 @@ import { HookError } from '../core/errors.ts';
 import { cleanStrings } from '../core/text/clean-line.ts';
 import type { FlowOutcome, HookContext } from '../runner/context.ts';
 import { assertNginxReadsInclude } from '../core/nginx/loaded-files.ts';
-import { stillOwnsPort } from '../core/procfs/index.ts';
 import { judgeCheck } from './check-status.ts';
+import { describeNginxReport, inspectRunningNginx } from './check-nginx.ts';
+import { judgeLiveOwner } from './check-owner.ts';
 import { judgeAnswer } from '../core/health/check.ts';
 import { probeOnce } from '../core/health/probe.ts';
 import { describeProcess } from '../core/process/describe.ts';
@@ -60,9 +61,15 @@ export async function checkFlow(ctx: HookContext): Promise<FlowOutcome> {
   }
   if (!ctx.options.json) printReleases(ctx, reports);
   const live = reports.find((r) => r.port === roles.live && includeProblem === null) ?? null;
-  const record = live ? findRecord(state, live.port) : undefined;
-  const liveOwnedByRecord = !!record && stillOwnsPort(record, live!.port);
-  const status = judgeCheck({ preflight: ctx.preflight, nginxProblem, live, liveOwnedByRecord });
+  const owner = live ? judgeLiveOwner(findRecord(state, live.port), live.port) : null;
+  const liveTree = live && owner?.tree ? { port: live.port, tree: owner.tree } : null;
+  const running = await inspectRunningNginx(ctx, state, liveTree);
+  const restart = owner?.restart ?? null;
+  if (!ctx.options.json)
+    for (const line of [...describeNginxReport(running), ...(restart ? [restart] : [])]) ctx.out.say(line);
+  const nginxNow = { nginxDown: running?.problem ?? null, switchInterrupted: running?.interruptedSwitch ?? null };
+  const liveOwnedByRecord = owner?.owned ?? false;
+  const status = judgeCheck({ preflight: ctx.preflight, nginxProblem, live, liveOwnedByRecord, ...nginxNow });
   if (ctx.options.json) {
     // Every string as printed lines are cleaned: a command line may carry C1 controls or bidi overrides JSON keeps.
     const { lastStarted, problem: stateProblem } = state;
@@ -71,11 +78,13 @@ export async function checkFlow(ctx: HookContext): Promise<FlowOutcome> {
     const report = {
       ...{ config, app: app.name, healthy, status: exitCode, reasons },
       ...{ live: roles.live, includeProblem: nginxProblem, lastStarted, stateProblem, ports: reports },
+      ...{ nginx: running, restart },
     };
     process.stdout.write(`${JSON.stringify(cleanStrings(report))}\n`);
   }
   const ports = reports.map(summarizePort).join(', ');
-  const summary = status.healthy ? ports : `${status.reasons.join('; ')} [${ports}]`;
+  const restarted = restart ? `; ${restart}` : '';
+  const summary = status.healthy ? `${ports}${restarted}` : `${status.reasons.join('; ')} [${ports}]`;
   return { summary, exitCode: status.exitCode };
 }
 

@@ -6,6 +6,7 @@ import { assertNginxReadsInclude, type NginxFiles } from '../core/nginx/loaded-f
 import { describeProcess } from '../core/process/describe.ts';
 import { findListeners, rereadProcess } from '../core/procfs/index.ts';
 import { findRecord, type AppState } from '../core/state/state.ts';
+import { findInterruptedSwitch } from './interrupted-switch.ts';
 
 /** Which port is live (nginx points at it) and which one a deployment targets. */
 export interface PortRoles {
@@ -51,6 +52,15 @@ export function assertNotServed(
   port: number,
 ): void {
   if (!roles.blueGreen || !config.nginx) return;
+  const interrupted = findInterruptedSwitch(config, state);
+  if (interrupted && !interrupted.settled) {
+    throw new HookError(
+      'LIVE_PORT_CONFLICT',
+      `${interrupted.message}; the host may serve either port, so nothing was signalled: run ` +
+        '"hooks/validate --port N" for the port nginx should serve, then deploy again',
+      { port, switching: state.switching },
+    );
+  }
   const include = config.nginx.include;
   const live = roles.live;
   const recorded = state.live;

@@ -13,20 +13,23 @@ import { describeFsError } from '../core/fs-error.ts';
 import { pruneReleases } from '../core/release/prune-releases.ts';
 import { assertReleaseKept } from '../core/release/release-gone.ts';
 import {
+  clearSwitching,
   findRecord,
   forgetPort,
+  markSwitching,
   readState,
   recordSwitch,
   replaceRecord,
   writeState,
   type AppState,
 } from '../core/state/state.ts';
+import { findInterruptedSwitch } from './interrupted-switch.ts';
 import { readServedRoles, type PortRoles } from './ports.ts';
 import type { ProcessInfo } from '../core/procfs/types.ts';
 import type { StartRecord } from '../core/state/state.ts';
 import { hostSupervisor, supervisorOf, type BootEnablement, type Supervisor } from '../core/supervisor/index.ts';
 import { isInterrupted, onInterrupt } from '../runner/interrupt-cleanup.ts';
-import { saveInclude, undoSwitchNow } from '../core/nginx/undo-switch.ts';
+import { saveInclude, undoSwitch } from '../core/nginx/undo-switch.ts';
 
 /**
  * ValidateService: the process ApplicationStart recorded is still the same process, its tree owns every listener on
@@ -40,6 +43,9 @@ export async function validateFlow(ctx: HookContext): Promise<string> {
   // roles chosen here are the ones the switch starts from.
   const { roles, files } = await readServedRoles(ctx.config, ctx.deadline.at);
   const port = choosePort(ctx, state, roles);
+  // A hook killed mid-switch left the host possibly split: said, and this switch settles it.
+  const interrupted = findInterruptedSwitch(ctx.config, state);
+  if (interrupted) ctx.out.say(`WARNING: ${interrupted.message}`);
   let record = findRecord(state, port);
   if (!record) {
     const why = state.problem ?? `no process recorded for port ${port} in ${ctx.appDir}/state.json`;
@@ -74,8 +80,9 @@ export async function validateFlow(ctx: HookContext): Promise<string> {
     switched = await switchTraffic(ctx, { state, roles, port, tree: proved.tree, files }, switching);
   } catch (error) {
     unguard();
-    // nginx stayed on (or went back to) the old port: this port does not start at boot after all.
-    host.undoEnable(ctx.config, port, enabled, ctx.out);
+    // nginx stayed on (or went back to) the old port: this port does not start at boot after all. An interrupt's
+    // guard has done so already.
+    if (!isInterrupted()) host.undoEnable(ctx.config, port, enabled, ctx.out);
     throw error;
   }
   const boot = host.disableOthers(ctx.config, port, ctx.out);
@@ -100,9 +107,10 @@ function pruneAfterSwitch(ctx: HookContext): string {
 }
 
 /**
- * What an interrupt during the switch does, synchronously (nothing of the switch may run in between): before the
- * switch was recorded, the include goes back and the unit enabled for it is disabled again; after, the other units
- * are disabled as the switch would have.
+ * What an interrupt during the switch does: before the switch was recorded, the include goes back (at once, before
+ * the switch can take another step), nginx reloads in a session of its own and new workers are awaited, the state's
+ * "switching" mark is cleared once that is confirmed, and the unit enabled for the port is disabled again; after,
+ * the other units are disabled as the switch would have.
  */
 function guardSwitch(
   ctx: HookContext,
@@ -119,9 +127,11 @@ function guardSwitch(
       return `nginx was switched to port ${port} and recorded${host.disableOthers(ctx.config, port, ctx.out)}`;
     }
     const was = roles.live !== null ? `port ${roles.live}` : 'no include';
-    const undone = nginx && include ? undoSwitchNow(nginx, include, was) : '';
+    const undone = nginx && include ? undoSwitch(nginx, include, was) : null;
     const unbooted = host.undoEnable(ctx.config, port, enabled, ctx.out);
-    return [undone, unbooted].filter(Boolean).join('; ');
+    const result = await undone;
+    if (result?.confirmed) clearSwitchMark(ctx.appDir);
+    return [result?.clause ?? '', unbooted].filter(Boolean).join('; ');
   };
 }
 
@@ -232,7 +242,7 @@ async function switchTraffic(
   const { state, roles, port } = inputs;
   if (!roles.blueGreen || !ctx.config.nginx) return '';
   // The include alone is not proof: a hook killed mid-switch can leave it naming this port before any reload.
-  if (roles.live === port && state.live === port) {
+  if (roles.live === port && state.live === port && state.switching === null) {
     ctx.out.say(`nginx already points at port ${port}`);
     return `; nginx already → ${port}`;
   }
@@ -244,13 +254,27 @@ async function switchTraffic(
     writeState(ctx.appDir, recordSwitch(state, port, previous));
     switching.recorded = true;
   };
-  const plan = { port, tree: inputs.tree, files: inputs.files, untilMs: ctx.deadline.at, record };
+  // Before the include is written: a hook killed from here on leaves "switching" for the next hook and --check.
+  const begin = () => writeState(ctx.appDir, markSwitching(state, roles.live, port));
+  const undone = () => clearSwitchMark(ctx.appDir);
+  const hooks = { record, begin, undone, interrupted: isInterrupted };
+  const plan = { port, tree: inputs.tree, files: inputs.files, untilMs: ctx.deadline.at, ...hooks };
   const proof = await switchNginx(ctx.config.nginx, ctx.config.ports, plan, ctx.out);
   ctx.log.info({ port, proof }, 'switched');
   const proved = proof.proved
     ? `: ${proof.requests} of ${proof.requests} requests through nginx reached PID ${proof.pid}`
     : ` (not proved that requests reach it: ${proof.reason})`;
   return `; nginx now → ${port}${proved}${describePrevious(state, previous)}`;
+}
+
+/** Clear the state's "switching" mark once nginx is confirmed back on the old include; best effort. */
+function clearSwitchMark(appDir: string): void {
+  try {
+    writeState(appDir, clearSwitching(readState(appDir)));
+  } catch {
+    // A mark left behind is checked against nginx by the next hook and --check: nginx serving the include as the
+    // state records it reads as settled, so a stale mark costs a line, never a refusal.
+  }
 }
 
 /** "(previous 8081 kept for rollback)" only while the process recorded there still runs and owns its port. */

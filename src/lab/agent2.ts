@@ -34,6 +34,10 @@ export interface Agent2Options {
   terminateWhen?: (pid: number) => Promise<void>;
   /** An argv prefix the hook runs through (nsenter into a container, for one); default none. */
   launcher?: string[];
+  /** The agent's unit stopping: systemd's SIGTERM to the cgroup and the agent's to the group, 1 ms apart. */
+  twice?: boolean;
+  /** The hook's argv instead of `<revision>/hooks/<hook>` (a hook run from source). */
+  argv?: string[];
 }
 
 /** A deployment ID as agent 2 names a local deployment. */
@@ -57,8 +61,13 @@ export function runHookAsAgent2(
 ): Promise<Agent2Run> {
   const event = findEntry(hook).event;
   const env = agent2Env({ ...who, event }, options.restrictEnv);
+  // A hook run from source is not inside the revision: it is told where the bundle is.
+  if (options.argv) env.PORTPROOF_BUNDLE_ROOT = revisionDir;
   const startedAt = Date.now();
-  const [program, ...args] = [...(options.launcher ?? []), path.join(revisionDir, 'hooks', hook)];
+  const [program, ...args] = [
+    ...(options.launcher ?? []),
+    ...(options.argv ?? [path.join(revisionDir, 'hooks', hook)]),
+  ];
   const child = spawn(program!, args, {
     env,
     cwd: '/',
@@ -73,6 +82,7 @@ export function runHookAsAgent2(
     if (closed || termAfterMs !== null) return;
     termAfterMs = Date.now() - startedAt;
     signalGroup(child.pid!, 'SIGTERM');
+    if (options.twice) setTimeout(() => signalGroup(child.pid!, 'SIGTERM'), 1);
     killTimer = setTimeout(() => {
       killed = true;
       signalGroup(child.pid!, 'SIGKILL');

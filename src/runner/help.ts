@@ -24,6 +24,8 @@ export function hookHelp(event: LifecycleEvent): string {
     '  --version      print the version',
     '',
     'exit codes: 0 success, 1 failed verification, 2 bad config or usage, or a state directory others could write',
+    '  --check: 0 healthy, 2 preflight, 3 nothing live, 4 unrecorded owner, 5 unhealthy, 6 nginx and state disagree,',
+    '  7 nginx not running or not serving the live app, 8 a switch was interrupted (see docs/hooks.md)',
   ].join('\n');
 }
 

@@ -18,6 +18,7 @@ import { Deadline } from './deadline.ts';
 import { hookHelp, hookVersion } from './help.ts';
 import { isInterrupted, runInterruptCleanups } from './interrupt-cleanup.ts';
 import { ignoreClosedPipe } from './closed-pipe.ts';
+import { renderJsonFailure } from './json-failure.ts';
 import { createHookLogger, type Logger } from './logger.ts';
 import { HookOutput } from './output.ts';
 import { failedVerdict, okVerdict, toHookError, unhealthyVerdict } from './verdict.ts';
@@ -96,6 +97,8 @@ export async function executeHook(event: LifecycleEvent, flows: HookFlows, argv:
       return print(flows.unusableConfig(hookError, config).join('\n'), 0);
     }
     log?.error({ verdict: 'FAILED', code: hookError.code, ...hookError.context, err: hookError }, hookError.message);
+    // --json asked for JSON: a usage or config error too, before the flags were even read.
+    if (argv.includes('--json')) return print(renderJsonFailure(event, hookError), hookError.exitCode);
     return print(failedVerdict(event, hookError).join('\n'), hookError.exitCode);
   } finally {
     lock?.release();
@@ -128,8 +131,10 @@ function watchForInterrupts(event: LifecycleEvent, ctx: HookContext, release: ()
     process.stdout.write(`${failedVerdict(event, new HookError('INTERRUPTED', message)).join('\n')}\n`);
     process.exit(1);
   };
-  process.once('SIGTERM', () => void interrupt('interrupted by SIGTERM (CodeDeploy timeout?)'));
-  process.once('SIGINT', () => void interrupt('interrupted by SIGINT'));
+  // `on`, not `once`: the agent's unit stopping sends two SIGTERMs within a millisecond (systemd to the cgroup, the
+  // agent to the group); with the listener gone the second would kill the hook before its undo and its verdict.
+  process.on('SIGTERM', () => void interrupt('interrupted by SIGTERM (CodeDeploy timeout?)'));
+  process.on('SIGINT', () => void interrupt('interrupted by SIGINT'));
   // A safety net behind the capped waits: whatever hangs, the hook's own verdict comes before the agent's timeout.
   const timer = setTimeout(
     () => void interrupt(`gave up before the appspec timeout of ${formatDuration(ctx.deadline.timeoutMs)}`),

@@ -52,6 +52,12 @@ describe('under systemd, between deployments', { timeout: 120_000 }, () => {
       enabled: true,
     });
     expect(port?.restarts).toBeGreaterThanOrEqual(1);
+    // systemd's own restart of the recorded unit is adopted and reported: a monitor sees 0, not "unrecorded owner".
+    console.info(`after a crash restart: exit ${report.status}: ${report.restart}`);
+    expect(report.status, JSON.stringify(report.reasons)).toBe(0);
+    expect(report.restart).toMatch(
+      new RegExp(`^${unitOf(blue)} restarted by systemd at \\S+ \\(PID ${before} → ${after}, `),
+    );
   });
 
   it('reboot: the live version serves through nginx again; the previous version is not started', async () => {
@@ -85,6 +91,15 @@ describe('under systemd, between deployments', { timeout: 120_000 }, () => {
       activeState: expect.stringMatching(/^inactive\b/),
       enabled: false,
     });
+    // The boot's new run of the live unit is adopted and reported, exit 0; nginx (started at boot) serves it.
+    console.info(
+      `after a reboot: exit ${report.status}: ${report.restart}; ${(report.nginx as { probe: string }).probe}`,
+    );
+    expect(report.status, JSON.stringify(report.reasons)).toBe(0);
+    expect(report.restart).toMatch(
+      new RegExp(`^${unitOf(green)} restarted by systemd at \\S+ \\(PID \\d+ → \\d+, after a reboot`),
+    );
+    expect((report.nginx as { probe: string }).probe).toMatch(/^1 of 1 requests through nginx reached PID \d+$/);
   });
 
   it('rollback with validate --port moves the enablement: after a reboot the rolled-back version serves', async () => {

@@ -82,4 +82,22 @@ describe('--check exit codes', () => {
       'live port 8082: health HTTP 503',
     ]);
   });
+
+  it('nginx down (7) and an interrupted switch (8) have codes of their own, before the include and the port', () => {
+    expect(judge({ nginxDown: 'nginx is not running (no pid file /run/nginx.pid)' }).exitCode).toBe(
+      CheckExit.NginxDown,
+    );
+    const split = judge({ switchInterrupted: 'a switch 8081 → 8082 was interrupted', nginxDown: 'down', live: null });
+    expect(split.exitCode).toBe(CheckExit.SwitchInterrupted);
+    expect(split.reasons.slice(0, 2)).toEqual(['a switch 8081 → 8082 was interrupted', 'down']);
+    // The existing codes keep their numbers: monitors already branch on them.
+    expect(CheckExit).toMatchObject({
+      ConfigInvalid: 2,
+      NotListening: 3,
+      NotRecorded: 4,
+      Unhealthy: 5,
+      NginxDisagrees: 6,
+    });
+    expect([CheckExit.NginxDown, CheckExit.SwitchInterrupted]).toEqual([7, 8]);
+  });
 });

@@ -74,6 +74,7 @@ describe('state', () => {
       lastStarted: 8081,
       live: null,
       previous: null,
+      switching: null,
       problem: null,
       raw: {},
     });

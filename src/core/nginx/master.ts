@@ -12,6 +12,8 @@ export function readNginxMaster(pidFile: string): { master: ProcessInfo } | { pr
     // No pid file: nginx is not running (or the config names the wrong file); either way nothing can be reloaded.
     return { problem: `nginx is not running (no pid file ${pidFile})` };
   }
+  // nginx empties its pid file as it stops: as good as none.
+  if (text === '') return { problem: `nginx is not running (pid file ${pidFile} is empty)` };
   const pid = Number(text);
   const master = Number.isInteger(pid) && pid > 0 ? readProcessInfo(pid) : null;
   if (master === null || master.state === 'Z')

@@ -25,6 +25,12 @@ export interface SwitchPlan {
   untilMs: number;
   /** The state write, last: its failure undoes the switch too. */
   record: () => void;
+  /** Marks the switch begun (the state's "switching A → B"), before the include is written: a failure stops it. */
+  begin?: () => void;
+  /** The switch was undone and nginx confirmed back on the old include: the mark is cleared (best effort). */
+  undone?: () => void;
+  /** True once the hook is interrupted: its guard owns the undo, and the switch stops at its next step. */
+  interrupted?: () => boolean;
 }
 
 /**
@@ -49,7 +55,9 @@ export async function switchNginx(
   const next = reading.kind === 'live' ? rewriteIncludePort(reading, port) : renderInclude(nginx.line, port);
   const where = include.target === nginx.include ? nginx.include : `${nginx.include} → ${include.target}`;
   out.begin(`Switching nginx to port ${port}: writing ${where}`);
+  plan.begin?.();
   try {
+    stopIfInterrupted(plan);
     writeIncludeFile(include, Buffer.from(next, 'latin1'));
   } catch (error) {
     const why = describeFsError(error);
@@ -59,13 +67,22 @@ export async function switchNginx(
   const progress = { reloaded: false };
   try {
     const proof = await applyInclude(nginx, { ...plan, others: ports.filter((p) => p !== port) }, out, progress);
+    stopIfInterrupted(plan);
     plan.record();
     return proof;
   } catch (error) {
+    // An interrupt's guard has put the include back and reloaded, detached: a second restore would race it.
+    if (plan.interrupted?.()) throw error;
     const was = reading.kind === 'live' ? `port ${reading.port}` : 'no include';
     out.say(`Restoring the previous include (${was}) and reloading`);
-    throw await restoreInclude(nginx, include, { was, confirm: progress.reloaded, untilMs }, error);
+    const restore = { was, confirm: progress.reloaded, untilMs, undone: plan.undone };
+    throw await restoreInclude(nginx, include, restore, error);
   }
+}
+
+/** An interrupted hook takes no further step of the switch: its guard undoes what was done. */
+function stopIfInterrupted(plan: SwitchPlan): void {
+  if (plan.interrupted?.()) throw new HookError('INTERRUPTED', 'the switch was interrupted');
 }
 
 /** The include's bytes and attributes before the switch; a file that cannot be read is the operator's to fix. */
@@ -89,9 +106,11 @@ async function applyInclude(
 ): Promise<TrafficProof> {
   const { untilMs } = plan;
   const test = await runCommand(nginx.test, Math.max(1000, untilMs - Date.now()));
+  stopIfInterrupted(plan);
   if (!succeeded(test)) throw commandError(nginx.test, test, 'rejected the new config');
   out.begin('Reloading nginx and waiting for new workers');
   const { master, oldWorkers } = await reloadAndConfirm(nginx, untilMs, progress);
+  stopIfInterrupted(plan);
   if (!nginx.url) return { proved: false, reason: 'no nginx.url to send requests through' };
   // The URL as printed and logged: a password in it is shown as ***.
   out.begin(`Proving requests through ${displayUrl(nginx.url)} reach PID ${plan.tree.pid}`);
@@ -119,9 +138,13 @@ async function reloadAndConfirm(
     reloadUntil,
   );
   if (!renewed.done) {
+    const waited = formatDuration(renewed.waitedMs);
+    const restarted = describeMasterChange(nginx.pidFile, running.master);
+    // A master that is no longer the one reloaded rejected nothing: nginx.service (or someone) restarted or stopped it.
+    if (restarted !== null) throw new HookError('NGINX_FAILED', `nginx reload did not take effect: ${restarted}`);
     throw new HookError(
       'NGINX_FAILED',
-      `nginx reload did not take effect: no new worker processes after ${formatDuration(renewed.waitedMs)} ` +
+      `nginx reload did not take effect: no new worker processes after ${waited} ` +
         "(the master probably rejected the config; see nginx's error log)",
     );
   }
@@ -147,6 +170,8 @@ interface RestorePlan {
   /** The new config took effect: the restore must too, or nginx serves the new port. */
   confirm: boolean;
   untilMs: number;
+  /** Called once the previous include is back and nginx runs it (or never took the new one). */
+  undone?: () => void;
 }
 
 /**
@@ -174,6 +199,7 @@ async function restoreInclude(
       'fix nginx, then run "hooks/validate --port N" for the port it should serve';
     return new HookError(first.code, `${first.message}; ${detail}`, first.context, { cause });
   }
+  plan.undone?.();
   // Before the reload took effect nginx never served the new port: the first failure says all there is to say.
   if (first === null || !plan.confirm) return cause;
   const message = `${first.message}; nginx put back on ${was} (include restored and reloaded), nothing switched`;
@@ -185,6 +211,14 @@ async function reloadBestEffort(nginx: NginxConfig, untilMs: number): Promise<vo
   // nginx still runs its old config (the test or the reload failed): a reload that fails again changes nothing.
   if (!('problem' in readNginxMaster(nginx.pidFile)))
     await runCommand(nginx.reload, Math.max(1000, Math.min(10_000, untilMs - Date.now())));
+}
+
+/** How the master changed since `before` was read ("nginx was restarted: …"), or null while it is the same process. */
+function describeMasterChange(pidFile: string, before: ProcessInfo): string | null {
+  const now = readNginxMaster(pidFile);
+  if ('problem' in now) return `the master PID ${before.pid} it was sent to is gone (${now.problem})`;
+  if (now.master.pid === before.pid && now.master.startTime === before.startTime) return null;
+  return `nginx was restarted meanwhile (master PID ${before.pid} → ${now.master.pid}, by nginx.service or by hand)`;
 }
 
 function succeeded(result: CommandResult): boolean {

@@ -1,7 +1,16 @@
 import { HookError } from '../errors.ts';
 import { describeProcess, formatClock } from '../process/describe.ts';
 import { quoteReason, readLogTail } from '../process/log-tail.ts';
-import { checkTreeOwnsPort, findListeners, readBootId, readProcessInfo, rereadProcess } from '../procfs/index.ts';
+import {
+  checkTreeOwnsPort,
+  DefaultListenerScans,
+  DefaultProcRoot,
+  findListeners,
+  hasPermissionSkip,
+  readBootId,
+  readProcessInfo,
+  rereadProcess,
+} from '../procfs/index.ts';
 import type { ProcessInfo, SocketOwner } from '../procfs/types.ts';
 import type { StartRecord } from '../state/state.ts';
 import { findUserDistrust } from '../state/trust.ts';
@@ -65,8 +74,13 @@ export function confirmRecordedProcess(
  * Prove every listener on `port` (IPv4 and IPv6) belongs to the new process's tree; otherwise name who else holds
  * it, whether anything listens at all, and what could not be read. `when` dates a failure, as for the process.
  */
-export function proveTreeOwnsPort(info: ProcessInfo, port: number, when?: string): { listeners: number } {
-  const ownership = checkTreeOwnsPort(info, port);
+export function proveTreeOwnsPort(
+  info: ProcessInfo,
+  port: number,
+  when?: string,
+  procRoot = DefaultProcRoot,
+): { listeners: number } {
+  const ownership = checkTreeOwnsPort(info, port, procRoot);
   if (ownership.owned) return { listeners: ownership.listeners.length };
   const newPid = `the new PID ${info.pid} (${info.comm}, started ${formatClock(info.startedAt)})`;
   const found = when ? `, found ${when}` : '';
@@ -93,12 +107,13 @@ export function proveTreeOwnsPort(info: ProcessInfo, port: number, when?: string
     .map((s) => `${s.path}: ${s.reason}`)
     .slice(0, 3)
     .join('; ');
-  throw new HookError(
-    'NOT_OWNER',
-    `port ${port} has a listener (${unknown}) whose owner cannot be read${skipped ? ` (${skipped})` : ''}; ` +
-      `an unknown owner is not proof (run as root)${found}`,
-    { port, pid: info.pid },
-  );
+  // Only a permission refusal (or not being root) makes an owner unreadable; else it kept vanishing as it was read.
+  const unreadable = hasPermissionSkip(ownership.skipped) || process.getuid?.() !== 0;
+  const why = unreadable
+    ? `whose owner cannot be read${skipped ? ` (${skipped})` : ''}; an unknown owner is not proof (run as root)`
+    : `whose owner was not found in ${DefaultListenerScans} reads of /proc (processes kept exiting as they were ` +
+      `read${skipped ? `: ${skipped}` : ''}); an unknown owner is not proof`;
+  throw new HookError('NOT_OWNER', `port ${port} has a listener (${unknown}) ${why}${found}`, { port, pid: info.pid });
 }
 
 /** The recorded process re-read, and its tree proven to own every listener on `port`: the two checks as one. */

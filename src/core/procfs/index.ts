@@ -6,6 +6,7 @@ export { findListeners, readListenSockets } from './listeners.ts';
 export { decodeAddress, parseNetTcp, readTcpSockets } from './net-tcp.ts';
 export { checkTreeOwnsPort, listTreeListenSockets, stillOwnsPort, type TreeOwnership } from './ownership.ts';
 export { hasIdentity, isSameProcess, readProcessInfo, rereadProcess } from './process.ts';
+export { DefaultListenerScans, hasPermissionSkip } from './rescan.ts';
 export { parseStat } from './stat.ts';
 export { listProcessTree } from './tree.ts';
 export type * from './types.ts';

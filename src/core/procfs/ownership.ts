@@ -2,6 +2,7 @@ import { DefaultProcRoot } from './boot.ts';
 import { readTcpSockets, TcpListen } from './net-tcp.ts';
 import { readListenSockets, toListener } from './listeners.ts';
 import { scanSocketOwners } from './owners.ts';
+import { scanUntilSettled } from './rescan.ts';
 import { isSameProcess, rereadProcess } from './process.ts';
 import { listProcessTree } from './tree.ts';
 import type { Listener, ProcessIdentity, ProcessInfo, ScanSkip, SocketOwner, TcpSocket } from './types.ts';
@@ -23,9 +24,14 @@ export interface TreeOwnership {
 
 /**
  * Does the tree rooted at `root` own every listener on `port`? Reads the root's fds first, then its descendants';
- * all processes' fds only when some listener is not the tree's, to name who holds it.
+ * all processes' fds only when some listener is not the tree's, to name who holds it. A listener whose owner was not
+ * found is read again (its owner may have exited between the reads) before it counts as unknown.
  */
 export function checkTreeOwnsPort(root: ProcessIdentity, port: number, procRoot = DefaultProcRoot): TreeOwnership {
+  return scanUntilSettled(() => scanTreeOwnsPort(root, port, procRoot));
+}
+
+function scanTreeOwnsPort(root: ProcessIdentity, port: number, procRoot: string): TreeOwnership {
   const sockets = readListenSockets(port, procRoot);
   const wanted = new Set(sockets.map((s) => s.inode));
   const provenBy = (owners: Map<number, SocketOwner[]>) =>

@@ -38,10 +38,22 @@ export interface AppState {
   /** Blue/green: the port nginx points at after the last verified switch, and the one before it. */
   live: number | null;
   previous: number | null;
+  /**
+   * Blue/green: a switch began (written before the include) and has not been recorded or undone since. While it stays,
+   * nginx may serve either port: a hook killed mid-switch left it.
+   */
+  switching: SwitchMark | null;
   /** Why the file could not be used, when it could not (missing is not a problem). */
   problem: string | null;
   /** The file's fields as read, kept so that a rewrite does not drop what a newer release wrote. */
   raw: Record<string, unknown>;
+}
+
+/** A switch in progress: nginx was being moved from `from` (null: no include yet) to `to`, since `at` (ISO time). */
+export interface SwitchMark {
+  from: number | null;
+  to: number;
+  at: string;
 }
 
 /** Where an app's state, lock and logs live. */
@@ -79,6 +91,7 @@ export function readState(dir: string): AppState {
     lastStarted: portOrNull(object.lastStarted),
     live: portOrNull(object.live),
     previous: portOrNull(object.previous),
+    switching: readSwitchMark(object.switching),
     problem: null,
     raw,
   };
@@ -97,6 +110,7 @@ export function writeState(dir: string, state: AppState): void {
     lastStarted: state.lastStarted,
     live: state.live,
     previous: state.previous,
+    switching: state.switching,
     updatedAt: new Date().toISOString(),
   };
   try {
@@ -142,11 +156,31 @@ export function forgetPort(state: AppState, port: number): boolean {
 
 /** The state after a verified nginx switch to `live`, with `previous` kept for rollback. */
 export function recordSwitch(state: AppState, live: number, previous: number | null): AppState {
-  return { ...state, previous, live };
+  return { ...state, previous, live, switching: null };
+}
+
+/** The state with a switch from `from` to `to` begun: written before the include, so an interrupt leaves a trace. */
+export function markSwitching(state: AppState, from: number | null, to: number): AppState {
+  return { ...state, switching: { from, to, at: new Date().toISOString() } };
+}
+
+/** The state with the switch mark cleared: the switch was undone and nginx confirmed back on the old include. */
+export function clearSwitching(state: AppState): AppState {
+  return { ...state, switching: null };
 }
 
 function emptyState(problem: string | null): AppState {
-  return { processes: {}, lastStarted: null, live: null, previous: null, problem, raw: {} };
+  return { processes: {}, lastStarted: null, live: null, previous: null, switching: null, problem, raw: {} };
+}
+
+function readSwitchMark(value: unknown): SwitchMark | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const mark = value as Record<string, unknown>;
+  const to = portOrNull(mark.to);
+  // A mark this release cannot read still says a switch was interrupted: kept as a switch to an unknown port would
+  // be, but a port is needed to say anything, so an unreadable one is dropped (the include is then the evidence).
+  if (to === null) return null;
+  return { from: portOrNull(mark.from), to, at: typeof mark.at === 'string' ? mark.at : '' };
 }
 
 function portOrNull(value: unknown): number | null {

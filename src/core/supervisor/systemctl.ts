@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { DefaultSystemctlTimeoutMs } from '../defaults.ts';
+import { DefaultSystemctlBusRetries, DefaultSystemctlBusRetryPauseMs, DefaultSystemctlTimeoutMs } from '../defaults.ts';
 import { HookError } from '../errors.ts';
 import { cutLine } from '../text/clean-line.ts';
 
@@ -50,17 +50,55 @@ const Properties = [
   'Restart',
 ];
 
-/** Run systemctl with an argv; a failure is a SYSTEMD_FAILED HookError quoting systemctl's own first line. */
+/**
+ * What systemctl says when its call was lost to the bus going away under it (`systemctl daemon-reexec`, dbus
+ * restarting): the call may be made again, as the next one would be.
+ */
+const BusLost = new RegExp(
+  [
+    'disconnected from message bus',
+    'Connection reset by peer',
+    'Transport endpoint is not connected',
+    'Failed to connect to bus',
+    'Remote peer disconnected',
+    'Connection refused',
+  ].join('|'),
+  'i',
+);
+
+/**
+ * Run systemctl with an argv; a failure is a SYSTEMD_FAILED HookError quoting systemctl's own first line. A call lost
+ * to a bus reconnect is made again, a bounded number of times: every call portproof makes is safe to repeat (start
+ * and stop merge with a queued job of their own kind; show, enable, disable, daemon-reload change nothing twice).
+ */
 export function runSystemctl(args: string[], timeoutMs = DefaultSystemctlTimeoutMs): string {
-  const run = spawnSync('systemctl', args, { encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] });
-  if (run.status === 0) return run.stdout;
-  const said = `${run.stderr ?? ''}\n${run.stdout ?? ''}`.split('\n').find((line) => line.trim() !== '');
-  const why = run.error
-    ? (run.error as NodeJS.ErrnoException).code === 'ENOENT'
-      ? 'systemctl not found'
-      : run.error.message
-    : `exit code ${run.status ?? run.signal}${said ? `: ${cutLine(said.trim(), 200)}` : ''}`;
-  throw new HookError('SYSTEMD_FAILED', `systemctl ${args.join(' ')} failed (${why})`);
+  for (let attempt = 1; ; attempt += 1) {
+    const run = spawnSync('systemctl', args, {
+      encoding: 'utf8',
+      timeout: timeoutMs,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    if (run.status === 0) return run.stdout;
+    const said = `${run.stderr ?? ''}\n${run.stdout ?? ''}`.split('\n').find((line) => line.trim() !== '');
+    const lost = run.error === undefined && said !== undefined && BusLost.test(said);
+    // The bus went away under this call (daemon-reexec): systemd is back within moments, and the call is repeatable.
+    if (lost && attempt < DefaultSystemctlBusRetries) {
+      pauseSync(DefaultSystemctlBusRetryPauseMs);
+      continue;
+    }
+    const why = run.error
+      ? (run.error as NodeJS.ErrnoException).code === 'ENOENT'
+        ? 'systemctl not found'
+        : run.error.message
+      : `exit code ${run.status ?? run.signal}${said ? `: ${cutLine(said.trim(), 200)}` : ''}`;
+    const tries = lost ? `; tried ${attempt} times, the bus kept going away` : '';
+    throw new HookError('SYSTEMD_FAILED', `systemctl ${args.join(' ')} failed (${why}${tries})`);
+  }
+}
+
+/** Block this thread for `ms`: systemctl calls are synchronous, and so is the pause between two of them. */
+function pauseSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /** Read a unit's status from systemd. */

@@ -66,7 +66,14 @@ export async function startUnit(
     // --no-block: the hook keeps its own deadline (start.timeout, the appspec's) instead of systemctl's job wait.
     runSystemctl(['start', '--no-block', '--', unit]);
   } catch (error) {
-    throw await fail(showUnit(unit), (error as Error).message);
+    // The start may have been queued before the call failed: the unit is stopped whether or not systemd can say more.
+    let status = before;
+    try {
+      status = showUnit(unit);
+    } catch {
+      // systemd still unreachable after the retries: the status before the start is all there is to quote.
+    }
+    throw await fail(status, (error as Error).message);
   }
   // Ends with the unit's status, and its main process once /proc shows it (systemd's child may be mid-exec a moment
   // before): null for a run that ended, restarted, or is active without a main process.
