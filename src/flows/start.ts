@@ -15,6 +15,7 @@ import {
 import { prepareRelease } from '../core/release/start-release.ts';
 import { readServedRoles } from './ports.ts';
 import { freeTargetPort } from './stop.ts';
+import { describeBootRivals } from './boot-rivals.ts';
 import { supervisorFor } from '../core/supervisor/index.ts';
 
 /**
@@ -38,7 +39,7 @@ export async function startFlow(ctx: HookContext): Promise<string> {
   const release = prepareRelease(ctx.config, ctx.appDir, ctx.deployment?.deploymentId ?? null, ctx.out);
   const run = { ...ctx, config: release.config };
   const from = release.name ? { release: release.name } : {};
-  return `${await startApp(run, target, from)}${freedNote}`;
+  return `${await startApp(run, target, from)}${freedNote}${describeBootRivals(ctx.config)}`;
 }
 
 /**

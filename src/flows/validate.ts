@@ -22,6 +22,7 @@ import {
   type AppState,
 } from '../core/state/state.ts';
 import { readServedRoles, type PortRoles } from './ports.ts';
+import { describeBootRivals } from './boot-rivals.ts';
 import type { ProcessInfo } from '../core/procfs/types.ts';
 import type { StartRecord } from '../core/state/state.ts';
 import { hostSupervisor, supervisorOf, type BootEnablement, type Supervisor } from '../core/supervisor/index.ts';
@@ -80,7 +81,9 @@ export async function validateFlow(ctx: HookContext): Promise<string> {
   }
   const boot = host.disableOthers(ctx.config, port, ctx.out);
   unguard();
-  return `${proved.clause}${restarted}${switched}${enabled.clause}${boot}${pruneAfterSwitch(ctx)}`;
+  const rivals = describeBootRivals(ctx.config, enabled.clause);
+  const source = ctx.options.port !== undefined ? supervisorOf(record).describeRestartSource(record) : '';
+  return `${proved.clause}${restarted}${switched}${enabled.clause}${source}${boot}${rivals}${pruneAfterSwitch(ctx)}`;
 }
 
 /** After a verified switch: the releases the recorded apps run from stay, with `keep` more; the rest are deleted. */

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { DefaultSystemctlTimeoutMs } from '../defaults.ts';
 import { HookError } from '../errors.ts';
 import { cutLine } from '../text/clean-line.ts';
+import { describeFailedStep, parseExecSteps } from './unit-steps.ts';
 
 /** What systemd says about a unit: the properties portproof reads to start, prove, stop and report it. */
 export interface UnitStatus {
@@ -31,6 +32,8 @@ export interface UnitStatus {
   workingDirectory: string;
   /** Restart=: no, on-failure, always, … ('' when systemd does not say). */
   restart: string;
+  /** A step of the start that failed before or beside the main process (ExecStartPre, a forking ExecStart), in words. */
+  failedStep: string | null;
 }
 
 const Properties = [
@@ -48,6 +51,10 @@ const Properties = [
   'FragmentPath',
   'WorkingDirectory',
   'Restart',
+  'Type',
+  'ExecStartPre',
+  'ExecStart',
+  'ExecStartPost',
 ];
 
 /** Run systemctl with an argv; a failure is a SYSTEMD_FAILED HookError quoting systemctl's own first line. */
@@ -93,6 +100,7 @@ export function parseUnitStatus(unit: string, text: string): UnitStatus {
     fragmentPath: get('FragmentPath'),
     workingDirectory: get('WorkingDirectory').replace(/^[-!]/, ''),
     restart: get('Restart'),
+    failedStep: describeFailedStep(parseExecSteps(text), get('Type')),
   };
 }
 

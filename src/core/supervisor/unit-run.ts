@@ -2,6 +2,7 @@ import { describeExit } from '../process/describe.ts';
 import { readLogTail } from '../process/log-tail.ts';
 import type { ProcessInfo } from '../procfs/types.ts';
 import { readFirstExitSince, readInvocationLines, readRunExit } from './journal.ts';
+import { describeStepExit } from './unit-steps.ts';
 import type { UnitStatus } from './systemctl.ts';
 
 // One run of a unit, as the start, the validation and a rollback see it: who it is, whether it is over, how it ended
@@ -41,9 +42,13 @@ export function describeUnitExit(
   const logged =
     app.startedAt !== undefined ? readFirstExitSince(app.unit, app.startedAt) : readRunExit(app.unit, app.invocationId);
   const now = status.lastExit;
-  const exit = logged ?? (now ? describeExit(now) : null);
+  const main = now ? (now.code !== null ? describeStepExit(now.code) : describeExit(now)) : null;
+  // A step before or beside the main process (ExecStartPre, a forking unit's start) names the cause the main exit hides.
+  const exit = status.failedStep ?? logged ?? main;
   const restarted = status.restarts > 0 ? `, and systemd restarted it ${status.restarts} time(s)` : '';
-  return `${exit ?? `stopped (${status.activeState}/${status.subState}, result ${status.result})`}${restarted}`;
+  const gaveUp =
+    status.result === 'start-limit-hit' ? `; systemd gave up after ${status.restarts} restart(s): start-limit-hit` : '';
+  return `${exit ?? `stopped (${status.activeState}/${status.subState}, result ${status.result})`}${restarted}${gaveUp}`;
 }
 
 /** The app's last output for this start: its log file for a unit portproof wrote, the journal for the user's own. */
