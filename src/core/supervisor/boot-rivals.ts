@@ -128,7 +128,10 @@ function listSocketUnits(): string[] {
           .split(/\s+/)
           .find((word) => word.endsWith('.socket')) ?? '',
     );
-  return [...new Set([...first(loaded), ...first(files)])].filter((name) => name.endsWith('.socket'));
+  // A template (`foo@.socket`) listens on nothing until instantiated, and `systemctl show` refuses its name.
+  return [...new Set([...first(loaded), ...first(files)])].filter(
+    (name) => name.endsWith('.socket') && !name.includes('@.'),
+  );
 }
 
 /** Which of `units` are enabled for boot. */

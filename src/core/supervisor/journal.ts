@@ -45,13 +45,17 @@ function readSystemdLines(unit: string, filters: string[], sinceUs: number): str
   return lines;
 }
 
+/** How a control process's exit starts, for describeUnitExit to name the command. */
+export const ControlProcess = 'its control process';
+
 function findExit(lines: string[]): string | null {
   for (const line of lines) {
     // A control process (ExecStartPre, a forking unit's ExecStart) fails before any main process runs.
     const match = /(Main|Control) process exited, code=(\w+), status=(\d+)\/(\w+)/.exec(line);
     if (match === null) continue;
     const [, which, code, status, name] = match;
-    const whose = which === 'Control' ? 'its control process (ExecStartPre, or a forking ExecStart) ' : '';
+    // Which command it was, systemd does not log: describeUnitExit names it from the unit's own ExecStart* list.
+    const whose = which === 'Control' ? `${ControlProcess} ` : '';
     if (code !== 'exited') return `${whose}${describeExit({ code: null, signal: `SIG${name}` })}`;
     // 200 to 243 are systemd's own: a step before the exec failed (CHDIR, USER, EXEC, STDOUT, …).
     return `${whose}${describeStepExit(Number(status), name)}`;

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { DefaultSystemctlTimeoutMs } from '../defaults.ts';
 import { HookError } from '../errors.ts';
 import { cutLine } from '../text/clean-line.ts';
-import { describeFailedStep, parseExecSteps } from './unit-steps.ts';
+import { describeFailedStep, listControlSteps, parseExecSteps } from './unit-steps.ts';
 
 /** What systemd says about a unit: the properties portproof reads to start, prove, stop and report it. */
 export interface UnitStatus {
@@ -34,6 +34,8 @@ export interface UnitStatus {
   restart: string;
   /** A step of the start that failed before or beside the main process (ExecStartPre, a forking ExecStart), in words. */
   failedStep: string | null;
+  /** The commands that run as control processes ("ExecStartPre /usr/bin/check-db"), to name one the journal saw exit. */
+  controlSteps: string[];
 }
 
 const Properties = [
@@ -101,6 +103,7 @@ export function parseUnitStatus(unit: string, text: string): UnitStatus {
     workingDirectory: get('WorkingDirectory').replace(/^[-!]/, ''),
     restart: get('Restart'),
     failedStep: describeFailedStep(parseExecSteps(text), get('Type')),
+    controlSteps: listControlSteps(parseExecSteps(text), get('Type')),
   };
 }
 

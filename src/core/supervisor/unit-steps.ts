@@ -81,3 +81,8 @@ export function describeFailedStep(steps: readonly ExecStep[], type: string): st
   }
   return null;
 }
+
+/** The commands of a start that run as control processes: ExecStartPre/Post, and ExecStart of a forking unit. */
+export function listControlSteps(steps: readonly ExecStep[], type: string): string[] {
+  return steps.filter((s) => s.kind !== 'ExecStart' || type === 'forking').map((s) => `${s.kind} ${s.path}`);
+}
