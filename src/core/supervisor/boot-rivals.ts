@@ -81,7 +81,7 @@ export function judgeBootRivals(
   return rivals;
 }
 
-/** "shop.socket listens on port 8082 now and takes it at boot (shop.socket is enabled): run systemctl disable --now …" */
+/** "shop.socket (…) takes port 8082 at boot (shop.socket is enabled): run "systemctl disable --now shop.socket"" */
 export function describeBootRival(rival: BootRival): string {
   const when =
     rival.active && rival.atBoot
@@ -109,7 +109,7 @@ export function findBootRivals(ports: readonly number[]): BootRival[] {
     const triggered = [...new Set(candidates.flatMap((b) => (b.get('Triggers')?.[0] ?? '').split(/\s+/)))];
     enabled = readEnabled(triggered.filter(Boolean));
   } catch {
-    // systemctl failed (no bus, a reexec): nothing is claimed either way; the port itself is still checked by the hooks.
+    // systemctl failed (no bus, a reexec): nothing is claimed either way; the hooks still check the port itself.
     return [];
   }
   return judgeBootRivals(blocks, ports, enabled);

@@ -32,9 +32,9 @@ export interface UnitStatus {
   workingDirectory: string;
   /** Restart=: no, on-failure, always, … ('' when systemd does not say). */
   restart: string;
-  /** A step of the start that failed before or beside the main process (ExecStartPre, a forking ExecStart), in words. */
+  /** A step of the start that failed before or beside the main process (ExecStartPre, a forking ExecStart). */
   failedStep: string | null;
-  /** The commands that run as control processes ("ExecStartPre /usr/bin/check-db"), to name one the journal saw exit. */
+  /** The commands run as control processes ("ExecStartPre /usr/bin/check-db"): to name one the journal saw exit. */
   controlSteps: string[];
 }
 

@@ -76,7 +76,8 @@ function describeRestartSource(record: StartRecord): string {
     // systemctl cannot tell: the clause names the unit without its directory.
   }
   const what = dir.startsWith('/') ? `what ${dir} holds now` : 'the files its ExecStart names now';
-  return `; note: a restart of ${record.unit} runs ${what}, not necessarily what PID ${record.pid} started from (portproof keeps no release of it)`;
+  const started = `not necessarily what PID ${record.pid} started from (portproof keeps no release of it)`;
+  return `; note: a restart of ${record.unit} runs ${what}, ${started}`;
 }
 
 /** A socket unit listening on the port now: systemd itself (PID 1) holds it, which is never signalled; refused. */

@@ -43,12 +43,13 @@ export function describeUnitExit(
     app.startedAt !== undefined ? readFirstExitSince(app.unit, app.startedAt) : readRunExit(app.unit, app.invocationId);
   const now = status.lastExit;
   const main = now ? (now.code !== null ? describeStepExit(now.code) : describeExit(now)) : null;
-  // A step before or beside the main process (ExecStartPre, a forking unit's start) names the cause the main exit hides.
+  // A step before or beside the main process (ExecStartPre, a forking start) names what the main exit hides.
   const exit = status.failedStep ?? nameControlProcess(logged, status.controlSteps) ?? main;
   const restarted = status.restarts > 0 ? `, and systemd restarted it ${status.restarts} time(s)` : '';
   const gaveUp =
     status.result === 'start-limit-hit' ? `; systemd gave up after ${status.restarts} restart(s): start-limit-hit` : '';
-  return `${exit ?? `stopped (${status.activeState}/${status.subState}, result ${status.result})`}${restarted}${gaveUp}`;
+  const stopped = `stopped (${status.activeState}/${status.subState}, result ${status.result})`;
+  return `${exit ?? stopped}${restarted}${gaveUp}`;
 }
 
 /** "its control process exited …" as the journal says it, with the command when the unit has only one such step. */

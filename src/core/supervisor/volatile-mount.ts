@@ -18,8 +18,8 @@ function unescapeMountPath(text: string): string {
 
 /**
  * The mount holding `file` per the text of /proc/self/mountinfo: the last mount whose mount point is `file` or one of
- * its parents (a later mount over the same point hides the earlier). Fields: id, parent, dev, root, mount point, options,
- * optional fields up to `-`, then the type and the source.
+ * its parents (a later mount over the same point hides the earlier). Fields: id, parent, dev, root, mount point,
+ * options, optional fields up to `-`, then the type and the source.
  */
 export function findMountOf(mountinfo: string, file: string): MountOf | null {
   let found: MountOf | null = null;
