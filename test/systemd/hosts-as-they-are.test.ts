@@ -61,6 +61,15 @@ describe('under systemd, hosts as they are', { timeout: 240_000 }, () => {
       await bed.container.reboot();
       expect((await bed.container.systemctl('is-active', 'shop.socket')).stdout.trim()).toBe('active');
       const after = await bed.container.exec([...checkArgv(bed, v1)], { env: { PORTPROOF_BUNDLE_ROOT: v1.dir } });
+      // The issue's closing note quotes these.
+      console.log(
+        [
+          refused.last.verdict,
+          runs.start!.verdict,
+          runs.last.verdict,
+          after.stdout.trim().split('\n').slice(-3).join('\n'),
+        ].join('\n'),
+      );
       expect(after.stdout).toMatch(/WARNING: shop\.socket .*listens on port \d+ now and takes it at boot/);
       expect(after.stdout.trim().split('\n').at(-1)).toContain(fix);
 
@@ -81,6 +90,7 @@ describe('under systemd, hosts as they are', { timeout: 240_000 }, () => {
     await bed.container.exec(['mkdir', '-p', '-m', '0755', '/run/portproof-volatile']);
     const revision = bed.revision({ versionTag: 'v1', stateDir: '/run/portproof-volatile' });
     const run = await bed.hook(revision, 'start');
+    console.log(run.verdict);
     expect(run.code, run.stdout).toBe(2);
     expect(run.verdict).toMatch(
       /stateDir: \/run\/portproof-volatile is on tmpfs \(mounted at \/run\); a reboot empties it/,
@@ -104,6 +114,7 @@ describe('under systemd, hosts as they are', { timeout: 240_000 }, () => {
       ],
     });
     const run = await bed.hook(ownUnit('fixture-nouser.service'), 'start');
+    console.log(run.verdict);
     expectVerdict(run, 'ApplicationStart', 'FAILED', /could not be started by systemd \(step USER, exit code 217\)/);
   });
 
@@ -117,6 +128,7 @@ describe('under systemd, hosts as they are', { timeout: 240_000 }, () => {
       ],
     });
     const run = await bed.hook(ownUnit('fixture-pre.service'), 'start');
+    console.log(run.verdict);
     expectVerdict(run, 'ApplicationStart', 'FAILED', /its ExecStartPre \/usr\/bin\/false exited with code 1/);
   });
 
@@ -145,6 +157,7 @@ describe('under systemd, hosts as they are', { timeout: 240_000 }, () => {
     expectVerdict((await bed.deploy(r2, r1)).last, 'ValidateService', 'OK', `nginx now → ${green}`);
 
     const back = await bed.hook(r2, 'validate', ['--port', String(blue)]);
+    console.log(back.verdict);
     expectVerdict(back, 'ValidateService', 'OK', `nginx now → ${blue}`);
     expect(back.verdict).toContain(`a restart of fixture-shop@${blue}.service runs what /srv/shop holds now`);
     expect(parseAnswer(await bed.get())?.version).toBe('v1');
