@@ -42,7 +42,7 @@ describe('under systemd, hosts as they are', { timeout: 240_000 }, () => {
       const v1 = bed.revision({ versionTag: 'v1' });
       const refused = await bed.deploy(v1);
       expect(refused.last.verdict, refused.last.stdout).toMatch(
-        /ApplicationStart FAILED: port \d+ is held by shop\.socket/,
+        /ApplicationStart FAILED: port \d+ is held by systemd \(PID 1\) for socket unit shop\.socket, which listens/,
       );
       expect(refused.last.verdict).toContain(`run "${fix}"`);
 
@@ -52,7 +52,7 @@ describe('under systemd, hosts as they are', { timeout: 240_000 }, () => {
       expectVerdict(runs.start!, 'ApplicationStart', 'OK', /shop\.socket .*takes port \d+ at boot .*enabled/);
       expectVerdict(runs.last, 'ValidateService', 'OK', `nginx now → ${blue}`);
       expect(runs.last.verdict).not.toContain(`${unitOf(blue)} starts at boot`);
-      expect(runs.last.verdict).toContain(`${unitOf(blue)} will not get port ${blue} at boot: shop.socket`);
+      expect(runs.last.verdict).toContain(`${unitOf(blue)} will not get port ${blue} at boot: socket unit shop.socket`);
       expect(runs.last.verdict).toContain(fix);
       const report = await bed.check(v1);
       expect(JSON.stringify(report.bootRivals)).toContain('"unit":"shop.socket"');
@@ -70,7 +70,7 @@ describe('under systemd, hosts as they are', { timeout: 240_000 }, () => {
           after.stdout.trim().split('\n').slice(-3).join('\n'),
         ].join('\n'),
       );
-      expect(after.stdout).toMatch(/WARNING: shop\.socket .*listens on port \d+ now and takes it at boot/);
+      expect(after.stdout).toMatch(/WARNING: socket unit shop\.socket listens on port \d+ now and takes it at boot/);
       expect(after.stdout.trim().split('\n').at(-1)).toContain(fix);
 
       // Retired with that command: nothing is said any more.

@@ -51,7 +51,7 @@ describe('under systemd, what a red team tried', () => {
     const run = await bed.hook(ownUnit('sockapp.service'), 'stop');
     // Refused as a unit of the host's (exit 2), with the command that retires it.
     expect(run.verdict, run.stdout).toMatch(
-      /ApplicationStop FAILED: port \d+ is held by sockapp\.socket .*PID 1 never is/,
+      /ApplicationStop FAILED: port \d+ is held by systemd \(PID 1\) for socket unit sockapp\.socket.*PID 1 never is/,
     );
     expect(run.verdict).toContain('run "systemctl disable --now sockapp.socket"');
     expect(run.code).toBe(2);

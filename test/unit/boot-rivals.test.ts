@@ -57,7 +57,7 @@ describe('socket units on a target port', () => {
       ],
     ]);
     expect(describeBootRival(rivals[0]!)).toBe(
-      'shop.socket (a socket unit: systemd itself) takes port 8082 at boot (shop.socket is enabled): ' +
+      'socket unit shop.socket takes port 8082 at boot (shop.socket is enabled): ' +
         'run "systemctl disable --now shop.socket"',
     );
   });

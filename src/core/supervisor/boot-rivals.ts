@@ -81,15 +81,15 @@ export function judgeBootRivals(
   return rivals;
 }
 
-/** "shop.socket (…) takes port 8082 at boot (shop.socket is enabled): run "systemctl disable --now shop.socket"" */
+/** "socket unit shop.socket takes port 8082 at boot (shop.socket is enabled): run "systemctl disable --now …"" */
 export function describeBootRival(rival: BootRival): string {
-  const when =
-    rival.active && rival.atBoot
-      ? `listens on port ${rival.port} now and takes it at boot (${rival.atBoot})`
-      : rival.active
-        ? `listens on port ${rival.port} now`
-        : `takes port ${rival.port} at boot (${rival.atBoot})`;
-  return `${rival.unit} (a socket unit: systemd itself) ${when}: run "${rival.fix}"`;
+  return `socket unit ${rival.unit} ${describeRivalTiming(rival)}: run "${rival.fix}"`;
+}
+
+/** "listens on port 8082 now and takes it at boot (shop.socket is enabled)" */
+export function describeRivalTiming(rival: BootRival): string {
+  if (rival.active && rival.atBoot) return `listens on port ${rival.port} now and takes it at boot (${rival.atBoot})`;
+  return rival.active ? `listens on port ${rival.port} now` : `takes port ${rival.port} at boot (${rival.atBoot})`;
 }
 
 /**

@@ -8,7 +8,7 @@ import type { StoppedProcess } from '../process/free-port.ts';
 import type { Progress } from '../progress.ts';
 import type { ProcessInfo } from '../procfs/types.ts';
 import { describeRun, type StartRecord } from '../state/state.ts';
-import { describeBootRival, findBootRivals, type BootRival } from './boot-rivals.ts';
+import { describeBootRival, describeRivalTiming, findBootRivals, type BootRival } from './boot-rivals.ts';
 import { disableOtherUnits, disableUnit, enableForBoot, type BootEnablement } from './boot-units.ts';
 import { chooseSupervisor } from './choose.ts';
 import { adoptCurrentRun, confirmUnitRun, explainUnitExit } from './confirm-unit.ts';
@@ -86,7 +86,8 @@ function assertNoSocketUnit(port: number): void {
   if (rival === undefined) return;
   throw new HookError(
     'FOREIGN_UNIT',
-    `port ${port} is held by ${describeBootRival(rival)}; nothing was signalled (PID 1 never is)`,
+    `port ${port} is held by systemd (PID 1) for socket unit ${rival.unit}, which ${describeRivalTiming(rival)}; ` +
+      `nothing was signalled (PID 1 never is): run "${rival.fix}"`,
     { port, unit: rival.unit },
   );
 }
