@@ -22,6 +22,8 @@ import {
 import { describeFsError } from '../core/fs-error.ts';
 import { releasesDir } from '../core/release/make-release.ts';
 import { listReleases } from '../core/release/prune-releases.ts';
+import { describeBootRival } from '../core/supervisor/index.ts';
+import { reportBootRivals } from './boot-rivals.ts';
 
 /** What --check found on one port; under systemd, the port's unit as systemd sees it. */
 export interface PortReport extends SupervisionReport {
@@ -60,6 +62,7 @@ export async function checkFlow(ctx: HookContext): Promise<FlowOutcome> {
     if (!ctx.options.json) printPort(ctx, report);
   }
   if (!ctx.options.json) printReleases(ctx, reports);
+  const bootRivals = reportBootRivals(ctx.config, ctx.out, !ctx.options.json);
   const live = reports.find((r) => r.port === roles.live && includeProblem === null) ?? null;
   const owner = live ? judgeLiveOwner(findRecord(state, live.port), live.port) : null;
   const liveTree = live && owner?.tree ? { port: live.port, tree: owner.tree } : null;
@@ -79,12 +82,14 @@ export async function checkFlow(ctx: HookContext): Promise<FlowOutcome> {
       ...{ config, app: app.name, healthy, status: exitCode, reasons },
       ...{ live: roles.live, includeProblem: nginxProblem, lastStarted, stateProblem, ports: reports },
       ...{ nginx: running, restart },
+      bootRivals,
     };
     process.stdout.write(`${JSON.stringify(cleanStrings(report))}\n`);
   }
   const ports = reports.map(summarizePort).join(', ');
   const restarted = restart ? `; ${restart}` : '';
-  const summary = status.healthy ? `${ports}${restarted}` : `${status.reasons.join('; ')} [${ports}]`;
+  const rivalled = bootRivals.map((r) => `; WARNING: ${describeBootRival(r)}`).join('');
+  const summary = `${status.healthy ? `${ports}${restarted}` : `${status.reasons.join('; ')} [${ports}]`}${rivalled}`;
   return { summary, exitCode: status.exitCode };
 }
 

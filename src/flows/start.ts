@@ -15,6 +15,7 @@ import {
 import { prepareRelease } from '../core/release/start-release.ts';
 import { readServedRoles } from './ports.ts';
 import { freeTargetPort } from './stop.ts';
+import { describeBootRivals } from './boot-rivals.ts';
 import { supervisorFor } from '../core/supervisor/index.ts';
 
 /**
@@ -39,7 +40,7 @@ export async function startFlow(ctx: HookContext): Promise<string> {
   const freedNote = stranger ? `; stopped ${stranger} on port ${target}, which portproof had not started` : '';
   const run = { ...ctx, config: release.config };
   const from = release.name ? { release: release.name } : {};
-  return `${await startApp(run, target, from)}${freedNote}`;
+  return `${await startApp(run, target, from)}${freedNote}${describeBootRivals(ctx.config)}`;
 }
 
 /**

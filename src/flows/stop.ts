@@ -10,6 +10,7 @@ import { warningVerdict } from '../runner/verdict.ts';
 import { assertNotServed, readServedRoles, type PortRoles } from './ports.ts';
 import { hostSupervisor } from '../core/supervisor/index.ts';
 import { drainBeforeStop, describeDrainClause, type StopReport } from './drain.ts';
+import { describeBootRivals } from './boot-rivals.ts';
 
 /** ApplicationStop: free the target port. Nothing listening is success; so is running it twice. */
 export async function stopFlow(ctx: HookContext): Promise<string> {
@@ -17,7 +18,7 @@ export async function stopFlow(ctx: HookContext): Promise<string> {
   const { roles } = await readServedRoles(ctx.config, ctx.deadline.at);
   ctx.out.begin(`Freeing port ${roles.target}`, { port: roles.target });
   const report = await freeTargetPort(ctx, roles);
-  return describeFreed(report);
+  return `${describeFreed(report)}${describeBootRivals(ctx.config)}`;
 }
 
 /** Free the target port with the configured signal and grace, and forget the process portproof had recorded there. */

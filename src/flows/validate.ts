@@ -25,6 +25,7 @@ import {
 } from '../core/state/state.ts';
 import { findInterruptedSwitch } from './interrupted-switch.ts';
 import { readServedRoles, type PortRoles } from './ports.ts';
+import { describeBootRivals } from './boot-rivals.ts';
 import type { ProcessInfo } from '../core/procfs/types.ts';
 import type { StartRecord } from '../core/state/state.ts';
 import { hostSupervisor, supervisorOf, type BootEnablement, type Supervisor } from '../core/supervisor/index.ts';
@@ -87,23 +88,27 @@ export async function validateFlow(ctx: HookContext): Promise<string> {
   }
   const boot = host.disableOthers(ctx.config, port, ctx.out);
   unguard();
-  return `${proved.clause}${restarted}${switched}${enabled.clause}${boot}${pruneAfterSwitch(ctx)}`;
+  const rivals = describeBootRivals(ctx.config, enabled.clause);
+  const source = ctx.options.port !== undefined ? supervisorOf(record).describeRestartSource(record) : '';
+  return `${proved.clause}${restarted}${switched}${enabled.clause}${source}${boot}${rivals}${pruneAfterSwitch(ctx)}`;
 }
 
 /** After a verified switch: the releases the recorded apps run from stay, with `keep` more; the rest are deleted. */
 function pruneAfterSwitch(ctx: HookContext): string {
   const recorded = Object.values(readState(ctx.appDir).processes).flatMap((r) => (r.release ? [r.release] : []));
-  let report: { kept: string[]; deleted: string[] };
+  let report: { kept: string[]; deleted: string[]; left: string[] };
   try {
     report = pruneReleases(ctx.appDir, new Set(recorded), ctx.config.keep);
   } catch (error) {
     // The switch is verified; a release that cannot be deleted costs disk, not service: said, not failed.
     return `; old releases not deleted: ${describeFsError(error)}`;
   }
-  const { kept, deleted } = report;
+  const { kept, deleted, left } = report;
   if (kept.length === 0 && deleted.length === 0) return '';
   if (deleted.length > 0) ctx.out.say(`Deleted release(s) ${deleted.join(', ')}`);
-  return `; releases kept: ${kept.join(', ')}`;
+  // What the walk would not delete (a mount, entries rewritten while it ran) stays, said once, cut short.
+  const partly = left.length > 0 ? `; left in deleted releases: ${left.slice(0, 3).join(', ')}` : '';
+  return `; releases kept: ${kept.join(', ')}${partly}`;
 }
 
 /**

@@ -85,7 +85,9 @@ describe('--check as a monitor: the running nginx and its own exit codes', () =>
     for (const until = Date.now() + 10_000; fs.existsSync(nginx.pidFile) && Date.now() < until; ) await sleep(50);
     const report = await check(revision);
     expect(report.status).toBe(7);
-    expect(report.reasons[0]).toMatch(/^nginx is not running \((no pid file|pid file .* is empty|pid file .* names PID \d+, which is gone)/);
+    expect(report.reasons[0]).toMatch(
+      /^nginx is not running \((no pid file|pid file .* is empty|pid file .* names PID \d+, which is gone)/,
+    );
     const text = await revision.run('validate', { args: ['--check'] });
     console.info(`nginx stopped: exit ${text.code}: ${text.verdict}`);
     expect(text.code).toBe(7);

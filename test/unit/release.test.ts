@@ -73,6 +73,23 @@ describe('makeRelease', () => {
     expect(read).toThrow(/Permission denied/);
   });
 
+  it("directories the revision let the app user write are root's in the release, writable by root only, and named", () => {
+    const source = revision();
+    fs.mkdirSync(path.join(source, 'cache'), { mode: 0o777 });
+    fs.chmodSync(path.join(source, 'cache'), 0o777);
+    fs.chownSync(path.join(source, 'conf'), 65534, 65534);
+    fs.chownSync(path.join(source, 'conf', 'app.yml'), 65534, 65534);
+    const release = makeRelease(tempDir('portproof-app-'), 'd-LOCK', source);
+    expect(release.lockedDirs.sort()).toEqual(['cache', 'conf']);
+    expect(fs.statSync(path.join(release.dir, 'cache'))).toMatchObject({ uid: 0, mode: fs.constants.S_IFDIR | 0o755 });
+    // nobody's 0700 directory: root's, its group (nobody's) lent nobody's read and search bits, so the app still reads.
+    expect(fs.statSync(path.join(release.dir, 'conf'))).toMatchObject({ uid: 0, gid: 65534 });
+    expect(fs.statSync(path.join(release.dir, 'conf')).mode & 0o7777).toBe(0o750);
+    const read = ['--reuid=65534', '--regid=65534', '--init-groups', 'cat', path.join(release.dir, 'conf', 'app.yml')];
+    expect(execFileSync('setpriv', read, { encoding: 'utf8' })).toBe('secret: 1\n');
+    expect(fs.statSync(path.join(source, 'cache')).mode & 0o7777).toBe(0o777);
+  });
+
   it('a FIFO or device in the revision is left out and named', () => {
     const source = revision();
     execFileSync('mkfifo', [path.join(source, 'pipe')]);
@@ -130,12 +147,20 @@ describe('pruneReleases', () => {
       fs.utimesSync(dir, 1000 + i, 1000 + i);
     }
     // In place: r5 live; r4 (newest other) is the previous.
-    expect(pruneReleases(appDir, new Set(['r5']), 0)).toEqual({ kept: ['r5', 'r4'], deleted: ['r3', 'r2', 'r1'] });
+    expect(pruneReleases(appDir, new Set(['r5']), 0)).toEqual({
+      kept: ['r5', 'r4'],
+      deleted: ['r3', 'r2', 'r1'],
+      left: [],
+    });
     expect(listReleases(appDir).names).toEqual(['r5', 'r4']);
     makeRelease(appDir, 'r6', source);
     // Blue/green: live r6 and previous r4 recorded; keep: 1 spares r5 too.
-    expect(pruneReleases(appDir, new Set(['r6', 'r4']), 1)).toEqual({ kept: ['r6', 'r5', 'r4'], deleted: [] });
-    expect(pruneReleases(appDir, new Set(['r6', 'r4']), 0)).toEqual({ kept: ['r6', 'r4'], deleted: ['r5'] });
+    expect(pruneReleases(appDir, new Set(['r6', 'r4']), 1)).toEqual({
+      kept: ['r6', 'r5', 'r4'],
+      deleted: [],
+      left: [],
+    });
+    expect(pruneReleases(appDir, new Set(['r6', 'r4']), 0)).toEqual({ kept: ['r6', 'r4'], deleted: ['r5'], left: [] });
   });
 
   it('never deletes a release a running process has as its working directory', async () => {

@@ -17,6 +17,8 @@ export interface Release {
   skipped: string[];
   /** False when the release of this deployment was already there (a retried ApplicationStart). */
   made: boolean;
+  /** Directories the revision let someone other than root write (owner or mode); in the release only root can. */
+  lockedDirs: string[];
 }
 
 /** Where an app's releases live: <stateDir>/<app>/releases. */
@@ -56,7 +58,7 @@ export function makeRelease(appDir: string, name: string, source: string): Relea
     if (!fs.existsSync(dir)) return buildRelease(root, candidate, source, identity);
     // The same name from another revision (a repeated PID, a redeployed ID): never reused, the next name is tried.
     if (readRevisionId(dir) === identity)
-      return { name: candidate, dir, linked: 0, copied: 0, skipped: [], made: false };
+      return { name: candidate, dir, linked: 0, copied: 0, skipped: [], made: false, lockedDirs: [] };
   }
   const message = `cannot make a release for ${name}: ${MaxNameTries} releases of that name hold other revisions`;
   throw new HookError('RELEASE_FAILED', message, { path: root });
@@ -64,7 +66,7 @@ export function makeRelease(appDir: string, name: string, source: string): Relea
 
 function buildRelease(root: string, name: string, source: string, identity: string): Release {
   const dir = path.join(root, name);
-  const release: Release = { name, dir, linked: 0, copied: 0, skipped: [], made: false };
+  const release: Release = { name, dir, linked: 0, copied: 0, skipped: [], made: false, lockedDirs: [] };
   fs.mkdirSync(root, { recursive: true, mode: 0o755 });
   const temp = path.join(root, `.tmp-${name}-${process.pid}`);
   fs.rmSync(temp, { recursive: true, force: true });
@@ -116,8 +118,27 @@ function copyDirectory(fromFd: number, to: string, relative: string, release: Re
     }
   }
   // Mode and owner last: a directory made 0700 first is not open to others while it fills.
-  fs.chownSync(to, stat.uid, stat.gid);
-  fs.chmodSync(to, stat.mode & 0o7777);
+  lockDirectory(to, stat, relative, release);
+}
+
+/**
+ * A release's directory is the hook's user's (root's) and writable by no one else, whatever the revision said (a tar
+ * keeps the build's uid, often the app user's): the app cannot rename what root later deletes or runs. The group stays;
+ * a directory the revision gave another owner lends that owner's read and search bits to its group (a build's uid
+ * comes with its own group), so the app reads what it read before.
+ */
+function lockDirectory(dir: string, stat: fs.Stats, relative: string, release: Release): void {
+  const owner = process.geteuid?.() ?? 0;
+  const lent = stat.uid === owner ? 0 : (stat.mode >> 3) & 0o050;
+  const mode = ((stat.mode & 0o7777) | lent) & ~0o022;
+  if (stat.uid !== owner || mode !== (stat.mode & 0o7777)) release.lockedDirs.push(relative || '.');
+  try {
+    fs.chownSync(dir, owner, stat.gid);
+  } catch (error) {
+    // Not root (a test, a hand run as the app user): the directory is already this user's; only the group stays.
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM' || owner === 0) throw error;
+  }
+  fs.chmodSync(dir, mode);
 }
 
 /** A regular file: one more name for the same inode (same mode and owner), or a copy with both kept. */

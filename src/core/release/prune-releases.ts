@@ -1,11 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { releasesDir } from './make-release.ts';
+import { removeTree } from './remove-tree.ts';
 
-/** What pruning did: the releases kept (newest first) and those deleted. */
+/** What pruning did: the releases kept (newest first), those deleted, and what could not be (with the reason). */
 export interface PruneReport {
   kept: string[];
   deleted: string[];
+  left: string[];
 }
 
 /** The releases of an app, newest first by the time each was made, with unfinished builds (.tmp-…) apart. */
@@ -45,19 +47,23 @@ export function pruneReleases(appDir: string, inUse: Set<string>, keep: number):
     else deleted.push(name);
   }
   const root = releasesDir(appDir);
-  for (const name of deleted) removeRelease(root, name);
+  const left: string[] = [];
+  for (const name of deleted) left.push(...removeRelease(root, name));
   // A build left by a hook killed mid-copy (its own PID in the name): gone unless that hook still runs.
   for (const name of unfinished.filter((n) => !isAlive(Number(/-(\d+)$/.exec(n)?.[1])))) {
-    fs.rmSync(path.join(root, name), { recursive: true, force: true });
+    left.push(...removeTree(root, name).left);
   }
-  return { kept, deleted };
+  return { kept, deleted, left };
 }
 
-/** Move a release out of its name first (one rename), then delete it: a release directory is whole or absent. */
-function removeRelease(root: string, name: string): void {
-  const trash = path.join(root, `.tmp-delete-${name}-${process.pid}`);
-  fs.renameSync(path.join(root, name), trash);
-  fs.rmSync(trash, { recursive: true, force: true });
+/**
+ * Move a release out of its name first (one rename), then delete it by descriptor: a release directory is whole or
+ * absent, and a link the app user swaps into it is removed as a link, never followed. What stayed, with the reason.
+ */
+function removeRelease(root: string, name: string): string[] {
+  const trash = `.tmp-delete-${name}-${process.pid}`;
+  fs.renameSync(path.join(root, name), path.join(root, trash));
+  return removeTree(root, trash).left;
 }
 
 /** The releases some running process has as its working directory (or below it), whoever started it. */

@@ -28,7 +28,15 @@ export function prepareRelease(
   const release = makeRelease(appDir, nameRelease(deploymentId), config.bundleRoot);
   const how = `${release.linked} file(s) hard-linked, ${release.copied} copied`;
   const skipped = release.skipped.length > 0 ? `; left out (not regular files): ${release.skipped.join(', ')}` : '';
-  out.say(release.made ? `Release ${release.dir}: ${how}${skipped}` : `Release ${release.dir} already made`);
+  const locked = release.lockedDirs;
+  const lockedSaid =
+    locked.length > 0
+      ? `; ${locked.length} directory(ies) the revision let others write made root's, writable by root only ` +
+        `(${locked.slice(0, 3).join(', ')}${locked.length > 3 ? ', …' : ''}): the app writes outside its release`
+      : '';
+  out.say(
+    release.made ? `Release ${release.dir}: ${how}${skipped}${lockedSaid}` : `Release ${release.dir} already made`,
+  );
   const cwd = path.join(release.dir, inside);
   return { config: { ...config, app: { ...config.app, cwd } }, name: release.name };
 }

@@ -5,6 +5,7 @@ import { resolvePort } from '../config/resolve-port.ts';
 import { canExecute, runAsOf, type RunAs } from '../config/find-program.ts';
 import { findAppAccount } from '../process/user.ts';
 import { findOtherWriters } from '../root-only-dir.ts';
+import { checkStateSurvivesReboot } from './volatile-mount.ts';
 import { showUnit } from './systemctl.ts';
 import { describeMask, findMask } from './unit-file.ts';
 import { describeBackgrounding } from './background-script.ts';
@@ -116,6 +117,9 @@ export function checkSupervisor(
     if (mask !== null) problems.push(`app: ${describeMask(unit, mask)}`);
   }
   problems.push(...findSystemdBlockers(config, readSystemdVersion()));
+  // The live unit starts at boot from what the state directory holds: a tmpfs would start it from nothing.
+  const volatile = checkStateSurvivesReboot(config.stateDir);
+  if (volatile !== null) problems.push(volatile);
   // Not a reason for auto to leave systemd: a release directory's mode is the host's to fix, said before anything runs.
   problems.push(...checkUserEntersCwd(config));
   return [...new Set(problems)];

@@ -24,6 +24,9 @@ export const DirectSupervisor: Supervisor = {
   enableForBoot: () => ({ clause: '', changed: false }),
   undoEnable: () => '',
   disableOthers: () => '',
+  findBootRivals: () => [],
+  // Nothing restarts a direct run: there is no later run to describe.
+  describeRestartSource: () => '',
   inspect: () => ({}),
 };
 

@@ -9,6 +9,8 @@ import { SystemdSupervisor } from './systemd.ts';
 
 export type { AdoptedRun, BoundRun, LaunchedRun, PendingStart, SupervisionReport, Supervisor } from './supervisor.ts';
 export type { BootEnablement } from './boot-units.ts';
+export type { BootRival } from './boot-rivals.ts';
+export { describeBootRival } from './boot-rivals.ts';
 export type { SupervisorName } from './choose.ts';
 
 /** The supervisor a start uses: app.supervisor as it applies on this host (`auto` resolved). */

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { describeExit } from '../process/describe.ts';
 import { fitTail, LogTailLines } from '../process/log-tail.ts';
+import { describeStepExit } from './unit-steps.ts';
 
 /** What one run of a unit wrote to the journal (its own output: the user's unit logs there), last lines first cut. */
 export function readInvocationLines(invocationId: string): string[] {
@@ -44,16 +45,20 @@ function readSystemdLines(unit: string, filters: string[], sinceUs: number): str
   return lines;
 }
 
+/** How a control process's exit starts, for describeUnitExit to name the command. */
+export const ControlProcess = 'its control process';
+
 function findExit(lines: string[]): string | null {
   for (const line of lines) {
-    const match = /Main process exited, code=(\w+), status=(\d+)\/(\w+)/.exec(line);
+    // A control process (ExecStartPre, a forking unit's ExecStart) fails before any main process runs.
+    const match = /(Main|Control) process exited, code=(\w+), status=(\d+)\/(\w+)/.exec(line);
     if (match === null) continue;
-    const [, code, status, name] = match;
-    if (code !== 'exited') return describeExit({ code: null, signal: `SIG${name}` });
+    const [, which, code, status, name] = match;
+    // Which command it was, systemd does not log: describeUnitExit names it from the unit's own ExecStart* list.
+    const whose = which === 'Control' ? `${ControlProcess} ` : '';
+    if (code !== 'exited') return `${whose}${describeExit({ code: null, signal: `SIG${name}` })}`;
     // 200 to 243 are systemd's own: a step before the exec failed (CHDIR, USER, EXEC, STDOUT, …).
-    const step = Number(status) >= 200 && Number(status) <= 243;
-    if (step) return `could not be started by systemd (step ${name}, exit code ${status})`;
-    return describeExit({ code: Number(status), signal: null });
+    return `${whose}${describeStepExit(Number(status), name)}`;
   }
   return null;
 }

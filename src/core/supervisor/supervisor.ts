@@ -3,6 +3,7 @@ import type { StoppedProcess } from '../process/free-port.ts';
 import type { Progress } from '../progress.ts';
 import type { ProcessInfo } from '../procfs/types.ts';
 import type { StartRecord } from '../state/state.ts';
+import type { BootRival } from './boot-rivals.ts';
 import type { BootEnablement } from './boot-units.ts';
 import type { SupervisorName } from './choose.ts';
 
@@ -83,6 +84,10 @@ export interface Supervisor {
   undoEnable(config: LoadedConfig, port: number, enabled: BootEnablement, out: Progress): string;
   /** After a switch to `port`: nothing else starts at boot; '' or a WARNING, never a failure. */
   disableOthers(config: LoadedConfig, port: number, out: Progress): string;
+  /** A rollback: what a restart of the recorded run would run when its files are not a release portproof keeps. */
+  describeRestartSource(record: StartRecord): string;
+  /** The host's socket units that hold one of `ports` now or take it at boot (systemd listens for them). */
+  findBootRivals(ports: readonly number[]): BootRival[];
   /** The port's unit as this supervisor sees it, for --check. */
   inspect(config: LoadedConfig, port: number, record: StartRecord | null): SupervisionReport;
 }

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { DefaultSystemctlBusRetries, DefaultSystemctlBusRetryPauseMs, DefaultSystemctlTimeoutMs } from '../defaults.ts';
 import { HookError } from '../errors.ts';
 import { cutLine } from '../text/clean-line.ts';
+import { describeFailedStep, listControlSteps, parseExecSteps } from './unit-steps.ts';
 
 /** What systemd says about a unit: the properties portproof reads to start, prove, stop and report it. */
 export interface UnitStatus {
@@ -31,6 +32,10 @@ export interface UnitStatus {
   workingDirectory: string;
   /** Restart=: no, on-failure, always, … ('' when systemd does not say). */
   restart: string;
+  /** A step of the start that failed before or beside the main process (ExecStartPre, a forking ExecStart). */
+  failedStep: string | null;
+  /** The commands run as control processes ("ExecStartPre /usr/bin/check-db"): to name one the journal saw exit. */
+  controlSteps: string[];
 }
 
 const Properties = [
@@ -48,6 +53,10 @@ const Properties = [
   'FragmentPath',
   'WorkingDirectory',
   'Restart',
+  'Type',
+  'ExecStartPre',
+  'ExecStart',
+  'ExecStartPost',
 ];
 
 /**
@@ -131,6 +140,8 @@ export function parseUnitStatus(unit: string, text: string): UnitStatus {
     fragmentPath: get('FragmentPath'),
     workingDirectory: get('WorkingDirectory').replace(/^[-!]/, ''),
     restart: get('Restart'),
+    failedStep: describeFailedStep(parseExecSteps(text), get('Type')),
+    controlSteps: listControlSteps(parseExecSteps(text), get('Type')),
   };
 }
 

@@ -8,10 +8,12 @@ import type { StoppedProcess } from '../process/free-port.ts';
 import type { Progress } from '../progress.ts';
 import type { ProcessInfo } from '../procfs/types.ts';
 import { describeRun, type StartRecord } from '../state/state.ts';
-import { disableOtherUnits, disableUnit, enableForBoot } from './boot-units.ts';
+import { describeBootRival, describeRivalTiming, findBootRivals, type BootRival } from './boot-rivals.ts';
+import { disableOtherUnits, disableUnit, enableForBoot, type BootEnablement } from './boot-units.ts';
 import { chooseSupervisor } from './choose.ts';
 import { adoptCurrentRun, confirmUnitRun, explainUnitExit } from './confirm-unit.ts';
 import { assertNoForeignUnit } from './foreign-unit.ts';
+import { HookError } from '../errors.ts';
 import { showUnit } from './systemctl.ts';
 import { UnitDirectory } from './unit-file.ts';
 import type { UnitApp } from './unit-run.ts';
@@ -35,10 +37,13 @@ export const SystemdSupervisor: Supervisor = {
     return `stopped ${record.unit}, so that it does not keep restarting`;
   },
   // A unit of the host's own on the port would be restarted by systemd: refused before anything is signalled.
-  guardPort: (config, port, record) => assertNoForeignUnit(port, [resolvePort(config, port).unit, record?.unit ?? '']),
+  guardPort(config, port, record) {
+    assertNoSocketUnit(port);
+    assertNoForeignUnit(port, [resolvePort(config, port).unit, record?.unit ?? '']);
+  },
   stopPort: stopPortUnits,
   enableForBoot: (config, port, out) =>
-    runsUnits(config) ? enableForBoot(config, port, out) : { clause: '', changed: false },
+    runsUnits(config) ? enableUnlessRivalled(config, port, out) : { clause: '', changed: false },
   undoEnable(config, port, enabled, out) {
     if (!enabled.changed) return '';
     const { unit } = resolvePort(config, port);
@@ -53,8 +58,51 @@ export const SystemdSupervisor: Supervisor = {
   },
   // Under direct, every unit goes off the boot list: the app runs outside systemd now.
   disableOthers: (config, port, out) => disableOtherUnits(config, runsUnits(config) ? port : null, out),
+  findBootRivals,
+  describeRestartSource,
   inspect: (config, port, record) => inspectUnit(record?.unit ?? resolvePort(config, port).unit, record),
 };
+
+/**
+ * A rollback to a unit that does not run from a release portproof keeps (the user's own unit, a fixed app.cwd): the
+ * process proved runs the files it started from, but a restart (a crash, a reboot) runs what the directory holds now.
+ */
+function describeRestartSource(record: StartRecord): string {
+  if (record.unit === undefined || record.release !== undefined) return '';
+  let dir = '';
+  try {
+    dir = showUnit(record.unit).workingDirectory;
+  } catch {
+    // systemctl cannot tell: the clause names the unit without its directory.
+  }
+  const what = dir.startsWith('/') ? `what ${dir} holds now` : 'the files its ExecStart names now';
+  const started = `not necessarily what PID ${record.pid} started from (portproof keeps no release of it)`;
+  return `; note: a restart of ${record.unit} runs ${what}, ${started}`;
+}
+
+/** A socket unit listening on the port now: systemd itself (PID 1) holds it, which is never signalled; refused. */
+function assertNoSocketUnit(port: number): void {
+  const rival = findBootRivals([port]).find((r) => r.active);
+  if (rival === undefined) return;
+  throw new HookError(
+    'FOREIGN_UNIT',
+    `port ${port} is held by systemd (PID 1) for socket unit ${rival.unit}, which ${describeRivalTiming(rival)}; ` +
+      `nothing was signalled (PID 1 never is): run "${rival.fix}"`,
+    { port, unit: rival.unit },
+  );
+}
+
+/**
+ * The unit about to serve `port` is enabled for boot, but a verdict says it starts there only when no socket unit of
+ * the host's will take the port first; otherwise it says which one wins and the command that retires it.
+ */
+function enableUnlessRivalled(config: LoadedConfig, port: number, out: Progress): BootEnablement {
+  const enabled = enableForBoot(config, port, out);
+  const rival: BootRival | undefined = findBootRivals([port]).find((r) => r.atBoot !== '');
+  if (rival === undefined || enabled.clause.includes('WARNING')) return enabled;
+  const { unit } = resolvePort(config, port);
+  return { ...enabled, clause: `; WARNING: ${unit} will not get port ${port} at boot: ${describeBootRival(rival)}` };
+}
 
 function runsUnits(config: LoadedConfig): boolean {
   return chooseSupervisor(config) === 'systemd';

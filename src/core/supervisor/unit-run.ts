@@ -1,7 +1,8 @@
 import { describeExit } from '../process/describe.ts';
 import { readLogTail } from '../process/log-tail.ts';
 import type { ProcessInfo } from '../procfs/types.ts';
-import { readFirstExitSince, readInvocationLines, readRunExit } from './journal.ts';
+import { ControlProcess, readFirstExitSince, readInvocationLines, readRunExit } from './journal.ts';
+import { describeStepExit } from './unit-steps.ts';
 import type { UnitStatus } from './systemctl.ts';
 
 // One run of a unit, as the start, the validation and a rollback see it: who it is, whether it is over, how it ended
@@ -41,9 +42,21 @@ export function describeUnitExit(
   const logged =
     app.startedAt !== undefined ? readFirstExitSince(app.unit, app.startedAt) : readRunExit(app.unit, app.invocationId);
   const now = status.lastExit;
-  const exit = logged ?? (now ? describeExit(now) : null);
+  const main = now ? (now.code !== null ? describeStepExit(now.code) : describeExit(now)) : null;
+  // A step before or beside the main process (ExecStartPre, a forking start) names what the main exit hides.
+  const exit = status.failedStep ?? nameControlProcess(logged, status.controlSteps) ?? main;
   const restarted = status.restarts > 0 ? `, and systemd restarted it ${status.restarts} time(s)` : '';
-  return `${exit ?? `stopped (${status.activeState}/${status.subState}, result ${status.result})`}${restarted}`;
+  const gaveUp =
+    status.result === 'start-limit-hit' ? `; systemd gave up after ${status.restarts} restart(s): start-limit-hit` : '';
+  const stopped = `stopped (${status.activeState}/${status.subState}, result ${status.result})`;
+  return `${exit ?? stopped}${restarted}${gaveUp}`;
+}
+
+/** "its control process exited …" as the journal says it, with the command when the unit has only one such step. */
+function nameControlProcess(logged: string | null, steps: string[]): string | null {
+  if (logged === null || !logged.startsWith(ControlProcess)) return logged;
+  const which = steps.length === 1 ? `its ${steps[0]}` : `${ControlProcess} (one of ${steps.join(', ')})`;
+  return steps.length === 0 ? logged : `${which}${logged.slice(ControlProcess.length)}`;
 }
 
 /** The app's last output for this start: its log file for a unit portproof wrote, the journal for the user's own. */
