@@ -231,10 +231,20 @@ function hostBinds(scratch: string): { host: string; container?: string; readOnl
     { host: scratch },
     { host: Repo, readOnly: true },
     { host: path.join(scratch, 'etc-nginx'), container: '/etc/nginx' },
+    // A host's state directory is on its disk (the container's own root is a tmpfs, which the hooks refuse).
+    { host: stateDisk(scratch), container: '/var/lib/portproof' },
     ...['/etc/pam.d', '/etc/security', '/etc/login.defs', '/etc/shadow', '/etc/default']
       .filter((file) => fs.existsSync(file))
       .map((file) => ({ host: file, readOnly: true })),
   ];
+}
+
+/** A directory on this machine's disk for /var/lib/portproof inside: root's, 0755, as the hooks require. */
+function stateDisk(scratch: string): string {
+  const dir = path.join(scratch, 'var-lib-portproof');
+  fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+  fs.chmodSync(dir, 0o755);
+  return dir;
 }
 
 /** What the packages' install left on a real host, then Debian's nginx started by its own unit. */
