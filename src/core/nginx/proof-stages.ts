@@ -44,7 +44,7 @@ export type ProbeJudgement =
 export type AcceptJudgement =
   | { kind: 'worker'; pid: number; address: string }
   | { kind: 'old-worker'; pid: number }
-  | { kind: 'stranger'; pids: number[] }
+  | { kind: 'stranger'; pids: number[]; inode: number }
   | { kind: 'not-on-host' };
 
 /** Decode: every sample's rows (the text may hold only the rows a reader kept, after the header line). */
@@ -149,7 +149,7 @@ export function judgeAcceptor(
   if (fresh !== undefined) return { kind: 'worker', pid: fresh, address: plain(socket.localAddress) };
   const old = pids.find((pid) => workers.old.has(pid));
   if (old !== undefined) return { kind: 'old-worker', pid: old };
-  return { kind: 'stranger', pids };
+  return { kind: 'stranger', pids, inode: socket.inode };
 }
 
 /**

@@ -50,23 +50,26 @@ const SendsPerProof = 5;
 /**
  * Prove that requests sent to `url` are accepted by a worker of `master` and forwarded over a connection whose other
  * end is the new tree's, on `port`. Throws NGINX_FAILED with the evidence when they go elsewhere: another process
- * or nginx answers the URL, a worker connects to another configured port, or no request is ever seen forwarded.
- * Returns `proved: false` only when nothing on this host answers the URL (nginx on another host: nothing to see).
+ * or nginx answers the URL, a worker connects to another configured port, or its workers forward no request at all
+ * (they open no connection). Returns `proved: false` only for what cannot be seen: nothing on this host answers the
+ * URL (nginx on another host), or every upstream connection closed before a sample of /proc could show it.
  */
 export async function proveRequestsReachTree(target: ProbeTarget): Promise<TrafficProof> {
   const shown = displayUrl(target.url);
   const ports = [target.port, ...target.others];
+  // Listed once per proof: only a reload starts workers or tree processes that matter, and one that exits holds nothing.
   const tree = new Set(listProcessTree(target.tree).map((p) => p.pid));
+  const workerList = listWorkers(target.master);
+  const old = new Set(workerList.filter((w) => target.oldWorkers?.has(`${w.pid}:${w.startTime}`)).map((w) => w.pid));
+  const fresh = new Set(workerList.map((w) => w.pid).filter((pid) => !old.has(pid)));
   let reached = 0;
   let sent = 0;
+  let unseen = 0;
   let listenersChecked = false;
   const maxSent = Math.max(SendsPerProof, target.requests * SendsPerProof);
   while (reached < target.requests && sent < maxSent) {
     sent += 1;
-    const workerList = listWorkers(target.master);
-    const old = new Set(workerList.filter((w) => target.oldWorkers?.has(`${w.pid}:${w.startTime}`)).map((w) => w.pid));
-    const fresh = new Set(workerList.map((w) => w.pid).filter((pid) => !old.has(pid)));
-    const seen = await sendProbe(target, { fresh, old }, ports);
+    const seen = await sendProbe(target, { fresh, old, tree }, ports);
     const { accepted, answer } = seen;
     if (accepted.kind === 'not-on-host') {
       const reason = `${shown} is not answered by a process on this host (nginx PID ${target.master.pid} runs here)`;
@@ -100,6 +103,13 @@ export async function proveRequestsReachTree(target: ProbeTarget): Promise<Traff
       throw missed(target, judged.link.appPort, why);
     }
     if (judged.kind === 'reached') reached += 1;
+    else if (seen.opened || links.length > 0) unseen += 1;
+  }
+  if (reached === 0 && unseen > 0) {
+    const reason =
+      `none of ${sent} requests' upstream connections could be observed (each closed within milliseconds: ` +
+      'upstream keep-alive lets nginx hold them)';
+    return { proved: false, reason };
   }
   if (reached === 0) {
     throw new HookError(
@@ -118,6 +128,8 @@ interface ProbeSeen {
   answer: Awaited<ReturnType<typeof probeOnce>>;
   end: ClientEnd;
   samples: SampleText[];
+  /** The accepting worker made a new socket while the request ran. */
+  opened: boolean;
 }
 
 /**
@@ -127,7 +139,7 @@ interface ProbeSeen {
  */
 async function sendProbe(
   target: ProbeTarget,
-  workers: { fresh: ReadonlySet<number>; old: ReadonlySet<number> },
+  workers: { fresh: ReadonlySet<number>; old: ReadonlySet<number>; tree: ReadonlySet<number> },
   ports: readonly number[],
 ): Promise<ProbeSeen> {
   let accepted: AcceptJudgement = { kind: 'not-on-host' };
@@ -141,33 +153,28 @@ async function sendProbe(
       clientAddress: client.localAddress,
       clientPort: client.localPort,
     };
-    accepted = judgeAcceptor(decodeCapture([sample]), clientEnd, workers);
+    const capture = decodeCapture([sample]);
+    accepted = judgeAcceptor(capture, clientEnd, workers);
     // Not accepted yet, or not on this host at all: the probe gives up waiting after a while.
     if (accepted.kind === 'not-on-host') return 'pending';
+    if (accepted.kind === 'stranger' && accepted.pids.length === 0) {
+      // Accepted between the fds read and the table read, or by a process that is not a worker: every process's
+      // fds are read for the one socket, while the connection is still open.
+      const { owners } = scanSocketOwners(new Set([accepted.inode]), '/proc');
+      const holders = new Map([[accepted.inode, new Set((owners.get(accepted.inode) ?? []).map((o) => o.pid))]]);
+      accepted = judgeAcceptor({ rows: capture.rows, holders }, clientEnd, workers);
+    }
     if (accepted.kind === 'worker') sampling = startSampling(accepted.pid, ports);
     return null;
   };
   const budget = Math.max(1000, Math.min(5000, target.untilMs - Date.now()));
   const answer = await probeOnce(target.url, budget, attribute, target.tls);
-  const samples = sampling ? await (sampling as { stop: () => Promise<SampleText[]> }).stop() : [];
-  const settled = accepted as AcceptJudgement;
-  if (settled.kind === 'stranger' && settled.pids.length === 0) accepted = findHolders(end);
-  if (settled.kind === 'worker') {
-    const treePids = listProcessTree(target.tree).map((p) => p.pid);
-    samples.push(takeSample([...workers.fresh, ...treePids], ports));
-  }
-  return { accepted, answer, end, samples };
-}
-
-/** The processes holding the server side of the probe's connection, found by scanning every process's fds. */
-function findHolders(end: ClientEnd): AcceptJudgement {
-  const sample = takeSample([], [end.serverPort, end.localPort]);
-  const clientEnd = { serverPort: end.serverPort, clientAddress: end.localAddress, clientPort: end.localPort };
-  const capture = decodeCapture([sample]);
-  const row = capture.rows.find((s) => s.localPort === end.serverPort && s.remotePort === end.localPort);
-  if (!row || row.inode === 0) return judgeAcceptor(capture, clientEnd, { fresh: new Set(), old: new Set() });
-  const { owners } = scanSocketOwners(new Set([row.inode]), '/proc');
-  return { kind: 'stranger', pids: (owners.get(row.inode) ?? []).map((o) => o.pid) };
+  const seen = sampling ? await (sampling as ReturnType<typeof startSampling>).stop() : null;
+  const samples = seen?.samples ?? [];
+  // Both ends at the last look: the new workers (a stray connection) and the tree (the other end of a kept one).
+  if ((accepted as AcceptJudgement).kind === 'worker')
+    samples.push(takeSample([...workers.fresh, ...workers.tree], ports));
+  return { accepted, answer, end, samples, opened: seen?.opened ?? false };
 }
 
 /** nginx.url is answered by a process that is not a worker of the configured master: evidence, not "not proved". */
