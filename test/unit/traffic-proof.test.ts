@@ -26,7 +26,10 @@ function hex(endpoint: string): string {
   const portHex = port.toString(16).toUpperCase().padStart(4, '0');
   if (!address.includes(':')) {
     const bytes = address.split('.').map(Number).reverse();
-    return `${bytes.map((b) => b.toString(16).padStart(2, '0')).join('').toUpperCase()}:${portHex}`;
+    return `${bytes
+      .map((b) => b.toString(16).padStart(2, '0'))
+      .join('')
+      .toUpperCase()}:${portHex}`;
   }
   // Only ::1 and :: are needed here: word 3 holds the 1 in its last byte, little-endian.
   const loopback = address === '::1';
@@ -42,8 +45,7 @@ function row(local: string, remote: string, state: string, inode: number): strin
 function sample(rows: string[][], fds: Record<number, number[]>): SampleText {
   const v4 = rows.filter((r) => !r[0]!.startsWith('['));
   const v6 = rows.filter((r) => r[0]!.startsWith('['));
-  const text = (list: string[][]) =>
-    [Header, ...list.map(([l, r, s, i]) => row(l!, r!, s!, Number(i)))].join('\n');
+  const text = (list: string[][]) => [Header, ...list.map(([l, r, s, i]) => row(l!, r!, s!, Number(i)))].join('\n');
   const links = new Map(Object.entries(fds).map(([pid, inodes]) => [Number(pid), inodes.map((i) => `socket:[${i}]`)]));
   return { tcp: text(v4), tcp6: text(v6), fds: links };
 }
