@@ -69,10 +69,16 @@ const cases: { name: string; samples: SampleText[]; verdict: string }[] = [
     verdict: `reached 8082 owner ${Tree}`,
   },
   {
-    name: 'no keep-alive, seen in flight: the app already closed its end (TIME_WAIT), accepted on its port',
+    name: 'no keep-alive, seen in flight: both ends open then, closed by the last look (accepted on the tree’s port)',
     samples: [
-      sample([['127.0.0.1:40002', '127.0.0.1:8082', Established, '502']], { [Worker]: [502] }),
-      sample([['127.0.0.1:8082', '127.0.0.1:40002', TimeWait, '0']], { [Worker]: [], [Tree]: [] }),
+      sample(
+        [
+          ['127.0.0.1:40002', '127.0.0.1:8082', Established, '502'],
+          ['127.0.0.1:8082', '127.0.0.1:40002', Established, '602'],
+        ],
+        { [Worker]: [502] },
+      ),
+      sample([], { [Worker]: [], [Tree]: [] }),
     ],
     verdict: 'reached 8082 owner none',
   },

@@ -5,7 +5,14 @@ import { readSocketLinks, readTcpText } from '../procfs/index.ts';
 import { portMarker } from '../procfs/net-tcp.ts';
 import type { SampleText } from './proof-stages.ts';
 
-/** One sample: the rows naming any of `ports` at either end, and the socket fds of `pids` (the gone left out). */
+/** A row in TIME_WAIT: both ends closed, no owner to join (a busy host keeps tens of thousands for a minute). */
+const TimeWaitRow = /^\s*\d+: \S+ \S+ 06 /;
+
+/**
+ * One sample: the rows naming any of `ports` at either end, and the socket fds of `pids` (the gone left out). TIME_WAIT
+ * rows are left out: no socket holds them, and a worker's open connection never has its other end in TIME_WAIT (that
+ * end has its FIN answered only once this one has closed).
+ */
 export function takeSample(pids: Iterable<number>, ports: readonly number[]): SampleText {
   const markers = ports.map(portMarker);
   const fds = new Map<number, string[]>();
@@ -14,7 +21,7 @@ export function takeSample(pids: Iterable<number>, ports: readonly number[]): Sa
     const links = readSocketLinks(pid, '/proc');
     if (links !== null) fds.set(pid, links);
   }
-  const text = readTcpText('/proc', (line) => markers.some((m) => line.includes(m)));
+  const text = readTcpText('/proc', (line) => markers.some((m) => line.includes(m)) && !TimeWaitRow.test(line));
   // And after: a socket made during the table's walk and still open now is held, and seen in the rows.
   for (const pid of fds.keys()) {
     const links = readSocketLinks(pid, '/proc');

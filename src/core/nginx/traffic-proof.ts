@@ -161,8 +161,12 @@ async function sendProbe(
       // Accepted between the fds read and the table read, or by a process that is not a worker: every process's
       // fds are read for the one socket, while the connection is still open.
       const { owners } = scanSocketOwners(new Set([accepted.inode]), '/proc');
-      const holders = new Map([[accepted.inode, new Set((owners.get(accepted.inode) ?? []).map((o) => o.pid))]]);
-      accepted = judgeAcceptor({ rows: capture.rows, holders }, clientEnd, workers);
+      const found = owners.get(accepted.inode) ?? [];
+      const holders = new Map([[accepted.inode, new Set(found.map((o) => o.pid))]]);
+      // A worker the master started after the list was read (one that crashed is replaced): still the master's.
+      const late = found.filter((o) => o.ppid === target.master.pid && !workers.old.has(o.pid)).map((o) => o.pid);
+      const known = { fresh: new Set([...workers.fresh, ...late]), old: workers.old };
+      accepted = judgeAcceptor({ rows: capture.rows, holders }, clientEnd, known);
     }
     if (accepted.kind === 'worker') sampling = startSampling(accepted.pid, ports);
     return null;
