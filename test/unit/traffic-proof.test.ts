@@ -17,7 +17,7 @@ import {
 // issue 24, laid out as /proc would show it during one probe, and what the proof must conclude.
 
 const Header = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode';
-const [Established, SynSent, TimeWait, Listen] = ['01', '02', '06', '0A'];
+const [Established, SynSent, TimeWait] = ['01', '02', '06'];
 
 /** The kernel's hex for an address:port (IPv4 one little-endian word, IPv6 four). */
 function hex(endpoint: string): string {
