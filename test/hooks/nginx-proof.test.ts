@@ -7,7 +7,7 @@ import { startHammer } from '../../src/lab/hammer.ts';
 import { waitForPort } from '../../src/lab/net.ts';
 import { ProxySettings, renderProxyServer, startNginx, type NginxLayout, type TestNginx } from '../../src/lab/nginx.ts';
 import { findFreePorts } from '../../src/lab/ports.ts';
-import { stopAll } from '../../src/lab/processes.ts';
+import { spawnTracked, stopAll } from '../../src/lab/processes.ts';
 import { httpGet, startApp } from '../support/app.ts';
 import {
   cleanUpHookTests,
@@ -411,6 +411,26 @@ describe('each request attributed by the socket owners at both ends, with the co
     expect(other.readInclude()).toContain(`:${b.green};`);
     expect(isAlive(legacy.pid)).toBe(true);
   }, 150_000);
+});
+
+describe('the master nginx.pidFile names, with the compiled hooks', () => {
+  it('a pid file naming a process that is not nginx: refused before the include is written', async () => {
+    const b = await bed(() => ({}));
+    const impostor = spawnTracked(['sleep', '300']);
+    const pidFile = path.join(b.stateDir, 'impostor.pid');
+    fs.writeFileSync(pidFile, `${impostor.pid}\n`);
+    const first = await deploy(b, 'v1', { nginx: { pidFile } });
+    report('nginx.pidFile naming a process that is not nginx', first.validate!);
+    expectVerdict(
+      first.validate!,
+      'ValidateService',
+      'FAILED',
+      `PID ${impostor.pid} is not an nginx master: it runs "sleep 300" (sleep)`,
+      `include ${b.nginx.includePath} left unchanged`,
+    );
+    expect(b.nginx.readInclude()).toContain(`:${b.green};`);
+    expect(isAlive(impostor.pid)).toBe(true);
+  });
 });
 
 describe('--check is a status command, with the compiled hooks', () => {

@@ -148,9 +148,17 @@ const cases: { name: string; samples: SampleText[]; verdict: string }[] = [
     verdict: `reached 8082 owner ${Tree}`,
   },
   {
-    name: 'the worker connects to the new port on another host (no other end here): not the new tree',
-    samples: [sample([['10.0.0.5:40006', '10.0.0.9:8082', Established, '506']], { [Worker]: [506] })],
+    name: 'the worker connects to the new port on another host (open in two samples, no other end here): elsewhere',
+    samples: [
+      sample([['10.0.0.5:40006', '10.0.0.9:8082', Established, '506']], { [Worker]: [506] }),
+      sample([['10.0.0.5:40006', '10.0.0.9:8082', Established, '506']], { [Worker]: [506] }),
+    ],
     verdict: 'elsewhere to an address whose other end is not a socket on this host',
+  },
+  {
+    name: 'open in one sample, its other end passed by the walk after it closed: not observed, not blamed',
+    samples: [sample([['127.0.0.1:40009', '127.0.0.1:8082', Established, '509']], { [Worker]: [509] })],
+    verdict: 'not-observed',
   },
   {
     name: 'the other end is held by a process outside the tree',

@@ -1,6 +1,7 @@
 // The proof's only readers: samples of /proc/net/tcp{,6} (the rows of the ports that matter) and of some processes'
 // socket fds, taken as text. proof-stages.ts decides over them.
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DefaultSampleGapMs } from '../defaults.ts';
 import { readSocketLinks, readTcpText } from '../procfs/index.ts';
 import { portMarker } from '../procfs/net-tcp.ts';
 import type { SampleText } from './proof-stages.ts';
@@ -52,7 +53,8 @@ export function startSampling(
       samples.push(sample);
       // Any socket the worker did not hold before: it opened a connection (upstream, or another client's).
       opened ||= (sample.fds.get(worker) ?? []).some((link) => !known.has(link));
-      await yieldToLoop();
+      // A breath between samples: a busy host needs the CPU for nginx and the app this loop is waiting on.
+      await sleep(DefaultSampleGapMs);
     }
   })();
   return {

@@ -30,8 +30,8 @@ export interface UpstreamLink {
   peerInode: number | null;
   /** The pids holding the other end (empty when it was closed or not yet accepted when looked at). */
   peerHolders: number[];
-  /** Seen established at least once (a connection still being made has no other end to find yet). */
-  established: boolean;
+  /** Samples that saw it established: a table walk is not atomic, so one sample may miss an end that closed meanwhile. */
+  established: number;
 }
 
 /** The verdict on one request sent through nginx. */
@@ -86,7 +86,7 @@ export function joinWorkerUpstreams(capture: DecodedCapture, worker: number, por
     // The other end's socket: an accepted one has an inode; in the accept queue or closed it has none.
     const peerInode = peers.find((p) => p.inode !== 0)?.inode ?? (peers.length > 0 ? 0 : null);
     const known = links.get(row.inode);
-    const established = row.state === TcpEstablished || (known?.established ?? false);
+    const established = (known?.established ?? 0) + (row.state === TcpEstablished ? 1 : 0);
     if (known && (known.peerInode ?? 0) !== 0) {
       known.established = established;
       continue;
@@ -112,8 +112,9 @@ export function joinWorkerUpstreams(capture: DecodedCapture, worker: number, por
 export function judgeProbe(links: readonly UpstreamLink[], port: number, tree: ReadonlySet<number>): ProbeJudgement {
   for (const link of links) {
     if (link.appPort !== port) return { kind: 'elsewhere', link, why: `to port ${link.appPort}` };
-    // Still connecting when seen, and gone before the next look: nothing to join, nothing claimed.
-    if (link.peerInode === null && !link.established) continue;
+    // No other end seen: the walk passed its row after it closed, or it is elsewhere. Only a connection seen open in
+    // two samples with no other end on this host in either is elsewhere; one look is "not observed".
+    if (link.peerInode === null && link.established < 2) continue;
     if (link.peerInode === null)
       return { kind: 'elsewhere', link, why: 'to an address whose other end is not a socket on this host' };
     const strangers = link.peerHolders.filter((pid) => !tree.has(pid));
