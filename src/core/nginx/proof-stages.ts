@@ -30,7 +30,7 @@ export interface UpstreamLink {
   peerInode: number | null;
   /** The pids holding the other end (empty when it was closed or not yet accepted when looked at). */
   peerHolders: number[];
-  /** Samples that saw it established: a table walk is not atomic, so one sample may miss an end that closed meanwhile. */
+  /** Samples that saw it established: a table walk is not atomic, one may miss an end that closed meanwhile. */
   established: number;
 }
 

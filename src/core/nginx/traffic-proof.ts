@@ -57,7 +57,7 @@ const SendsPerProof = 5;
 export async function proveRequestsReachTree(target: ProbeTarget): Promise<TrafficProof> {
   const shown = displayUrl(target.url);
   const ports = [target.port, ...target.others];
-  // Listed once per proof: only a reload starts workers or tree processes that matter, and one that exits holds nothing.
+  // Listed once per proof: only a reload starts the workers that matter, and one that exits holds nothing.
   const tree = new Set(listProcessTree(target.tree).map((p) => p.pid));
   const workerList = listWorkers(target.master);
   const old = new Set(workerList.filter((w) => target.oldWorkers?.has(`${w.pid}:${w.startTime}`)).map((w) => w.pid));
@@ -93,13 +93,14 @@ export async function proveRequestsReachTree(target: ProbeTarget): Promise<Traff
     const capture = decodeCapture(seen.samples);
     const stray = findStrayUpstreams(capture, fresh, target.others)[0];
     if (stray) {
-      const why = `nginx worker PID ${stray.pid} (started by the reload) holds a connection to it (${stray.link.tuple})`;
+      const why = `nginx worker PID ${stray.pid} (started by the reload) holds a connection to it: ${stray.link.tuple}`;
       throw missed(target, stray.link.appPort, why);
     }
     const links = joinWorkerUpstreams(capture, accepted.pid, ports);
     const judged = judgeProbe(links, target.port, tree);
     if (judged.kind === 'elsewhere') {
-      const why = `request ${sent} went over worker PID ${accepted.pid}'s connection ${judged.link.tuple} ${judged.why}`;
+      const over = `worker PID ${accepted.pid}'s connection ${judged.link.tuple}`;
+      const why = `request ${sent} went over ${over} ${judged.why}`;
       throw missed(target, judged.link.appPort, why);
     }
     if (judged.kind === 'reached') reached += 1;
