@@ -150,7 +150,9 @@ describe('nginx must read the include, with the compiled hooks', () => {
     const dir = path.join(b.nginx.prefix, 'conf/conf.d');
     fs.mkdirSync(dir);
     const first = await deploy(b, 'v1', { nginx: { include: path.join(dir, 'service-url.inc') } });
-    expectVerdict(first.validate!, 'ValidateService', 'OK', `nginx now → ${b.blue}: 3 of 3 requests through nginx`);
+    // No upstream keep-alive here: each request's connection may close before /proc shows it ("not observed").
+    const proof = `(: \\d of \\d requests through nginx reached| \\(not proved that requests reach it: none of \\d+)`;
+    expectVerdict(first.validate!, 'ValidateService', 'OK', new RegExp(`nginx now → ${b.blue}${proof}`));
     expect(await served(`${b.nginx.url}/`)).toContain('version=v1');
   });
 });
@@ -318,7 +320,7 @@ ${renderProxyServer(other, include)}`,
       const result = await hammer.stop();
       expect(result.failed, JSON.stringify(result.failures)).toBe(0);
       expect(await served(`${b.nginx.url}/`)).toContain('version=v2');
-    });
+    }, 150_000);
   }
 });
 
