@@ -53,6 +53,9 @@ export const DefaultSystemctlTimeoutMs = 30_000;
 /** How long systemd waits before restarting a crashed app: long enough for a start hook to see the first exit. */
 export const DefaultRestartDelaySec = 5;
 
+/** Between two samples of /proc while a request runs through nginx: enough to leave nginx and the app the CPU. */
+export const DefaultSampleGapMs = 1;
+
 /** Requests sent through nginx after a switch, each of which must be seen reaching the new app. */
 export const DefaultProofRequests = 3;
 

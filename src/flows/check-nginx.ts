@@ -1,10 +1,9 @@
 // --check's look at the running nginx (blue/green): the master from the pid file is alive and is nginx, it has
 // workers, and one request through nginx.url reaches the live port's process tree, attributed as the switch's proof.
-import fs from 'node:fs';
-import path from 'node:path';
 import { HookError } from '../core/errors.ts';
 import { listWorkers, readNginxMaster } from '../core/nginx/master.ts';
-import { proveTraffic } from '../core/nginx/traffic-proof.ts';
+import { judgeMaster } from '../core/nginx/proof-stages.ts';
+import { proveRequestsReachTree } from '../core/nginx/traffic-proof.ts';
 import type { ProcessInfo } from '../core/procfs/types.ts';
 import type { AppState } from '../core/state/state.ts';
 import type { HookContext } from '../runner/context.ts';
@@ -41,8 +40,9 @@ export async function inspectRunningNginx(
   const running = readNginxMaster(nginx.pidFile);
   if ('problem' in running) return { ...base, problem: running.problem };
   const { master } = running;
-  const notNginx = describeNotNginx(master);
-  if (notNginx !== null) return { ...base, masterPid: master.pid, problem: notNginx };
+  // The same rule as the switch's: a pid file naming another program is no nginx to check.
+  const notNginx = judgeMaster(master);
+  if (notNginx !== null) return { ...base, masterPid: master.pid, problem: `nginx.pidFile names ${notNginx}` };
   const workers = listWorkers(master).length;
   const known = { ...base, masterPid: master.pid, workers };
   if (workers === 0) return { ...known, problem: `nginx master PID ${master.pid} has no worker processes` };
@@ -60,31 +60,15 @@ export async function inspectRunningNginx(
   }
 }
 
-/**
- * One request through nginx.url, attributed to the live tree by the switch's proof. Kept in this one function: the
- * proof's entry point is being rewritten (attribution by socket owner), and --check follows whatever it becomes.
- */
+/** One request through nginx.url, attributed to the live tree by the switch's proof (by the socket owner at both ends). */
 async function probeThroughNginx(ctx: HookContext, master: ProcessInfo, live: LiveTarget): Promise<string> {
   const nginx = ctx.config.nginx!;
   const others = ctx.config.ports.filter((p) => p !== live.port);
   const untilMs = Math.min(Date.now() + 5000, ctx.deadline.at);
-  const plan = { url: nginx.url!, tls: nginx.tls, master, oldWorkers: new Set<string>(), files: null };
-  const proof = await proveTraffic({ ...plan, port: live.port, tree: live.tree, others, requests: 1, untilMs });
+  const target = { url: nginx.url!, tls: nginx.tls, master, port: live.port, tree: live.tree, others };
+  const proof = await proveRequestsReachTree({ ...target, requests: 1, untilMs });
   if (proof.proved) return `${proof.requests} of ${proof.requests} requests through nginx reached PID ${proof.pid}`;
   return `not proved: ${proof.reason}`;
-}
-
-/** Why the pid file's process is not an nginx master (its executable or name says otherwise), or null. */
-function describeNotNginx(master: ProcessInfo): string | null {
-  let exe = '';
-  try {
-    exe = fs.readlinkSync(`/proc/${master.pid}/exe`);
-  } catch {
-    // Not root, or gone this instant: the kernel's name for it is the evidence left.
-  }
-  const named = (name: string) => /^nginx/.test(path.basename(name.replace(/ \(deleted\)$/, '')));
-  if (named(exe) || named(master.comm)) return null;
-  return `the nginx pid file names PID ${master.pid} (${exe || master.comm}), which is not nginx`;
 }
 
 /** The report's lines for a person: the master and its workers, the probe, an unsettled switch. */

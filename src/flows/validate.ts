@@ -266,9 +266,7 @@ async function switchTraffic(
   const plan = { port, tree: inputs.tree, files: inputs.files, untilMs: ctx.deadline.at, ...hooks };
   const proof = await switchNginx(ctx.config.nginx, ctx.config.ports, plan, ctx.out);
   ctx.log.info({ port, proof }, 'switched');
-  const proved = proof.proved
-    ? `: ${proof.requests} of ${proof.requests} requests through nginx reached PID ${proof.pid}`
-    : ` (not proved that requests reach it: ${proof.reason})`;
+  const proved = proof.proved ? `: ${describeReached(proof)}` : ` (not proved that requests reach it: ${proof.reason})`;
   return `; nginx now → ${port}${proved}${describePrevious(state, previous)}`;
 }
 
@@ -280,6 +278,13 @@ function clearSwitchMark(appDir: string): void {
     // A mark left behind is checked against nginx by the next hook and --check: nginx serving the include as the
     // state records it reads as settled, so a stale mark costs a line, never a refusal.
   }
+}
+
+/** "3 of 3 requests through nginx reached PID 5120", saying how many more were sent but not seen (no keep-alive). */
+function describeReached(proof: { requests: number; sent: number; pid: number }): string {
+  const unseen = proof.sent - proof.requests;
+  const more = unseen > 0 ? ` (${unseen} more sent, not observed: their upstream connections closed unseen)` : '';
+  return `${proof.requests} of ${proof.requests} requests through nginx reached PID ${proof.pid}${more}`;
 }
 
 /** "(previous 8081 kept for rollback)" only while the process recorded there still runs and owns its port. */

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { formatDuration } from '../config/duration.ts';
 import { displayUrl } from '../config/secrets.ts';
 import type { LoadedConfig } from '../config/load.ts';
@@ -12,7 +13,9 @@ import { readIncludeFile, restoreIncludeFile, writeIncludeFile, type IncludeFile
 import { oldWorkersStoppedAccepting, readNginxMaster, readWorkerKeys } from './master.ts';
 import { DefaultMinRestoreMs, DefaultProofRequests } from '../defaults.ts';
 import type { NginxFiles } from './loaded-files.ts';
-import { proveTraffic, type TrafficProof } from './traffic-proof.ts';
+import { proveRequestsReachTree, type TrafficProof } from './traffic-proof.ts';
+import { findDirectRoutes, refuseDirectRoutes } from './direct-routes.ts';
+import { compareRunningConfig, judgeMaster } from './proof-stages.ts';
 
 type NginxConfig = NonNullable<LoadedConfig['nginx']>;
 
@@ -49,9 +52,22 @@ export async function switchNginx(
   const include = readIncludeForSwitch(nginx.include, port);
   const reading = readIncludeText(include.bytes?.toString('latin1') ?? '', compileLinePattern(nginx.line), ports);
   if (reading.kind === 'unknown') throw includeRefusal(nginx.include, reading);
+  // Before any traffic: a route nginx's config sends to a configured port by number is one no switch moves.
+  if (plan.files) {
+    const skip = includeNames(plan.files, [nginx.include, include.target]);
+    const refusal = refuseDirectRoutes(findDirectRoutes(plan.files, ports, skip), port);
+    if (refusal) throw new HookError('NGINX_FAILED', refusal, { port });
+  }
   const running = readNginxMaster(nginx.pidFile);
   if ('problem' in running)
     throw new HookError('NGINX_FAILED', `${running.problem}; include ${nginx.include} left unchanged`, { port });
+  // The pid file must name an nginx master running the config nginx.test checks: a reload of anything else proves
+  // nothing about what users are served.
+  const wrong = judgeMaster(running.master) ?? compareRunningConfig(running.master.command, nginx.test);
+  if (wrong) {
+    const message = `${wrong} (nginx.pidFile ${nginx.pidFile}); include ${nginx.include} left unchanged`;
+    throw new HookError('NGINX_FAILED', message, { port });
+  }
   const next = reading.kind === 'live' ? rewriteIncludePort(reading, port) : renderInclude(nginx.line, port);
   const where = include.target === nginx.include ? nginx.include : `${nginx.include} → ${include.target}`;
   out.begin(`Switching nginx to port ${port}: writing ${where}`);
@@ -114,8 +130,23 @@ async function applyInclude(
   if (!nginx.url) return { proved: false, reason: 'no nginx.url to send requests through' };
   // The URL as printed and logged: a password in it is shown as ***.
   out.begin(`Proving requests through ${displayUrl(nginx.url)} reach PID ${plan.tree.pid}`);
-  const requests = DefaultProofRequests;
-  return proveTraffic({ ...plan, url: nginx.url, tls: nginx.tls, master, oldWorkers, requests });
+  const { port, others, tree } = plan;
+  const target = { url: nginx.url, tls: nginx.tls, master, port, others, tree, oldWorkers, untilMs };
+  return proveRequestsReachTree({ ...target, requests: DefaultProofRequests });
+}
+
+/** The names nginx -T gives the include (as configured, or its link's target, or any path that resolves to it). */
+function includeNames(files: NginxFiles, names: string[]): Set<string> {
+  const real = (file: string) => {
+    try {
+      return fs.realpathSync(file);
+    } catch {
+      // Gone since nginx -T listed it: it is not the include.
+      return file;
+    }
+  };
+  const wanted = new Set(names.map(real));
+  return new Set([...files.keys()].filter((file) => names.includes(file) || wanted.has(real(file))));
 }
 
 /**

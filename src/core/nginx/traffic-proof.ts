@@ -1,222 +1,227 @@
-// After a switch: requests sent through nginx reach the new app, seen in /proc/net/tcp from both ends of loopback.
+// Requests sent through nginx reach the new app, attributed by socket owner at both ends of each connection.
 import { displayUrl } from '../config/secrets.ts';
 import { HookError } from '../errors.ts';
-import { probeOnce } from '../health/probe.ts';
+import { probeOnce, type ClientEnd } from '../health/probe.ts';
 import type { TlsSettings } from '../health/tls.ts';
-import { readSocketFds, readTcpSockets } from '../procfs/index.ts';
-import { listWorkers } from './master.ts';
-import { portMarker, TcpEstablished, TcpListen, TcpSynRecv, TcpTimeWait } from '../procfs/net-tcp.ts';
+import { describeProcess } from '../process/describe.ts';
+import { findListeners, listProcessTree, readProcessInfo } from '../procfs/index.ts';
+import { scanSocketOwners } from '../procfs/owners.ts';
 import type { ProcessInfo } from '../procfs/types.ts';
-import type { NginxFiles } from './loaded-files.ts';
-import { describeDirectRoutes } from './direct-routes.ts';
+import { listWorkers } from './master.ts';
+import { startSampling, takeSample } from './proof-capture.ts';
+import {
+  decodeCapture,
+  findForeignAcceptors,
+  findStrayUpstreams,
+  joinWorkerUpstreams,
+  judgeAcceptor,
+  judgeProbe,
+  type AcceptJudgement,
+  type SampleText,
+} from './proof-stages.ts';
 
-/** What the requests through nginx showed: every one reached the new app, or why that could not be told. */
-export type TrafficProof = { proved: true; requests: number; pid: number } | { proved: false; reason: string };
+/** What the requests through nginx showed: requests seen reaching the new app, or why nothing could be seen. */
+export type TrafficProof =
+  | { proved: true; requests: number; sent: number; pid: number }
+  | { proved: false; reason: string };
 
-/** What a proof needs: the URL through nginx, who runs nginx now, and the app it must reach. */
-export interface ProofPlan {
+/** What one proof needs: the URL through nginx, the master that must answer it, and the tree it must reach. */
+export interface ProbeTarget {
   url: string;
   tls?: TlsSettings;
+  /** The configured nginx master (nginx.pidFile): only its workers may answer nginx.url. */
   master: ProcessInfo;
-  /** "pid:startTime" of the workers that ran the old config. */
-  oldWorkers: Set<string>;
-  /** The port switched to; the tree owns every listener on it (proved before the switch). */
+  /** The port nginx must forward to; the tree owns every listener on it (proved before). */
   port: number;
-  tree: ProcessInfo;
-  /** The other configured ports: requests must not reach them. */
+  /** The other configured ports: nothing nginx forwards may reach them. */
   others: readonly number[];
+  /** The new process (under systemd, its unit's cgroup is the tree). */
+  tree: ProcessInfo;
+  /** How many requests must be seen reaching the tree (3 after a switch, 1 for a status check). */
   requests: number;
   untilMs: number;
-  /** nginx -T's files, to name a location that proxies to a port directly. */
-  files: NginxFiles | null;
+  /** "pid:startTime" of the workers before a reload: they must not take the requests. None outside a switch. */
+  oldWorkers?: ReadonlySet<string>;
 }
 
-/** One loopback connection to a configured port, as its two ends show it (a closed end is absent). */
-interface Upstream {
-  appPort: number;
-  /** The socket on the proxy's side (0 when it is closed or in TIME_WAIT). */
-  proxyInode: number;
-  /** The sockets of its ends that are open (not TIME_WAIT), by inode. */
-  open: Set<number>;
-  /** Connecting or established at either end: in use, not closing. */
-  live: boolean;
-  /** What is left of its TIME_WAIT (0 when no end is in TIME_WAIT). */
-  timeWait: number;
-}
+/** Requests sent (at most) per request that must be seen: an upstream connection without keep-alive can be missed. */
+const SendsPerProof = 5;
 
 /**
- * Send `requests` GETs through nginx, one at a time, and for each find the worker that accepted it and the
- * upstream connections that appeared or that worker holds: a request counts when a connection to the new port
- * appeared while it ran or its worker holds one (upstream keep-alive), and the worker is one the reload started.
- * Any connection a new worker holds to another configured port, or a request seen reaching only another one,
- * fails the proof: the switch is then undone by the caller. A connection that closed leaves a TIME_WAIT on one
- * side for a minute, so a request served over a short-lived connection is still seen after its answer.
+ * Prove that requests sent to `url` are accepted by a worker of `master` and forwarded over a connection whose other
+ * end is the new tree's, on `port`. Throws NGINX_FAILED with the evidence when they go elsewhere: another process
+ * or nginx answers the URL, a worker connects to another configured port, or its workers forward no request at all
+ * (they open no connection). Returns `proved: false` only for what cannot be seen: nothing on this host answers the
+ * URL (nginx on another host), or every upstream connection closed before a sample of /proc could show it.
  */
-export async function proveTraffic(plan: ProofPlan): Promise<TrafficProof> {
-  const shown = displayUrl(plan.url);
-  const ports = [plan.port, ...plan.others];
-  // Each snapshot is the next request's "before": with tens of thousands of TIME_WAIT rows, every read counts.
-  let after = snapshotUpstreams(ports);
-  for (let request = 1; request <= plan.requests; request += 1) {
-    const before = after;
-    const accepted: { worker: ProcessInfo | null; stranger: string | null } = { worker: null, stranger: null };
-    // Listed once for the request: only a reload starts workers, and one that exits meanwhile holds no socket.
-    const workerList = listWorkers(plan.master);
-    const budget = Math.max(1000, Math.min(5000, plan.untilMs - Date.now()));
-    const answer = await probeOnce(
-      plan.url,
-      budget,
-      (end) => findAcceptingWorker(plan.master, workerList, end, accepted),
-      plan.tls,
-    );
-    after = snapshotUpstreams(ports);
-    const { sockets: workers, oldAlive } = readWorkerSockets(workerList, plan.oldWorkers);
-    const strayed = [...after.values()].find((u) => u.appPort !== plan.port && workers.get(u.proxyInode)?.fresh);
-    if (strayed) {
-      const worker = workers.get(strayed.proxyInode)!.pid;
-      throw missed(
-        plan,
-        strayed.appPort,
-        `nginx worker PID ${worker} (started by the reload) holds a connection to it`,
-      );
+export async function proveRequestsReachTree(target: ProbeTarget): Promise<TrafficProof> {
+  const shown = displayUrl(target.url);
+  const ports = [target.port, ...target.others];
+  // Listed once per proof: only a reload starts the workers that matter, and one that exits holds nothing.
+  const tree = new Set(listProcessTree(target.tree).map((p) => p.pid));
+  const workerList = listWorkers(target.master);
+  const old = new Set(workerList.filter((w) => target.oldWorkers?.has(`${w.pid}:${w.startTime}`)).map((w) => w.pid));
+  const fresh = new Set(workerList.map((w) => w.pid).filter((pid) => !old.has(pid)));
+  let reached = 0;
+  let sent = 0;
+  let unseen = 0;
+  let listenersChecked = false;
+  const maxSent = Math.max(SendsPerProof, target.requests * SendsPerProof);
+  while (reached < target.requests && sent < maxSent) {
+    sent += 1;
+    const seen = await sendProbe(target, { fresh, old, tree }, ports);
+    const { accepted, answer } = seen;
+    if (accepted.kind === 'not-on-host') {
+      const reason = `${shown} is not answered by a process on this host (nginx PID ${target.master.pid} runs here)`;
+      return { proved: false, reason };
+    }
+    if (accepted.kind === 'stranger') throw answeredByStranger(target, accepted.pids, seen.end.serverPort);
+    if (accepted.kind === 'old-worker') {
+      const why = `request ${sent} was taken by worker PID ${accepted.pid} of the old config`;
+      throw missed(target, target.others[0] ?? target.port, why);
+    }
+    if (!listenersChecked) {
+      // Another master's workers (a half-done binary upgrade) take connections from the same listening socket.
+      assertOnlyMasterAccepts(target, seen.end.serverPort, accepted.address);
+      listenersChecked = true;
     }
     if (answer.error !== null || answer.status === null || answer.status < 200 || answer.status >= 300) {
       const what = answer.error !== null ? answer.error : `HTTP ${answer.status}`;
-      throw new HookError(
-        'NGINX_FAILED',
-        `probe through nginx failed: ${shown} answered ${what}${explainRoutes(plan)}`,
-        { url: shown, status: answer.status ?? undefined },
-      );
+      const message = `probe through nginx failed: ${shown} answered ${what}`;
+      throw new HookError('NGINX_FAILED', message, { url: shown, status: answer.status ?? undefined });
     }
-    if (accepted.stranger !== null) return { proved: false, reason: accepted.stranger };
-    if (accepted.worker === null) {
-      const reason = `${shown} is not answered by the nginx on this host (PID ${plan.master.pid})`;
-      return { proved: false, reason };
+    const capture = decodeCapture(seen.samples);
+    const stray = findStrayUpstreams(capture, fresh, target.others)[0];
+    if (stray) {
+      const why = `nginx worker PID ${stray.pid} (started by the reload) holds a connection to it: ${stray.link.tuple}`;
+      throw missed(target, stray.link.appPort, why);
     }
-    const worker = accepted.worker.pid;
-    if (plan.oldWorkers.has(`${worker}:${accepted.worker.startTime}`)) {
-      throw missed(plan, plan.others[0]!, `request ${request} was taken by worker PID ${worker} of the old config`);
+    const links = joinWorkerUpstreams(capture, accepted.pid, ports);
+    const judged = judgeProbe(links, target.port, tree);
+    if (judged.kind === 'elsewhere') {
+      const over = `worker PID ${accepted.pid}'s connection ${judged.link.tuple}`;
+      const why = `request ${sent} went over ${over} ${judged.why}`;
+      throw missed(target, judged.link.appPort, why);
     }
-    const appeared = [...after].filter(([id, u]) => isNew(u, before.get(id))).map(([, u]) => u);
-    const held = [...after.values()].filter((u) => workers.get(u.proxyInode)?.pid === worker);
-    const reached = [...appeared, ...held].some((u) => u.appPort === plan.port);
-    const elsewhere = appeared.find((u) => u.appPort !== plan.port && !workers.get(u.proxyInode));
-    if (!reached && elsewhere)
-      throw missed(plan, elsewhere.appPort, `request ${request} of ${plan.requests} went there`);
-    // A worker of the old config still finishing its requests may open connections to the old port meanwhile.
-    if (elsewhere && !oldAlive) {
-      throw missed(plan, elsewhere.appPort, 'a connection to it appeared after every old worker had exited');
-    }
-    if (!reached) {
-      throw new HookError(
-        'NGINX_FAILED',
-        `nginx answered ${shown} (HTTP ${answer.status}) without forwarding it to port ${plan.port}: ` +
-          `no connection to the port from worker PID ${worker}; nginx.url may be served by another server or ` +
-          `location than the one that reads the include${explainRoutes(plan)}`,
-        { url: shown },
-      );
-    }
+    if (judged.kind === 'reached') reached += 1;
+    else if (seen.opened || links.length > 0) unseen += 1;
   }
-  return { proved: true, requests: plan.requests, pid: plan.tree.pid };
+  if (reached === 0 && unseen > 0) {
+    const reason =
+      `none of ${sent} requests' upstream connections could be observed (each closed within milliseconds: ` +
+      'upstream keep-alive lets nginx hold them)';
+    return { proved: false, reason };
+  }
+  if (reached === 0) {
+    throw new HookError(
+      'NGINX_FAILED',
+      `nginx answered ${shown} but none of ${sent} requests was seen forwarded to port ${target.port}: the workers ` +
+        `that took them held no connection to it; nginx.url may be served by another server or location than the ` +
+        'one that reads the include',
+      { url: shown },
+    );
+  }
+  return { proved: true, requests: reached, sent, pid: target.tree.pid };
 }
 
-function missed(plan: ProofPlan, port: number, evidence: string): HookError {
+interface ProbeSeen {
+  accepted: AcceptJudgement;
+  answer: Awaited<ReturnType<typeof probeOnce>>;
+  end: ClientEnd;
+  samples: SampleText[];
+  /** The accepting worker made a new socket while the request ran. */
+  opened: boolean;
+}
+
+/**
+ * One GET through nginx: once the connection is accepted, who took it (the row of its server side and the workers'
+ * fds); while it runs, samples of that worker and the configured ports; at the end, the tree's and all new workers'
+ * fds, so both ends of each connection can be joined.
+ */
+async function sendProbe(
+  target: ProbeTarget,
+  workers: { fresh: ReadonlySet<number>; old: ReadonlySet<number>; tree: ReadonlySet<number> },
+  ports: readonly number[],
+): Promise<ProbeSeen> {
+  let accepted: AcceptJudgement = { kind: 'not-on-host' };
+  let sampling: ReturnType<typeof startSampling> | null = null;
+  let end: ClientEnd = { serverPort: 0, localAddress: '', localPort: 0 };
+  const attribute = (client: ClientEnd): 'pending' | null => {
+    end = client;
+    const sample = takeSample([...workers.fresh, ...workers.old], [client.serverPort, client.localPort]);
+    const clientEnd = {
+      serverPort: client.serverPort,
+      clientAddress: client.localAddress,
+      clientPort: client.localPort,
+    };
+    const capture = decodeCapture([sample]);
+    accepted = judgeAcceptor(capture, clientEnd, workers);
+    // Not accepted yet, or not on this host at all: the probe gives up waiting after a while.
+    if (accepted.kind === 'not-on-host') return 'pending';
+    if (accepted.kind === 'stranger' && accepted.pids.length === 0) {
+      // Accepted between the fds read and the table read, or by a process that is not a worker: every process's
+      // fds are read for the one socket, while the connection is still open.
+      const { owners } = scanSocketOwners(new Set([accepted.inode]), '/proc');
+      const found = owners.get(accepted.inode) ?? [];
+      const holders = new Map([[accepted.inode, new Set(found.map((o) => o.pid))]]);
+      // A worker the master started after the list was read (one that crashed is replaced): still the master's.
+      const late = found.filter((o) => o.ppid === target.master.pid && !workers.old.has(o.pid)).map((o) => o.pid);
+      const known = { fresh: new Set([...workers.fresh, ...late]), old: workers.old };
+      accepted = judgeAcceptor({ rows: capture.rows, holders }, clientEnd, known);
+    }
+    if (accepted.kind === 'worker') sampling = startSampling(accepted.pid, ports);
+    return null;
+  };
+  const budget = Math.max(1000, Math.min(5000, target.untilMs - Date.now()));
+  const answer = await probeOnce(target.url, budget, attribute, target.tls);
+  const seen = sampling ? await (sampling as ReturnType<typeof startSampling>).stop() : null;
+  const samples = seen?.samples ?? [];
+  // Both ends at the last look: the new workers (a stray connection) and the tree (the other end of a kept one).
+  if ((accepted as AcceptJudgement).kind === 'worker')
+    samples.push(takeSample([...workers.fresh, ...workers.tree], ports));
+  return { accepted, answer, end, samples, opened: seen?.opened ?? false };
+}
+
+/** nginx.url is answered by a process that is not a worker of the configured master: evidence, not "not proved". */
+function answeredByStranger(target: ProbeTarget, pids: number[], port: number): HookError {
+  const who = pids.map((pid) => describeHolder(pid)).join(', ') || 'a process whose fds cannot be read';
   return new HookError(
     'NGINX_FAILED',
-    `nginx still sends requests to port ${port} after the switch to ${plan.port}: ${evidence}` +
-      explainRoutes(plan, port),
-    { port: plan.port },
+    `${displayUrl(target.url)} is answered by ${who}, not by a worker of the nginx master PID ${target.master.pid} ` +
+      `that was reloaded: users on port ${port} may not get the switch`,
+    { url: displayUrl(target.url) },
   );
 }
 
-/** "; its location / (FILE line N) proxies there directly: …" when nginx -T shows one, else nothing. */
-function explainRoutes(plan: ProofPlan, port?: number): string {
-  if (plan.files === null) return '';
-  const routes = (port === undefined ? plan.others : [port]).flatMap((p) => describeDirectRoutes(plan.files!, p));
-  return routes.length > 0 ? `; ${routes.slice(0, 2).join('; ')}` : '';
-}
-
-/**
- * The attribution hook of the probe: names the nginx worker that accepted the request's connection, or says the
- * connection reached something else; 'pending' until it is accepted.
- */
-function findAcceptingWorker(
-  master: ProcessInfo,
-  workers: ProcessInfo[],
-  end: { serverPort: number; localAddress: string; localPort: number },
-  accepted: { worker: ProcessInfo | null; stranger: string | null },
-): string | null | 'pending' {
-  const [server, client] = [portMarker(end.serverPort), portMarker(end.localPort)];
-  const socket = readTcpSockets('/proc', (line) => line.includes(server) && line.includes(client)).find(
-    (s) =>
-      s.localPort === end.serverPort &&
-      s.remotePort === end.localPort &&
-      plain(s.remoteAddress) === plain(end.localAddress) &&
-      s.inode !== 0,
+/** Every listener that takes connections on the probe's address and port must be the configured master's. */
+function assertOnlyMasterAccepts(target: ProbeTarget, port: number, address: string): void {
+  const nginxTree = new Set(listProcessTree(target.master).map((p) => p.pid));
+  const { listeners } = findListeners(port);
+  const shaped = listeners.map((l) => ({ ...l, owners: l.owners.map((o) => o.pid) }));
+  const foreign = findForeignAcceptors(shaped, address, nginxTree);
+  if (foreign.length === 0) return;
+  const who = foreign.map((pid) => describeHolder(pid)).join(', ');
+  throw new HookError(
+    'NGINX_FAILED',
+    `port ${port} (nginx.url) is also accepted on by ${who}, outside the nginx master PID ` +
+      `${target.master.pid} that was reloaded: some users are served by a config this switch did not change`,
+    { url: displayUrl(target.url) },
   );
-  // Not accepted yet (or not on this host at all: the probe gives up waiting, and the proof is not made).
-  if (socket === undefined) return 'pending';
-  const worker = workers.find((w) => {
-    const fds = readSocketFds(w.pid, '/proc');
-    return !('skip' in fds) && fds.sockets.has(socket.inode);
-  });
-  if (worker) accepted.worker = worker;
-  else accepted.stranger = `nginx.url is answered on this host by a process that is not a worker of PID ${master.pid}`;
-  return null;
 }
 
-/** Connections to the configured ports, by "port|client address:port", the same key from either end. */
-function snapshotUpstreams(ports: readonly number[]): Map<string, Upstream> {
-  const upstreams = new Map<string, Upstream>();
-  const markers = ports.map(portMarker);
-  for (const socket of readTcpSockets('/proc', (line) => markers.some((m) => line.includes(m)))) {
-    if (socket.state === TcpListen) continue;
-    const appSide = ports.includes(socket.localPort);
-    const proxySide = !appSide && ports.includes(socket.remotePort);
-    if (!appSide && !proxySide) continue;
-    const appPort = appSide ? socket.localPort : socket.remotePort;
-    const client = appSide
-      ? `${plain(socket.remoteAddress)}:${socket.remotePort}`
-      : `${plain(socket.localAddress)}:${socket.localPort}`;
-    const id = `${appPort}|${client}`;
-    const known = upstreams.get(id) ?? { appPort, proxyInode: 0, open: new Set(), live: false, timeWait: 0 };
-    if (proxySide) known.proxyInode = socket.inode;
-    if (socket.state === TcpTimeWait) known.timeWait = Math.max(known.timeWait, socket.timerJiffies);
-    else if (socket.inode !== 0) known.open.add(socket.inode);
-    known.live ||= socket.state >= TcpEstablished && socket.state <= TcpSynRecv;
-    upstreams.set(id, known);
-  }
-  return upstreams;
+/** "PID 812 (nginx: master process /usr/sbin/nginx, a worker of PID 811)" for a holder of a socket. */
+function describeHolder(pid: number): string {
+  const info = readProcessInfo(pid);
+  if (info === null) return `PID ${pid} (exited)`;
+  const parent = readProcessInfo(info.ppid);
+  const under = parent && parent.comm === 'nginx' ? `, a worker of nginx PID ${parent.pid}` : '';
+  return `${describeProcess(info)}${under}`;
 }
 
-/**
- * A connection that was not there before, or was made anew on the same port pair: loopback reuses the pair of a
- * TIME_WAIT (tcp_tw_reuse), so under load a request's connection often has an old one's key. An open socket that was
- * not there, or a TIME_WAIT whose timer started again (it only runs down otherwise), is a new connection; one that
- * only closed since (a side gone, ESTABLISHED to TIME_WAIT) is the same one.
- */
-function isNew(now: Upstream, before: Upstream | undefined): boolean {
-  if (before === undefined) return true;
-  if (before.timeWait > 0 && now.timeWait > before.timeWait) return true;
-  return now.live && [...now.open].some((inode) => !before.open.has(inode));
-}
-
-/** 127.0.0.1 and ::ffff:127.0.0.1 are one address seen from the two families. */
-function plain(address: string): string {
-  return address.startsWith('::ffff:') ? address.slice(7) : address;
-}
-
-/** The sockets each worker holds (inode → the worker, and whether the reload started it). */
-function readWorkerSockets(workerList: ProcessInfo[], oldWorkers: Set<string>) {
-  const sockets = new Map<number, { pid: number; fresh: boolean }>();
-  let oldAlive = false;
-  for (const worker of workerList) {
-    const fds = readSocketFds(worker.pid, '/proc');
-    // A worker that exited meanwhile holds nothing any more.
-    if ('skip' in fds) continue;
-    const fresh = !oldWorkers.has(`${worker.pid}:${worker.startTime}`);
-    oldAlive ||= !fresh;
-    for (const inode of fds.sockets.keys()) sockets.set(inode, { pid: worker.pid, fresh });
-  }
-  return { sockets, oldAlive };
+function missed(target: ProbeTarget, port: number, evidence: string): HookError {
+  return new HookError(
+    'NGINX_FAILED',
+    `nginx still sends requests to port ${port} after the switch to ${target.port}: ${evidence}`,
+    { port: target.port },
+  );
 }

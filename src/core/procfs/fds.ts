@@ -30,6 +30,31 @@ export function readSocketFds(pid: number, procRoot: string): SocketFds {
   return { sockets };
 }
 
+/**
+ * The socket targets of a process's fd links ("socket:[12345]"), as text for the pure stages; null when the process
+ * is gone or its fds cannot be read (then it holds nothing this sample can show).
+ */
+export function readSocketLinks(pid: number, procRoot: string): string[] | null {
+  const dir = path.join(procRoot, String(pid), 'fd');
+  let fds: string[];
+  try {
+    fds = fs.readdirSync(dir);
+  } catch {
+    // Gone, or not ours to read: the sample shows no socket of it (never counted as proof of anything).
+    return null;
+  }
+  const links: string[] = [];
+  for (const fd of fds) {
+    try {
+      const target = fs.readlinkSync(path.join(dir, fd));
+      if (target.startsWith('socket:[')) links.push(target);
+    } catch {
+      // Closed between readdir and readlink: no longer held.
+    }
+  }
+  return links;
+}
+
 /** Every PID with a /proc entry. */
 export function listPids(procRoot: string): number[] {
   return fs

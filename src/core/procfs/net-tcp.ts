@@ -110,6 +110,28 @@ export function readTcpSockets(procRoot: string, keep?: (line: string) => boolea
   return sockets;
 }
 
+/**
+ * The text of /proc/net/tcp and tcp6 with only the rows `keep` passes (and the header line): what a sample of the
+ * table is, for the pure stages to decode later. A kernel without IPv6 gives an empty tcp6.
+ */
+export function readTcpText(procRoot: string, keep: (line: string) => boolean): { tcp: string; tcp6: string } {
+  const texts = { tcp: '', tcp6: '' };
+  for (const name of ['tcp', 'tcp6'] as const) {
+    const file = path.join(procRoot, 'net', name);
+    let text: string;
+    try {
+      text = readProcText(file);
+    } catch (error) {
+      // No tcp6 file: IPv6 is disabled on this kernel, so there are no IPv6 sockets to list.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && name === 'tcp6') continue;
+      throw unreadableProcError(file, error);
+    }
+    const lines = text.split('\n');
+    texts[name] = [lines[0] ?? '', ...lines.slice(1).filter(keep)].join('\n');
+  }
+  return texts;
+}
+
 /** The text ` :1F91 ` a row of /proc/net/tcp holds where one of its ends is `port`: a cheap filter before decoding. */
 export function portMarker(port: number): string {
   return `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
