@@ -37,7 +37,7 @@ export const Commands: Record<string, CommandEntry> = {
       '                version (nginx.url; default: http://127.0.0.1 + the health path)',
       '  --name        the app name (default: the directory name)',
       '  --ports       the ports (default: 8081,8082 for blue-green, 8080 in place)',
-      '  --include     the include on the host (default: /etc/nginx/conf.d/NAME-service-url.inc)',
+      '  --include     the include on the host (default: /etc/nginx/conf.d/NAME-upstream.inc)',
       '  --dir         where to write (default: the current directory)',
       '  --force       overwrite files that exist',
     ].join('\n'),

@@ -85,8 +85,8 @@ export class HookError extends Error {
 
   /**
    * Exit code per the output contract: 2 for bad config or usage, for a state directory others could write or this
-   * user cannot make (a hook run as non-root), and for a unit of the host's own on the port (the host's setup is wrong, nothing was touched, a retry cannot help), 1 for
-   * everything else.
+   * user cannot make (a hook run as non-root), and for a unit of the host's own on the port (the host's setup is
+   * wrong, nothing was touched, a retry cannot help), 1 for everything else.
    */
   get exitCode(): 1 | 2 {
     return ExitTwo.has(this.code) ? 2 : 1;

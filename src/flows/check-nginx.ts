@@ -60,7 +60,7 @@ export async function inspectRunningNginx(
   }
 }
 
-/** One request through nginx.url, attributed to the live tree by the switch's proof (by the socket owner at both ends). */
+/** One request through nginx.url, attributed to the live tree as the switch's proof does (socket owners, both ends). */
 async function probeThroughNginx(ctx: HookContext, master: ProcessInfo, live: LiveTarget): Promise<string> {
   const nginx = ctx.config.nginx!;
   const others = ctx.config.ports.filter((p) => p !== live.port);

@@ -30,15 +30,21 @@ export function renderInitFiles(a: InitAnswers, schemaText: string): InitFile[] 
   ];
   if (a.layout === 'blue-green') {
     files.push({ name: `nginx/${a.name}.conf`, text: renderSite(a), hostPath: `/etc/nginx/conf.d/${a.name}.conf` });
-    // nginx refuses `proxy_pass $service_url` until the include sets it: seeded with the first port.
+    // nginx refuses an upstream with no server: the include is seeded with the first port.
     files.push({ name: `nginx/${a.name}.inc`, text: renderServiceLine(a.ports[0]!), hostPath: a.include });
   }
   return files;
 }
 
-/** The include's one line for a port, as nginx.line's default writes it. */
+/**
+ * The include's one line: the upstream's server, on `port`. An upstream with keep-alive lets nginx hold its connection
+ * to the app, so the switch's proof sees it and names the process it reaches (see nginx.line in the config).
+ */
+export const UpstreamLine = 'server 127.0.0.1:{port};';
+
+/** The include's text for a port. */
 export function renderServiceLine(port: number): string {
-  return `set $service_url http://127.0.0.1:${port};\n`;
+  return `${UpstreamLine.replace('{port}', String(port))}\n`;
 }
 
 function renderConfig(a: InitAnswers): string {
@@ -59,7 +65,8 @@ function renderConfig(a: InitAnswers): string {
   ];
   if (a.layout === 'blue-green') {
     const proof = '  # probed after each switch: requests through nginx must reach the new version';
-    lines.push('nginx:', `  include: ${a.include}`, proof, `  url: ${a.nginxUrl ?? `http://127.0.0.1${a.healthPath}`}`);
+    const url = `  url: ${a.nginxUrl ?? `http://127.0.0.1${a.healthPath}`}`;
+    lines.push('nginx:', `  include: ${a.include}`, `  line: "${UpstreamLine}"`, proof, url);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -89,15 +96,21 @@ function renderAppspec(a: InitAnswers): string {
 
 function renderSite(a: InitAnswers): string {
   return [
-    `# nginx site for ${a.name}: copy to /etc/nginx/conf.d/${a.name}.conf, or put the include and location lines into`,
-    '# your own server block. ValidateService rewrites the include to point at the port it proved. It is the default',
-    "# server on port 80: requests for any name reach it (remove Debian's sites-enabled/default, which claims it too).",
+    `# nginx site for ${a.name}: copy to /etc/nginx/conf.d/${a.name}.conf. ValidateService rewrites the include (the`,
+    "# upstream's one server line) to the port it proved. Keep-alive to the upstream lets the proof see which process",
+    "# each request reaches. It is the default server on port 80: requests for any name reach it (remove Debian's",
+    '# sites-enabled/default, which claims it too).',
+    `upstream portproof_${a.name} {`,
+    `    include ${a.include};`,
+    '    keepalive 8;',
+    '}',
     'server {',
     '    listen 80 default_server;',
     '    server_name _;',
-    `    include ${a.include};`,
     '    location / {',
-    '        proxy_pass $service_url;',
+    `        proxy_pass http://portproof_${a.name};`,
+    '        proxy_http_version 1.1;',
+    '        proxy_set_header Connection "";',
     '        proxy_set_header Host $host;',
     '        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
     '        proxy_set_header X-Forwarded-Proto $scheme;',

@@ -46,7 +46,7 @@ describe('portproof init', () => {
     expect([config.app.user, config.ports, config.nginx?.include]).toEqual([
       'app',
       [8081, 8082],
-      '/etc/nginx/conf.d/shop-service-url.inc',
+      '/etc/nginx/conf.d/shop-upstream.inc',
     ]);
     for (const line of run.stdout.trim().split('\n')) expect(line.length).toBeLessThanOrEqual(100);
   });

@@ -11,7 +11,7 @@ const MaxChars = 120;
 function sourceFiles(dir: string): string[] {
   return fs
     .readdirSync(path.join(repo, dir), { recursive: true, encoding: 'utf8' })
-    .filter((file) => /\.(ts|mjs|cjs|js)$/.test(file) && !file.includes('results'))
+    .filter((file) => /\.(ts|mjs|cjs|js)$/.test(file) && !file.includes('results') && !file.includes('node_modules'))
     .map((file) => path.join(dir, file));
 }
 

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { findDirectRoutes, refuseDirectRoutes } from '../../src/core/nginx/direct-routes.ts';
 import { parseNginxDump } from '../../src/core/nginx/loaded-files.ts';
+import { parseNetTcp } from '../../src/core/procfs/net-tcp.ts';
 import {
+  listConnectionsTo,
   compareRunningConfig,
   decodeCapture,
   findForeignAcceptors,
@@ -308,5 +310,23 @@ set $service_url http://127.0.0.1:8081;
     );
     expect(refusal).toContain('and 1 more; nginx was not switched to port 8082');
     expect(refuseDirectRoutes(findDirectRoutes(files, [9090], skip), 9090)).toBeNull();
+  });
+});
+
+describe('connections to the port that closed before any sample', () => {
+  const header = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode';
+  const row = (n: number, local: string, remote: string, state: string, inode: number) =>
+    `   ${n}: ${local} ${remote} ${state} 00000000:00000000 03:00001770 00000000     0        0 ${inode} 1 0000000000000000`;
+  it('a TIME_WAIT row is a trace of a forwarded request; the listener and other ports are not', () => {
+    const text = [
+      header,
+      row(0, '0100007F:1F92', '00000000:0000', '0A', 100), // 127.0.0.1:8082 listening
+      row(1, '0100007F:1F92', '0100007F:D431', '06', 0), // the app's end, closed first: TIME_WAIT
+      row(2, '0100007F:C350', '0100007F:1F92', '01', 101), // nginx's end of another, still open
+      row(3, '0100007F:C351', '0100007F:1F91', '06', 0), // to 8081: another port
+    ].join('\n');
+    const rows = parseNetTcp(text, 4, '/proc/net/tcp');
+    expect([...listConnectionsTo(rows, 8082)].sort()).toEqual(['127.0.0.1:50000', '127.0.0.1:54321']);
+    expect([...listConnectionsTo(rows, 8081)]).toEqual(['127.0.0.1:50001']);
   });
 });

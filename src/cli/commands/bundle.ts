@@ -83,7 +83,8 @@ function findHooks(wanted: string | undefined): { arch: Arch; dir: string; hint:
       return { problem: `--arch ${wanted}: this release is for linux-${own}; use the linux-${wanted} archive` };
     }
     const home = path.dirname(fs.realpathSync(process.execPath));
-    const hint = `portproof takes the hooks from hooks/ beside it, in ${home}: install the whole unpacked release (README: Install)`;
+    const install = 'install the whole unpacked release (README: Install)';
+    const hint = `portproof takes the hooks from hooks/ beside it, in ${home}: ${install}`;
     return { arch: own, dir: path.join(home, 'hooks'), hint };
   }
   const arch = (wanted ?? hostArch() ?? 'x64') as Arch;

@@ -94,7 +94,7 @@ async function collectAnswers(values: Values, dirName: string): Promise<InitAnsw
     if (!healthPath.startsWith('/')) throw new Error(`--health ${healthPath}: a path starting with /, like /health`);
     const name = values.name ?? dirName.replace(/[^A-Za-z0-9._-]/g, '-');
     const ports = parsePorts(values.ports ?? (layout === 'blue-green' ? '8081,8082' : '8080'), layout);
-    const include = values.include ?? `/etc/nginx/conf.d/${name}-service-url.inc`;
+    const include = values.include ?? `/etc/nginx/conf.d/${name}-upstream.inc`;
     if (!path.isAbsolute(include)) throw new Error(`--include ${include}: an absolute path on the host`);
     const nginxUrl =
       layout === 'blue-green'

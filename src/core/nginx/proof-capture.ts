@@ -2,9 +2,9 @@
 // socket fds, taken as text. proof-stages.ts decides over them.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DefaultSampleGapMs } from '../defaults.ts';
-import { readSocketLinks, readTcpText } from '../procfs/index.ts';
+import { readSocketLinks, readTcpSockets, readTcpText } from '../procfs/index.ts';
 import { portMarker } from '../procfs/net-tcp.ts';
-import type { SampleText } from './proof-stages.ts';
+import { listConnectionsTo, type SampleText } from './proof-stages.ts';
 
 /** A row in TIME_WAIT: both ends closed, no owner to join (a busy host keeps tens of thousands for a minute). */
 const TimeWaitRow = /^\s*\d+: \S+ \S+ 06 /;
@@ -65,4 +65,13 @@ export function startSampling(
       return { samples, opened };
     },
   };
+}
+
+/** The far ends of every connection to `port` now, TIME_WAIT rows included (see listConnectionsTo). */
+export function readConnectionsTo(port: number): Set<string> {
+  const marker = portMarker(port);
+  return listConnectionsTo(
+    readTcpSockets('/proc', (line) => line.includes(marker)),
+    port,
+  );
 }

@@ -233,3 +233,17 @@ function isPeer(p: TcpSocket, row: TcpSocket): boolean {
 function plain(address: string): string {
   return address.startsWith('::ffff:') ? address.slice(7) : address;
 }
+
+/**
+ * The far ends (address:port) of every connection to `port` in a table's rows, TIME_WAIT included: a connection that
+ * closed within a millisecond still leaves its row for a minute, though no socket (and so no owner) is left to join.
+ */
+export function listConnectionsTo(rows: readonly TcpSocket[], port: number): Set<string> {
+  const ends = new Set<string>();
+  for (const row of rows) {
+    if (row.state === TcpListen) continue;
+    if (row.remotePort === port) ends.add(`${row.localAddress}:${row.localPort}`);
+    else if (row.localPort === port) ends.add(`${row.remoteAddress}:${row.remotePort}`);
+  }
+  return ends;
+}

@@ -8,7 +8,7 @@ import { findListeners, listProcessTree, readProcessInfo } from '../procfs/index
 import { scanSocketOwners } from '../procfs/owners.ts';
 import type { ProcessInfo } from '../procfs/types.ts';
 import { listWorkers } from './master.ts';
-import { startSampling, takeSample } from './proof-capture.ts';
+import { readConnectionsTo, startSampling, takeSample } from './proof-capture.ts';
 import {
   decodeCapture,
   findForeignAcceptors,
@@ -66,6 +66,8 @@ export async function proveRequestsReachTree(target: ProbeTarget): Promise<Traff
   let sent = 0;
   let unseen = 0;
   let listenersChecked = false;
+  // Every connection to the port before the first request: one that appears later and closes unseen is still a trace.
+  const before = readConnectionsTo(target.port);
   const maxSent = Math.max(SendsPerProof, target.requests * SendsPerProof);
   while (reached < target.requests && sent < maxSent) {
     sent += 1;
@@ -113,6 +115,15 @@ export async function proveRequestsReachTree(target: ProbeTarget): Promise<Traff
     return { proved: false, reason };
   }
   if (reached === 0) {
+    // Seen in no sample, yet connections to the port opened and closed meanwhile (their rows outlive them): requests
+    // were forwarded there, too fast to attribute. Not proved, never a failure blamed on nginx.
+    const appeared = [...readConnectionsTo(target.port)].filter((end) => !before.has(end)).length;
+    if (appeared > 0) {
+      const reason =
+        `none of ${sent} requests could be attributed: ${appeared} connection(s) to port ${target.port} opened and ` +
+        'closed meanwhile, each within milliseconds (upstream keep-alive lets nginx hold them)';
+      return { proved: false, reason };
+    }
     throw new HookError(
       'NGINX_FAILED',
       `nginx answered ${shown} but none of ${sent} requests was seen forwarded to port ${target.port}: the workers ` +

@@ -39,7 +39,8 @@ export async function undoSwitch(
     restoreIncludeFile(include);
   } catch (error) {
     const why = describeFsError(error);
-    const clause = `could not put the nginx include back on ${was} (${why}): run "hooks/validate --port N" for the live port`;
+    const advice = 'run "hooks/validate --port N" for the live port';
+    const clause = `could not put the nginx include back on ${was} (${why}): ${advice}`;
     return { clause, confirmed: false };
   }
   const running = readNginxMaster(nginx.pidFile);
@@ -56,7 +57,8 @@ export async function undoSwitch(
     return fresh && oldWorkersStoppedAccepting(running.master, before) ? true : undefined;
   }, untilMs);
   if (!renewed.done) {
-    const clause = `nginx include put back on ${was} and reloaded, but no new nginx workers yet: nginx may serve either port`;
+    const either = 'nginx may serve either port';
+    const clause = `nginx include put back on ${was} and reloaded, but no new nginx workers yet: ${either}`;
     return { clause, confirmed: false };
   }
   return { clause: `nginx include put back on ${was} and reloaded (new workers confirmed)`, confirmed: true };

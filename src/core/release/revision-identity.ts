@@ -46,7 +46,7 @@ function hashDirectory(fd: number, relative: string, hash: ReturnType<typeof cre
   }
 }
 
-/** The revision identity recorded in a release, or null when it has none (made by an older portproof) or is unreadable. */
+/** The revision identity recorded in a release; null when it has none (an older portproof made it) or is unreadable. */
 export function readRevisionId(releaseDir: string): string | null {
   try {
     const fd = fs.openSync(`${releaseDir}/${RevisionIdFile}`, O_RDONLY | O_NOFOLLOW);
