@@ -7,7 +7,7 @@ import { stopAll } from '../../src/lab/processes.ts';
 import type { HookRun } from '../../src/lab/agent.ts';
 import { httpGet } from '../support/app.ts';
 import { makeCertificates, removeCertificates, type CertPair, type TestCertificates } from '../support/certs.ts';
-import { cleanUpHookTests, deployed, expectVerdict, newStateDir, remember } from '../support/hook-tests.ts';
+import { cleanUpHookTests, deployed, expectVerdict, newStateDir, remember, switchedTo } from '../support/hook-tests.ts';
 
 // HTTPS health checks and the probe through nginx, with certificates the openssl CLI makes for this file.
 
@@ -163,9 +163,8 @@ describe('blue/green behind a real nginx terminating TLS for nginx.url, with the
     expectVerdict(await revision.run('start'), 'ApplicationStart', 'OK');
     remember(stateDir, ports.blue);
     const validate = await revision.run('validate');
-    expectVerdict(validate, 'ValidateService', 'OK', `nginx now → ${ports.blue}`);
+    expectVerdict(validate, 'ValidateService', 'OK', switchedTo(ports.blue));
     expect(validate.stdout).toContain(`Proving requests through https://127.0.0.1:${ports.tls}${HealthPath} reach PID`);
-    expect(validate.verdict).toContain('3 of 3 requests through nginx reached PID');
     expectNoWarnings(validate);
     expect(nginx.readInclude()).toContain(`:${ports.blue};`);
   });

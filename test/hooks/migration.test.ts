@@ -14,6 +14,7 @@ import {
   isAlive,
   nginxSection,
   useBlueGreenBed,
+  switchedTo,
 } from '../support/hook-tests.ts';
 
 // The README's "Moving from the shell recipe", run: the recipe's nohup'd apps on both ports, nginx's include naming
@@ -80,7 +81,7 @@ describe("the README's move from the shell recipe", () => {
     const start2 = await v2.run('start');
     expectVerdict(start2, 'ApplicationStart', 'OK');
     expect(start2.verdict).not.toContain('had not started');
-    const proved = `nginx now → ${green}: 3 of 3 requests through nginx reached PID`;
+    const proved = switchedTo(green);
     expectVerdict(await v2.run('validate'), 'ValidateService', 'OK', proved, `(previous ${blue} kept for rollback)`);
     expect(await served()).toContain('version=v2');
   });

@@ -172,9 +172,11 @@ describe('what reaches the console and hooks.log', () => {
     const { stateDir, revision } = await deployed({ ports: [port] });
     const run = await revision.run('start', { args: ['--json'] });
     expect(run.code).toBe(2);
-    expect(run.lines).toEqual([
-      expect.stringContaining('portproof ApplicationStart FAILED: --json goes with --check only'),
-    ]);
+    // Asked for JSON, it gets JSON even for a usage error: one document, nothing else.
+    expect(run.lines).toHaveLength(1);
+    const report = JSON.parse(run.lines[0]!);
+    expect(report).toMatchObject({ status: 2, healthy: false, error: { code: 'BAD_USAGE' } });
+    expect(report.error.message).toContain('--json goes with --check only');
     expect(fs.existsSync(path.join(stateDir, 'fixture'))).toBe(false);
   });
 });

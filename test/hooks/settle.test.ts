@@ -13,6 +13,7 @@ import {
   nginxSection,
   remember,
   useBlueGreenBed,
+  switchedTo,
 } from '../support/hook-tests.ts';
 import type { RevisionOptions } from '../support/deployment.ts';
 
@@ -91,7 +92,7 @@ describe('health.settle, with the compiled hooks', () => {
       'ValidateService',
       'OK',
       new RegExp(`port ${green} owned by PID ${pid} .*; healthy \\(HTTP 200 .*\\); still healthy 1\\.0 s later; `),
-      `nginx now → ${green}: 3 of 3 requests through nginx reached PID`,
+      switchedTo(green, pid),
       `(previous ${blue} kept for rollback)`,
     );
     expect(await versionBehindNginx()).toContain('version=v2');

@@ -62,6 +62,22 @@ export function expectVerdict(
   expect(run.code).toBe(outcome === 'OK' ? 0 : 1);
 }
 
+/**
+ * The switch's clause in an OK on the lab's nginx (no upstream keep-alive): proved to reach `pid` (N of N), or "not
+ * observed" when every upstream connection closed between samples of /proc. Never another PID, never a failure.
+ */
+export function switchedTo(port: number, pid?: number): RegExp {
+  const who = pid === undefined ? '\\d+' : String(pid);
+  const reached = `: (\\d+) of \\2 requests through nginx reached PID ${who}`;
+  const unseen = " \\(not proved that requests reach it: none of \\d+ requests' upstream connections could be observed";
+  return new RegExp(`nginx now → ${port}(${reached}|${unseen})`);
+}
+
+/** --check's probe through the lab's nginx: one request reached `pid`, or it could not be observed (see switchedTo). */
+export function probedTo(pid: number): RegExp {
+  return new RegExp(`^(1 of 1 requests through nginx reached PID ${pid}|not proved: none of \\d+ requests' upstream)`);
+}
+
 export async function deployed(options: Omit<RevisionOptions, 'stateDir'> & { stateDir?: string }) {
   const stateDir = options.stateDir ?? newStateDir();
   const revision = makeRevision({ paceMs: await measurePace(), ...options, stateDir });

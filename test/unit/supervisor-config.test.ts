@@ -131,9 +131,11 @@ describe("docs/systemd.md's unit", () => {
     const repo = path.resolve(import.meta.dirname, '../..');
     const root = '/opt/codedeploy-agent/deployment-root/GROUP-ID/d-EXAMPLE1/deployment-archive';
     const example = loadConfig(path.join(repo, 'portproof.example.yml'), root, {});
-    // As on a host with java in /usr/bin, in a revision `portproof bundle` laid out (app/ beside the hooks).
+    // As on a host with java in /usr/bin, in a revision `portproof bundle` laid out (app/ beside the hooks): the start
+    // runs it from its release, at app/'s place there.
     const command = ['/usr/bin/java', ...(example.app.command ?? []).slice(1)];
-    const loaded = { ...example, app: { ...example.app, command, cwd: `${root}/app` } };
+    const cwd = '/var/lib/portproof/myapp/releases/d-EXAMPLE1/app';
+    const loaded = { ...example, app: { ...example.app, command, cwd } };
     const unit = renderUnit(loaded, 8082, '/var/lib/portproof/myapp/unit-8082.env');
     const doc = fs.readFileSync(path.join(repo, 'docs/systemd.md'), 'utf8');
     expect(doc).toContain(`\`\`\`ini\n${unit}\`\`\``);

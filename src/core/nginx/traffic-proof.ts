@@ -120,8 +120,8 @@ export async function proveRequestsReachTree(target: ProbeTarget): Promise<Traff
     const appeared = [...readConnectionsTo(target.port)].filter((end) => !before.has(end)).length;
     if (appeared > 0) {
       const reason =
-        `none of ${sent} requests could be attributed: ${appeared} connection(s) to port ${target.port} opened and ` +
-        'closed meanwhile, each within milliseconds (upstream keep-alive lets nginx hold them)';
+        `none of ${sent} requests' upstream connections could be observed: ${appeared} to port ${target.port} ` +
+        'opened and closed between samples, each within milliseconds (upstream keep-alive lets nginx hold them)';
       return { proved: false, reason };
     }
     throw new HookError(
