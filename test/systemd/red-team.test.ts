@@ -61,13 +61,16 @@ describe('under systemd, what a red team tried', () => {
   });
 
   it("a process an earlier run left in the unit's cgroup (KillMode=process) is not the new run's", async () => {
-    // The old run leaves a child that binds the port 4 s later; the new run binds only after 40 s.
+    // The old run leaves a child that binds the port once the new run has started (an event, not a sleep: a busy
+    // machine moves every step); the new run binds only after 40 s.
+    await bed.container.exec(['rm', '-f', '/tmp/legacy-new', '/tmp/legacy-started']);
     await writeUnits({
       'legacy.service': [
         '[Service]',
         'KillMode=process',
-        "ExecStart=/bin/sh -c 'test -f /tmp/legacy-new && exec " +
-          `${App} --version-tag=new --bind-delay=40000; (sleep 4; exec ${App} --version-tag=leftover) & ` +
+        "ExecStart=/bin/sh -c 'test -f /tmp/legacy-new && { touch /tmp/legacy-started; exec " +
+          `${App} --version-tag=new --bind-delay=40000; }; ` +
+          `(until test -f /tmp/legacy-started; do sleep 0.1; done; exec ${App} --version-tag=leftover) & ` +
           `exec ${App} --version-tag=old'`,
       ],
     });
@@ -80,7 +83,7 @@ describe('under systemd, what a red team tried', () => {
     const holder = /is held by PID (\d+) /.exec(second.last.verdict)?.[1];
     const command = await bed.container.exec(['cat', `/proc/${holder}/cmdline`]);
     expect(command.stdout).toContain('--version-tag=leftover');
-    await bed.container.exec(['rm', '-f', '/tmp/legacy-new']);
+    await bed.container.exec(['rm', '-f', '/tmp/legacy-new', '/tmp/legacy-started']);
   });
 
   it('a crash restarted at once (RestartSec=0) during the start fails it with the first exit', async () => {

@@ -267,6 +267,11 @@ describe('the master nginx.pidFile names', () => {
       'the running nginx master loads /srv/ngx/conf/nginx.conf, but nginx.test checks /etc/nginx/nginx.conf',
     );
     expect(compareRunningConfig('nginx: master process /usr/sbin/nginx', ['nginx', '-t'])).toBeNull();
+    // A wrapped test command: the shell's -c is not nginx's; the words after the nginx program are compared.
+    const wrapped = ['/bin/sh', '-c', 'sleep 30; exec "$@"', 'sh', '/usr/sbin/nginx', '-p', '/srv/ngx'];
+    expect(compareRunningConfig(title, [...wrapped, '-c', '/srv/ngx/conf/nginx.conf', '-t'])).toBeNull();
+    expect(compareRunningConfig(title, [...wrapped, '-c', '/etc/nginx/nginx.conf', '-t'])).toMatch(/but nginx.test/);
+    expect(compareRunningConfig(title, ['/usr/local/bin/check-nginx-config'])).toBeNull();
   });
 });
 

@@ -191,9 +191,14 @@ export function findForeignAcceptors(
 
 /**
  * The -c (config file) and -p (prefix) a command line gives nginx: the master keeps its argv in its title
- * ("nginx: master process /usr/sbin/nginx -c /etc/nginx/nginx.conf"), the test command is an argv.
+ * ("nginx: master process /usr/sbin/nginx -c /etc/nginx/nginx.conf"), the test command is an argv. Only the words
+ * after the nginx program count: a wrapper's own flags (`sh -c …`, `sudo -p …`) are not nginx's; without an nginx
+ * word nothing can be told (both null).
  */
-export function readConfigArgs(argv: readonly string[]): { conf: string | null; prefix: string | null } {
+export function readConfigArgs(all: readonly string[]): { conf: string | null; prefix: string | null } {
+  const program = all.findIndex((word) => /^nginx\b/.test(word.slice(word.lastIndexOf('/') + 1)));
+  if (program < 0) return { conf: null, prefix: null };
+  const argv = all.slice(program + 1);
   const value = (flag: string): string | null => {
     for (let i = 0; i < argv.length; i++) {
       const word = argv[i]!;
