@@ -59,6 +59,12 @@ export const DefaultSampleGapMs = 1;
 /** Requests sent through nginx after a switch, each of which must be seen reaching the new app. */
 export const DefaultProofRequests = 3;
 
+/**
+ * How long the proof keeps sending requests through nginx: on a host under heavy load without upstream keep-alive
+ * each sample of /proc is slow and most connections go unseen; what was seen by then is the verdict.
+ */
+export const DefaultProofBudgetMs = 10_000;
+
 /** While a stop drains, how often the version's connections are classified again (each look runs `ss` once). */
 export const DefaultDrainPollMs = 250;
 

@@ -10,7 +10,7 @@ import { findFreePorts } from '../../src/lab/ports.ts';
 afterAll(cleanUpHookTests);
 
 describe('--check with an include whose live port cannot be told, with the compiled hooks', () => {
-  it('reports both ports with the role unknown and the reason, and exits 6 (nginx and state); stop refuses', async () => {
+  it('reports both ports with the role unknown and the reason, and exits 7 (nginx down, checked first); stop refuses', async () => {
     const [a, b] = await findFreePorts(2);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-check-'));
     const include = path.join(dir, 'service-url.inc');
@@ -23,7 +23,9 @@ describe('--check with an include whose live port cannot be told, with the compi
     const nginx = { include, test: ['true'], dump: ['cat', dump], reload: ['true'], pidFile };
     const { revision } = await deployed({ ports: [a!, b!], nginx });
     const text = await revision.run('validate', { args: ['--check'] });
-    expect(text.code, text.stdout).toBe(6);
+    // nginx is not running here either: that is checked first (7), and the include's problem is still a reason.
+    expect(text.code, text.stdout).toBe(7);
+    expect(text.verdict).toMatch(/UNHEALTHY: nginx is not running .*cannot tell which port nginx serves/);
     expect(text.stdout).toMatch(/^nginx include: .*service-url\.inc/m);
     expect(text.stdout).toContain(`port ${a} (unknown):`);
     const json = await revision.run('validate', { args: ['--check', '--json'] });

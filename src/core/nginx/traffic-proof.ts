@@ -1,3 +1,4 @@
+import { DefaultProofBudgetMs } from '../defaults.ts';
 // Requests sent through nginx reach the new app, attributed by socket owner at both ends of each connection.
 import { displayUrl } from '../config/secrets.ts';
 import { HookError } from '../errors.ts';
@@ -69,7 +70,9 @@ export async function proveRequestsReachTree(target: ProbeTarget): Promise<Traff
   // Every connection to the port before the first request: one that appears later and closes unseen is still a trace.
   const before = readConnectionsTo(target.port);
   const maxSent = Math.max(SendsPerProof, target.requests * SendsPerProof);
-  while (reached < target.requests && sent < maxSent) {
+  // Bounded in time as well as in requests: what was seen by then is the verdict (see DefaultProofBudgetMs).
+  const stopAt = Math.min(target.untilMs, Date.now() + DefaultProofBudgetMs);
+  while (reached < target.requests && sent < maxSent && (sent === 0 || Date.now() < stopAt)) {
     sent += 1;
     const seen = await sendProbe(target, { fresh, old, tree }, ports);
     const { accepted, answer } = seen;
