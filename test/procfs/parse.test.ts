@@ -1,5 +1,9 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeAddress, parseNetTcp } from '../../src/core/procfs/net-tcp.ts';
+import { readListenSockets } from '../../src/core/procfs/listeners.ts';
+import { decodeAddress, parseNetTcp, readTcpSockets, readTcpText } from '../../src/core/procfs/net-tcp.ts';
 import { parseCmdline, parseStat, parseStatusUid } from '../../src/core/procfs/stat.ts';
 import { toHookError } from '../../src/runner/verdict.ts';
 
@@ -47,6 +51,43 @@ describe('parseNetTcp', () => {
   it('decodes addresses on their own', () => {
     expect(decodeAddress('0100007F', 4)).toBe('127.0.0.1');
     expect(decodeAddress('00000000000000000000000000000000', 6)).toBe('::');
+  });
+});
+
+describe("reading a busy host's table (150,000 TIME_WAIT rows)", () => {
+  // The kernel's own layout: a row per socket, listeners first. Written to a scratch /proc root.
+  function busyRoot(): string {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-busy-proc-'));
+    fs.mkdirSync(path.join(root, 'net'));
+    const rows = [header.trimEnd()];
+    rows.push(
+      `   0: 0100007F:1F91 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4711 1 0 100 0 0 10 0`,
+    );
+    for (let i = 1; i <= 150_000; i++) {
+      const client = (40_000 + (i % 20_000)).toString(16).toUpperCase().padStart(4, '0');
+      rows.push(
+        `${String(i).padStart(6)}: 0100007F:0050 0100007F:${client} 06 00000000:00000000 03:00001770 00000000     0        0 0 3 0`,
+      );
+    }
+    rows.push(
+      `150001: 0100007F:1F91 0100007F:D431 01 00000000:00000000 00:00000000 00000000     0        0 4712 1 0 20 4 30 10 -1`,
+    );
+    fs.writeFileSync(path.join(root, 'net', 'tcp'), `${rows.join('\n')}\n`);
+    return root;
+  }
+
+  it("decodes every row without overflowing the stack, and a port's rows alone when asked", async () => {
+    const root = busyRoot();
+    try {
+      expect(readTcpSockets(root)).toHaveLength(150_002);
+      expect(readListenSockets(8081, root).map((s) => s.inode)).toEqual([4711]);
+      expect(readTcpSockets(root, [':1F91 ']).map((s) => s.inode)).toEqual([4711, 4712]);
+      const text = await readTcpText(root, [':1F91 ', ':0050 '], (line) => !line.includes(' 06 '));
+      expect(text.tcp.split('\n')).toHaveLength(3);
+      expect(text.tcp6).toBe('');
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 

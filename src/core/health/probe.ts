@@ -31,7 +31,7 @@ export interface ClientEnd {
 }
 
 /** An attribution check: null when proven, 'pending' while the server has not accepted yet, else the reason. */
-export type Attribute = (end: ClientEnd) => string | null | 'pending';
+export type Attribute = (end: ClientEnd) => string | null | 'pending' | Promise<string | null | 'pending'>;
 
 /**
  * One HTTP GET with a time limit, over a connection that is attributed BEFORE the request is sent: once the server
@@ -65,12 +65,12 @@ export async function probeOnce(
         attribution: null,
       });
     const end = { serverPort, localAddress: socket.localAddress ?? '', localPort: socket.localPort ?? 0 };
-    let attribution = attribute(end);
+    let attribution = await attribute(end);
     const acceptUntil = Date.now() + Math.min(DefaultAcceptWaitMs, timeoutMs);
     while (attribution === 'pending' && Date.now() < acceptUntil) {
       // Connected but not yet accepted: the socket waits in the listen queue with no process holding it.
       await sleep(10);
-      attribution = attribute(end);
+      attribution = await attribute(end);
     }
     if (attribution === 'pending') {
       const connection = `the connection (port ${serverPort} ← ${end.localPort})`;

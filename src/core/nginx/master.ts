@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { listProcessTree, readProcessInfo, readSocketFds, readTcpSockets } from '../procfs/index.ts';
-import { TcpListen } from '../procfs/net-tcp.ts';
+import { ListenStateMarker, TcpListen } from '../procfs/net-tcp.ts';
 import type { ProcessInfo } from '../procfs/types.ts';
 
 /** The running nginx master from its pid file, or why there is none. */
@@ -37,7 +37,7 @@ export function readWorkerKeys(master: ProcessInfo): Set<string> {
  */
 export function oldWorkersStoppedAccepting(master: ProcessInfo, oldWorkers: Set<string>): boolean {
   const listening = new Set(
-    readTcpSockets('/proc')
+    readTcpSockets('/proc', [ListenStateMarker])
       .filter((s) => s.state === TcpListen)
       .map((s) => s.inode),
   );

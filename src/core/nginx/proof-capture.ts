@@ -12,17 +12,17 @@ const TimeWaitRow = /^\s*\d+: \S+ \S+ 06 /;
 /**
  * One sample: the rows naming any of `ports` at either end, and the socket fds of `pids` (the gone left out). TIME_WAIT
  * rows are left out: no socket holds them, and a worker's open connection never has its other end in TIME_WAIT (that
- * end has its FIN answered only once this one has closed).
+ * end has its FIN answered only once this one has closed). The fds are read before the promise is made (a socket
+ * held then is known at once); the table is read off the event loop, so a request in flight is answered meanwhile.
  */
-export function takeSample(pids: Iterable<number>, ports: readonly number[]): SampleText {
-  const markers = ports.map(portMarker);
+export async function takeSample(pids: Iterable<number>, ports: readonly number[]): Promise<SampleText> {
   const fds = new Map<number, string[]>();
   // The fds first: a socket seen held here and seen in the rows just after is one socket (inodes are not reused).
   for (const pid of pids) {
     const links = readSocketLinks(pid, '/proc');
     if (links !== null) fds.set(pid, links);
   }
-  const text = readTcpText('/proc', (line) => markers.some((m) => line.includes(m)) && !TimeWaitRow.test(line));
+  const text = await readTcpText('/proc', ports.map(portMarker), (line) => !TimeWaitRow.test(line));
   // And after: a socket made during the table's walk and still open now is held, and seen in the rows.
   for (const pid of fds.keys()) {
     const links = readSocketLinks(pid, '/proc');
@@ -43,13 +43,14 @@ export function startSampling(
   worker: number,
   ports: readonly number[],
 ): { stop: () => Promise<{ samples: SampleText[]; opened: boolean }> } {
-  const samples: SampleText[] = [takeSample([worker], ports)];
-  const known = new Set(samples[0]!.fds.get(worker) ?? []);
+  const samples: SampleText[] = [];
+  // The worker's sockets before the request is sent: read now, not when the first sample's table is.
+  const known = new Set(readSocketLinks(worker, '/proc') ?? []);
   let opened = false;
   let running = true;
   const loop = (async () => {
     while (running) {
-      const sample = takeSample([worker], ports);
+      const sample = await takeSample([worker], ports);
       samples.push(sample);
       // Any socket the worker did not hold before: it opened a connection (upstream, or another client's).
       opened ||= (sample.fds.get(worker) ?? []).some((link) => !known.has(link));
@@ -57,11 +58,13 @@ export function startSampling(
       await sleep(DefaultSampleGapMs);
     }
   })();
+  // A failed read is thrown by stop(), not left to end the hook as an unhandled rejection meanwhile.
+  loop.catch(() => {});
   return {
     stop: async () => {
       running = false;
       await loop;
-      samples.push(takeSample([worker], ports));
+      samples.push(await takeSample([worker], ports));
       return { samples, opened };
     },
   };
@@ -70,8 +73,5 @@ export function startSampling(
 /** The far ends of every connection to `port` now, TIME_WAIT rows included (see listConnectionsTo). */
 export function readConnectionsTo(port: number): Set<string> {
   const marker = portMarker(port);
-  return listConnectionsTo(
-    readTcpSockets('/proc', (line) => line.includes(marker)),
-    port,
-  );
+  return listConnectionsTo(readTcpSockets('/proc', [marker]), port);
 }

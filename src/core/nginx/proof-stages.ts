@@ -52,8 +52,9 @@ export function decodeCapture(samples: readonly SampleText[]): DecodedCapture {
   const rows: TcpSocket[] = [];
   const holders = new Map<number, Set<number>>();
   for (const [index, sample] of samples.entries()) {
-    rows.push(...parseNetTcp(sample.tcp, 4, `sample ${index + 1} /proc/net/tcp`));
-    rows.push(...parseNetTcp(sample.tcp6, 6, `sample ${index + 1} /proc/net/tcp6`));
+    // One row at a time: a busy port's rows as arguments to push could overflow the stack.
+    for (const row of parseNetTcp(sample.tcp, 4, `sample ${index + 1} /proc/net/tcp`)) rows.push(row);
+    for (const row of parseNetTcp(sample.tcp6, 6, `sample ${index + 1} /proc/net/tcp6`)) rows.push(row);
     for (const [pid, links] of sample.fds) {
       for (const inode of socketInodes(links)) {
         const set = holders.get(inode) ?? new Set<number>();

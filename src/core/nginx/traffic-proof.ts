@@ -160,9 +160,9 @@ async function sendProbe(
   let accepted: AcceptJudgement = { kind: 'not-on-host' };
   let sampling: ReturnType<typeof startSampling> | null = null;
   let end: ClientEnd = { serverPort: 0, localAddress: '', localPort: 0 };
-  const attribute = (client: ClientEnd): 'pending' | null => {
+  const attribute = async (client: ClientEnd): Promise<'pending' | null> => {
     end = client;
-    const sample = takeSample([...workers.fresh, ...workers.old], [client.serverPort, client.localPort]);
+    const sample = await takeSample([...workers.fresh, ...workers.old], [client.serverPort, client.localPort]);
     const clientEnd = {
       serverPort: client.serverPort,
       clientAddress: client.localAddress,
@@ -192,7 +192,7 @@ async function sendProbe(
   const samples = seen?.samples ?? [];
   // Both ends at the last look: the new workers (a stray connection) and the tree (the other end of a kept one).
   if ((accepted as AcceptJudgement).kind === 'worker')
-    samples.push(takeSample([...workers.fresh, ...workers.tree], ports));
+    samples.push(await takeSample([...workers.fresh, ...workers.tree], ports));
   return { accepted, answer, end, samples, opened: seen?.opened ?? false };
 }
 

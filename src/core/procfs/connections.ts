@@ -1,5 +1,5 @@
 import { DefaultProcRoot } from './boot.ts';
-import { readTcpSockets } from './net-tcp.ts';
+import { portMarker, readTcpSockets } from './net-tcp.ts';
 import { scanSocketOwners } from './owners.ts';
 import { listProcessTree } from './tree.ts';
 import type { ProcessIdentity, ScanSkip, SocketOwner, TcpSocket } from './types.ts';
@@ -29,7 +29,7 @@ export function findConnectionOwners(
   preferTree?: ProcessIdentity,
 ): { socket: TcpSocket | null; owners: SocketOwner[]; skipped: ScanSkip[] } {
   const socket =
-    readTcpSockets(procRoot).find(
+    readTcpSockets(procRoot, [portMarker(conn.localPort)], (line) => line.includes(portMarker(conn.remotePort))).find(
       (s) =>
         s.localPort === conn.localPort &&
         s.remotePort === conn.remotePort &&

@@ -1,5 +1,5 @@
 import { DefaultProcRoot } from './boot.ts';
-import { portMarker, readTcpSockets, TcpListen } from './net-tcp.ts';
+import { ListenStateMarker, portMarker, readTcpSockets, TcpListen } from './net-tcp.ts';
 import { scanSocketOwners } from './owners.ts';
 import { scanUntilSettled } from './rescan.ts';
 import type { Listener, ScanSkip, TcpSocket } from './types.ts';
@@ -7,9 +7,9 @@ import type { Listener, ScanSkip, TcpSocket } from './types.ts';
 /** The listening TCP sockets on a port, IPv4 and IPv6. */
 export function readListenSockets(port: number, procRoot = DefaultProcRoot): TcpSocket[] {
   // Only rows whose local port and state match, as text, are decoded; the decoded values are checked again.
-  const marker = portMarker(port);
-  const keep = (line: string) => line.includes(marker) && line.includes(' 0A ');
-  return readTcpSockets(procRoot, keep).filter((s) => s.state === TcpListen && s.localPort === port);
+  return readTcpSockets(procRoot, [portMarker(port)], (line) => line.includes(ListenStateMarker)).filter(
+    (s) => s.state === TcpListen && s.localPort === port,
+  );
 }
 
 /**

@@ -44,22 +44,14 @@ function compressIpv6(groups: string[]): string {
   return `${groups.slice(0, best.start).join(':')}::${groups.slice(best.start + best.length).join(':')}`;
 }
 
-/**
- * Parse the text of /proc/net/tcp or tcp6; a malformed line is an error naming the file and line number. `keep`
- * can pass over lines by their raw text first, so a busy host's table is not decoded row by row for one port.
- */
-export function parseNetTcp(
-  text: string,
-  family: 4 | 6,
-  fileName: string,
-  keep: (line: string) => boolean = () => true,
-): TcpSocket[] {
+/** Parse the text of /proc/net/tcp or tcp6 (or the rows selectRows kept); a malformed line is an error naming it. */
+export function parseNetTcp(text: string, family: 4 | 6, fileName: string): TcpSocket[] {
   const sockets: TcpSocket[] = [];
   const lines = text.split('\n');
   const addressLength = family === 4 ? 8 : 32;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!.trim();
-    if (line === '' || !keep(line)) continue;
+    if (line === '') continue;
     const fields = line.split(/\s+/);
     const [local, remote, state, , timer, , uid, , inode] = fields.slice(1);
     const [localHex, localPort] = local?.split(':') ?? [];
@@ -89,47 +81,102 @@ export function parseNetTcp(
   return sockets;
 }
 
-/** Every TCP socket of the host's network namespace, IPv4 and IPv6 (a kernel without IPv6 has no tcp6). */
-export function readTcpSockets(procRoot: string, keep?: (line: string) => boolean): TcpSocket[] {
-  const sockets: TcpSocket[] = [];
-  for (const [name, family] of [
-    ['tcp', 4],
-    ['tcp6', 6],
-  ] as const) {
+/** The two tables of the host's network namespace, with the family each row's addresses are in. */
+const Tables = [
+  ['tcp', 4],
+  ['tcp6', 6],
+] as const;
+
+/**
+ * Every TCP socket of the host's network namespace, IPv4 and IPv6 (a kernel without IPv6 has no tcp6). With
+ * `markers`, only the rows whose text holds one of them are decoded (see selectRows): a busy host's table holds
+ * 100,000 TIME_WAIT rows, and decoding them all for one port takes seconds.
+ */
+export function readTcpSockets(
+  procRoot: string,
+  markers?: readonly string[],
+  keep?: (line: string) => boolean,
+): TcpSocket[] {
+  let sockets: TcpSocket[] = [];
+  for (const [name, family] of Tables) {
     const file = path.join(procRoot, 'net', name);
-    let text: string;
-    try {
-      text = readProcText(file);
-    } catch (error) {
-      // No tcp6 file: IPv6 is disabled on this kernel, so there are no IPv6 sockets to list.
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && family === 6) continue;
-      throw unreadableProcError(file, error);
-    }
-    sockets.push(...parseNetTcp(text, family, file, keep));
+    const raw = readTable(file, family);
+    // concat, not push(...rows): a whole table's 100,000 rows as arguments overflow the stack.
+    if (raw !== null) sockets = sockets.concat(parseNetTcp(selectRows(raw, markers, keep), family, file));
   }
   return sockets;
 }
 
 /**
- * The text of /proc/net/tcp and tcp6 with only the rows `keep` passes (and the header line): what a sample of the
- * table is, for the pure stages to decode later. A kernel without IPv6 gives an empty tcp6.
+ * The text of /proc/net/tcp and tcp6 with only the rows holding one of `markers` that `keep` passes (and the header
+ * line): what a sample of the table is, for the pure stages to decode later. A kernel without IPv6 gives an empty
+ * tcp6. Read without blocking the event loop: the kernel's walk of a busy table takes a while, and a request the
+ * hook is waiting on meanwhile must be answered in time, not after the hook's own reading.
  */
-export function readTcpText(procRoot: string, keep: (line: string) => boolean): { tcp: string; tcp6: string } {
+export async function readTcpText(
+  procRoot: string,
+  markers: readonly string[],
+  keep?: (line: string) => boolean,
+): Promise<{ tcp: string; tcp6: string }> {
   const texts = { tcp: '', tcp6: '' };
-  for (const name of ['tcp', 'tcp6'] as const) {
+  for (const [name, family] of Tables) {
     const file = path.join(procRoot, 'net', name);
-    let text: string;
-    try {
-      text = readProcText(file);
-    } catch (error) {
-      // No tcp6 file: IPv6 is disabled on this kernel, so there are no IPv6 sockets to list.
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && name === 'tcp6') continue;
-      throw unreadableProcError(file, error);
-    }
-    const lines = text.split('\n');
-    texts[name] = [lines[0] ?? '', ...lines.slice(1).filter(keep)].join('\n');
+    const raw = await readTableAsync(file, family);
+    if (raw !== null) texts[name] = selectRows(raw, markers, keep);
   }
   return texts;
+}
+
+/**
+ * The header line and every row of a raw table whose text holds one of `markers` (all rows without markers) and
+ * that `keep` passes, in the table's order. Each marker is searched for in the bytes natively: the text of a table
+ * with 100,000 rows is never made, split or matched line by line in JavaScript. Rows are checked again once decoded.
+ */
+export function selectRows(raw: Buffer, markers?: readonly string[], keep?: (line: string) => boolean): string {
+  const headerEnd = raw.indexOf(0x0a);
+  if (markers === undefined || headerEnd < 0) {
+    const [header = '', ...rows] = raw.toString('latin1').split('\n');
+    return keep ? [header, ...rows.filter(keep)].join('\n') : raw.toString('latin1');
+  }
+  const rows = new Map<number, number>();
+  for (const marker of markers) {
+    const needle = Buffer.from(marker, 'latin1');
+    for (let at = raw.indexOf(needle, headerEnd); at >= 0; ) {
+      const start = raw.lastIndexOf(0x0a, at) + 1;
+      const newline = raw.indexOf(0x0a, at);
+      const end = newline < 0 ? raw.length : newline;
+      rows.set(start, end);
+      at = newline < 0 ? -1 : raw.indexOf(needle, newline);
+    }
+  }
+  const lines = [raw.toString('latin1', 0, headerEnd)];
+  for (const start of [...rows.keys()].sort((a, b) => a - b)) {
+    const line = raw.toString('latin1', start, rows.get(start));
+    if (!keep || keep(line)) lines.push(line);
+  }
+  return lines.join('\n');
+}
+
+/** A table's bytes, or null for a tcp6 that does not exist (IPv6 disabled: there are no IPv6 sockets to list). */
+function readTable(file: string, family: 4 | 6): Buffer | null {
+  try {
+    return readProcBytes(file);
+  } catch (error) {
+    return missingTable(file, family, error);
+  }
+}
+
+async function readTableAsync(file: string, family: 4 | 6): Promise<Buffer | null> {
+  try {
+    return await readProcBytesAsync(file);
+  } catch (error) {
+    return missingTable(file, family, error);
+  }
+}
+
+function missingTable(file: string, family: 4 | 6, error: unknown): null {
+  if ((error as NodeJS.ErrnoException).code === 'ENOENT' && family === 6) return null;
+  throw unreadableProcError(file, error);
 }
 
 /** The text ` :1F91 ` a row of /proc/net/tcp holds where one of its ends is `port`: a cheap filter before decoding. */
@@ -137,22 +184,51 @@ export function portMarker(port: number): string {
   return `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
 }
 
-/** Read size for /proc/net/tcp: with tens of thousands of TIME_WAIT rows, fewer, larger reads cost half the time. */
+/** First size of the buffer a table is read into; it doubles as the table grows (4 KB a row-page at a time). */
 const ProcReadBytes = 1 << 20;
 
-/** A /proc file's whole text in large reads (its size is 0 to stat, so readFileSync reads it in small steps). */
-function readProcText(file: string): string {
+/**
+ * A /proc file's whole content (its size is 0 to stat). The kernel gives a table a page per read: 12 MB is 3,000
+ * reads, each into the one growing buffer (a fresh buffer per read cost a busy host seconds and gigabytes).
+ */
+function readProcBytes(file: string): Buffer {
   const fd = fs.openSync(file, 'r');
   try {
-    const chunks: Buffer[] = [];
+    let buffer: Buffer = Buffer.allocUnsafe(ProcReadBytes);
+    let length = 0;
     for (;;) {
-      const chunk = Buffer.allocUnsafe(ProcReadBytes);
-      const read = fs.readSync(fd, chunk, 0, ProcReadBytes, null);
-      if (read === 0) break;
-      chunks.push(chunk.subarray(0, read));
+      if (length === buffer.length) buffer = grow(buffer);
+      const read = fs.readSync(fd, buffer, length, buffer.length - length, null);
+      if (read === 0) return buffer.subarray(0, length);
+      length += read;
     }
-    return Buffer.concat(chunks).toString('utf8');
   } finally {
     fs.closeSync(fd);
   }
 }
+
+/** readProcBytes in libuv's thread pool. */
+async function readProcBytesAsync(file: string): Promise<Buffer> {
+  const handle = await fs.promises.open(file, 'r');
+  try {
+    let buffer: Buffer = Buffer.allocUnsafe(ProcReadBytes);
+    let length = 0;
+    for (;;) {
+      if (length === buffer.length) buffer = grow(buffer);
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) return buffer.subarray(0, length);
+      length += bytesRead;
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+function grow(buffer: Buffer): Buffer {
+  const larger = Buffer.allocUnsafe(buffer.length * 2);
+  buffer.copy(larger);
+  return larger;
+}
+
+/** The text ` 0A ` a row of /proc/net/tcp holds in its state field when it is a listening socket. */
+export const ListenStateMarker = ' 0A ';
