@@ -1,5 +1,6 @@
 // npm run bench:owners — who owns a port: portproof's fast path and full scan side by side with ss and lsof,
-// on the machine as it is and with ~500 extra processes holding ~20,000 fds.
+// on the machine as it is, with ~500 extra processes holding ~20,000 fds, and then with 100,000 TIME_WAIT rows in
+// the TCP table as well (a web server without keep-alive: a row per request for a minute).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,12 +12,14 @@ import {
   readProcessInfo,
   type ProcessIdentity,
 } from '../src/core/procfs/index.ts';
-import { waitForPort } from '../src/lab/net.ts';
+import { pollUntil, waitForPort } from '../src/lab/net.ts';
 import { findFreePort } from '../src/lab/ports.ts';
 import { spawnTracked, stopAll } from '../src/lab/processes.ts';
 import { describeMachine, formatTable, summarize } from './lib/stats.ts';
 
 const FixtureApp = path.resolve(import.meta.dirname, '../test/fixtures/app.mjs');
+const TimeWaitFiller = path.resolve(import.meta.dirname, '../test/fixtures/time-wait.mjs');
+const TimeWaitRows = 100_000;
 
 const Rounds = Number(process.env.BENCH_ROUNDS ?? 40);
 const LoadProcesses = 500;
@@ -78,6 +81,17 @@ async function startLoad(): Promise<ChildProcess[]> {
   return children;
 }
 
+/** Start the filler and wait until the table holds its rows; stopAll ends it. */
+async function fillTimeWait(): Promise<void> {
+  const filler = spawnTracked([process.execPath, TimeWaitFiller, `--rows=${TimeWaitRows}`]);
+  await pollUntil(() => filler.stdout().includes('filled'), 180_000, 'the TIME_WAIT filler');
+}
+
+/** The namespace's TIME_WAIT count (/proc/net/sockstat). */
+function countTimeWait(): number {
+  return Number(fs.readFileSync('/proc/net/sockstat', 'utf8').match(/^TCP: .* tw (\d+)/m)?.[1] ?? 0);
+}
+
 function countFds(): { processes: number; fds: number } {
   let processes = 0;
   let fds = 0;
@@ -102,18 +116,18 @@ async function main(): Promise<void> {
     const methods = methodsFor(port, info);
     const results: Record<string, unknown> = {};
     const rows: (string | number)[][] = [];
-    for (const scenario of [
-      'this machine as it is',
-      `+${LoadProcesses} processes, ${LoadProcesses * FdsPerProcess} fds`,
-    ]) {
-      if (scenario !== 'this machine as it is') load.push(...(await startLoad()));
-      const host = countFds();
+    const loaded = `+${LoadProcesses} processes, ${LoadProcesses * FdsPerProcess} fds`;
+    const busy = `${loaded}, +${TimeWaitRows} TIME_WAIT rows`;
+    for (const scenario of ['this machine as it is', loaded, busy]) {
+      if (scenario === loaded) load.push(...(await startLoad()));
+      if (scenario === busy) await fillTimeWait();
+      const host = { ...countFds(), timeWait: countTimeWait() };
       const stats = measure(methods);
       results[scenario] = { host, stats };
       for (const [name, s] of Object.entries(stats))
         rows.push([
           scenario,
-          `${host.processes} procs / ${host.fds} fds`,
+          `${host.processes} procs / ${host.fds} fds / ${host.timeWait} tw`,
           name,
           s.median.toFixed(2),
           s.p90.toFixed(2),

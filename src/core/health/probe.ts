@@ -37,7 +37,8 @@ export type Attribute = (end: ClientEnd) => string | null | 'pending' | Promise<
  * One HTTP GET with a time limit, over a connection that is attributed BEFORE the request is sent: once the server
  * has accepted it, /proc names the owner of its side, and that process is the one that answers (a server that
  * closes right after answering would leave nothing to attribute afterwards). An https URL gets TLS over that same
- * attributed connection, its certificate verified as `tls` and the loopback rule say (tls.ts).
+ * attributed connection, its certificate verified as `tls` and the loopback rule say (tls.ts). `timeoutMs` bounds the
+ * connect, and then the handshake and answer from when the connection was attributed.
  */
 export async function probeOnce(
   url: string,
@@ -76,7 +77,10 @@ export async function probeOnce(
       const connection = `the connection (port ${serverPort} ← ${end.localPort})`;
       attribution = `${connection} was not accepted by any process within ${DefaultAcceptWaitMs} ms`;
     }
-    const remainingMs = () => Math.max(1, timeoutMs - (Date.now() - startedAt));
+    // The server's time starts now: the reads of /proc that attributed the connection were the hook's own time (on a
+    // busy host's table, a good part of a second), not the app's, and must not make a prompt answer "no answer".
+    const attributedAt = Date.now();
+    const remainingMs = () => Math.max(1, timeoutMs - (Date.now() - attributedAt));
     let stream: net.Socket = socket;
     if (https) {
       const secured = await secureSocket(socket, target.hostname, tls, remainingMs());
