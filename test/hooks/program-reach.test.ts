@@ -15,9 +15,10 @@ import { cleanUpHookTests, expectVerdict, isAlive, newStateDir, readState, remem
 import { hookArgv } from '../support/hooks.ts';
 
 // `python3` on a root shell's PATH is pyenv's shim, /root/.pyenv/shims/python3: a `#!/usr/bin/env bash` script in a
-// directory (/root, mode 700) app.user cannot search. Found as root, it was not what exec runs as the app; and a
-// spawn refused for a missing `#!` interpreter was reported as "program not found" for a program that exists. Here
-// the shim is a scratch script in a scratch root-only directory, put on the hook's PATH: no dependence on pyenv.
+// directory (/root, mode 700) app.user cannot search. setpriv keeps root's capabilities until its exec, so its own
+// PATH search ran the shim, and bash, as the user, could not open it (exit 126); a spawn refused for a missing `#!`
+// interpreter read "program not found" for a program that exists. The shim here is a scratch script in a scratch
+// root-only directory, put on the hook's PATH: nothing depends on this machine's pyenv.
 
 const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-reach-'));
 // Searchable by everyone, as /tmp is: only the directories made root-only below are out of app.user's reach.
@@ -114,7 +115,7 @@ describe('app.command found on PATH as the app will run it (bundled revisions)',
     );
   });
 
-  it('a shim app.user cannot reach is passed over as exec passes it over: the next one on PATH runs, as nobody', async () => {
+  it('a shim app.user cannot reach is passed over, as its own exec would: the next one on PATH runs, as nobody', async () => {
     const port = await findFreePort();
     const stateDir = newStateDir();
     const shims = scriptDir('root-home', 'pp-python', '#!/usr/bin/env bash\nexec node "$@"\n', true);
