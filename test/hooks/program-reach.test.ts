@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { RepoRoot } from '../../build/paths.ts';
+import { findProgram } from '../../src/core/config/find-program.ts';
 import { loadConfig } from '../../src/core/config/load.ts';
 import type { HookEntry } from '../../src/core/events.ts';
 import { launchApp } from '../../src/core/process/launch.ts';
@@ -190,5 +191,21 @@ describe('a spawn the kernel refuses is named by its cause, never "program not f
   it('a missing working directory', async () => {
     const gone = path.join(temp, 'gone');
     await expect(launch([process.execPath], gone)).rejects.toThrow(`its working directory ${gone} does not exist`);
+  });
+});
+
+describe('the #! line as the kernel reads it', () => {
+  it('a Windows line ending: the \\r is part of the interpreter, which does not exist (shown quoted)', () => {
+    const dir = scriptDir('crlf', 'pp-app', '#!/bin/sh\r\necho hi\r\n');
+    expect(findProgram('pp-app', temp, dir, null)).toEqual({
+      problem: `program ${dir}/pp-app starts with #!"/bin/sh\\r", which does not exist`,
+    });
+  });
+
+  it('a script that runs itself through env: a bounded chain, not a hang', () => {
+    const dir = scriptDir('loop', 'pp-loop', '#!/usr/bin/env pp-loop\n');
+    expect(findProgram('pp-loop', temp, `${dir}:/usr/bin`, null)).toMatchObject({
+      problem: expect.stringContaining('#! interpreters in a chain (ELOOP)'),
+    });
   });
 });

@@ -13,6 +13,9 @@ export interface RunAs {
 /** Linux follows at most this many `#!` interpreters in a chain (BINPRM_MAX_RECURSION) before ELOOP. */
 const MaxInterpreters = 4;
 
+/** What a chain of `#!` interpreters and env lookups longer than the kernel follows is said to be. */
+const LoopProblem = `more than ${MaxInterpreters} #! interpreters in a chain (ELOOP)`;
+
 /** Linux reads a `#!` line from this many first bytes of the file (BINPRM_BUF_SIZE). */
 const ShebangBytes = 256;
 
@@ -80,15 +83,16 @@ function checkRunnable(
   const shebang = readShebang(file);
   if (shebang === null) return null;
   if (depth >= MaxInterpreters) {
-    return {
-      problem: `program ${file}: more than ${MaxInterpreters} #! interpreters in a chain (ELOOP)`,
-      final: false,
-    };
+    return { problem: `program ${file}: ${LoopProblem}`, final: false };
   }
   const interpreter = path.resolve(cwd, shebang.interpreter);
-  const says = `program ${file} starts with #!${shebang.interpreter}`;
+  // A name with control characters (a \r from a Windows editor) is shown quoted, or the line cleaner hides them.
+  const shown = /[\x00-\x1f]/.test(shebang.interpreter) ? JSON.stringify(shebang.interpreter) : shebang.interpreter;
+  const says = `program ${file} starts with #!${shown}`;
   if (!isRegularFile(interpreter)) return { problem: `${says}, which does not exist`, final: false };
   const inner = checkRunnable(interpreter, cwd, pathVar, runAs, depth + 1);
+  // A chain too long is said once, at its top: not nested as deep as it goes.
+  if (inner?.problem.endsWith(LoopProblem)) return { problem: `program ${file}: ${LoopProblem}`, final: inner.final };
   if (inner) return { problem: `${says}: ${inner.problem}`, final: inner.final };
   // The interpreter runs, then opens the script by name as the user: that needs read permission.
   if (!canAccess(file, runAs, 0o4)) return { problem: `program ${file} is a script not readable${who}`, final: true };
@@ -96,6 +100,9 @@ function checkRunnable(
   if (path.basename(interpreter) === 'env' && looked && /^[^-=/\s][^=\s]*$/.test(looked)) {
     // env looks its program up in the app's PATH, as the user: execvp again, after exec succeeded.
     const found = searchProgram(looked, cwd, pathVar, runAs, depth + 1);
+    if ('problem' in found && found.problem.endsWith(LoopProblem)) {
+      return { problem: `program ${file}: ${LoopProblem}`, final: true };
+    }
     if ('problem' in found) return { problem: `${says} ${looked}: ${found.problem}`, final: true };
   }
   return null;
@@ -107,7 +114,8 @@ function readShebang(file: string): { interpreter: string; argument: string | nu
   let read = 0;
   let fd: number | null = null;
   try {
-    fd = fs.openSync(file, 'r');
+    // Non-blocking: a file swapped for a FIFO since its stat must not hang the hook.
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
     read = fs.readSync(fd, head, 0, ShebangBytes, 0);
   } catch {
     // Unreadable even as root: the kernel's own read is the judge at exec; nothing more is known here.
@@ -117,7 +125,11 @@ function readShebang(file: string): { interpreter: string; argument: string | nu
   }
   const text = head.subarray(0, read).toString('latin1');
   if (!text.startsWith('#!')) return null;
-  const line = text.slice(2).split('\n')[0]!.trim();
+  // The kernel strips spaces and tabs only: a Windows line ending's \r stays part of the interpreter's name.
+  const line = text
+    .slice(2)
+    .split('\n')[0]!
+    .replace(/^[ \t]+|[ \t]+$/g, '');
   const [interpreter, ...rest] = line.split(/[ \t]+/);
   if (!interpreter) return null;
   return { interpreter, argument: rest.length > 0 ? rest.join(' ') : null };
