@@ -184,7 +184,20 @@ describe('a spawn the kernel refuses is named by its cause, never "program not f
     const script = path.join(dir, 'pp-app');
     await expect(launch([script], temp)).rejects.toThrow(
       `could not start ${script}: program ${script} starts with #!/nonexistent/interpreter, which does not exist ` +
-        '(no such file or directory (ENOENT))',
+        '(exec said ENOENT)',
+    );
+  });
+
+  it('a binary whose dynamic loader is missing (its PT_INTERP renamed in a copy of /bin/true)', async () => {
+    const bytes = fs.readFileSync('/bin/true');
+    const loader = bytes.indexOf('/ld-linux');
+    expect(loader).toBeGreaterThan(0);
+    bytes.write('/ld-nonexi', loader, 'latin1');
+    const binary = path.join(temp, 'pp-true');
+    fs.writeFileSync(binary, bytes, { mode: 0o755 });
+    await expect(launch([binary], temp)).rejects.toThrow(
+      `could not start ${binary}: ${binary} exists, but exec said no such file or directory (ENOENT): the dynamic ` +
+        'loader it names is missing',
     );
   });
 

@@ -15,9 +15,10 @@ export function describeSpawnFailure(error: Error, program: string, cwd: string,
   if (code?.startsWith('ERR_')) return error.message;
   const errno = describeFsError(error);
   const cwdProblem = checkWorkingDirectory(cwd);
-  if (cwdProblem) return `${cwdProblem} (${errno})`;
+  const said = code ? `exec said ${code}` : errno;
+  if (cwdProblem) return `${cwdProblem} (${said})`;
   const found = findProgram(program, cwd, pathVar, null);
-  if ('problem' in found) return `${found.problem} (${errno})`;
+  if ('problem' in found) return `${found.problem} (${said})`;
   if (code === 'ENOENT') {
     // The file and every #! interpreter exist: what exec still missed is the ELF's own loader (PT_INTERP).
     const why = 'the dynamic loader it names is missing (a binary built for another system?)';
