@@ -10,7 +10,9 @@ import type { ProcessInfo } from '../procfs/types.ts';
 import { quoteReason, readLogTail } from './log-tail.ts';
 import { describeExit } from './describe.ts';
 import { openAppLog } from './app-log.ts';
-import { findAppAccount, runAsAccount } from './user.ts';
+import { findAppAccount, runAsAccount, type Account } from './user.ts';
+import { findProgram, runAsOf } from '../config/find-program.ts';
+import { describeSpawnFailure } from './spawn-failure.ts';
 
 /** How a started process ended, once it has. */
 export interface ExitStatus {
@@ -59,10 +61,20 @@ export async function launchApp(config: LoadedConfig, port: number): Promise<Lau
   const account = process.getuid?.() === 0 ? findAppAccount(config.app.user) : null;
   // A mark unique to this start: a daemon that left the session still carries it (abandon proves it by it).
   const startMark = `${process.pid}-${Date.now()}`;
-  const env = { ...process.env, ...config.app.env, PORT: String(port), [StartMarkVariable]: startMark };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...config.app.env,
+    PORT: String(port),
+    [StartMarkVariable]: startMark,
+  };
   if (account) Object.assign(env, { USER: account.name, LOGNAME: account.name, HOME: account.home });
   // As root with app.user: setpriv drops to the user with its supplementary groups, then execs the app in place.
-  const spawned = account ? runAsAccount(account, argv) : argv;
+  // setpriv keeps root's capabilities until its exec, so its own PATH search reaches, and execs, a file app.user
+  // cannot (a pyenv shim under /root/: its interpreter then fails as the user, exit 126). It is given the file found
+  // as app.user finds it, as preflight did.
+  const spawned = account
+    ? runAsAccount(account, findAccountProgram(argv, config.app.cwd, env.PATH, account, port))
+    : argv;
   const log = openAppLog(logFile, account);
   const logOffset = log.offset;
   let exit: ExitStatus | null = null;
@@ -77,8 +89,7 @@ export async function launchApp(config: LoadedConfig, port: number): Promise<Lau
     });
   } catch (error) {
     // Node throws (not emits) for E2BIG, a NUL byte and the like: preflight checks for those, this names any other.
-    const failed = { code: null, signal: null, error: error as Error };
-    throw exitedAtStartError(argv, port, failed, logFile, logOffset, account?.name, undefined);
+    throw spawnFailedError(argv, spawned[0]!, config.app.cwd, env.PATH, port, error as Error);
   } finally {
     fs.closeSync(log.fd);
   }
@@ -89,6 +100,9 @@ export async function launchApp(config: LoadedConfig, port: number): Promise<Lau
     // It died before /proc could be read (or never started): wait for Node to report how.
     await new Promise((resolve) => (exit ? resolve(undefined) : child.once('close', resolve).once('error', resolve)));
     assertWorkingDirectory(config.app.cwd, port);
+    // Assigned by the listeners above: TypeScript cannot see that the wait ran them.
+    const failed = exit as ExitStatus | null;
+    if (failed?.error) throw spawnFailedError(argv, spawned[0]!, config.app.cwd, env.PATH, port, failed.error);
     throw exitedAtStartError(argv, port, exit, logFile, logOffset, account?.name, child.pid);
   }
   return {
@@ -116,6 +130,38 @@ function assertWorkingDirectory(cwd: string, port: number): void {
   throw new HookError('START_EXITED', `could not start the app: its working directory ${cwd} does not exist`, { port });
 }
 
+/** argv with its program as the file app.user's exec would run, or the start's error naming why there is none. */
+function findAccountProgram(
+  argv: string[],
+  cwd: string,
+  pathVar: string | undefined,
+  account: Account,
+  port: number,
+): string[] {
+  const found = findProgram(argv[0]!, cwd, pathVar ?? DefaultPath, runAsOf(account));
+  // Preflight found it: what changed since is named, before anything is spawned.
+  if ('problem' in found) throw new HookError('START_EXITED', `could not start ${argv[0]}: ${found.problem}`, { port });
+  return [found.file, ...argv.slice(1)];
+}
+
+/** The error for a start the kernel refused: what is missing or out of reach, found again as spawn looked for it. */
+function spawnFailedError(
+  argv: string[],
+  spawned: string,
+  cwd: string,
+  pathVar: string | undefined,
+  port: number,
+  error: Error,
+): HookError {
+  const reason = describeSpawnFailure(error, spawned, cwd, pathVar ?? DefaultPath);
+  // As root with app.user the hook spawns setpriv, which execs the app: a refusal then is setpriv's own.
+  const what = spawned === argv[0] ? argv[0] : `${argv[0]} through ${spawned}`;
+  return new HookError('START_EXITED', `could not start ${what}: ${reason}`, { port });
+}
+
+/** The search path exec uses when the environment has no PATH (glibc's and libuv's default). */
+const DefaultPath = '/usr/local/bin:/usr/bin:/bin';
+
 /** The error for a start that ended before the app listened: exit code or signal first, then its log. */
 export function exitedAtStartError(
   argv: string[],
@@ -133,8 +179,7 @@ export function exitedAtStartError(
     const code = (exit.error as NodeJS.ErrnoException).code;
     // Node's own argument errors (ERR_*) say it in their message; a system error is named in words with its errno.
     const system = code?.startsWith('ERR_') ? exit.error.message : describeFsError(exit.error);
-    const reason = code === 'ENOENT' ? 'program not found' : system;
-    return new HookError('START_EXITED', `could not start ${argv[0]}: ${reason}`, { port });
+    return new HookError('START_EXITED', `could not start ${argv[0]}: ${system}`, { port });
   }
   const how = `${describeExit(exit ?? { code: null, signal: null })}${leftBehind}`;
   const tail = readLogTail(logFile, logOffset, appUser);

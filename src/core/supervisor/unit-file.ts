@@ -1,12 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../atomic-write.ts';
-import { findProgram } from '../config/find-program.ts';
+import { findProgram, runAsOf, type RunAs } from '../config/find-program.ts';
 import type { LoadedConfig } from '../config/load.ts';
 import { resolvePort } from '../config/resolve-port.ts';
 import { DefaultRestartDelaySec } from '../defaults.ts';
 import { HookError } from '../errors.ts';
 import { describeFsError } from '../fs-error.ts';
+import { findAppAccount } from '../process/user.ts';
 import { runSystemctl } from './systemctl.ts';
 import { canAppendLog, readSystemdVersion } from './systemd-version.ts';
 
@@ -65,6 +66,17 @@ export function installUnit(
   return { unit, file, envFile, changed: unitChanged || envChanged };
 }
 
+/** Who the unit's ExecStart runs as, by mode bits; null (root) without app.user or where it is no account here. */
+function findUnitRunAs(appUser: string | undefined): RunAs | null {
+  try {
+    const account = findAppAccount(appUser);
+    return account ? runAsOf(account) : null;
+  } catch {
+    // No such user here (a unit rendered for the docs): preflight refuses it before any real start.
+    return null;
+  }
+}
+
 /** The unit file's text: what the README shows in full. */
 export function renderUnit(
   config: LoadedConfig,
@@ -73,7 +85,9 @@ export function renderUnit(
   version = readSystemdVersion(),
 ): string {
   const { argv, logFile } = resolvePort(config, port);
-  const program = findProgram(argv[0]!, config.app.cwd, config.app.env.PATH ?? process.env.PATH ?? '', null);
+  const pathVar = config.app.env.PATH ?? process.env.PATH ?? '';
+  // Found as app.user's exec finds it (preflight's way): a PATH entry only root reaches is passed over.
+  const program = findProgram(argv[0]!, config.app.cwd, pathVar, findUnitRunAs(config.app.user));
   // Preflight found the program; a program gone since is named by systemd's own start failure.
   const exec = ['file' in program ? program.file : argv[0]!, ...argv.slice(1)].map(quoteArgument).join(' ');
   const user = config.app.user ? [`User=${config.app.user}`] : [];
