@@ -6,8 +6,11 @@ import {
   checkTreeOwnsPort,
   findConnectionOwners,
   findListeners,
+  readListeningTcpSockets,
   readProcessInfo,
+  readTcpSockets,
 } from '../../src/core/procfs/index.ts';
+import { TcpListen } from '../../src/core/procfs/net-tcp.ts';
 import { waitForPort } from '../../src/lab/net.ts';
 import { findFreePort } from '../../src/lab/ports.ts';
 import { type AppProcess, stopAll } from '../../src/lab/processes.ts';
@@ -149,5 +152,26 @@ describe('live listeners, cross-checked with ss', () => {
     });
     expect(run.stderr).toBe('');
     expect(JSON.parse(run.stdout)).toEqual({ owners: [0], skips: ['permission'] });
+  });
+});
+
+describe("the kernel's table order, which the listener reads rely on", () => {
+  it('listeners come before every other row: the read that stops at the first other row misses none', async () => {
+    // Connections in both families, so both tables hold rows after their listeners.
+    const port = await findFreePort();
+    const app = startApp([`--port=${port}`, '--host=::']);
+    await waitForPort(port, 5000);
+    const open = [net.connect({ port, host: '127.0.0.1' }), net.connect({ port, host: '::1' })];
+    await Promise.all(open.map((socket) => new Promise((resolve) => socket.once('connect', resolve))));
+    try {
+      const key = (s: { family: number; inode: number }) => `${s.family}:${s.inode}`;
+      const all = readTcpSockets('/proc').filter((s) => s.state === TcpListen);
+      const early = readListeningTcpSockets('/proc');
+      expect(early.map(key).sort()).toEqual(all.map(key).sort());
+      expect(early.some((s) => s.localPort === port)).toBe(true);
+    } finally {
+      for (const socket of open) socket.destroy();
+      app.child.kill();
+    }
   });
 });

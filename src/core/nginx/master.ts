@@ -1,6 +1,5 @@
 import fs from 'node:fs';
-import { listProcessTree, readProcessInfo, readSocketFds, readTcpSockets } from '../procfs/index.ts';
-import { ListenStateMarker, TcpListen } from '../procfs/net-tcp.ts';
+import { listProcessTree, readListeningTcpSockets, readProcessInfo, readSocketFds } from '../procfs/index.ts';
 import type { ProcessInfo } from '../procfs/types.ts';
 
 /** The running nginx master from its pid file, or why there is none. */
@@ -36,11 +35,7 @@ export function readWorkerKeys(master: ProcessInfo): Set<string> {
  * shut down after a reload closes them, and until then it may still take new connections with the old config.
  */
 export function oldWorkersStoppedAccepting(master: ProcessInfo, oldWorkers: Set<string>): boolean {
-  const listening = new Set(
-    readTcpSockets('/proc', [ListenStateMarker])
-      .filter((s) => s.state === TcpListen)
-      .map((s) => s.inode),
-  );
+  const listening = new Set(readListeningTcpSockets('/proc').map((s) => s.inode));
   const masterFds = readSocketFds(master.pid, '/proc');
   if ('skip' in masterFds) return false;
   const masterListening = [...masterFds.sockets.keys()].filter((inode) => listening.has(inode));

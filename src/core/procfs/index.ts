@@ -3,7 +3,7 @@ export { DefaultProcRoot, readBootId } from './boot.ts';
 export { findConnectionOwners, type ConnectionEnd } from './connections.ts';
 export { listPids, readSocketFds, readSocketLinks } from './fds.ts';
 export { findListeners, readListenSockets } from './listeners.ts';
-export { decodeAddress, parseNetTcp, readTcpSockets, readTcpText } from './net-tcp.ts';
+export { decodeAddress, parseNetTcp, readListeningTcpSockets, readTcpSockets, readTcpText } from './net-tcp.ts';
 export { checkTreeOwnsPort, listTreeListenSockets, stillOwnsPort, type TreeOwnership } from './ownership.ts';
 export { hasIdentity, isSameProcess, readProcessInfo, rereadProcess } from './process.ts';
 export { DefaultListenerScans, hasPermissionSkip } from './rescan.ts';

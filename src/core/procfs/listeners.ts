@@ -1,15 +1,13 @@
 import { DefaultProcRoot } from './boot.ts';
-import { ListenStateMarker, portMarker, readTcpSockets, TcpListen } from './net-tcp.ts';
+import { portMarker, readListeningTcpSockets } from './net-tcp.ts';
 import { scanSocketOwners } from './owners.ts';
 import { scanUntilSettled } from './rescan.ts';
 import type { Listener, ScanSkip, TcpSocket } from './types.ts';
 
 /** The listening TCP sockets on a port, IPv4 and IPv6. */
 export function readListenSockets(port: number, procRoot = DefaultProcRoot): TcpSocket[] {
-  // Only rows whose local port and state match, as text, are decoded; the decoded values are checked again.
-  return readTcpSockets(procRoot, [portMarker(port)], (line) => line.includes(ListenStateMarker)).filter(
-    (s) => s.state === TcpListen && s.localPort === port,
-  );
+  // Only the listeners' rows are read, and of them only those naming the port are decoded (checked again after).
+  return readListeningTcpSockets(procRoot, [portMarker(port)]).filter((s) => s.localPort === port);
 }
 
 /**

@@ -96,15 +96,24 @@ export function readTcpSockets(
   procRoot: string,
   markers?: readonly string[],
   keep?: (line: string) => boolean,
+  listeningOnly = false,
 ): TcpSocket[] {
   let sockets: TcpSocket[] = [];
   for (const [name, family] of Tables) {
     const file = path.join(procRoot, 'net', name);
-    const raw = readTable(file, family);
+    const raw = readTable(file, family, listeningOnly);
     // concat, not push(...rows): a whole table's 100,000 rows as arguments overflow the stack.
     if (raw !== null) sockets = sockets.concat(parseNetTcp(selectRows(raw, markers, keep), family, file));
   }
   return sockets;
+}
+
+/**
+ * The listening sockets (of a port, with its marker): the kernel lists its listening hash before the established one,
+ * so the read stops at the first row in another state, and a busy host's 100,000 TIME_WAIT rows are never walked.
+ */
+export function readListeningTcpSockets(procRoot: string, markers?: readonly string[]): TcpSocket[] {
+  return readTcpSockets(procRoot, markers, undefined, true).filter((s) => s.state === TcpListen);
 }
 
 /**
@@ -158,9 +167,9 @@ export function selectRows(raw: Buffer, markers?: readonly string[], keep?: (lin
 }
 
 /** A table's bytes, or null for a tcp6 that does not exist (IPv6 disabled: there are no IPv6 sockets to list). */
-function readTable(file: string, family: 4 | 6): Buffer | null {
+function readTable(file: string, family: 4 | 6, listeningOnly = false): Buffer | null {
   try {
-    return readProcBytes(file);
+    return readProcBytes(file, listeningOnly);
   } catch (error) {
     return missingTable(file, family, error);
   }
@@ -189,18 +198,27 @@ const ProcReadBytes = 1 << 20;
 
 /**
  * A /proc file's whole content (its size is 0 to stat). The kernel gives a table a page per read: 12 MB is 3,000
- * reads, each into the one growing buffer (a fresh buffer per read cost a busy host seconds and gigabytes).
+ * reads, each into the one growing buffer (a fresh buffer per read cost a busy host seconds and gigabytes). With
+ * `listeningOnly`, the content up to the first row that is not a listener.
  */
-function readProcBytes(file: string): Buffer {
+function readProcBytes(file: string, listeningOnly = false): Buffer {
   const fd = fs.openSync(file, 'r');
   try {
     let buffer: Buffer = Buffer.allocUnsafe(ProcReadBytes);
     let length = 0;
+    // Where the first row not yet checked for its state starts (after the header line).
+    let unchecked = -1;
     for (;;) {
       if (length === buffer.length) buffer = grow(buffer);
       const read = fs.readSync(fd, buffer, length, buffer.length - length, null);
       if (read === 0) return buffer.subarray(0, length);
       length += read;
+      if (!listeningOnly) continue;
+      if (unchecked < 0) unchecked = buffer.subarray(0, length).indexOf(0x0a) + 1 || -1;
+      if (unchecked < 0) continue;
+      const end = endOfListeners(buffer.subarray(0, length), unchecked);
+      if (end.done) return buffer.subarray(0, end.at);
+      unchecked = end.at;
     }
   } finally {
     fs.closeSync(fd);
@@ -224,11 +242,22 @@ async function readProcBytesAsync(file: string): Promise<Buffer> {
   }
 }
 
+/**
+ * From `from`, the start of the first whole row of the established hash (done), or of the first partial row. A
+ * SYN_RECV row does not end the listeners: kernels before 4.4 list a listener's pending connections right after it.
+ */
+function endOfListeners(bytes: Buffer, from: number): { done: boolean; at: number } {
+  let at = from;
+  for (let newline = bytes.indexOf(0x0a, at); newline >= 0; newline = bytes.indexOf(0x0a, at)) {
+    const state = Number.parseInt(bytes.toString('latin1', at, newline).trim().split(/\s+/)[3] ?? '', 16);
+    if (!Number.isNaN(state) && state !== TcpListen && state !== TcpSynRecv) return { done: true, at };
+    at = newline + 1;
+  }
+  return { done: false, at };
+}
+
 function grow(buffer: Buffer): Buffer {
   const larger = Buffer.allocUnsafe(buffer.length * 2);
   buffer.copy(larger);
   return larger;
 }
-
-/** The text ` 0A ` a row of /proc/net/tcp holds in its state field when it is a listening socket. */
-export const ListenStateMarker = ' 0A ';

@@ -1,5 +1,5 @@
 import { DefaultProcRoot } from './boot.ts';
-import { ListenStateMarker, readTcpSockets, TcpListen } from './net-tcp.ts';
+import { readListeningTcpSockets } from './net-tcp.ts';
 import { readListenSockets, toListener } from './listeners.ts';
 import { scanSocketOwners } from './owners.ts';
 import { scanUntilSettled } from './rescan.ts';
@@ -77,7 +77,7 @@ export function stillOwnsPort(id: ProcessIdentity, port: number, procRoot = Defa
 
 /** The listening sockets a process tree holds on any port (to say where a process bound instead). */
 export function listTreeListenSockets(root: ProcessIdentity, procRoot = DefaultProcRoot): TcpSocket[] {
-  const listening = readTcpSockets(procRoot, [ListenStateMarker]).filter((s) => s.state === TcpListen);
+  const listening = readListeningTcpSockets(procRoot);
   const tree = listProcessTree(root, procRoot).map((p) => p.pid);
   const { owners } = scanSocketOwners(new Set(listening.map((s) => s.inode)), procRoot, tree);
   return listening.filter((s) => owners.has(s.inode));
