@@ -81,8 +81,8 @@ describe("reading a busy host's table (150,000 TIME_WAIT rows)", () => {
     try {
       expect(readTcpSockets(root)).toHaveLength(150_002);
       expect(readListenSockets(8081, root).map((s) => s.inode)).toEqual([4711]);
-      expect(readTcpSockets(root, [':1F91 ']).map((s) => s.inode)).toEqual([4711, 4712]);
-      const text = await readTcpText(root, [':1F91 ', ':0050 '], (line) => !line.includes(' 06 '));
+      expect(readTcpSockets(root, { markers: [':1F91 '] }).map((s) => s.inode)).toEqual([4711, 4712]);
+      const text = await readTcpText(root, { markers: [':1F91 ', ':0050 '], keep: (line) => !line.includes(' 06 ') });
       expect(text.tcp.split('\n')).toHaveLength(3);
       expect(text.tcp6).toBe('');
     } finally {

@@ -22,7 +22,7 @@ export async function takeSample(pids: Iterable<number>, ports: readonly number[
     const links = readSocketLinks(pid, '/proc');
     if (links !== null) fds.set(pid, links);
   }
-  const text = await readTcpText('/proc', ports.map(portMarker), (line) => !TimeWaitRow.test(line));
+  const text = await readTcpText('/proc', { markers: ports.map(portMarker), keep: (line) => !TimeWaitRow.test(line) });
   // And after: a socket made during the table's walk and still open now is held, and seen in the rows.
   for (const pid of fds.keys()) {
     const links = readSocketLinks(pid, '/proc');
@@ -73,5 +73,5 @@ export function startSampling(
 /** The far ends of every connection to `port` now, TIME_WAIT rows included (see listConnectionsTo). */
 export function readConnectionsTo(port: number): Set<string> {
   const marker = portMarker(port);
-  return listConnectionsTo(readTcpSockets('/proc', [marker]), port);
+  return listConnectionsTo(readTcpSockets('/proc', { markers: [marker] }), port);
 }

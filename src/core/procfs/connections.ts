@@ -29,7 +29,10 @@ export function findConnectionOwners(
   preferTree?: ProcessIdentity,
 ): { socket: TcpSocket | null; owners: SocketOwner[]; skipped: ScanSkip[] } {
   const socket =
-    readTcpSockets(procRoot, [portMarker(conn.localPort)], (line) => line.includes(portMarker(conn.remotePort))).find(
+    readTcpSockets(procRoot, {
+      markers: [portMarker(conn.localPort)],
+      keep: (line) => line.includes(portMarker(conn.remotePort)),
+    }).find(
       (s) =>
         s.localPort === conn.localPort &&
         s.remotePort === conn.remotePort &&

@@ -87,23 +87,24 @@ const Tables = [
   ['tcp6', 6],
 ] as const;
 
-/**
- * Every TCP socket of the host's network namespace, IPv4 and IPv6 (a kernel without IPv6 has no tcp6). With
- * `markers`, only the rows whose text holds one of them are decoded (see selectRows): a busy host's table holds
- * 100,000 TIME_WAIT rows, and decoding them all for one port takes seconds.
- */
-export function readTcpSockets(
-  procRoot: string,
-  markers?: readonly string[],
-  keep?: (line: string) => boolean,
-  listeningOnly = false,
-): TcpSocket[] {
+/** Which rows of a table to keep: a busy host's holds 100,000 TIME_WAIT rows, and decoding them all takes seconds. */
+export interface RowSelection {
+  /** Only rows whose text holds one of these (portMarker's), found in the raw bytes (see selectRows). */
+  markers?: readonly string[];
+  /** Of those, the ones this passes. */
+  keep?: (line: string) => boolean;
+  /** Read no further than the listeners (see readListeningTcpSockets). */
+  listeningOnly?: boolean;
+}
+
+/** Every TCP socket of the host's network namespace, IPv4 and IPv6 (a kernel without IPv6 has no tcp6), or a selection. */
+export function readTcpSockets(procRoot: string, selection: RowSelection = {}): TcpSocket[] {
   let sockets: TcpSocket[] = [];
   for (const [name, family] of Tables) {
     const file = path.join(procRoot, 'net', name);
-    const raw = readTable(file, family, listeningOnly);
+    const raw = readTable(file, family, selection.listeningOnly);
     // concat, not push(...rows): a whole table's 100,000 rows as arguments overflow the stack.
-    if (raw !== null) sockets = sockets.concat(parseNetTcp(selectRows(raw, markers, keep), family, file));
+    if (raw !== null) sockets = sockets.concat(parseNetTcp(selectRows(raw, selection), family, file));
   }
   return sockets;
 }
@@ -113,25 +114,24 @@ export function readTcpSockets(
  * so the read stops at the first row in another state, and a busy host's 100,000 TIME_WAIT rows are never walked.
  */
 export function readListeningTcpSockets(procRoot: string, markers?: readonly string[]): TcpSocket[] {
-  return readTcpSockets(procRoot, markers, undefined, true).filter((s) => s.state === TcpListen);
+  return readTcpSockets(procRoot, { markers, listeningOnly: true }).filter((s) => s.state === TcpListen);
 }
 
 /**
- * The text of /proc/net/tcp and tcp6 with only the rows holding one of `markers` that `keep` passes (and the header
- * line): what a sample of the table is, for the pure stages to decode later. A kernel without IPv6 gives an empty
- * tcp6. Read without blocking the event loop: the kernel's walk of a busy table takes a while, and a request the
- * hook is waiting on meanwhile must be answered in time, not after the hook's own reading.
+ * The text of /proc/net/tcp and tcp6 with only the rows selected (and the header line): what a sample of the table
+ * is, for the pure stages to decode later. A kernel without IPv6 gives an empty tcp6. Read without blocking the
+ * event loop: the kernel's walk of a busy table takes a while, and a request the hook is waiting on meanwhile must be
+ * answered in time, not after the hook's own reading.
  */
 export async function readTcpText(
   procRoot: string,
-  markers: readonly string[],
-  keep?: (line: string) => boolean,
+  selection: Omit<RowSelection, 'listeningOnly'>,
 ): Promise<{ tcp: string; tcp6: string }> {
   const texts = { tcp: '', tcp6: '' };
   for (const [name, family] of Tables) {
     const file = path.join(procRoot, 'net', name);
     const raw = await readTableAsync(file, family);
-    if (raw !== null) texts[name] = selectRows(raw, markers, keep);
+    if (raw !== null) texts[name] = selectRows(raw, selection);
   }
   return texts;
 }
@@ -141,7 +141,7 @@ export async function readTcpText(
  * that `keep` passes, in the table's order. Each marker is searched for in the bytes natively: the text of a table
  * with 100,000 rows is never made, split or matched line by line in JavaScript. Rows are checked again once decoded.
  */
-export function selectRows(raw: Buffer, markers?: readonly string[], keep?: (line: string) => boolean): string {
+function selectRows(raw: Buffer, { markers, keep }: RowSelection): string {
   const headerEnd = raw.indexOf(0x0a);
   if (markers === undefined || headerEnd < 0) {
     const [header = '', ...rows] = raw.toString('latin1').split('\n');
