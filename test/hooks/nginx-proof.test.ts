@@ -280,24 +280,11 @@ ${renderProxyServer(other, include)}`,
       const b = await bed(({ listen, green }) => ({
         workers: 4,
         includeText: keepalive ? `server 127.0.0.1:${green};\n` : undefined,
-        servers: (include) =>
-          keepalive
-            ? `  upstream app {
-    include ${include};
-    keepalive 8;
-  }
-  server {
-    listen 127.0.0.1:${listen};
-    location / {
-      proxy_pass http://app;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      ${ProxySettings}
-    }
-  }`
-            : renderProxyServer(listen, include).replace('proxy_pass', 'proxy_http_version 1.1; proxy_pass'),
+        servers: keepalive
+          ? keepAliveServers(listen)
+          : (include) => renderProxyServer(listen, include).replace('proxy_pass', 'proxy_http_version 1.1; proxy_pass'),
       }));
-      const line = keepalive ? { line: 'server 127.0.0.1:{port};' } : {};
+      const line = keepalive ? KeepAliveLine : {};
       const { value: first, ms: firstMs } = await timed(() => deploy(b, 'v1', { nginx: line }));
       const v1 = readState(b.stateDir).processes[String(b.blue)]!.pid;
       expectVerdict(first.validate!, 'ValidateService', 'OK', proved(b.blue, v1));
