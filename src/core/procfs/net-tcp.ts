@@ -97,7 +97,7 @@ export interface RowSelection {
   listeningOnly?: boolean;
 }
 
-/** Every TCP socket of the host's network namespace, IPv4 and IPv6 (a kernel without IPv6 has no tcp6), or a selection. */
+/** Every TCP socket of the host's network namespace, IPv4 and IPv6 (no tcp6 without IPv6), or a selection of them. */
 export function readTcpSockets(procRoot: string, selection: RowSelection = {}): TcpSocket[] {
   let sockets: TcpSocket[] = [];
   for (const [name, family] of Tables) {
