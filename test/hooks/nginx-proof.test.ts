@@ -4,8 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startHammer } from '../../src/lab/hammer.ts';
-import { waitForPort } from '../../src/lab/net.ts';
-import { countTimeWaitRows, fillTimeWait } from '../../src/lab/time-wait.ts';
+import { pollUntil, waitForPort } from '../../src/lab/net.ts';
 import { ProxySettings, renderProxyServer, startNginx, type NginxLayout, type TestNginx } from '../../src/lab/nginx.ts';
 import { findFreePorts } from '../../src/lab/ports.ts';
 import { spawnTracked, stopAll } from '../../src/lab/processes.ts';
@@ -26,6 +25,7 @@ import {
 // nginx does not read the include, a location names the port itself, nginx.url is served by another server block,
 // nginx sees an older copy of the include; and the proof holding with keep-alive on and off, several workers, load.
 
+const TimeWaitFiller = path.resolve(import.meta.dirname, '../fixtures/time-wait.mjs');
 const NamespaceWrapper = path.resolve(import.meta.dirname, '../fixtures/nginx-private-dir.sh');
 
 let nginx: TestNginx | null = null;
@@ -480,10 +480,11 @@ describe('a busy host: 100,000 TIME_WAIT rows in /proc/net/tcp, with the compile
       includeText: `server 127.0.0.1:${green};\n`,
       servers: keepAliveServers(listen),
     }));
-    await fillTimeWait(100_000, 120_000);
+    const filler = spawnTracked([process.execPath, TimeWaitFiller, '--rows=100000']);
+    await pollUntil(() => filler.stdout().includes('filled'), 120_000, `the TIME_WAIT filler (${filler.output()})`);
     const first = await deploy(b, 'v1', { nginx: KeepAliveLine });
     const second = await deploy(b, 'v2', { nginx: KeepAliveLine });
-    const rows = countTimeWaitRows();
+    const rows = timeWaitRows();
     expectVerdict(first.validate!, 'ValidateService', 'OK');
     expectVerdict(second.start, 'ApplicationStart', 'OK');
     const v2 = readState(b.stateDir).processes[String(b.green)]!.pid;
@@ -497,3 +498,8 @@ describe('a busy host: 100,000 TIME_WAIT rows in /proc/net/tcp, with the compile
     expect(rows).toBeGreaterThan(80_000);
   }, 240_000);
 });
+
+/** The namespace's TIME_WAIT count (/proc/net/sockstat). */
+function timeWaitRows(): number {
+  return Number(fs.readFileSync('/proc/net/sockstat', 'utf8').match(/^TCP: .* tw (\d+)/m)?.[1] ?? 0);
+}

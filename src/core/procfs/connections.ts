@@ -28,11 +28,10 @@ export function findConnectionOwners(
   procRoot = DefaultProcRoot,
   preferTree?: ProcessIdentity,
 ): { socket: TcpSocket | null; owners: SocketOwner[]; skipped: ScanSkip[] } {
-  const clientMarker = portMarker(conn.remotePort);
   const socket =
     readTcpSockets(procRoot, {
       markers: [portMarker(conn.localPort)],
-      keep: (line) => line.includes(clientMarker),
+      keep: (line) => line.includes(portMarker(conn.remotePort)),
     }).find(
       (s) =>
         s.localPort === conn.localPort &&
