@@ -244,31 +244,8 @@ ${renderProxyServer(other, include)}`,
     expect(b.nginx.readInclude()).toContain(`:${b.green};`);
   });
 
-  it('nginx sees an older copy of the include (a bind mount): traffic still reaches the old app, switch undone', async () => {
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-bind-'));
-    fs.chmodSync(root, 0o755);
-    const [shown, hidden] = [path.join(root, 'include'), path.join(root, 'copy')];
-    for (const dir of [shown, hidden]) fs.mkdirSync(dir, { mode: 0o755 });
-    const includePath = path.join(shown, 'service-url.inc');
-    const b = await bed(({ green }) => {
-      // nginx's own mount namespace shows it `copy` where `include` is: the copy names green, for good.
-      fs.writeFileSync(path.join(hidden, 'service-url.inc'), `set $service_url http://127.0.0.1:${green};\n`);
-      return { includePath, wrap: [NamespaceWrapper, hidden, shown] };
-    });
-    const legacy = startApp([`--port=${b.green}`, '--version-tag=legacy']);
-    await waitForPort(b.green, 5000);
-    const first = await deploy(b, 'v1');
-    expectVerdict(
-      first.validate!,
-      'ValidateService',
-      'FAILED',
-      `nginx still sends requests to port ${b.green} after the switch to ${b.blue}`,
-      `nginx put back on port ${b.green}`,
-    );
-    expect(fs.readFileSync(includePath, 'utf8')).toContain(`:${b.green};`);
-    expect(isAlive(legacy.pid)).toBe(true);
-    fs.rmSync(root, { recursive: true, force: true });
-  });
+  it('nginx sees an older copy of the include (a bind mount): traffic still reaches the old app, switch undone', () =>
+    olderIncludeSeen());
 
   for (const keepalive of [true, false]) {
     // Without keep-alive an upstream connection lives a millisecond or two and a sample of /proc/net/tcp (a walk of the
@@ -480,8 +457,7 @@ describe('a busy host: 100,000 TIME_WAIT rows in /proc/net/tcp, with the compile
       includeText: `server 127.0.0.1:${green};\n`,
       servers: keepAliveServers(listen),
     }));
-    const filler = spawnTracked([process.execPath, TimeWaitFiller, '--rows=100000']);
-    await pollUntil(() => filler.stdout().includes('filled'), 120_000, `the TIME_WAIT filler (${filler.output()})`);
+    await fillTimeWait(100_000);
     const first = await deploy(b, 'v1', { nginx: KeepAliveLine });
     const second = await deploy(b, 'v2', { nginx: KeepAliveLine });
     const rows = timeWaitRows();
@@ -498,6 +474,43 @@ describe('a busy host: 100,000 TIME_WAIT rows in /proc/net/tcp, with the compile
     expect(rows).toBeGreaterThan(80_000);
   }, 240_000);
 });
+
+/**
+ * nginx's own mount namespace shows it an older copy of the include (a bind mount): the switch's requests still reach
+ * the app on green, so ValidateService fails naming green and puts the include back.
+ */
+async function olderIncludeSeen(): Promise<void> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-bind-'));
+  fs.chmodSync(root, 0o755);
+  const [shown, hidden] = [path.join(root, 'include'), path.join(root, 'copy')];
+  for (const dir of [shown, hidden]) fs.mkdirSync(dir, { mode: 0o755 });
+  const includePath = path.join(shown, 'service-url.inc');
+  const b = await bed(({ green }) => {
+    // The copy names green, for good.
+    fs.writeFileSync(path.join(hidden, 'service-url.inc'), `set $service_url http://127.0.0.1:${green};\n`);
+    return { includePath, wrap: [NamespaceWrapper, hidden, shown] };
+  });
+  const legacy = startApp([`--port=${b.green}`, '--version-tag=legacy']);
+  await waitForPort(b.green, 5000);
+  const first = await deploy(b, 'v1');
+  report('nginx sees an older copy of the include', first.validate!);
+  expectVerdict(
+    first.validate!,
+    'ValidateService',
+    'FAILED',
+    `nginx still sends requests to port ${b.green} after the switch to ${b.blue}`,
+    `nginx put back on port ${b.green}`,
+  );
+  expect(fs.readFileSync(includePath, 'utf8')).toContain(`:${b.green};`);
+  expect(isAlive(legacy.pid)).toBe(true);
+  fs.rmSync(root, { recursive: true, force: true });
+}
+
+/** Hold `rows` TIME_WAIT rows in the table until the test's processes are stopped. */
+async function fillTimeWait(rows: number): Promise<void> {
+  const filler = spawnTracked([process.execPath, TimeWaitFiller, `--rows=${rows}`]);
+  await pollUntil(() => filler.stdout().includes('filled'), 120_000, `the TIME_WAIT filler (${filler.output()})`);
+}
 
 /** The namespace's TIME_WAIT count (/proc/net/sockstat). */
 function timeWaitRows(): number {

@@ -70,8 +70,8 @@ export function startSampling(
   };
 }
 
-/** The far ends of every connection to `port` now, TIME_WAIT rows included (see listConnectionsTo). */
-export function readConnectionsTo(port: number): Set<string> {
-  const marker = portMarker(port);
-  return listConnectionsTo(readTcpSockets('/proc', { markers: [marker] }), port);
+/** The far ends of every connection to each of `ports` now, TIME_WAIT rows included (see listConnectionsTo). */
+export function readConnectionsTo(ports: readonly number[]): Map<number, Set<string>> {
+  const rows = readTcpSockets('/proc', { markers: ports.map(portMarker) });
+  return new Map(ports.map((port) => [port, listConnectionsTo(rows, port)]));
 }

@@ -67,8 +67,8 @@ export async function proveRequestsReachTree(target: ProbeTarget): Promise<Traff
   let sent = 0;
   let unseen = 0;
   let listenersChecked = false;
-  // Every connection to the port before the first request: one that appears later and closes unseen is still a trace.
-  const before = readConnectionsTo(target.port);
+  // Every connection to the ports before the first request: one that appears later and closes unseen is still a trace.
+  const before = readConnectionsTo(ports);
   const maxSent = Math.max(SendsPerProof, target.requests * SendsPerProof);
   // Bounded in time as well as in requests: what was seen by then is the verdict (see DefaultProofBudgetMs).
   const stopAt = Math.min(target.untilMs, Date.now() + DefaultProofBudgetMs);
@@ -111,20 +111,31 @@ export async function proveRequestsReachTree(target: ProbeTarget): Promise<Traff
     if (judged.kind === 'reached') reached += 1;
     else if (seen.opened || links.length > 0) unseen += 1;
   }
-  if (reached === 0 && unseen > 0) {
-    const reason =
-      `none of ${sent} requests' upstream connections could be observed (each closed within milliseconds: ` +
-      'upstream keep-alive lets nginx hold them)';
-    return { proved: false, reason };
-  }
   if (reached === 0) {
-    // Seen in no sample, yet connections to the port opened and closed meanwhile (their rows outlive them): requests
-    // were forwarded there, too fast to attribute. Not proved, never a failure blamed on nginx.
-    const appeared = [...readConnectionsTo(target.port)].filter((end) => !before.has(end)).length;
-    if (appeared > 0) {
+    // Seen in no sample, yet connections opened and closed meanwhile (their rows outlive them). None to the port and
+    // at least one per request to another configured port: that is where the requests went (a stray client of the old
+    // port, or an old worker finishing, does not make that many). Any to the port: forwarded there too fast to
+    // attribute (not proved, never a failure blamed on nginx).
+    const after = readConnectionsTo(ports);
+    const appeared = (port: number) => [...after.get(port)!].filter((end) => !before.get(port)!.has(end)).length;
+    const elsewhere = target.others.find((port) => appeared(port) >= sent);
+    if (appeared(target.port) === 0 && elsewhere !== undefined) {
+      const why =
+        `none of ${sent} requests was seen forwarded to port ${target.port}, while ${appeared(elsewhere)} ` +
+        `connections to port ${elsewhere} opened and closed meanwhile and none to ${target.port}`;
+      throw missed(target, elsewhere, why);
+    }
+    if (unseen > 0) {
       const reason =
-        `none of ${sent} requests' upstream connections could be observed: ${appeared} to port ${target.port} ` +
-        'opened and closed between samples, each within milliseconds (upstream keep-alive lets nginx hold them)';
+        `none of ${sent} requests' upstream connections could be observed (each closed within milliseconds: ` +
+        'upstream keep-alive lets nginx hold them)';
+      return { proved: false, reason };
+    }
+    if (appeared(target.port) > 0) {
+      const reason =
+        `none of ${sent} requests' upstream connections could be observed: ${appeared(target.port)} to port ` +
+        `${target.port} opened and closed between samples, each within milliseconds (upstream keep-alive lets nginx ` +
+        'hold them)';
       return { proved: false, reason };
     }
     throw new HookError(
