@@ -12,13 +12,13 @@ import {
   readProcessInfo,
   type ProcessIdentity,
 } from '../src/core/procfs/index.ts';
-import { pollUntil, waitForPort } from '../src/lab/net.ts';
+import { waitForPort } from '../src/lab/net.ts';
+import { countTimeWaitRows, fillTimeWait } from '../src/lab/time-wait.ts';
 import { findFreePort } from '../src/lab/ports.ts';
 import { spawnTracked, stopAll } from '../src/lab/processes.ts';
 import { describeMachine, formatTable, summarize } from './lib/stats.ts';
 
 const FixtureApp = path.resolve(import.meta.dirname, '../test/fixtures/app.mjs');
-const TimeWaitFiller = path.resolve(import.meta.dirname, '../test/fixtures/time-wait.mjs');
 const TimeWaitRows = 100_000;
 
 const Rounds = Number(process.env.BENCH_ROUNDS ?? 40);
@@ -81,17 +81,6 @@ async function startLoad(): Promise<ChildProcess[]> {
   return children;
 }
 
-/** Start the filler and wait until the table holds its rows; stopAll ends it. */
-async function fillTimeWait(): Promise<void> {
-  const filler = spawnTracked([process.execPath, TimeWaitFiller, `--rows=${TimeWaitRows}`]);
-  await pollUntil(() => filler.stdout().includes('filled'), 180_000, 'the TIME_WAIT filler');
-}
-
-/** The namespace's TIME_WAIT count (/proc/net/sockstat). */
-function countTimeWait(): number {
-  return Number(fs.readFileSync('/proc/net/sockstat', 'utf8').match(/^TCP: .* tw (\d+)/m)?.[1] ?? 0);
-}
-
 function countFds(): { processes: number; fds: number } {
   let processes = 0;
   let fds = 0;
@@ -120,8 +109,8 @@ async function main(): Promise<void> {
     const busy = `${loaded}, +${TimeWaitRows} TIME_WAIT rows`;
     for (const scenario of ['this machine as it is', loaded, busy]) {
       if (scenario === loaded) load.push(...(await startLoad()));
-      if (scenario === busy) await fillTimeWait();
-      const host = { ...countFds(), timeWait: countTimeWait() };
+      if (scenario === busy) await fillTimeWait(TimeWaitRows, 180_000);
+      const host = { ...countFds(), timeWait: countTimeWaitRows() };
       const stats = measure(methods);
       results[scenario] = { host, stats };
       for (const [name, s] of Object.entries(stats))

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startHammer } from '../../src/lab/hammer.ts';
-import { pollUntil, waitForPort } from '../../src/lab/net.ts';
+import { waitForPort } from '../../src/lab/net.ts';
+import { countTimeWaitRows, fillTimeWait } from '../../src/lab/time-wait.ts';
 import { ProxySettings, renderProxyServer, startNginx, type NginxLayout, type TestNginx } from '../../src/lab/nginx.ts';
 import { findFreePorts } from '../../src/lab/ports.ts';
 import { spawnTracked, stopAll } from '../../src/lab/processes.ts';
@@ -25,7 +26,6 @@ import {
 // nginx does not read the include, a location names the port itself, nginx.url is served by another server block,
 // nginx sees an older copy of the include; and the proof holding with keep-alive on and off, several workers, load.
 
-const TimeWaitFiller = path.resolve(import.meta.dirname, '../fixtures/time-wait.mjs');
 const NamespaceWrapper = path.resolve(import.meta.dirname, '../fixtures/nginx-private-dir.sh');
 
 let nginx: TestNginx | null = null;
@@ -457,10 +457,10 @@ describe('a busy host: 100,000 TIME_WAIT rows in /proc/net/tcp, with the compile
       includeText: `server 127.0.0.1:${green};\n`,
       servers: keepAliveServers(listen),
     }));
-    await fillTimeWait(100_000);
+    await fillTimeWait(100_000, 120_000);
     const first = await deploy(b, 'v1', { nginx: KeepAliveLine });
     const second = await deploy(b, 'v2', { nginx: KeepAliveLine });
-    const rows = timeWaitRows();
+    const rows = countTimeWaitRows();
     expectVerdict(first.validate!, 'ValidateService', 'OK');
     expectVerdict(second.start, 'ApplicationStart', 'OK');
     const v2 = readState(b.stateDir).processes[String(b.green)]!.pid;
@@ -504,15 +504,4 @@ async function olderIncludeSeen(): Promise<void> {
   expect(fs.readFileSync(includePath, 'utf8')).toContain(`:${b.green};`);
   expect(isAlive(legacy.pid)).toBe(true);
   fs.rmSync(root, { recursive: true, force: true });
-}
-
-/** Hold `rows` TIME_WAIT rows in the table until the test's processes are stopped. */
-async function fillTimeWait(rows: number): Promise<void> {
-  const filler = spawnTracked([process.execPath, TimeWaitFiller, `--rows=${rows}`]);
-  await pollUntil(() => filler.stdout().includes('filled'), 120_000, `the TIME_WAIT filler (${filler.output()})`);
-}
-
-/** The namespace's TIME_WAIT count (/proc/net/sockstat). */
-function timeWaitRows(): number {
-  return Number(fs.readFileSync('/proc/net/sockstat', 'utf8').match(/^TCP: .* tw (\d+)/m)?.[1] ?? 0);
 }

@@ -99,7 +99,6 @@ export async function launchApp(config: LoadedConfig, port: number): Promise<Lau
   if (info === null) {
     // It died before /proc could be read (or never started): wait for Node to report how.
     await new Promise((resolve) => (exit ? resolve(undefined) : child.once('close', resolve).once('error', resolve)));
-    assertWorkingDirectory(config.app.cwd, port);
     // Assigned by the listeners above: TypeScript cannot see that the wait ran them.
     const failed = exit as ExitStatus | null;
     if (failed?.error) throw spawnFailedError(argv, spawned[0]!, config.app.cwd, env.PATH, port, failed.error);
@@ -119,15 +118,6 @@ export async function launchApp(config: LoadedConfig, port: number): Promise<Lau
       child.unref();
     },
   };
-}
-
-/**
- * spawn(2) says ENOENT for a missing working directory as for a missing program: name the directory when it is the
- * one gone (preflight checked it; a release removed since is the rest).
- */
-function assertWorkingDirectory(cwd: string, port: number): void {
-  if (fs.existsSync(cwd)) return;
-  throw new HookError('START_EXITED', `could not start the app: its working directory ${cwd} does not exist`, { port });
 }
 
 /** argv with its program as the file app.user's exec would run, or the start's error naming why there is none. */

@@ -27,11 +27,13 @@ export function describeSpawnFailure(error: Error, program: string, cwd: string,
   return `exec of ${found.file} failed: ${errno}`;
 }
 
+/** Why the working directory cannot be entered (preflight checked it; a release removed since is the rest), or null. */
 function checkWorkingDirectory(cwd: string): string | null {
   try {
     if (fs.statSync(cwd).isDirectory()) return null;
     return `its working directory ${cwd} is not a directory`;
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return `its working directory ${cwd} does not exist`;
     return `its working directory ${cwd} cannot be entered: ${describeFsError(error)}`;
   }
 }

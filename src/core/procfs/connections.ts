@@ -28,10 +28,11 @@ export function findConnectionOwners(
   procRoot = DefaultProcRoot,
   preferTree?: ProcessIdentity,
 ): { socket: TcpSocket | null; owners: SocketOwner[]; skipped: ScanSkip[] } {
+  const clientMarker = portMarker(conn.remotePort);
   const socket =
     readTcpSockets(procRoot, {
       markers: [portMarker(conn.localPort)],
-      keep: (line) => line.includes(portMarker(conn.remotePort)),
+      keep: (line) => line.includes(clientMarker),
     }).find(
       (s) =>
         s.localPort === conn.localPort &&

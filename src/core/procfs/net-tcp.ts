@@ -144,8 +144,10 @@ export async function readTcpText(
 function selectRows(raw: Buffer, { markers, keep }: RowSelection): string {
   const headerEnd = raw.indexOf(0x0a);
   if (markers === undefined || headerEnd < 0) {
-    const [header = '', ...rows] = raw.toString('latin1').split('\n');
-    return keep ? [header, ...rows.filter(keep)].join('\n') : raw.toString('latin1');
+    const text = raw.toString('latin1');
+    if (!keep) return text;
+    const [header = '', ...rows] = text.split('\n');
+    return [header, ...rows.filter(keep)].join('\n');
   }
   const rows = new Map<number, number>();
   for (const marker of markers) {
