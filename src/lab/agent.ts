@@ -24,7 +24,12 @@ export interface RunOptions {
   /** Default: the temp directory (the agent's cwd is no revision's). */
   cwd?: string;
   onSpawn?: (pid: number) => void;
+  /** A hang guard, default 120 s: past it the hook is killed and the run rejected with what it printed so far. */
+  hangMs?: number;
 }
+
+/** A hook the guard ended: no hook of the suite runs this long, so one that does has hung. */
+const DefaultHangMs = 120_000;
 
 /** Who a deployment is, as the CodeDeploy agent tells a hook through its environment. */
 export interface AgentIdentity {
@@ -55,6 +60,7 @@ export function runHookProcess(
   options: RunOptions = {},
 ): Promise<HookRun> {
   const startedAt = Date.now();
+  const hangMs = options.hangMs ?? DefaultHangMs;
   const ids = options.uid === undefined ? {} : { uid: options.uid, gid: options.gid ?? options.uid };
   return new Promise((resolve, reject) => {
     const cwd = options.cwd ?? os.tmpdir();
@@ -64,9 +70,23 @@ export function runHookProcess(
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
+    let exited: number | null | undefined;
+    child.on('exit', (code) => (exited = code));
+    // Named where it hung: still running (its progress lines say at which step), or exited with its pipes held open.
+    const guard = setTimeout(() => {
+      const state =
+        exited === undefined ? 'still running' : `exited with code ${exited}, its stdout or stderr held open`;
+      if (exited === undefined) child.kill('SIGKILL');
+      const tail = `${stdout}${stderr}`.trim().split('\n').slice(-8).join('\n');
+      reject(new Error(`${argv.join(' ')} ran past ${hangMs} ms (${state}); it printed:\n${tail}`));
+    }, hangMs);
+    child.on('error', (error) => {
+      clearTimeout(guard);
+      reject(error);
+    });
     // 'close' fires only when both pipes are closed: a hook that leaks them to the app would hang here.
     child.on('close', (code) => {
+      clearTimeout(guard);
       const lines = stdout.split('\n').filter((l) => l !== '');
       resolve({ code, stdout, stderr, lines, verdict: lines.at(-1) ?? '', durationMs: Date.now() - startedAt });
     });
