@@ -12,6 +12,7 @@ import {
   judgeAcceptor,
   judgeMaster,
   judgeProbe,
+  judgeUnseen,
   type SampleText,
 } from '../../src/core/nginx/proof-stages.ts';
 
@@ -333,5 +334,45 @@ describe('connections to the port that closed before any sample', () => {
     const rows = parseNetTcp(text, 4, '/proc/net/tcp');
     expect([...listConnectionsTo(rows, 8082)].sort()).toEqual(['127.0.0.1:50000', '127.0.0.1:54321']);
     expect([...listConnectionsTo(rows, 8081)]).toEqual(['127.0.0.1:50001']);
+  });
+});
+
+describe('requests no sample caught: where the connections that appeared say they went', () => {
+  const ends = (n: number, from = 40000) => new Set(Array.from({ length: n }, (_, i) => `127.0.0.1:${from + i}`));
+  const before = new Map([
+    [8082, ends(2, 30000)],
+    [8081, ends(3, 31000)],
+  ]);
+  const seenAfter = (to8082: number, to8081: number) =>
+    new Map([
+      [8082, new Set([...before.get(8082)!, ...ends(to8082, 50000)])],
+      [8081, new Set([...before.get(8081)!, ...ends(to8081, 60000)])],
+    ]);
+
+  it('one per request to the old port, none to the new (a bind-mounted include): they went there', () => {
+    expect(judgeUnseen(8, 0, 8082, [8081], before, seenAfter(0, 8))).toEqual({
+      kind: 'elsewhere',
+      port: 8081,
+      appeared: 8,
+    });
+    // A worker that opened a socket unseen changes nothing: the rows say where it went.
+    expect(judgeUnseen(8, 3, 8082, [8081], before, seenAfter(0, 9))).toEqual({
+      kind: 'elsewhere',
+      port: 8081,
+      appeared: 9,
+    });
+  });
+
+  it('fewer to the old port than requests sent (a monitor, an old worker finishing): not blamed on nginx', () => {
+    expect(judgeUnseen(8, 0, 8082, [8081], before, seenAfter(0, 7))).toEqual({ kind: 'nowhere' });
+    expect(judgeUnseen(8, 2, 8082, [8081], before, seenAfter(0, 7))).toEqual({ kind: 'opened-unseen' });
+  });
+
+  it('any to the new port: forwarded there too fast to attribute, whatever went to the old one', () => {
+    expect(judgeUnseen(8, 0, 8082, [8081], before, seenAfter(1, 20))).toEqual({ kind: 'too-fast', appeared: 1 });
+  });
+
+  it('connections there before the first request are no trace', () => {
+    expect(judgeUnseen(3, 0, 8082, [8081], before, seenAfter(0, 0))).toEqual({ kind: 'nowhere' });
   });
 });

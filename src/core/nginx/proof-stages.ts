@@ -253,3 +253,34 @@ export function listConnectionsTo(rows: readonly TcpSocket[], port: number): Set
   }
   return ends;
 }
+
+/** Where requests no sample caught went, by the connections that appeared meanwhile (rows outlive a closed one). */
+export type UnseenJudgement =
+  | { kind: 'elsewhere'; port: number; appeared: number }
+  | { kind: 'opened-unseen' }
+  | { kind: 'too-fast'; appeared: number }
+  | { kind: 'nowhere' };
+
+/**
+ * No request of `sent` was seen reaching `port`. None appeared to it and at least one per request to another
+ * configured port: that is where they went (a stray client of the old port, or an old worker finishing, does not
+ * make that many). Otherwise a worker seen opening a socket (`unseen`), or connections that appeared to the port, say
+ * requests were forwarded too fast to attribute: not proved, never a failure blamed on nginx. Else they went nowhere.
+ */
+export function judgeUnseen(
+  sent: number,
+  unseen: number,
+  port: number,
+  others: readonly number[],
+  before: ReadonlyMap<number, ReadonlySet<string>>,
+  after: ReadonlyMap<number, ReadonlySet<string>>,
+): UnseenJudgement {
+  const appeared = (to: number) => [...(after.get(to) ?? [])].filter((end) => !before.get(to)?.has(end)).length;
+  const toPort = appeared(port);
+  const elsewhere = others.find((other) => appeared(other) >= sent);
+  if (toPort === 0 && elsewhere !== undefined)
+    return { kind: 'elsewhere', port: elsewhere, appeared: appeared(elsewhere) };
+  if (unseen > 0) return { kind: 'opened-unseen' };
+  if (toPort > 0) return { kind: 'too-fast', appeared: toPort };
+  return { kind: 'nowhere' };
+}

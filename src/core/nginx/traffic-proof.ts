@@ -17,6 +17,7 @@ import {
   joinWorkerUpstreams,
   judgeAcceptor,
   judgeProbe,
+  judgeUnseen,
   type AcceptJudgement,
   type SampleText,
 } from './proof-stages.ts';
@@ -112,28 +113,23 @@ export async function proveRequestsReachTree(target: ProbeTarget): Promise<Traff
     else if (seen.opened || links.length > 0) unseen += 1;
   }
   if (reached === 0) {
-    // Seen in no sample, yet connections opened and closed meanwhile (their rows outlive them). None to the port and
-    // at least one per request to another configured port: that is where the requests went (a stray client of the old
-    // port, or an old worker finishing, does not make that many). Any to the port: forwarded there too fast to
-    // attribute (not proved, never a failure blamed on nginx).
-    const after = readConnectionsTo(ports);
-    const appeared = (port: number) => [...after.get(port)!].filter((end) => !before.get(port)!.has(end)).length;
-    const elsewhere = target.others.find((port) => appeared(port) >= sent);
-    if (appeared(target.port) === 0 && elsewhere !== undefined) {
+    const traces = judgeUnseen(sent, unseen, target.port, target.others, before, readConnectionsTo(ports));
+    if (traces.kind === 'elsewhere') {
+      const { port, appeared } = traces;
       const why =
-        `none of ${sent} requests was seen forwarded to port ${target.port}, while ${appeared(elsewhere)} ` +
-        `connections to port ${elsewhere} opened and closed meanwhile and none to ${target.port}`;
-      throw missed(target, elsewhere, why);
+        `none of ${sent} requests was seen forwarded to port ${target.port}, while ${appeared} connections to port ` +
+        `${port} opened and closed meanwhile and none to ${target.port}`;
+      throw missed(target, port, why);
     }
-    if (unseen > 0) {
+    if (traces.kind === 'opened-unseen') {
       const reason =
         `none of ${sent} requests' upstream connections could be observed (each closed within milliseconds: ` +
         'upstream keep-alive lets nginx hold them)';
       return { proved: false, reason };
     }
-    if (appeared(target.port) > 0) {
+    if (traces.kind === 'too-fast') {
       const reason =
-        `none of ${sent} requests' upstream connections could be observed: ${appeared(target.port)} to port ` +
+        `none of ${sent} requests' upstream connections could be observed: ${traces.appeared} to port ` +
         `${target.port} opened and closed between samples, each within milliseconds (upstream keep-alive lets nginx ` +
         'hold them)';
       return { proved: false, reason };
