@@ -1,5 +1,5 @@
-import fs from 'node:fs';
 import path from 'node:path';
+import { readTimeWaitLoad } from '../core/procfs/index.ts';
 import { pollUntil } from './net.ts';
 import { type AppProcess, spawnTracked } from './processes.ts';
 
@@ -17,5 +17,5 @@ export async function fillTimeWait(rows: number, timeoutMs: number): Promise<App
 
 /** The namespace's TIME_WAIT count, as the kernel keeps it (/proc/net/sockstat). */
 export function countTimeWaitRows(): number {
-  return Number(fs.readFileSync('/proc/net/sockstat', 'utf8').match(/^TCP: .* tw (\d+)/m)?.[1] ?? 0);
+  return readTimeWaitLoad()?.rows ?? 0;
 }

@@ -9,6 +9,7 @@ import {
   isSameProcess,
   listProcessTree,
   readProcessInfo,
+  readTimeWaitLoad,
 } from '../../src/core/procfs/index.ts';
 
 // A fake /proc: canned net tables and process dirs whose fd entries are symlinks to "socket:[N]", as the kernel shows.
@@ -156,5 +157,28 @@ describe('a fake procfs tree', () => {
     expect(
       findConnectionOwners({ localPort: 8082, remoteAddress: '127.0.0.1', remotePort: 1 }, root).socket,
     ).toBeNull();
+  });
+});
+
+describe('the TIME_WAIT load: rows and the cap beyond which a closed connection leaves none', () => {
+  it('reads both from sockstat and the sysctl, and gives null for either missing or malformed', () => {
+    const proc = fs.mkdtempSync(path.join(os.tmpdir(), 'portproof-fakeproc-tw-'));
+    fs.mkdirSync(path.join(proc, 'net'));
+    fs.mkdirSync(path.join(proc, 'sys/net/ipv4'), { recursive: true });
+    const sockstat = 'sockets: used 93\nTCP: inuse 12 orphan 0 tw 131072 alloc 20 mem 3\nUDP: inuse 1 mem 0\n';
+    fs.writeFileSync(path.join(proc, 'net/sockstat'), sockstat);
+    expect(readTimeWaitLoad(proc)).toBeNull();
+    fs.writeFileSync(path.join(proc, 'sys/net/ipv4/tcp_max_tw_buckets'), '131072\n');
+    expect(readTimeWaitLoad(proc)).toEqual({ rows: 131072, cap: 131072 });
+    fs.writeFileSync(path.join(proc, 'net/sockstat'), 'TCP: inuse 12 orphan 0 alloc 20\n');
+    expect(readTimeWaitLoad(proc)).toBeNull();
+    fs.rmSync(proc, { recursive: true, force: true });
+  });
+
+  it("this host's: a cap above zero and a count no greater", () => {
+    const load = readTimeWaitLoad();
+    expect(load).not.toBeNull();
+    expect(load!.cap).toBeGreaterThan(0);
+    expect(load!.rows).toBeLessThanOrEqual(load!.cap);
   });
 });

@@ -5,7 +5,7 @@ import { HookError } from '../errors.ts';
 import { probeOnce, type ClientEnd } from '../health/probe.ts';
 import type { TlsSettings } from '../health/tls.ts';
 import { describeProcess } from '../process/describe.ts';
-import { findListeners, listProcessTree, readProcessInfo } from '../procfs/index.ts';
+import { findListeners, listProcessTree, readProcessInfo, readTimeWaitLoad } from '../procfs/index.ts';
 import { scanSocketOwners } from '../procfs/owners.ts';
 import type { ProcessInfo } from '../procfs/types.ts';
 import { listWorkers } from './master.ts';
@@ -45,6 +45,9 @@ export interface ProbeTarget {
   /** "pid:startTime" of the workers before a reload: they must not take the requests. None outside a switch. */
   oldWorkers?: ReadonlySet<string>;
 }
+
+/** TIME_WAIT rows this near the kernel's cap: the requests' own connections may have found the table full. */
+const TimeWaitSlack = 1000;
 
 /** Requests sent (at most) per request that must be seen: an upstream connection without keep-alive can be missed. */
 const SendsPerProof = 5;
@@ -134,11 +137,18 @@ export async function proveRequestsReachTree(target: ProbeTarget): Promise<Traff
         'hold them)';
       return { proved: false, reason };
     }
+    // At the kernel's cap a closed connection leaves no row: said, so "held no connection" is read for what it is.
+    const load = readTimeWaitLoad();
+    const full =
+      load !== null && load.rows + TimeWaitSlack >= load.cap
+        ? ` that was seen (the kernel's TIME_WAIT table is full, ${load.rows} of ${load.cap} rows: a connection that ` +
+          'closed left no row)'
+        : '';
     throw new HookError(
       'NGINX_FAILED',
       `nginx answered ${shown} but none of ${sent} requests was seen forwarded to port ${target.port}: the workers ` +
-        `that took them held no connection to it; nginx.url may be served by another server or location than the ` +
-        'one that reads the include',
+        `that took them held no connection to it${full}; nginx.url may be served by another server or location ` +
+        'than the one that reads the include',
       { url: shown },
     );
   }

@@ -8,5 +8,6 @@ export { checkTreeOwnsPort, listTreeListenSockets, stillOwnsPort, type TreeOwner
 export { hasIdentity, isSameProcess, readProcessInfo, rereadProcess } from './process.ts';
 export { DefaultListenerScans, hasPermissionSkip } from './rescan.ts';
 export { parseStat } from './stat.ts';
+export { readTimeWaitLoad } from './time-wait.ts';
 export { listProcessTree } from './tree.ts';
 export type * from './types.ts';
