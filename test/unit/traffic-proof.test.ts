@@ -159,6 +159,27 @@ const cases: { name: string; samples: SampleText[]; verdict: string }[] = [
     verdict: 'elsewhere to an address whose other end is not a socket on this host',
   },
   {
+    name: 'to 127.0.0.1:8082, open in two samples whose walks both skipped its other end: not observed (it is here)',
+    samples: [
+      sample([['127.0.0.1:40010', '127.0.0.1:8082', Established, '510']], { [Worker]: [510] }),
+      sample([['127.0.0.1:40010', '127.0.0.1:8082', Established, '510']], { [Worker]: [510] }),
+    ],
+    verdict: 'not-observed',
+  },
+  {
+    name: 'to another host, listed twice by one walk (a resumed read): one sample, not observed',
+    samples: [
+      sample(
+        [
+          ['10.0.0.5:40011', '10.0.0.9:8082', Established, '511'],
+          ['10.0.0.5:40011', '10.0.0.9:8082', Established, '511'],
+        ],
+        { [Worker]: [511] },
+      ),
+    ],
+    verdict: 'not-observed',
+  },
+  {
     name: 'open in one sample, its other end passed by the walk after it closed: not observed, not blamed',
     samples: [sample([['127.0.0.1:40009', '127.0.0.1:8082', Established, '509']], { [Worker]: [509] })],
     verdict: 'not-observed',
@@ -205,6 +226,14 @@ describe('each request through nginx is judged by the owners of both ends of its
       expect(said).toBe(c.verdict);
     });
   }
+
+  it('to one of this host’s own addresses, no other end in two samples: a skipped row, not observed', () => {
+    const open = sample([['10.0.0.5:40006', '10.0.0.9:8082', Established, '506']], { [Worker]: [506] });
+    const capture = decodeCapture([open, open]);
+    expect(judgeProbe(joinWorkerUpstreams(capture, Worker, Ports), 8082, tree).kind).toBe('elsewhere');
+    const onHost = joinWorkerUpstreams(capture, Worker, Ports, new Set(['10.0.0.9']));
+    expect(judgeProbe(onHost, 8082, tree).kind).toBe('not-observed');
+  });
 
   it('a worker the reload started holding a connection to the old port is a stray; an old worker’s stream is not', () => {
     const capture = decodeCapture([

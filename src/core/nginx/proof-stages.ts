@@ -12,9 +12,14 @@ export interface SampleText {
   fds: Map<number, string[]>;
 }
 
+/** A row as one sample saw it: `sample` is that sample's index. */
+export interface SampledRow extends TcpSocket {
+  sample: number;
+}
+
 /** What a probe's samples hold once decoded: every row seen, and who held which socket at some sample. */
 export interface DecodedCapture {
-  rows: TcpSocket[];
+  rows: SampledRow[];
   /** inode → the pids seen holding it. An inode names one socket while it lives and is not reused within a probe. */
   holders: Map<number, Set<number>>;
 }
@@ -32,6 +37,8 @@ export interface UpstreamLink {
   peerHolders: number[];
   /** Samples that saw it established: a table walk is not atomic, one may miss an end that closed meanwhile. */
   established: number;
+  /** Its far address is this host's (loopback, or an interface's): the other end is a socket in this table. */
+  onHost: boolean;
 }
 
 /** The verdict on one request sent through nginx. */
@@ -49,12 +56,14 @@ export type AcceptJudgement =
 
 /** Decode: every sample's rows (the text may hold only the rows a reader kept, after the header line). */
 export function decodeCapture(samples: readonly SampleText[]): DecodedCapture {
-  const rows: TcpSocket[] = [];
+  const rows: SampledRow[] = [];
   const holders = new Map<number, Set<number>>();
   for (const [index, sample] of samples.entries()) {
     // One row at a time: a busy port's rows as arguments to push could overflow the stack.
-    for (const row of parseNetTcp(sample.tcp, 4, `sample ${index + 1} /proc/net/tcp`)) rows.push(row);
-    for (const row of parseNetTcp(sample.tcp6, 6, `sample ${index + 1} /proc/net/tcp6`)) rows.push(row);
+    for (const row of parseNetTcp(sample.tcp, 4, `sample ${index + 1} /proc/net/tcp`))
+      rows.push({ ...row, sample: index });
+    for (const row of parseNetTcp(sample.tcp6, 6, `sample ${index + 1} /proc/net/tcp6`))
+      rows.push({ ...row, sample: index });
     for (const [pid, links] of sample.fds) {
       for (const inode of socketInodes(links)) {
         const set = holders.get(inode) ?? new Set<number>();
@@ -76,31 +85,41 @@ export function socketInodes(links: readonly string[]): number[] {
 
 /**
  * Join: each socket `worker` held whose row connects it to a configured port, with the row of its other end (the
- * same four-tuple, swapped) and whoever held that end's inode. Rows seen in several samples count once.
+ * same four-tuple, swapped) and whoever held that end's inode. Rows seen in several samples count once, and a row
+ * one walk listed twice (the kernel resumes a busy table's walk by position) counts as one sample. `hostAddresses`:
+ * this host's interface addresses, beside loopback.
  */
-export function joinWorkerUpstreams(capture: DecodedCapture, worker: number, ports: readonly number[]): UpstreamLink[] {
+export function joinWorkerUpstreams(
+  capture: DecodedCapture,
+  worker: number,
+  ports: readonly number[],
+  hostAddresses: ReadonlySet<string> = new Set(),
+): UpstreamLink[] {
   const links = new Map<number, UpstreamLink>();
+  const openIn = new Map<number, Set<number>>();
   for (const row of capture.rows) {
     if (row.inode === 0 || row.state === TcpListen || !ports.includes(row.remotePort)) continue;
     if (!capture.holders.get(row.inode)?.has(worker)) continue;
+    const samples = openIn.get(row.inode) ?? new Set<number>();
+    if (row.state === TcpEstablished) samples.add(row.sample);
+    openIn.set(row.inode, samples);
+    const known = links.get(row.inode);
+    if (known && (known.peerInode ?? 0) !== 0) continue;
     const peers = capture.rows.filter((p) => isPeer(p, row));
     // The other end's socket: an accepted one has an inode; in the accept queue or closed it has none.
     const peerInode = peers.find((p) => p.inode !== 0)?.inode ?? (peers.length > 0 ? 0 : null);
-    const known = links.get(row.inode);
-    const established = (known?.established ?? 0) + (row.state === TcpEstablished ? 1 : 0);
-    if (known && (known.peerInode ?? 0) !== 0) {
-      known.established = established;
-      continue;
-    }
+    const far = plain(row.remoteAddress);
     links.set(row.inode, {
       inode: row.inode,
-      tuple: `${plain(row.localAddress)}:${row.localPort} → ${plain(row.remoteAddress)}:${row.remotePort}`,
+      tuple: `${plain(row.localAddress)}:${row.localPort} → ${far}:${row.remotePort}`,
       appPort: row.remotePort,
       peerInode,
       peerHolders: peerInode ? [...(capture.holders.get(peerInode) ?? [])] : [],
-      established,
+      established: 0,
+      onHost: isLoopback(far) || hostAddresses.has(far),
     });
   }
+  for (const link of links.values()) link.established = openIn.get(link.inode)?.size ?? 0;
   return [...links.values()];
 }
 
@@ -113,9 +132,11 @@ export function joinWorkerUpstreams(capture: DecodedCapture, worker: number, por
 export function judgeProbe(links: readonly UpstreamLink[], port: number, tree: ReadonlySet<number>): ProbeJudgement {
   for (const link of links) {
     if (link.appPort !== port) return { kind: 'elsewhere', link, why: `to port ${link.appPort}` };
-    // No other end seen: the walk passed its row after it closed, or it is elsewhere. Only a connection seen open in
-    // two samples with no other end on this host in either is elsewhere; one look is "not observed".
-    if (link.peerInode === null && link.established < 2) continue;
+    // No other end seen: the walk passed its row after it closed, skipped it (a busy table's walk resumes by position
+    // and misses rows that move), or it is elsewhere. To this host's own address the other end is in this table: a
+    // miss, "not observed". To another address, only one seen open in two samples with no other end in either is
+    // elsewhere.
+    if (link.peerInode === null && (link.onHost || link.established < 2)) continue;
     if (link.peerInode === null)
       return { kind: 'elsewhere', link, why: 'to an address whose other end is not a socket on this host' };
     const strangers = link.peerHolders.filter((pid) => !tree.has(pid));
@@ -233,6 +254,11 @@ function isPeer(p: TcpSocket, row: TcpSocket): boolean {
     plain(p.localAddress) === plain(row.remoteAddress) &&
     plain(p.remoteAddress) === plain(row.localAddress)
   );
+}
+
+/** 127.0.0.0/8 and ::1, as `plain` leaves them. */
+function isLoopback(address: string): boolean {
+  return address === '::1' || /^127\./.test(address);
 }
 
 /** 127.0.0.1 and ::ffff:127.0.0.1 are one address seen from the two families. */

@@ -1,5 +1,6 @@
-import { DefaultProofBudgetMs } from '../defaults.ts';
 // Requests sent through nginx reach the new app, attributed by socket owner at both ends of each connection.
+import os from 'node:os';
+import { DefaultProofBudgetMs } from '../defaults.ts';
 import { displayUrl } from '../config/secrets.ts';
 import { HookError } from '../errors.ts';
 import { probeOnce, type ClientEnd } from '../health/probe.ts';
@@ -64,6 +65,10 @@ export async function proveRequestsReachTree(target: ProbeTarget): Promise<Traff
   const ports = [target.port, ...target.others];
   // Listed once per proof: only a reload starts the workers that matter, and one that exits holds nothing.
   const tree = new Set(listProcessTree(target.tree).map((p) => p.pid));
+  // A connection to one of these has its other end in this host's table (proof-stages' judgeProbe).
+  const hostAddresses = new Set(
+    Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address)),
+  );
   const workerList = listWorkers(target.master);
   const old = new Set(workerList.filter((w) => target.oldWorkers?.has(`${w.pid}:${w.startTime}`)).map((w) => w.pid));
   const fresh = new Set(workerList.map((w) => w.pid).filter((pid) => !old.has(pid)));
@@ -105,7 +110,7 @@ export async function proveRequestsReachTree(target: ProbeTarget): Promise<Traff
       const why = `nginx worker PID ${stray.pid} (started by the reload) holds a connection to it: ${stray.link.tuple}`;
       throw missed(target, stray.link.appPort, why);
     }
-    const links = joinWorkerUpstreams(capture, accepted.pid, ports);
+    const links = joinWorkerUpstreams(capture, accepted.pid, ports, hostAddresses);
     const judged = judgeProbe(links, target.port, tree);
     if (judged.kind === 'elsewhere') {
       const over = `worker PID ${accepted.pid}'s connection ${judged.link.tuple}`;
